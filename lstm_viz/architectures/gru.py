@@ -1,0 +1,52 @@
+"""Gated recurrent unit (Cho et al. 2014) as PyTorch defines it: gate order reset, update, candidate,
+and the reset gate applied to (W_hn h + b_hn), not to h.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .base import Architecture, LayerParams, State, previous_hidden
+
+
+def recompute_layer(params: LayerParams, layer_input: Tensor, hidden: Tensor) -> dict[str, Tensor]:
+    hidden_size = hidden.shape[-1]
+    input_projection = torch.nn.functional.linear(layer_input, params["weight_ih"], params["bias_ih"])  # (B,T,3H)
+    hidden_projection = torch.nn.functional.linear(previous_hidden(hidden), params["weight_hh"], params["bias_hh"])
+    input_r, input_z, input_n = input_projection.split(hidden_size, dim=-1)
+    hidden_r, hidden_z, hidden_n = hidden_projection.split(hidden_size, dim=-1)
+    reset_gate = torch.sigmoid(input_r + hidden_r)
+    update_gate = torch.sigmoid(input_z + hidden_z)
+    candidate = torch.tanh(input_n + reset_gate * hidden_n)
+    return {
+        "reset_gate": reset_gate,
+        "update_gate": update_gate,
+        "candidate": candidate,
+        "hidden_state": hidden,
+    }
+
+
+def step(params: LayerParams, input_projection: Tensor, state: State) -> tuple[State, dict[str, Tensor]]:
+    (hidden,) = state
+    hidden_projection = hidden @ params["weight_hh"].t() + params["bias_hh"]
+    input_r, input_z, input_n = input_projection.chunk(3, dim=-1)
+    hidden_r, hidden_z, hidden_n = hidden_projection.chunk(3, dim=-1)
+    reset_gate = torch.sigmoid(input_r + hidden_r)
+    update_gate = torch.sigmoid(input_z + hidden_z)
+    candidate = torch.tanh(input_n + reset_gate * hidden_n)
+    hidden = (1.0 - update_gate) * candidate + update_gate * hidden
+    return (hidden,), {"update_gate": update_gate}
+
+
+GRU = Architecture(
+    name="gru",
+    label="GRU",
+    fused_class=nn.GRU,
+    cell_class=nn.GRUCell,
+    gate_count=3,
+    trace_names=("reset_gate", "update_gate", "candidate", "hidden_state"),
+    gate_names=("reset_gate", "update_gate"),
+    description="Two gates and no separate cell: the update gate interpolates old and new state.",
+    recompute_layer=recompute_layer,
+    step=step,
+)

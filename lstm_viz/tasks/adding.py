@@ -1,0 +1,59 @@
+"""The adding problem in the variant of Arjovsky, Shah & Bengio (2016, arXiv 1511.06464).
+
+Each step carries (value ~ U[0,1], marker in {0,1}); exactly one marker falls in each half of the
+sequence and the target is the sum of the two marked values. A model with no memory can only
+predict E[sum] = 1, scoring MSE = Var(X1 + X2) = 2/12 = 1/6.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .base import Task
+
+
+class AddingTask(Task):
+    name = "adding"
+    label = "Adding problem"
+    input_size = 2
+    output_size = 1
+    readout = "last"
+    metric_name = "MSE"
+    metric_unit = "squared error"
+    default_length = 100
+    min_length = 4
+    max_length = 1000
+    description = (
+        "Each step shows a random value and a marker. One marker falls in each half of the sequence; "
+        "at the end, output the sum of the two marked values."
+    )
+    baseline_description = "always predict 1.0 (no memory): MSE 1/6"
+
+    def generate(self, count: int, length: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        values = torch.rand(count, length, generator=generator)
+        half = length // 2
+        first = torch.randint(0, half, (count,), generator=generator)
+        second = torch.randint(half, length, (count,), generator=generator)
+        markers = torch.zeros(count, length)
+        rows = torch.arange(count)
+        markers[rows, first] = 1.0
+        markers[rows, second] = 1.0
+        inputs = torch.stack([values, markers], dim=-1)  # (count, length, 2)
+        targets = (values[rows, first] + values[rows, second]).unsqueeze(-1)  # (count, 1)
+        return inputs, targets
+
+    def per_example_loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return ((outputs - targets) ** 2).mean(dim=-1)
+
+    def baseline(self, length: int) -> float:
+        return 1.0 / 6.0
+
+    def solved_threshold(self, length: int) -> float:
+        return 0.01
+
+    def input_channels(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        return {"value": inputs[:, 0], "marker": inputs[:, 1]}
+
+
+ADDING = AddingTask()

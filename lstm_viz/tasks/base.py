@@ -1,0 +1,57 @@
+"""What every task provides: a seeded generator, a loss, a metric, and honest reference points."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+class Task(ABC):
+    name: str
+    label: str
+    input_size: int
+    output_size: int
+    # "last": one prediction from the final hidden state; "every": a prediction at every step.
+    readout: Literal["last", "every"]
+    metric_name: str
+    metric_unit: str
+    default_length: int
+    min_length: int = 2
+    max_length: int = 1000
+    description: str
+    # What the baseline line on the loss chart means, in words a student understands.
+    baseline_description: str
+
+    @abstractmethod
+    def generate(self, count: int, length: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """(inputs (count, steps, input_size) float32, targets) for `length`; same generator state, same data."""
+
+    @abstractmethod
+    def per_example_loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        """(count,) training loss of each example; the training loss is its mean."""
+
+    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return self.per_example_loss(outputs, targets).mean()
+
+    def metric(self, outputs: Tensor, targets: Tensor) -> float:
+        """The number the app reports and compares with the baseline; lower is better."""
+        return float(self.loss(outputs, targets))
+
+    @abstractmethod
+    def baseline(self, length: int) -> float:
+        """The metric of the best model with no memory of the input, computed analytically."""
+
+    @abstractmethod
+    def solved_threshold(self, length: int) -> float:
+        """Metric at or below which the task counts as solved."""
+
+    @abstractmethod
+    def input_channels(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """For one example (steps, input_size): named per-step series to draw on the time axis."""
+
+    def sequence_length(self, length: int) -> int:
+        """Number of time steps the model sees for task length `length`."""
+        return length

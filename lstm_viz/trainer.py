@@ -1,0 +1,384 @@
+"""Train several architectures side by side on identical batches, reporting progress as events.
+
+The trainer knows nothing of any UI: a page calls `advance` for a time slice per refresh, a script
+iterates `iter_training`. A training step is the bare fused PyTorch step; evaluation, gradient-flow
+probes and checkpoints happen every k steps on small fixed batches, so visibility costs little.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Iterator
+
+import torch
+from torch import Tensor
+
+from .architectures import ARCHITECTURES
+from .errors import ConfigError
+from .gradient_flow import GradientFlow, measure_gradient_flow
+from .model import ModelConfig, SequenceModel, build_model
+from .tasks import TASKS, Task, get_task
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
+BATCH_SIZE_RANGE = (1, 512)
+MAX_STEPS_RANGE = (1, 100_000)
+LEARNING_RATE_RANGE = (1e-6, 10.0)
+# Separate streams so the training batches, test set and probe set never overlap or shift each other.
+TEST_SEED_OFFSET = 1_000_003
+PROBE_SEED_OFFSET = 2_000_029
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    task: str = "adding"
+    length: int = 100
+    archs: tuple[str, ...] = ("rnn", "lstm")
+    hidden_size: int = 64
+    num_layers: int = 1
+    dropout: float = 0.0
+    forget_bias: float = 0.0
+    optimizer: str = "adam"
+    learning_rate: float = 1e-2  # adding T=100: the LSTM solves it in about 700 steps at this rate
+    batch_size: int = 64
+    clip_grad_norm: float | None = 1.0  # None: no clipping (the total norm is still recorded)
+    seed: int = 0
+    max_steps: int = 1500
+    eval_every: int = 25
+    eval_size: int = 512
+    probe_every: int = 50
+    probe_size: int = 16
+    trace_examples: int = 4  # the first probe sequences, whose gates the pages show
+    stop_when_solved: bool = True
+    patience: int | None = None  # evaluations without a 1% improvement before an architecture stops
+    max_checkpoints: int = 64
+
+    def validate(self) -> "RunConfig":
+        task = get_task(self.task)
+        if not self.archs:
+            raise ConfigError("pick at least one architecture")
+        for arch in self.archs:
+            if arch not in ARCHITECTURES:
+                raise ConfigError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+        if len(set(self.archs)) != len(self.archs):
+            raise ConfigError("each architecture may be picked once")
+        if not task.min_length <= self.length <= task.max_length:
+            raise ConfigError(f"{task.label}: length must be between {task.min_length} and {task.max_length} (got {self.length})")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+        checks = [
+            ("batch size", self.batch_size, BATCH_SIZE_RANGE),
+            ("step budget", self.max_steps, MAX_STEPS_RANGE),
+            ("learning rate", self.learning_rate, LEARNING_RATE_RANGE),
+        ]
+        for name, value, (low, high) in checks:
+            if not (low <= value <= high) or (isinstance(value, float) and not math.isfinite(value)):
+                raise ConfigError(f"{name} must be between {low:g} and {high:g} (got {value})")
+        if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
+            raise ConfigError(f"gradient clipping threshold must be positive (got {self.clip_grad_norm})")
+        for name in ("eval_every", "eval_size", "probe_every", "probe_size", "trace_examples", "max_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', ' ')} must be at least 1")
+        if self.trace_examples > self.probe_size:
+            raise ConfigError("trace examples are taken from the probe batch: trace_examples <= probe_size")
+        for arch in self.archs:
+            self.model_config(arch).validate()
+        return self
+
+    def model_config(self, arch: str) -> ModelConfig:
+        return ModelConfig.for_task(
+            arch,
+            self.task,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+            forget_bias=self.forget_bias,
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        if "archs" in known:
+            known["archs"] = tuple(known["archs"])
+        return cls(**known)
+
+
+@dataclass
+class Checkpoint:
+    step: int
+    # A copy of the weights: traces are recomputed from them exactly on demand, far smaller than storing traces.
+    state_dict: dict[str, Tensor]
+    gradient_flow: GradientFlow
+    eval_metric: float | None
+
+
+@dataclass
+class ArchRun:
+    arch: str
+    label: str
+    model: SequenceModel
+    optimizer: torch.optim.Optimizer
+    status: str = "training"  # training | solved | diverged | plateaued | budget | stopped
+    status_detail: str = ""
+    steps: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    eval_metric: list[float] = field(default_factory=list)
+    solved_step: int | None = None
+    best_metric: float = math.inf
+    evals_since_best: int = 0
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "training"
+
+    @property
+    def last_metric(self) -> float | None:
+        return self.eval_metric[-1] if self.eval_metric else None
+
+
+@dataclass
+class ProgressEvent:
+    step: int
+    elapsed: float  # seconds spent training, not waiting between page refreshes
+    steps_per_second: float
+    train_loss: dict[str, float]
+    grad_norm: dict[str, float]  # total gradient norm before clipping
+    eval_metric: dict[str, float] | None
+    probed: bool
+    finished: bool
+    stop_reason: str | None
+
+
+class Trainer:
+    def __init__(self, config: RunConfig):
+        self.config = config.validate()
+        self.task: Task = TASKS[config.task]
+        self.step = 0
+        self.elapsed = 0.0
+        self.stop_reason: str | None = None
+        self._data_generator = torch.Generator().manual_seed(config.seed)
+        self.test_inputs, self.test_targets = self.task.generate(
+            config.eval_size, config.length, torch.Generator().manual_seed(config.seed + TEST_SEED_OFFSET)
+        )
+        self.probe_inputs, self.probe_targets = self.task.generate(
+            config.probe_size, config.length, torch.Generator().manual_seed(config.seed + PROBE_SEED_OFFSET)
+        )
+        self.runs: dict[str, ArchRun] = {}
+        for arch in config.archs:
+            model = build_model(config.model_config(arch), seed=config.seed)
+            optimizer_class = OPTIMIZERS[config.optimizer]
+            self.runs[arch] = ArchRun(
+                arch=arch,
+                label=model.architecture.label,
+                model=model,
+                optimizer=optimizer_class(model.parameters(), lr=config.learning_rate),
+            )
+        for run in self.runs.values():
+            self._evaluate(run)
+            self._checkpoint(run)
+
+    # ----- state -----
+    @property
+    def finished(self) -> bool:
+        return not any(run.active for run in self.runs.values())
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.step / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def baseline(self) -> float:
+        return self.task.baseline(self.config.length)
+
+    @property
+    def solved_threshold(self) -> float:
+        return self.task.solved_threshold(self.config.length)
+
+    @property
+    def trace_inputs(self) -> Tensor:
+        return self.probe_inputs[: self.config.trace_examples]
+
+    @property
+    def trace_targets(self) -> Tensor:
+        return self.probe_targets[: self.config.trace_examples]
+
+    # ----- training -----
+    def train_step(self) -> ProgressEvent:
+        if self.finished:
+            raise RuntimeError("training has finished; start a new Trainer")
+        started = time.perf_counter()
+        config = self.config
+        inputs, targets = self.task.generate(config.batch_size, config.length, self._data_generator)
+        self.step += 1
+        active_before = {arch for arch, run in self.runs.items() if run.active}
+        train_loss: dict[str, float] = {}
+        grad_norm: dict[str, float] = {}
+        for run in self.runs.values():
+            if not run.active:
+                continue
+            loss_value, norm_value = self._optimise(run, inputs, targets)
+            train_loss[run.arch], grad_norm[run.arch] = loss_value, norm_value
+            run.steps.append(self.step)
+            run.train_loss.append(loss_value)
+            run.grad_norm.append(norm_value)
+            if not math.isfinite(loss_value) or not math.isfinite(norm_value):
+                what = "loss" if not math.isfinite(loss_value) else "gradient norm"
+                run.status = "diverged"
+                run.status_detail = (
+                    f"{what} became {'NaN' if math.isnan(loss_value if what == 'loss' else norm_value) else 'infinite'} "
+                    f"at step {self.step}: lower the learning rate (now {config.learning_rate:g}) or turn on gradient clipping"
+                )
+        evaluated = self.step % config.eval_every == 0 or self.step >= config.max_steps
+        eval_metric = None
+        if evaluated:
+            eval_metric = {}
+            for run in self.runs.values():
+                if run.active:
+                    eval_metric[run.arch] = self._evaluate(run)
+        if self.step >= config.max_steps:
+            for run in self.runs.values():
+                if run.active:
+                    run.status, run.status_detail = "budget", f"step budget of {config.max_steps} used"
+        probed = False
+        for run in self.runs.values():
+            # A run that ends this step gets a final checkpoint, unless its weights are no longer finite.
+            ended_now = run.arch in active_before and not run.active and run.status != "diverged"
+            if (run.active and self.step % config.probe_every == 0) or ended_now:
+                self._checkpoint(run)
+                probed = True
+        if self.finished and self.stop_reason is None:
+            self.stop_reason = "; ".join(f"{run.label}: {run.status_detail}" for run in self.runs.values())
+        self.elapsed += time.perf_counter() - started
+        return ProgressEvent(
+            step=self.step,
+            elapsed=self.elapsed,
+            steps_per_second=self.steps_per_second,
+            train_loss=train_loss,
+            grad_norm=grad_norm,
+            eval_metric=eval_metric,
+            probed=probed,
+            finished=self.finished,
+            stop_reason=self.stop_reason,
+        )
+
+    def _optimise(self, run: ArchRun, inputs: Tensor, targets: Tensor) -> tuple[float, float]:
+        model = run.model
+        model.train()
+        run.optimizer.zero_grad(set_to_none=True)
+        loss = self.task.loss(model(inputs), targets)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            return loss_value, math.nan
+        loss.backward()
+        max_norm = self.config.clip_grad_norm if self.config.clip_grad_norm is not None else math.inf
+        norm_value = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))
+        if math.isfinite(norm_value):
+            run.optimizer.step()
+        return loss_value, norm_value
+
+    def advance(self, max_seconds: float | None = None, max_steps: int | None = None) -> list[ProgressEvent]:
+        """Train until a time slice or step count is used up, or training ends; at least one step."""
+        events: list[ProgressEvent] = []
+        deadline = None if max_seconds is None else time.perf_counter() + max_seconds
+        while not self.finished:
+            events.append(self.train_step())
+            if max_steps is not None and len(events) >= max_steps:
+                break
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+        return events
+
+    def stop(self, reason: str = "stopped by the user") -> None:
+        for run in self.runs.values():
+            if run.active:
+                run.status, run.status_detail = "stopped", f"{reason} at step {self.step}"
+                if run.checkpoints[-1].step < self.step:
+                    self._checkpoint(run)
+        self.stop_reason = reason
+
+    # ----- measurements -----
+    @torch.no_grad()
+    def _evaluate(self, run: ArchRun) -> float:
+        model = run.model
+        model.eval()
+        outputs = torch.cat([model(inputs) for inputs in self.test_inputs.split(256)])
+        metric = self.task.metric(outputs, self.test_targets)
+        model.train()
+        run.eval_steps.append(self.step)
+        run.eval_metric.append(metric)
+        if not math.isfinite(metric):
+            run.status, run.status_detail = "diverged", f"test {self.task.metric_name} became NaN at step {self.step}"
+            return metric
+        if metric < run.best_metric * 0.99:
+            run.best_metric, run.evals_since_best = metric, 0
+        else:
+            run.evals_since_best += 1
+        if run.solved_step is None and metric <= self.solved_threshold and self.step > 0:
+            run.solved_step = self.step
+            if self.config.stop_when_solved:
+                run.status = "solved"
+                run.status_detail = f"solved at step {self.step} (test {self.task.metric_name} {metric:.4f})"
+        if run.active and self.config.patience is not None and run.evals_since_best > self.config.patience:
+            run.status = "plateaued"
+            run.status_detail = f"no improvement in {self.config.patience} evaluations (step {self.step})"
+        return metric
+
+    def _checkpoint(self, run: ArchRun) -> None:
+        flow = measure_gradient_flow(run.model, self.task, self.probe_inputs, self.probe_targets)
+        state = {name: tensor.detach().clone() for name, tensor in run.model.state_dict().items()}
+        metric = run.eval_metric[-1] if run.eval_steps and run.eval_steps[-1] == self.step else None
+        run.checkpoints.append(Checkpoint(step=self.step, state_dict=state, gradient_flow=flow, eval_metric=metric))
+        if len(run.checkpoints) > self.config.max_checkpoints:
+            # Thin the middle evenly; keep the initial state (the "at initialisation" curve) and the latest.
+            run.checkpoints = run.checkpoints[:1] + run.checkpoints[1:-1][1::2] + run.checkpoints[-1:]
+
+    # ----- summaries -----
+    def summary(self) -> dict[str, dict]:
+        return {
+            arch: {
+                "label": run.label,
+                "status": run.status,
+                "status_detail": run.status_detail,
+                "final_metric": run.last_metric,
+                "best_metric": run.best_metric if math.isfinite(run.best_metric) else None,
+                "solved_step": run.solved_step,
+                "steps_trained": run.steps[-1] if run.steps else 0,
+            }
+            for arch, run in self.runs.items()
+        }
+
+    def verdict(self) -> str:
+        length, metric_name, baseline = self.config.length, self.task.metric_name, self.baseline
+        parts = []
+        for run in self.runs.values():
+            if run.solved_step is not None:
+                solved_metric = run.eval_metric[run.eval_steps.index(run.solved_step)]
+                parts.append(f"{run.label} solved T={length} at step {run.solved_step} ({metric_name} {solved_metric:.3f})")
+            elif run.status == "diverged":
+                parts.append(f"{run.label} diverged: {run.status_detail}")
+            elif run.last_metric is not None:
+                value = run.last_metric
+                if value >= 0.9 * baseline:
+                    parts.append(f"{run.label} stayed at {value:.3f}, the no-memory baseline")
+                else:
+                    parts.append(
+                        f"{run.label} reached {value:.3f} ({value / baseline:.0%} of the no-memory baseline "
+                        f"{baseline:.3f}) without solving it"
+                    )
+        return "; ".join(parts) + "."
+
+
+def iter_training(config: RunConfig) -> Iterator[ProgressEvent]:
+    trainer = Trainer(config)
+    while not trainer.finished:
+        yield trainer.train_step()

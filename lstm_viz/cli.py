@@ -1,0 +1,89 @@
+"""`python -m lstm_viz`: train and list from a shell or a notebook, writing the same files the app exports."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from .architectures import ARCHITECTURES
+from .errors import LstmVizError
+from .export import save_run
+from .tasks import TASKS
+from .trainer import OPTIMIZERS, RunConfig, Trainer
+
+DEFAULTS = RunConfig()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lstm_viz", description="Train RNN, GRU and LSTM side by side.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="print the registered tasks and architectures")
+    train = commands.add_parser("train", help="train architectures on identical batches and write the run's files")
+    train.add_argument("--task", default=DEFAULTS.task, choices=sorted(TASKS))
+    train.add_argument("--length", type=int, default=DEFAULTS.length, help="sequence length T")
+    train.add_argument("--arch", nargs="+", default=list(DEFAULTS.archs), choices=sorted(ARCHITECTURES))
+    train.add_argument("--steps", type=int, default=DEFAULTS.max_steps, help="step budget")
+    train.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    train.add_argument("--hidden", type=int, default=DEFAULTS.hidden_size)
+    train.add_argument("--layers", type=int, default=DEFAULTS.num_layers)
+    train.add_argument("--dropout", type=float, default=DEFAULTS.dropout)
+    train.add_argument("--forget-bias", type=float, default=DEFAULTS.forget_bias)
+    train.add_argument("--optimizer", default=DEFAULTS.optimizer, choices=sorted(OPTIMIZERS))
+    train.add_argument("--lr", type=float, default=DEFAULTS.learning_rate)
+    train.add_argument("--batch", type=int, default=DEFAULTS.batch_size)
+    train.add_argument("--clip", type=float, default=DEFAULTS.clip_grad_norm, help="gradient-norm clipping; 0 turns it off")
+    train.add_argument("--eval-every", type=int, default=DEFAULTS.eval_every)
+    train.add_argument("--probe-every", type=int, default=DEFAULTS.probe_every)
+    train.add_argument("--no-early-stop", action="store_true", help="keep training an architecture after it solves the task")
+    train.add_argument("--threads", type=int, default=1, help="torch threads (one is fastest on a shared 2-core machine)")
+    train.add_argument("--out", type=Path, required=True, help="folder for metrics.json, *.safetensors, config.json, trace.npz")
+    train.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def list_registered() -> None:
+    print("tasks:")
+    for task in TASKS.values():
+        print(f"  {task.name:<10} {task.label}: {task.description} (default T={task.default_length}, metric {task.metric_name})")
+    print("architectures:")
+    for arch in ARCHITECTURES.values():
+        print(f"  {arch.name:<10} {arch.label}: {arch.description}")
+
+
+def train(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    config = RunConfig(
+        task=args.task, length=args.length, archs=tuple(args.arch), max_steps=args.steps, seed=args.seed,
+        hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout, forget_bias=args.forget_bias,
+        optimizer=args.optimizer, learning_rate=args.lr, batch_size=args.batch,
+        clip_grad_norm=args.clip if args.clip and args.clip > 0 else None,
+        eval_every=args.eval_every, probe_every=args.probe_every, stop_when_solved=not args.no_early_stop,
+    )
+    trainer = Trainer(config)
+    while not trainer.finished:
+        event = trainer.train_step()
+        if event.eval_metric and not args.quiet:
+            metrics = "  ".join(f"{trainer.runs[a].label} {v:.4f}" for a, v in event.eval_metric.items())
+            print(f"step {event.step:>6}  {event.elapsed:6.1f}s  {event.steps_per_second:5.1f} steps/s  test {trainer.task.metric_name}: {metrics}", flush=True)
+    out_dir = save_run(trainer, args.out)
+    print(trainer.verdict())
+    print(f"wrote {out_dir}/metrics.json, config.json, trace.npz, " + ", ".join(f"{a}.safetensors" for a in trainer.runs))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            list_registered()
+            return 0
+        return train(args)
+    except LstmVizError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The trainer: determinism, identical batches across architectures, stopping, divergence, limits."""
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from lstm_viz.errors import ConfigError
+from lstm_viz.trainer import RunConfig, Trainer, iter_training
+
+SMALL = RunConfig(task="adding", length=12, archs=("rnn", "lstm"), hidden_size=8, batch_size=16,
+                  max_steps=30, eval_every=10, eval_size=64, probe_every=10, probe_size=4, trace_examples=2)
+
+
+def run_to_end(config):
+    trainer = Trainer(config)
+    events = list(_drain(trainer))
+    return trainer, events
+
+
+def _drain(trainer):
+    while not trainer.finished:
+        yield trainer.train_step()
+
+
+def test_same_seed_same_run_and_different_seed_differs():
+    first, _ = run_to_end(SMALL)
+    second, _ = run_to_end(SMALL)
+    other, _ = run_to_end(replace(SMALL, seed=1))
+    for arch in SMALL.archs:
+        assert first.runs[arch].train_loss == second.runs[arch].train_loss
+        assert first.runs[arch].eval_metric == second.runs[arch].eval_metric
+        for name, tensor in first.runs[arch].model.state_dict().items():
+            assert torch.equal(tensor, second.runs[arch].model.state_dict()[name])
+        assert first.runs[arch].train_loss != other.runs[arch].train_loss
+
+
+def test_architectures_see_identical_batches():
+    # Training the LSTM alone or beside an RNN must give the same curve: same batches, independent models.
+    together, _ = run_to_end(SMALL)
+    alone, _ = run_to_end(replace(SMALL, archs=("lstm",)))
+    assert together.runs["lstm"].train_loss == alone.runs["lstm"].train_loss
+
+
+def test_events_and_checkpoints():
+    trainer, events = run_to_end(SMALL)
+    assert [e.step for e in events] == list(range(1, 31))
+    assert [e.step for e in events if e.eval_metric] == [10, 20, 30]
+    assert events[-1].finished and "step budget of 30 used" in events[-1].stop_reason
+    assert all(e.steps_per_second > 0 and e.elapsed > 0 for e in events)
+    for run in trainer.runs.values():
+        assert run.status == "budget"
+        assert [c.step for c in run.checkpoints] == [0, 10, 20, 30]
+        assert run.eval_steps == [0, 10, 20, 30]
+        assert run.checkpoints[-1].gradient_flow.grad_norm_per_step.shape == (1, 12)
+        # The last checkpoint holds the final weights, the first the initial ones.
+        assert all(torch.equal(v, run.model.state_dict()[k]) for k, v in run.checkpoints[-1].state_dict.items())
+        assert not all(torch.equal(v, run.model.state_dict()[k]) for k, v in run.checkpoints[0].state_dict.items())
+
+
+def test_iter_training_yields_every_step():
+    assert [event.step for event in iter_training(replace(SMALL, max_steps=7))] == list(range(1, 8))
+
+
+def test_divergence_stops_with_a_reason_and_no_exception():
+    config = replace(SMALL, archs=("rnn",), optimizer="sgd", learning_rate=10.0, clip_grad_norm=None, max_steps=400,
+                     length=30, hidden_size=32)
+    trainer, events = run_to_end(config)
+    run = trainer.runs["rnn"]
+    assert run.status == "diverged", run.status_detail
+    assert "lower the learning rate" in run.status_detail and "became" in run.status_detail
+    assert events[-1].finished and events[-1].step < 400
+    assert "diverged" in trainer.verdict()
+    # Divergence never leaves a checkpoint with non-finite weights.
+    assert all(torch.isfinite(t).all() for c in run.checkpoints for t in c.state_dict.values())
+
+
+def test_stop_between_steps_and_advance_budget():
+    trainer = Trainer(replace(SMALL, max_steps=1000))
+    events = trainer.advance(max_steps=5)
+    assert len(events) == 5 and trainer.step == 5
+    trainer.advance(max_seconds=0.0)  # a zero time slice still makes progress: one step
+    assert trainer.step == 6
+    trainer.stop()
+    assert trainer.finished and trainer.stop_reason == "stopped by the user"
+    for run in trainer.runs.values():
+        assert run.status == "stopped" and run.checkpoints[-1].step == 6
+    with pytest.raises(RuntimeError):
+        trainer.train_step()
+
+
+def test_early_stop_when_solved(monkeypatch):
+    trainer = Trainer(replace(SMALL, max_steps=100))
+    # Any metric counts as solved, so each architecture stops at its first evaluation.
+    monkeypatch.setattr(type(trainer.task), "solved_threshold", lambda self, length: math.inf)
+    list(_drain(trainer))
+    assert trainer.step == 10
+    for run in trainer.runs.values():
+        assert run.status == "solved" and run.solved_step == 10
+    assert "solved T=12 at step 10" in trainer.verdict()
+
+
+def test_patience_stops_a_plateau():
+    trainer, _ = run_to_end(replace(SMALL, learning_rate=1e-6, max_steps=200, patience=2))
+    for run in trainer.runs.values():
+        assert run.status == "plateaued" and run.steps[-1] < 200
+
+
+def test_checkpoints_are_thinned_but_keep_first_and_last():
+    trainer, _ = run_to_end(replace(SMALL, probe_every=1, max_checkpoints=8, max_steps=40))
+    steps = [c.step for c in trainer.runs["lstm"].checkpoints]
+    assert len(steps) <= 9 and steps[0] == 0 and steps[-1] == 40 and steps == sorted(steps)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"hidden_size": 100_000}, "hidden size must be between 1 and 512"),
+    ({"num_layers": 5}, "layers must be between 1 and 3"),
+    ({"length": 1}, "length must be between"),
+    ({"learning_rate": 0.0}, "learning rate must be between"),
+    ({"learning_rate": float("nan")}, "learning rate must be between"),
+    ({"batch_size": 0}, "batch size must be between"),
+    ({"max_steps": 10**9}, "step budget must be between"),
+    ({"archs": ()}, "pick at least one architecture"),
+    ({"archs": ("lstm", "transformer")}, "unknown architecture 'transformer'"),
+    ({"archs": ("lstm", "lstm")}, "each architecture may be picked once"),
+    ({"optimizer": "lbfgs"}, "unknown optimizer"),
+    ({"clip_grad_norm": -1.0}, "clipping threshold must be positive"),
+    ({"dropout": 1.0}, "dropout must be in [0, 1)"),
+])
+def test_bad_settings_raise_a_clear_config_error(change, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        Trainer(replace(SMALL, **change))
+
+
+def test_run_config_round_trips_through_a_dict():
+    assert RunConfig.from_dict(SMALL.to_dict()) == SMALL

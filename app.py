@@ -1,0 +1,11 @@
+"""LSTM Explorer: watch an LSTM learn next to a vanilla RNN and a GRU. Run with `streamlit run app.py`."""
+import streamlit as st
+
+from lstm_viz.ui import state
+
+st.set_page_config(layout="wide", page_title="LSTM Explorer", page_icon="🧠")
+state.init_session()
+
+home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
+train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
+st.navigation([home, train]).run()

@@ -1,0 +1,447 @@
+"""Plotly figures for every chart the app shows: plain arrays in, `go.Figure` out, no Streamlit.
+
+Colours are colour-blind safe and fixed per meaning: Okabe-Ito with one colour per architecture on
+every chart, Viridis on [0, 1] for gates, RdBu centred on 0 for signed values (candidate, cell state).
+Arrays go out as float32 (float64 only where values span below 1e-38, the gradient norms), and
+heatmaps are capped in size, because each figure is resent to the browser on every refresh.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Okabe & Ito (2008). An architecture keeps its colour on every chart so the eye can follow it.
+ARCH_COLOURS = {"rnn": "#D55E00", "gru": "#009E73", "lstm": "#0072B2"}
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+FALLBACK_COLOUR = "#000000"
+INPUT_COLOUR = "#555555"
+MARKER_COLOUR = "#E69F00"  # orange is not used by any architecture, so marked inputs never look like a model
+BASELINE_COLOUR = "#777777"
+SOLVED_COLOUR = "#009E73"
+
+GATE_COLORSCALE = "Viridis"
+SIGNED_COLORSCALE = "RdBu"
+
+# Payload caps: a 48-unit x 400-step float32 heatmap is 77 KB; 512 x 1000 would be 2 MB per gate per refresh.
+MAX_HEATMAP_UNITS = 48
+MAX_HEATMAP_STEPS = 400
+MAX_CURVE_POINTS = 600
+
+TRACE_LABELS = {
+    "input_gate": "input gate iₜ",
+    "forget_gate": "forget gate fₜ",
+    "candidate": "candidate gₜ",
+    "output_gate": "output gate oₜ",
+    "cell_state": "cell state cₜ",
+    "hidden_state": "hidden state hₜ",
+    "reset_gate": "reset gate rₜ",
+    "update_gate": "update gate zₜ",
+    "preactivation": "pre-activation",
+}
+# Arrays whose values lie in [0, 1]; everything else is signed.
+UNIT_INTERVAL_TRACES = {"input_gate", "forget_gate", "output_gate", "reset_gate", "update_gate"}
+# Bounded by tanh, so a fixed [-1, 1] colour range keeps colours comparable between checkpoints.
+TANH_TRACES = {"candidate", "hidden_state"}
+
+# A small explicit template: Plotly's default one adds ~7 KB of JSON to every figure.
+BASE_LAYOUT = dict(
+    template=go.layout.Template(layout=dict(font=dict(size=13), hovermode="closest")),
+    paper_bgcolor="rgba(0,0,0,0)",
+    plot_bgcolor="white",
+    margin=dict(l=70, r=20, t=60, b=55),
+    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, bgcolor="rgba(255,255,255,0.6)"),
+)
+GRID = dict(showgrid=True, gridcolor="#E5E5E5", zeroline=False, linecolor="#999999", showline=True, mirror=False)
+
+
+def arch_colour(arch: str) -> str:
+    return ARCH_COLOURS.get(arch, FALLBACK_COLOUR)
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def _downsample(steps: np.ndarray, values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over equal bins of consecutive steps: smooths noisy train loss and bounds the payload."""
+    if len(values) <= max_points:
+        return steps, values
+    bins = np.array_split(np.arange(len(values)), max_points)
+    return (
+        np.array([steps[b[-1]] for b in bins]),
+        np.array([np.nanmean(values[b]) if np.isfinite(values[b]).any() else np.nan for b in bins]),
+    )
+
+
+def _finite_or_nan(values: Sequence[float]) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(array) & (array > 0), array, np.nan)  # log axis: nothing <= 0 or infinite
+
+
+# ----------------------------------------------------------------------------------------------------
+# (a) loss curves
+@dataclass
+class LossSeries:
+    arch: str
+    label: str
+    steps: Sequence[int]
+    train_loss: Sequence[float]
+    eval_steps: Sequence[int]
+    eval_metric: Sequence[float]
+
+
+def loss_curves(
+    series: Sequence[LossSeries],
+    *,
+    baseline: float,
+    solved_threshold: float,
+    metric_name: str,
+    max_steps: int | None = None,
+    title: str = "Test error during training",
+) -> go.Figure:
+    figure = go.Figure()
+    for item in series:
+        colour = arch_colour(item.arch)
+        steps, train = _downsample(np.asarray(item.steps), _finite_or_nan(item.train_loss), MAX_CURVE_POINTS)
+        figure.add_trace(go.Scatter(
+            x=steps.astype(np.int32), y=train.astype(np.float32), mode="lines", name=f"{item.label} train loss",
+            legendgroup=item.arch, showlegend=False, line=dict(color=_rgba(colour, 0.3), width=1),
+            hovertemplate=f"{item.label} train loss<br>step %{{x}}<br>{metric_name} %{{y:.4g}}<extra></extra>",
+        ))
+        figure.add_trace(go.Scatter(
+            x=np.asarray(item.eval_steps, dtype=np.int32), y=_finite_or_nan(item.eval_metric).astype(np.float32),
+            mode="lines+markers", name=item.label, legendgroup=item.arch, line=dict(color=colour, width=2.5),
+            marker=dict(size=5, color=colour),
+            hovertemplate=f"{item.label} test {metric_name}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>",
+        ))
+    right = max_steps or max([max(item.steps, default=1) for item in series] + [1])
+    for y, name, colour, dash, text in (
+        (baseline, f"no-memory baseline ({baseline:.3g})", BASELINE_COLOUR, "dash", "no-memory baseline"),
+        (solved_threshold, f"solved (≤ {solved_threshold:.3g})", SOLVED_COLOUR, "dot", "solved"),
+    ):
+        figure.add_trace(go.Scatter(
+            x=[0, right], y=[y, y], mode="lines+text", name=name, text=["", text], textposition="top left",
+            textfont=dict(color=colour, size=12), line=dict(color=colour, width=1.5, dash=dash),
+            hovertemplate=f"{name}<extra></extra>",
+        ))
+    figure.update_layout(
+        **BASE_LAYOUT, title=dict(text=title), height=380,
+        xaxis=dict(title=dict(text="training step"), range=[0, right], **GRID),
+        yaxis=dict(title=dict(text=f"{metric_name} (log scale)"), type="log", **GRID),
+    )
+    return figure
+
+
+# ----------------------------------------------------------------------------------------------------
+# (b) gradient flow through time
+@dataclass
+class GradientCurve:
+    arch: str
+    label: str
+    grad_norm_per_step: np.ndarray  # (T,) mean ||dL/dh_t|| at the checkpoint shown
+    initial_grad_norm_per_step: np.ndarray | None = None  # (T,) the same at initialisation
+    step: int | None = None  # training step of the checkpoint
+
+
+def _relative(norms: np.ndarray) -> np.ndarray:
+    norms = np.asarray(norms, dtype=np.float64)
+    last = norms[-1] if norms.size and norms[-1] > 0 else np.nan
+    return norms / last
+
+
+def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, title: str | None = None) -> go.Figure:
+    """One line per architecture against time step t; relative=True divides by the last step's norm.
+
+    Float64 on purpose: the norms reach 1e-60, below float32's range.
+    """
+    figure = go.Figure()
+    for curve in curves:
+        colour = arch_colour(curve.arch)
+        transform = _relative if relative else (lambda a: np.asarray(a, dtype=np.float64))
+        if curve.initial_grad_norm_per_step is not None:
+            initial = transform(curve.initial_grad_norm_per_step)
+            figure.add_trace(go.Scatter(
+                x=np.arange(len(initial), dtype=np.int32), y=_finite_or_nan(initial), mode="lines",
+                name=f"{curve.label} at initialisation", legendgroup=curve.arch,
+                line=dict(color=_rgba(colour, 0.55), width=1.5, dash="dash"),
+                hovertemplate=f"{curve.label} at init<br>t=%{{x}}<br>%{{y:.3g}}<extra></extra>",
+            ))
+        values = transform(curve.grad_norm_per_step)
+        when = f" (step {curve.step})" if curve.step is not None else ""
+        figure.add_trace(go.Scatter(
+            x=np.arange(len(values), dtype=np.int32), y=_finite_or_nan(values), mode="lines",
+            name=f"{curve.label}{when}", legendgroup=curve.arch, line=dict(color=colour, width=2.5),
+            hovertemplate=f"{curve.label}{when}<br>t=%{{x}}<br>%{{y:.3g}}<extra></extra>",
+        ))
+    y_title = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖ (log scale)" if relative else "‖∂L/∂hₜ‖ (log scale)"
+    figure.update_layout(
+        **BASE_LAYOUT, height=380,
+        title=dict(text=title or "How much gradient reaches each time step"),
+        xaxis=dict(title=dict(text="time step t (the loss is computed after the last step)"), **GRID),
+        yaxis=dict(title=dict(text=y_title), type="log", exponentformat="power", **GRID),
+    )
+    return figure
+
+
+def gradient_reach(
+    series: Mapping[str, tuple[str, Sequence[int], Sequence[float]]], *, distance: int, title: str | None = None
+) -> go.Figure:
+    """Over training: the gradient `distance` steps before the end relative to the last step's, per architecture.
+
+    `series`: arch -> (label, checkpoint steps, ratios). The LSTM's jump here is the moment it learns to remember.
+    """
+    figure = go.Figure()
+    for arch, (label, steps, ratios) in series.items():
+        figure.add_trace(go.Scatter(
+            x=np.asarray(steps, dtype=np.int32), y=_finite_or_nan(ratios), mode="lines+markers", name=label,
+            line=dict(color=arch_colour(arch), width=2.5), marker=dict(size=5),
+            hovertemplate=f"{label}<br>step %{{x}}<br>ratio %{{y:.3g}}<extra></extra>",
+        ))
+    figure.update_layout(
+        **BASE_LAYOUT, height=340,
+        title=dict(text=title or f"Gradient reaching {distance} steps back, over training"),
+        xaxis=dict(title=dict(text="training step"), **GRID),
+        yaxis=dict(title=dict(text=f"‖∂L/∂h_(T−{distance})‖ / ‖∂L/∂h_T‖ (log scale)"), type="log",
+                   exponentformat="power", **GRID),
+    )
+    return figure
+
+
+# ----------------------------------------------------------------------------------------------------
+# inputs drawn on the same time axis as the internals
+def _binary(values: np.ndarray) -> bool:
+    return bool(np.isin(values, (0.0, 1.0)).all())
+
+
+def _event_steps(channels: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Steps where a binary channel fires (adding: the markers): worth a vertical guide on every panel."""
+    for values in channels.values():
+        values = np.asarray(values)
+        if _binary(values) and 0 < values.sum() < len(values):
+            return np.flatnonzero(values > 0.5)
+    return np.array([], dtype=int)
+
+
+def _add_input_traces(figure: go.Figure, channels: Mapping[str, np.ndarray], row: int) -> str:
+    """Draw the example's inputs in `row`; returns a y-axis title."""
+    continuous = {name: np.asarray(v, dtype=np.float32) for name, v in channels.items() if not _binary(np.asarray(v))}
+    binary = {name: np.asarray(v) for name, v in channels.items() if _binary(np.asarray(v))}
+    if continuous:
+        name, values = next(iter(continuous.items()))
+        steps = np.arange(len(values), dtype=np.int32)
+        if name == "token":
+            # Discrete symbols: a dot per non-blank token reads better than a line through blanks.
+            shown = np.flatnonzero(values > 0)
+            figure.add_trace(go.Scatter(
+                x=steps[shown], y=values[shown], mode="markers+text", text=[f"{int(v)}" for v in values[shown]],
+                textposition="top center", name="input token", marker=dict(color=INPUT_COLOUR, size=7),
+                hovertemplate="t=%{x}<br>token %{y}<extra>input</extra>", showlegend=False,
+            ), row=row, col=1)
+            return "token"
+        figure.add_trace(go.Scatter(
+            x=steps, y=values, mode="lines", name=f"input {name}", line=dict(color=INPUT_COLOUR, width=1.2),
+            hovertemplate=f"t=%{{x}}<br>{name} %{{y:.3f}}<extra>input</extra>", showlegend=False,
+        ), row=row, col=1)
+        for binary_name, flags in binary.items():
+            marked = np.flatnonzero(flags > 0.5)
+            figure.add_trace(go.Scatter(
+                x=steps[marked], y=values[marked], mode="markers", name=f"{binary_name}ed {name}",
+                marker=dict(color=MARKER_COLOUR, size=12, symbol="diamond", line=dict(color="black", width=1)),
+                hovertemplate=f"t=%{{x}}<br>marked {name} %{{y:.3f}}<extra>{binary_name}</extra>", showlegend=False,
+            ), row=row, col=1)
+        return "input"
+    for name, values in binary.items():
+        steps = np.arange(len(values), dtype=np.int32)
+        figure.add_trace(go.Scatter(x=steps, y=values.astype(np.float32), mode="lines", name=name,
+                                    line=dict(color=INPUT_COLOUR)), row=row, col=1)
+    return "input"
+
+
+def _add_event_guides(figure: go.Figure, event_steps: np.ndarray) -> None:
+    for step in event_steps:
+        figure.add_shape(type="line", xref="x", yref="paper", x0=float(step), x1=float(step), y0=0, y1=1,
+                         line=dict(color=MARKER_COLOUR, width=1.5, dash="dot"), layer="above")
+
+
+def _select_units(arrays: Sequence[np.ndarray], limit: int) -> np.ndarray:
+    """Indices of the `limit` units that vary most over time (summed over arrays), in unit order."""
+    hidden = arrays[0].shape[1]
+    if hidden <= limit:
+        return np.arange(hidden)
+    activity = sum(np.asarray(a, dtype=np.float64).std(axis=0) for a in arrays)
+    return np.sort(np.argsort(activity)[::-1][:limit])
+
+
+def _time_stride(steps: int) -> int:
+    return max(1, int(np.ceil(steps / MAX_HEATMAP_STEPS)))
+
+
+# ----------------------------------------------------------------------------------------------------
+# (c) gate heatmaps
+def gate_heatmaps(
+    arrays: Mapping[str, np.ndarray],
+    input_channels: Mapping[str, np.ndarray],
+    *,
+    title: str = "Inside the cell",
+    names: Sequence[str] | None = None,
+) -> go.Figure:
+    """One heatmap per array (units x time) under the example's inputs, all on one shared time axis.
+
+    `arrays`: name -> (T, H) for one example (e.g. `trace.layers[l][name][example]`). Units beyond
+    MAX_HEATMAP_UNITS are dropped (the least active go first) and long sequences are strided.
+    """
+    names = list(names or arrays)
+    steps_total, hidden = np.asarray(arrays[names[0]]).shape
+    units = _select_units([np.asarray(arrays[n]) for n in names], MAX_HEATMAP_UNITS)
+    stride = _time_stride(steps_total)
+    time_index = np.arange(0, steps_total, stride, dtype=np.int32)
+    rows = len(names) + 1
+    heights = [0.7] + [1.0] * len(names)
+    subtitles = ["example input"] + [TRACE_LABELS.get(n, n) for n in names]
+    figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.035,
+                           row_heights=heights, subplot_titles=subtitles)
+    input_title = _add_input_traces(figure, input_channels, row=1)
+    figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
+
+    signed_limit = max(
+        (float(np.abs(arrays[n]).max()) for n in names if n not in UNIT_INTERVAL_TRACES | TANH_TRACES), default=1.0
+    )
+    signed_limit = max(signed_limit, 1e-6)
+    for position, name in enumerate(names, start=2):
+        values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (units, time)
+        axis_name = "yaxis" if position == 1 else f"yaxis{position}"
+        domain = figure.layout[axis_name].domain
+        if name in UNIT_INTERVAL_TRACES:
+            colour = dict(colorscale=GATE_COLORSCALE, zmin=0.0, zmax=1.0)
+        elif name in TANH_TRACES:
+            colour = dict(colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-1.0, zmax=1.0)
+        else:
+            colour = dict(colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-signed_limit, zmax=signed_limit)
+        figure.add_trace(go.Heatmap(
+            z=values, x=time_index, y=units.astype(np.int32), name=TRACE_LABELS.get(name, name), **colour,
+            colorbar=dict(y=(domain[0] + domain[1]) / 2, len=(domain[1] - domain[0]) * 1.05, thickness=12,
+                          x=1.0, xpad=6, tickfont=dict(size=10)),
+            hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{TRACE_LABELS.get(name, name)} = %{{z:.3f}}<extra></extra>",
+        ), row=position, col=1)
+        figure.update_yaxes(title_text="unit", row=position, col=1, showgrid=False)
+    _add_event_guides(figure, _event_steps(input_channels))
+    shown = f"{len(units)} of {hidden} units" if len(units) < hidden else f"{hidden} units"
+    if stride > 1:
+        shown += f", every {stride}th step"
+    figure.update_layout(
+        **{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=80, b=55)},
+        title=dict(text=f"{title} <span style='font-size:12px;color:#666'>({shown})</span>"),
+        height=170 * len(names) + 170, showlegend=False,
+    )
+    figure.update_xaxes(title_text="time step t", row=rows, col=1)
+    figure.update_annotations(font_size=12, xanchor="left", x=0)
+    return figure
+
+
+# ----------------------------------------------------------------------------------------------------
+# (d) cell-state trajectories
+def most_active_units(array: np.ndarray, count: int) -> np.ndarray:
+    """The `count` units whose value changes most over the example (largest std over time), most active first."""
+    array = np.asarray(array, dtype=np.float64)
+    return np.argsort(array.std(axis=0))[::-1][:count]
+
+
+def cell_state_trajectories(
+    cell_state: np.ndarray,
+    input_channels: Mapping[str, np.ndarray],
+    *,
+    units: Sequence[int] | None = None,
+    count: int = 6,
+    title: str = "Cell state of the most active units",
+    value_label: str = "cₜ",
+) -> go.Figure:
+    """`cell_state` (T, H) for one example; one line per unit under the example's inputs."""
+    cell_state = np.asarray(cell_state, dtype=np.float32)
+    chosen = np.asarray(units if units is not None else most_active_units(cell_state, count), dtype=int)
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.28, 0.72])
+    input_title = _add_input_traces(figure, input_channels, row=1)
+    steps = np.arange(cell_state.shape[0], dtype=np.int32)
+    palette = [c for c in OKABE_ITO if c not in (MARKER_COLOUR, "#F0E442")]
+    for index, unit in enumerate(chosen):
+        figure.add_trace(go.Scatter(
+            x=steps, y=cell_state[:, unit], mode="lines", name=f"unit {unit}",
+            line=dict(color=palette[index % len(palette)], width=2),
+            hovertemplate=f"unit {unit}<br>t=%{{x}}<br>{value_label} = %{{y:.3f}}<extra></extra>",
+        ), row=2, col=1)
+    _add_event_guides(figure, _event_steps(input_channels))
+    figure.update_layout(**BASE_LAYOUT, title=dict(text=title), height=420)
+    figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
+    figure.update_yaxes(title_text=value_label, row=2, col=1, **GRID)
+    figure.update_xaxes(**GRID)
+    figure.update_xaxes(title_text="time step t", row=2, col=1)
+    return figure
+
+
+# ----------------------------------------------------------------------------------------------------
+# (e) forget gate over training
+def forget_gate_over_training(
+    steps: Sequence[int],
+    forget_gate_mean_per_unit: np.ndarray,
+    *,
+    highlight: int = 3,
+    title: str = "Forget gate over training: the mean hides the memory units",
+) -> go.Figure:
+    """`forget_gate_mean_per_unit` (checkpoints, H): each unit's forget gate averaged over probe sequences and steps.
+
+    Every unit is a thin line, the mean a thick one, and the `highlight` units with the highest
+    latest value (the ones that keep memory) are drawn in colour.
+    """
+    per_unit = np.asarray(forget_gate_mean_per_unit, dtype=np.float32)
+    steps = np.asarray(steps, dtype=np.int32)
+    figure = go.Figure()
+    top_units = np.argsort(per_unit[-1])[::-1][:highlight] if per_unit.size else np.array([], dtype=int)
+    show_units = _select_units([per_unit], MAX_HEATMAP_UNITS)
+    for unit in show_units:
+        if unit in top_units:
+            continue
+        figure.add_trace(go.Scatter(
+            x=steps, y=per_unit[:, unit], mode="lines", name=f"unit {unit}", legendgroup="units",
+            showlegend=False, line=dict(color="rgba(120,120,120,0.25)", width=1),
+            hovertemplate=f"unit {unit}<br>step %{{x}}<br>mean f = %{{y:.3f}}<extra></extra>",
+        ))
+    palette = ["#E69F00", "#CC79A7", "#56B4E9", "#009E73", "#D55E00"]
+    for index, unit in enumerate(top_units):
+        figure.add_trace(go.Scatter(
+            x=steps, y=per_unit[:, unit], mode="lines", name=f"unit {unit}",
+            line=dict(color=palette[index % len(palette)], width=2),
+            hovertemplate=f"unit {unit}<br>step %{{x}}<br>mean f = %{{y:.3f}}<extra></extra>",
+        ))
+    figure.add_trace(go.Scatter(
+        x=steps, y=per_unit.mean(axis=1) if per_unit.size else [], mode="lines+markers", name="mean over units",
+        line=dict(color=ARCH_COLOURS["lstm"], width=3.5), marker=dict(size=5),
+        hovertemplate="mean over units<br>step %{x}<br>f = %{y:.3f}<extra></extra>",
+    ))
+    figure.update_layout(
+        **BASE_LAYOUT, title=dict(text=title), height=420,
+        xaxis=dict(title=dict(text="training step"), **GRID),
+        yaxis=dict(title=dict(text="forget gate fₜ, mean over steps"), range=[0, 1.02], **GRID),
+    )
+    return figure
+
+
+def forget_gate_per_unit(forget_gate_mean_per_unit: np.ndarray, *, step: int | None = None) -> go.Figure:
+    """Sorted bar chart of each unit's mean forget gate at one checkpoint: the few near 1 carry the memory."""
+    values = np.asarray(forget_gate_mean_per_unit, dtype=np.float32)
+    order = np.argsort(values)[::-1]
+    figure = go.Figure(go.Bar(
+        x=np.arange(len(values), dtype=np.int32), y=values[order], customdata=order.astype(np.int32),
+        marker=dict(color=values[order], colorscale=GATE_COLORSCALE, cmin=0, cmax=1),
+        hovertemplate="unit %{customdata}<br>mean f = %{y:.3f}<extra></extra>",
+    ))
+    when = f" at step {step}" if step is not None else ""
+    figure.update_layout(
+        **BASE_LAYOUT, title=dict(text=f"Forget gate per unit{when}, sorted"), height=300,
+        xaxis=dict(title=dict(text="units, sorted by forget gate (hover for the unit number)"), showticklabels=False),
+        yaxis=dict(title=dict(text="mean forget gate fₜ"), range=[0, 1], **GRID),
+    )
+    return figure

@@ -1,0 +1,95 @@
+"""The settings widgets. Values live under the keys of `state.SETTING_KEYS`; limits come from the engine."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..architectures import ARCHITECTURES
+from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
+from ..presets import PRESETS
+from ..tasks import TASKS
+from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS
+from . import state
+
+FORGET_BIAS_RANGE = (-10.0, 10.0)
+SEED_RANGE = (0, 2**31 - 1)
+CLIP_RANGE = (0.01, 100.0)
+
+
+def settings_sidebar() -> None:
+    disabled = state.is_running()
+    with st.sidebar:
+        st.header("Settings")
+        if disabled:
+            st.caption("Stop training to change the settings.")
+        st.selectbox(
+            "Preset", list(PRESETS), key="preset", format_func=lambda name: PRESETS[name].title,
+            on_change=state.on_preset_change, disabled=disabled,
+            help="A tested starting point. Picking one overwrites all settings below.",
+        )
+        task = TASKS[st.session_state["task"]]
+        st.selectbox(
+            "Task", list(TASKS), key="task", format_func=lambda name: TASKS[name].label,
+            on_change=state.on_task_change, disabled=disabled,
+            help="; ".join(f"{t.label}: {t.description}" for t in TASKS.values()),
+        )
+        st.number_input(
+            "Sequence length T", min_value=task.min_length, max_value=task.max_length, step=10, key="length",
+            disabled=disabled,
+            help=f"How far back the network must remember ({task.min_length}–{task.max_length} for {task.label.lower()}). "
+                 "Longer is harder and slower.",
+        )
+        st.multiselect(
+            "Architectures", list(ARCHITECTURES), key="archs", format_func=lambda name: ARCHITECTURES[name].label,
+            disabled=disabled,
+            help="Trained side by side on identical batches. " + " ".join(
+                f"{a.label}: {a.description}" for a in ARCHITECTURES.values()),
+        )
+        with st.expander("Model", expanded=True):
+            left, right = st.columns(2)
+            left.number_input(
+                "Hidden size", min_value=HIDDEN_SIZE_RANGE[0], max_value=HIDDEN_SIZE_RANGE[1], step=8,
+                key="hidden_size", disabled=disabled,
+                help=f"Units per layer ({HIDDEN_SIZE_RANGE[0]}–{HIDDEN_SIZE_RANGE[1]}).",
+            )
+            right.number_input(
+                "Layers", min_value=LAYER_RANGE[0], max_value=LAYER_RANGE[1], step=1, key="num_layers",
+                disabled=disabled, help=f"Stacked recurrent layers ({LAYER_RANGE[0]}–{LAYER_RANGE[1]}).",
+            )
+            st.number_input(
+                "Forget-gate bias at init (LSTM)", min_value=FORGET_BIAS_RANGE[0], max_value=FORGET_BIAS_RANGE[1],
+                step=0.5, key="forget_bias", disabled=disabled,
+                help="Added to the LSTM forget-gate bias at initialisation (−10 to 10). 0 gives f ≈ 0.5; "
+                     "+1 gives f ≈ 0.73, so gradients survive longer (Gers et al. 2000, Jozefowicz et al. 2015).",
+            )
+        with st.expander("Optimisation", expanded=True):
+            left, right = st.columns(2)
+            left.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer", disabled=disabled,
+                           help="Adam, RMSProp or plain SGD.")
+            right.number_input(
+                "Learning rate", min_value=LEARNING_RATE_RANGE[0], max_value=LEARNING_RATE_RANGE[1],
+                step=1e-3, format="%g", key="learning_rate", disabled=disabled,
+                help=f"{LEARNING_RATE_RANGE[0]:g} to {LEARNING_RATE_RANGE[1]:g}. Adam at 0.01 solves the headline "
+                     "preset; very large rates without clipping diverge.",
+            )
+            left, right = st.columns(2)
+            left.number_input(
+                "Batch size", min_value=BATCH_SIZE_RANGE[0], max_value=BATCH_SIZE_RANGE[1], step=16,
+                key="batch_size", disabled=disabled,
+                help=f"Sequences per training step ({BATCH_SIZE_RANGE[0]}–{BATCH_SIZE_RANGE[1]}).",
+            )
+            right.number_input(
+                "Step budget", min_value=MAX_STEPS_RANGE[0], max_value=MAX_STEPS_RANGE[1], step=100,
+                key="max_steps", disabled=disabled,
+                help=f"Training stops after this many steps ({MAX_STEPS_RANGE[0]}–{MAX_STEPS_RANGE[1]:,}) "
+                     "or earlier when every architecture has solved the task or diverged.",
+            )
+            left, right = st.columns(2)
+            left.toggle("Clip gradients", key="clip_enabled", disabled=disabled,
+                        help="Rescale the gradient when its total norm exceeds the threshold (Pascanu et al. 2013).")
+            right.number_input(
+                "Clip threshold", min_value=CLIP_RANGE[0], max_value=CLIP_RANGE[1], step=0.5, key="clip_threshold",
+                disabled=disabled or not st.session_state["clip_enabled"],
+                help=f"Maximum total gradient norm ({CLIP_RANGE[0]:g}–{CLIP_RANGE[1]:g}).",
+            )
+            st.number_input("Seed", min_value=SEED_RANGE[0], max_value=SEED_RANGE[1], step=1, key="seed",
+                            disabled=disabled, help="Same seed and settings, same run: weights and data are seeded.")

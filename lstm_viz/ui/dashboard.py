@@ -1,0 +1,166 @@
+"""The live training view: a fragment that trains a slice and redraws every 0.5 s, and a slower one for the insides."""
+from __future__ import annotations
+
+import logging
+import math
+
+import streamlit as st
+
+from ..architectures import ARCHITECTURES
+from ..presets import PRESETS
+from ..trainer import Trainer
+from . import state, views
+
+log = logging.getLogger(__name__)
+
+# The heatmaps change only when a checkpoint arrives (every probe_every steps), so they refresh less often.
+INTERNALS_REFRESH_SECONDS = 2.0
+STATUS_BADGES = {
+    "training": ("blue", "training"),
+    "solved": ("green", "solved"),
+    "diverged": ("red", "diverged"),
+    "plateaued": ("orange", "plateaued"),
+    "budget": ("gray", "budget used"),
+    "stopped": ("gray", "stopped"),
+}
+
+
+def start_stop_buttons() -> None:
+    running = state.is_running()
+    left, right, _ = st.columns([1, 1, 4])
+    left.button("▶ Start training", type="primary", key="start", on_click=state.start_training,
+                disabled=running, width="stretch")
+    right.button("■ Stop", key="stop", on_click=state.stop_training, disabled=not running, width="stretch")
+    if st.session_state.get("error") and state.current_trainer() is None:
+        st.error(st.session_state["error"])
+
+
+def live_panel() -> None:
+    running = state.is_running()
+
+    @st.fragment(run_every=state.REFRESH_SECONDS if running else None)
+    def training_fragment() -> None:
+        trainer = state.current_trainer()
+        if trainer is None:
+            _empty_state()
+            return
+        ended = state.advance_training()
+        _status(trainer)
+        _charts(trainer)
+        if ended:
+            st.rerun()  # a full run redraws with the timer off, so the fragment stops ticking
+
+    training_fragment()
+
+    @st.fragment(run_every=INTERNALS_REFRESH_SECONDS if running else None)
+    def internals_fragment() -> None:
+        trainer = state.current_trainer()
+        if trainer is not None:
+            try:
+                _internals(trainer)
+            except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
+                log.exception("drawing the internals failed")
+                st.error(f"Could not draw the network's internals: {type(exc).__name__}: {exc}")
+
+    internals_fragment()
+
+
+def _empty_state() -> None:
+    preset = PRESETS[st.session_state["preset"]]
+    st.info(
+        f"**{preset.title}.** {preset.description}\n\n"
+        "Press **Start training** to watch the networks learn: the loss curves, how much gradient reaches each "
+        "time step, and every gate of the LSTM update live."
+    )
+
+
+def _status(trainer: Trainer) -> None:
+    config = trainer.config
+    if st.session_state.get("error"):
+        st.error(st.session_state["error"])
+    fraction = min(1.0, trainer.step / config.max_steps)
+    st.progress(fraction, text=f"step {trainer.step:,} of {config.max_steps:,}")
+    columns = st.columns(3 + len(trainer.runs))
+    columns[0].metric("Steps per second", f"{trainer.steps_per_second:.1f}",
+                      help="Training steps per second of training time, all architectures together.")
+    columns[1].metric("Training time", f"{trainer.elapsed:.1f} s",
+                      help="Time spent training, not waiting between page refreshes.")
+    columns[2].metric(f"No-memory baseline", f"{trainer.baseline:.3f}", help=trainer.task.baseline_description)
+    metric_name = trainer.task.metric_name
+    for column, run in zip(columns[3:], trainer.runs.values()):
+        colour, word = STATUS_BADGES.get(run.status, ("gray", run.status))
+        value = run.last_metric
+        shown = f"{value:.4f}" if value is not None and math.isfinite(value) else "—"
+        column.metric(f"{run.label}: test {metric_name}", shown, help=run.status_detail or None)
+        column.markdown(f":{colour}-badge[{word}]")
+    for run in trainer.runs.values():
+        if run.status == "diverged":
+            st.warning(f"**{run.label} diverged.** {run.status_detail}.")
+    if trainer.finished:
+        verdict = trainer.verdict()
+        if any(run.status == "solved" for run in trainer.runs.values()):
+            st.success(f"**Result:** {verdict}")
+        else:
+            st.info(f"**Result:** {verdict}")
+
+
+def _charts(trainer: Trainer) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(views.loss_figure(trainer), key="loss_chart", width="stretch")
+    with right:
+        st.plotly_chart(views.gradient_figure(trainer), key="gradient_chart", width="stretch")
+
+
+def _internals(trainer: Trainer) -> None:
+    config = trainer.config
+    run_id = st.session_state["run_id"]
+    st.subheader("Inside the cells")
+    archs = list(trainer.runs)
+    default_arch = "lstm" if "lstm" in archs else archs[0]
+    arch_key, example_key, layer_key = f"internals_arch_{run_id}", f"example_{run_id}", f"layer_{run_id}"
+    columns = st.columns([2, 2, 1, 3])
+    arch = columns[0].segmented_control(
+        "Architecture", archs, default=default_arch, key=arch_key, format_func=lambda a: ARCHITECTURES[a].label,
+        help="Whose insides to show.",
+    ) or default_arch
+    example = columns[1].segmented_control(
+        "Example", list(range(config.trace_examples)), default=0, key=example_key,
+        format_func=lambda i: f"#{i + 1}", help="One of the fixed probe sequences; the same ones at every checkpoint.",
+    ) or 0
+    layer = 0
+    if config.num_layers > 1:
+        layer = columns[2].selectbox("Layer", list(range(config.num_layers)), key=layer_key,
+                                     format_func=lambda i: f"{i + 1}")
+    run = trainer.runs[arch]
+    checkpoints = run.checkpoints
+    if state.is_running() or len(checkpoints) == 1:
+        checkpoint = checkpoints[-1]
+        columns[3].caption(f"Latest checkpoint: step {checkpoint.step}. After training, a slider lets you "
+                           "scrub through every checkpoint.")
+    else:
+        steps = [c.step for c in checkpoints]
+        chosen = columns[3].select_slider("Checkpoint (training step)", steps, value=steps[-1],
+                                          key=f"checkpoint_{run_id}_{arch}",
+                                          help="Weights saved during training; traces are recomputed from them.")
+        checkpoint = checkpoints[steps.index(chosen)]
+    st.caption(views.example_caption(trainer, example) + " Orange dotted lines mark the steps the task is about.")
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(views.internals_figure(trainer, run_id, arch, checkpoint, example, layer),
+                        key="internals_chart", width="stretch")
+    with right:
+        st.plotly_chart(views.trajectory_figure(trainer, run_id, arch, checkpoint, example, layer),
+                        key="trajectory_chart", width="stretch")
+        forget = views.forget_figures(trainer, arch, layer, checkpoint.step)
+        if forget is not None:
+            st.plotly_chart(forget[0], key="forget_chart", width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(views.reach_figure(trainer, layer), key="reach_chart", width="stretch")
+    with right:
+        if forget is not None:
+            st.plotly_chart(forget[1], key="forget_units_chart", width="stretch")
+        else:
+            st.caption(f"{run.label} has no forget gate; pick the LSTM to see its per-unit forget gates.")

@@ -1,0 +1,138 @@
+"""From a Trainer to figures: pulls plain arrays out of the engine and memoises what only changes per checkpoint."""
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from .. import figures
+from ..traces import Trace, trace
+from ..trainer import ArchRun, Checkpoint, Trainer
+
+FIGURE_CACHE_KEY = "figure_cache"
+FIGURE_CACHE_SIZE = 24
+
+
+def _memo(key: tuple, build: Callable[[], object]) -> object:
+    """Per-session memo: a checkpoint's trace and figures never change once it exists."""
+    cache: dict = st.session_state.setdefault(FIGURE_CACHE_KEY, {})
+    if key not in cache:
+        if len(cache) >= FIGURE_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = build()
+    return cache[key]
+
+
+def loss_figure(trainer: Trainer) -> go.Figure:
+    series = [
+        figures.LossSeries(arch, run.label, run.steps, run.train_loss, run.eval_steps, run.eval_metric)
+        for arch, run in trainer.runs.items()
+    ]
+    task = trainer.task
+    return figures.loss_curves(
+        series, baseline=trainer.baseline, solved_threshold=trainer.solved_threshold,
+        metric_name=f"test {task.metric_name}", max_steps=trainer.config.max_steps,
+        title=f"{task.label}, T = {trainer.config.length}: test {task.metric_name} while training",
+    )
+
+
+def gradient_figure(trainer: Trainer, layer: int = 0) -> go.Figure:
+    curves = [
+        figures.GradientCurve(
+            arch, run.label,
+            run.checkpoints[-1].gradient_flow.grad_norm_per_step[layer],
+            run.checkpoints[0].gradient_flow.grad_norm_per_step[layer],
+            step=run.checkpoints[-1].step,
+        )
+        for arch, run in trainer.runs.items()
+    ]
+    layer_note = f", layer {layer + 1}" if trainer.config.num_layers > 1 else ""
+    return figures.gradient_flow(curves, title=f"Gradient reaching each time step (relative to the last{layer_note})")
+
+
+def reach_distance(trainer: Trainer) -> int:
+    steps = trainer.task.sequence_length(trainer.config.length)
+    return max(1, min(steps - 1, steps // 2))
+
+
+def reach_figure(trainer: Trainer, layer: int = 0) -> go.Figure:
+    distance = reach_distance(trainer)
+    series = {}
+    for arch, run in trainer.runs.items():
+        ratios = []
+        for checkpoint in run.checkpoints:
+            norms = checkpoint.gradient_flow.grad_norm_per_step[layer]
+            ratios.append(norms[-1 - distance] / norms[-1] if norms[-1] > 0 else np.nan)
+        series[arch] = (run.label, [c.step for c in run.checkpoints], ratios)
+    return figures.gradient_reach(series, distance=distance)
+
+
+def checkpoint_trace(trainer: Trainer, run_id: int, run: ArchRun, checkpoint: Checkpoint) -> Trace:
+    def build() -> Trace:
+        model = copy.deepcopy(run.model)
+        model.load_state_dict(checkpoint.state_dict)
+        return trace(model, trainer.trace_inputs)
+
+    return _memo((run_id, "trace", run.arch, checkpoint.step), build)
+
+
+def input_channels(trainer: Trainer, example: int) -> dict[str, np.ndarray]:
+    return trainer.task.input_channels(trainer.trace_inputs[example].numpy())
+
+
+def example_caption(trainer: Trainer, example: int) -> str:
+    """What the shown example asks for, in numbers, so the heatmaps can be checked by eye."""
+    inputs = trainer.trace_inputs[example].numpy()
+    target = trainer.trace_targets[example].numpy()
+    if trainer.task.name == "adding":
+        marked = np.flatnonzero(inputs[:, 1] > 0.5)
+        values = " + ".join(f"{inputs[t, 0]:.2f} (t={t})" for t in marked)
+        return f"Marked values: {values} = target {float(target[0]):.2f}."
+    if trainer.task.name == "copy":
+        symbols = [int(s) for s in inputs.argmax(axis=-1)[:10]]
+        return f"Symbols to recall at the end: {' '.join(map(str, symbols))}."
+    return ""
+
+
+def internals_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Checkpoint, example: int, layer: int) -> go.Figure:
+    run = trainer.runs[arch]
+
+    def build() -> go.Figure:
+        layer_arrays = checkpoint_trace(trainer, run_id, run, checkpoint).layers[layer]
+        names = [n for n in run.model.architecture.trace_names if n != "hidden_state" or arch != "lstm"]
+        arrays = {name: layer_arrays[name][example] for name in names}
+        layer_note = f", layer {layer + 1}" if trainer.config.num_layers > 1 else ""
+        return figures.gate_heatmaps(
+            arrays, input_channels(trainer, example),
+            title=f"{run.label} at step {checkpoint.step}: example {example + 1}{layer_note}",
+        )
+
+    return _memo((run_id, "internals", arch, checkpoint.step, example, layer), build)
+
+
+def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Checkpoint, example: int, layer: int) -> go.Figure:
+    run = trainer.runs[arch]
+
+    def build() -> go.Figure:
+        layer_arrays = checkpoint_trace(trainer, run_id, run, checkpoint).layers[layer]
+        name, symbol = ("cell_state", "cₜ") if "cell_state" in layer_arrays else ("hidden_state", "hₜ")
+        what = "cell state" if name == "cell_state" else "hidden state"
+        return figures.cell_state_trajectories(
+            layer_arrays[name][example], input_channels(trainer, example),
+            title=f"{run.label} {what} of the 6 most active units, example {example + 1}", value_label=symbol,
+        )
+
+    return _memo((run_id, "trajectory", arch, checkpoint.step, example, layer), build)
+
+
+def forget_figures(trainer: Trainer, arch: str, layer: int, upto_step: int) -> tuple[go.Figure, go.Figure] | None:
+    checkpoints = [c for c in trainer.runs[arch].checkpoints if c.step <= upto_step]
+    if not checkpoints or checkpoints[-1].gradient_flow.forget_gate_mean_per_unit is None:
+        return None
+    per_unit = np.stack([c.gradient_flow.forget_gate_mean_per_unit[layer] for c in checkpoints])
+    over_training = figures.forget_gate_over_training([c.step for c in checkpoints], per_unit)
+    sorted_units = figures.forget_gate_per_unit(per_unit[-1], step=checkpoints[-1].step)
+    return over_training, sorted_units

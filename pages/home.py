@@ -1,0 +1,39 @@
+import streamlit as st
+
+from lstm_viz.presets import DEFAULT_PRESET, PRESETS
+from lstm_viz.ui import state
+
+headline = PRESETS[DEFAULT_PRESET]
+
+st.title("LSTM Explorer")
+st.markdown(
+    "#### Why can an LSTM remember what a plain RNN forgets?\n"
+    "Train a vanilla RNN, a GRU and an LSTM **side by side, on the same batches**, and watch them live: "
+    "the test error against the error of a model with no memory, how much gradient reaches each earlier "
+    "time step, and every gate of the LSTM on fixed examples, refreshed twice a second."
+)
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown(
+        f"**The headline experiment: {headline.title}.** Each step shows a random value and a marker; at the end "
+        "the network must output the sum of the two marked values. A network that cannot remember 100 steps "
+        "back can only guess the average (MSE 1/6, the *no-memory baseline*). "
+        f"{headline.description}"
+    )
+    if st.button("▶ Open the vanishing-gradients experiment", type="primary", key="open_headline"):
+        if not state.is_running():
+            state.apply_preset(DEFAULT_PRESET)
+        st.switch_page("pages/train.py")
+    st.caption("Runs on a CPU in about half a minute. Everything is computed live; nothing is precomputed.")
+with right:
+    st.markdown(
+        "**What to look for**\n"
+        "- **Loss:** the LSTM leaves the dashed baseline; the RNN stays on it.\n"
+        "- **Gradient flow:** at initialisation both shrink exponentially going back in time. Once the LSTM "
+        "learns, its gradient from 50 steps back jumps by orders of magnitude: a live phase transition.\n"
+        "- **Gates:** the input gate opens at the marked steps and a few units hold the value in the cell state "
+        "with a forget gate near 1. The mean forget gate hides them; the per-unit chart finds them."
+    )
+st.divider()
+st.markdown("**Other presets**, all on the Train page: " + "; ".join(
+    f"*{p.title}*" for name, p in PRESETS.items() if name != DEFAULT_PRESET) + ".")

@@ -1,0 +1,8 @@
+import streamlit as st
+
+from lstm_viz.ui import controls, dashboard
+
+st.title("Watch an LSTM learn")
+controls.settings_sidebar()
+dashboard.start_stop_buttons()
+dashboard.live_panel()

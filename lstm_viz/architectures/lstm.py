@@ -7,37 +7,45 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .base import Architecture, LayerParams, State, previous_hidden
+from .base import Architecture, LayerParams, State
 
 
 def recompute_layer(params: LayerParams, layer_input: Tensor, hidden: Tensor) -> dict[str, Tensor]:
     batch, steps, hidden_size = hidden.shape
-    # tanh(x) = 2*sigmoid(2x) - 1: scaling the candidate rows by 2 lets one sigmoid over all gates serve for g,
+    input_size = layer_input.shape[-1]
+    # Gates at step t depend only on x_t and h_{t-1}, so one matmul of [x_t, h_{t-1}, 1] against
+    # [W_ih, W_hh, b] covers every step; the ones column adds the bias inside the matmul, sparing a
+    # broadcast copy of a (B*T, 4H) tensor.
+    joint_input = torch.empty(batch, steps, input_size + hidden_size + 1, dtype=hidden.dtype)
+    joint_input[..., :input_size] = layer_input
+    joint_input[:, 0, input_size:-1] = 0.0  # h_{-1} = 0
+    joint_input[:, 1:, input_size:-1] = hidden[:, :-1]
+    joint_input[..., -1] = 1.0
+    joint_weight = torch.cat(
+        [params["weight_ih"], params["weight_hh"], (params["bias_ih"] + params["bias_hh"])[:, None]], dim=1
+    )  # (4H, D+H+1)
+    # tanh(x) = 2*sigmoid(2x) - 1: doubling the candidate rows lets one sigmoid over all gates serve for g,
     # which on CPU is much cheaper than a separate tanh call.
-    row_scale = torch.ones(4 * hidden_size, dtype=hidden.dtype)
-    row_scale[2 * hidden_size : 3 * hidden_size] = 2.0
-    joint_weight = torch.cat([params["weight_ih"], params["weight_hh"]], dim=1) * row_scale[:, None]  # (4H, D+H)
-    joint_bias = (params["bias_ih"] + params["bias_hh"]) * row_scale
-    # Gates at step t depend only on x_t and h_{t-1}: one matmul over [x_t, h_{t-1}] covers every step.
-    joint_input = torch.cat([layer_input, previous_hidden(hidden)], dim=-1)  # (B, T, D+H)
-    preactivation = torch.addmm(joint_bias, joint_input.view(batch * steps, -1), joint_weight.t())
+    joint_weight[2 * hidden_size : 3 * hidden_size] *= 2.0
+    preactivation = torch.mm(joint_input.view(batch * steps, -1), joint_weight.t())
     activated = torch.sigmoid_(preactivation).view(batch, steps, 4 * hidden_size)
     input_gate, forget_gate, candidate, output_gate = activated.split(hidden_size, dim=-1)
     candidate.mul_(2.0).sub_(1.0)
 
-    # c_t = f_t * c_{t-1} + i_t * g_t is a linear recurrence in c alone: a loop of two
-    # element-wise ops per step, negligible beside the matmuls above.
-    written = input_gate * candidate
-    cell_state = torch.empty_like(written)
-    cell_previous = torch.zeros_like(written[:, 0])
-    for t in range(written.shape[1]):
-        cell_previous = torch.addcmul(written[:, t], forget_gate[:, t], cell_previous, out=cell_state[:, t])
+    # c_t = f_t * c_{t-1} + i_t * g_t is a linear recurrence in c alone: two element-wise ops per step,
+    # written time-major so each step's output is one contiguous block.
+    written = (input_gate * candidate).transpose(0, 1)
+    forget_time_major = forget_gate.transpose(0, 1)
+    cell_state = torch.empty(steps, batch, hidden_size, dtype=hidden.dtype)
+    cell_previous = torch.zeros(batch, hidden_size, dtype=hidden.dtype)
+    for t in range(steps):
+        cell_previous = torch.addcmul(written[t], forget_time_major[t], cell_previous, out=cell_state[t])
     return {
         "input_gate": input_gate,
         "forget_gate": forget_gate,
         "candidate": candidate,
         "output_gate": output_gate,
-        "cell_state": cell_state,
+        "cell_state": cell_state.transpose(0, 1),  # (B, T, H) view
         "hidden_state": hidden,
     }
 

@@ -1,0 +1,174 @@
+"""Benchmarks for the engine's speed targets; every figure is a ratio to a baseline measured in this run.
+
+Usage: python bench/run.py [trace] [overhead] [headline] [threads]
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a plain script from any folder
+
+from lstm_viz.model import ModelConfig, build_model  # noqa: E402
+from lstm_viz.presets import DEFAULT_PRESET, preset_config  # noqa: E402
+from lstm_viz.tasks import get_task  # noqa: E402
+from lstm_viz.traces import trace_tensors  # noqa: E402
+from lstm_viz.trainer import RunConfig, Trainer  # noqa: E402
+
+RESULTS: dict[str, dict] = {}
+
+
+def best_of(function, repeats: int, rounds: int = 5) -> float:
+    """Seconds per call, the best of several rounds: the least disturbed by other work on the machine."""
+    function()
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(repeats):
+            function()
+        timings.append((time.perf_counter() - started) / repeats)
+    return min(timings)
+
+
+def bench_trace() -> None:
+    print("\n== trace: full trace / one fused forward (target <= 2.2x)")
+    task = get_task("adding")
+    inputs, _ = task.generate(64, 100, torch.Generator().manual_seed(0))
+    for arch in ("lstm", "gru", "rnn"):
+        for layers in (1, 2):
+            model = build_model(ModelConfig.for_task(arch, task, hidden_size=64, num_layers=layers), seed=0).eval()
+            with torch.no_grad():
+                fused = best_of(lambda: model.recurrent(inputs), repeats=20)
+            traced = best_of(lambda: trace_tensors(model, inputs), repeats=20)
+            ratio = traced / fused
+            key = f"trace/{arch}/L{layers}"
+            RESULTS[key] = {"fused_ms": fused * 1e3, "trace_ms": traced * 1e3, "ratio": ratio}
+            print(f"  {arch:<4} layers={layers}  fused {fused * 1e3:6.2f} ms  trace {traced * 1e3:6.2f} ms  ratio {ratio:4.2f}x"
+                  + ("  (target)" if arch == "lstm" else ""))
+
+
+def bare_loop_seconds_per_step(config: RunConfig, arch: str, steps: int) -> float:
+    """The same model, optimiser, clipping and batch generator as the trainer, with nothing else."""
+    task = get_task(config.task)
+    model = build_model(config.model_config(arch), seed=config.seed)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    generator = torch.Generator().manual_seed(config.seed)
+    started = time.perf_counter()
+    for _ in range(steps):
+        inputs, targets = task.generate(config.batch_size, config.length, generator)
+        optimiser.zero_grad(set_to_none=True)
+        loss = task.loss(model(inputs), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+        optimiser.step()
+    return (time.perf_counter() - started) / steps
+
+
+def trainer_seconds_per_step(config: RunConfig, steps: int) -> float:
+    trainer = Trainer(replace(config, max_steps=steps, stop_when_solved=False))
+    started = time.perf_counter()
+    while not trainer.finished:
+        trainer.train_step()
+    return (time.perf_counter() - started) / steps
+
+
+def bench_overhead() -> None:
+    print("\n== overhead: trainer with live eval + probes / bare PyTorch loop (target >= 0.85x steps/s)")
+    config = replace(preset_config(DEFAULT_PRESET), archs=("lstm",))
+    steps = 300  # six probe+checkpoint rounds and twelve evaluations at the preset's cadence
+    bare, trainer = [], []
+    for _ in range(3):  # interleaved so drifting machine load hits both alike
+        bare.append(bare_loop_seconds_per_step(config, "lstm", steps))
+        trainer.append(trainer_seconds_per_step(config, steps))
+    ratio = min(bare) / min(trainer)
+    RESULTS["overhead"] = {"bare_steps_per_s": 1 / min(bare), "trainer_steps_per_s": 1 / min(trainer), "ratio": ratio}
+    print(f"  bare loop {1 / min(bare):6.1f} steps/s   trainer {1 / min(trainer):6.1f} steps/s   ratio {ratio:4.2f}x"
+          f"  (eval every {config.eval_every}, probe every {config.probe_every} steps)")
+
+
+def bench_headline() -> None:
+    print("\n== headline: default preset, LSTM < 0.01 while RNN >= 0.1, in < 30 s")
+    config = preset_config(DEFAULT_PRESET)
+    trainer = Trainer(config)
+    started = time.perf_counter()
+    solved_at = None
+    rnn_at_solve = None
+    while not trainer.finished:
+        event = trainer.train_step()
+        if solved_at is None and trainer.runs["lstm"].solved_step is not None:
+            solved_at = time.perf_counter() - started
+            rnn_at_solve = trainer.runs["rnn"].last_metric
+            break
+    lstm_metric = trainer.runs["lstm"].last_metric
+    print(f"  in-process: LSTM MSE {lstm_metric:.4f} at step {trainer.step} after {solved_at or float('nan'):.1f} s; "
+          f"RNN MSE then {rnn_at_solve if rnn_at_solve is not None else float('nan'):.4f}")
+    with tempfile.TemporaryDirectory() as out_dir:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "lstm_viz", "train", "--task", "adding", "--length", "100", "--arch", "rnn", "lstm",
+                        "--steps", str(config.max_steps), "--seed", "0", "--out", out_dir, "--quiet"],
+                       check=True, cwd=ROOT, capture_output=True)
+        cli_wall = time.perf_counter() - started
+        metrics = json.loads((Path(out_dir) / "metrics.json").read_text())
+    lstm, rnn = metrics["archs"]["lstm"], metrics["archs"]["rnn"]
+    bare_pair = bare_loop_seconds_per_step(config, "lstm", 100) + bare_loop_seconds_per_step(config, "rnn", 100)
+    RESULTS["headline"] = {
+        "seconds_to_solve": solved_at, "solved_step": trainer.runs["lstm"].solved_step, "rnn_at_solve": rnn_at_solve,
+        "cli_wall_s": cli_wall, "cli_lstm": lstm["final_metric"], "cli_rnn": rnn["final_metric"],
+        "cli_lstm_solved_step": lstm["solved_step"],
+    }
+    print(f"  CLI (1500-step budget, RNN keeps going after the LSTM stops): wall {cli_wall:.1f} s; "
+          f"LSTM solved at step {lstm['solved_step']} (MSE {lstm['final_metric']:.4f}), RNN final {rnn['final_metric']:.4f}")
+    print(f"  for scale: one bare RNN+LSTM step here takes {bare_pair * 1e3:.1f} ms, so "
+          f"{trainer.runs['lstm'].solved_step or 0} steps are {bare_pair * (trainer.runs['lstm'].solved_step or 0):.1f} s of pure training")
+    ok = lstm["final_metric"] < 0.01 and rnn["final_metric"] >= 0.1 and (solved_at or 1e9) < 30
+    print("  target met" if ok else "  TARGET MISSED")
+
+
+def _burn(seconds: float) -> None:
+    end = time.time() + seconds
+    while time.time() < end:
+        pass
+
+
+def bench_threads() -> None:
+    print("\n== threads: bare loop with 1 vs 2 torch threads while another process keeps a core busy")
+    config = replace(preset_config(DEFAULT_PRESET), archs=("lstm",))
+    timings = {}
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        load = multiprocessing.Process(target=_burn, args=(60.0,))
+        load.start()
+        try:
+            timings[threads] = statistics.median(bare_loop_seconds_per_step(config, "lstm", 40) for _ in range(3))
+        finally:
+            load.terminate()
+            load.join()
+    torch.set_num_threads(1)
+    ratio = timings[2] / timings[1]
+    RESULTS["threads"] = {"one_thread_ms": timings[1] * 1e3, "two_threads_ms": timings[2] * 1e3, "slowdown_with_two": ratio}
+    print(f"  1 thread {timings[1] * 1e3:6.1f} ms/step   2 threads {timings[2] * 1e3:6.1f} ms/step   "
+          f"two threads are {ratio:4.2f}x slower")
+
+
+BENCHMARKS = {"trace": bench_trace, "overhead": bench_overhead, "headline": bench_headline, "threads": bench_threads}
+
+
+def main(names: list[str]) -> None:
+    torch.set_num_threads(1)
+    for name in names or list(BENCHMARKS):
+        BENCHMARKS[name]()
+    print("\n" + json.dumps(RESULTS, indent=1))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

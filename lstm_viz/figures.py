@@ -52,8 +52,9 @@ BASE_LAYOUT = dict(
     template=go.layout.Template(layout=dict(font=dict(size=13), hovermode="closest")),
     paper_bgcolor="rgba(0,0,0,0)",
     plot_bgcolor="white",
-    margin=dict(l=70, r=20, t=60, b=55),
-    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, bgcolor="rgba(255,255,255,0.6)"),
+    margin=dict(l=70, r=20, t=50, b=100),
+    # Below the plot: above it, a two-line legend collides with the title.
+    legend=dict(orientation="h", yanchor="top", y=-0.26, xanchor="left", x=0, bgcolor="rgba(255,255,255,0.6)"),
 )
 GRID = dict(showgrid=True, gridcolor="#E5E5E5", zeroline=False, linecolor="#999999", showline=True, mirror=False)
 
@@ -130,7 +131,7 @@ def loss_curves(
             hovertemplate=f"{name}<extra></extra>",
         ))
     figure.update_layout(
-        **BASE_LAYOUT, title=dict(text=title), height=380,
+        **BASE_LAYOUT, title=dict(text=title), height=440,
         xaxis=dict(title=dict(text="training step"), range=[0, right], **GRID),
         yaxis=dict(title=dict(text=f"{metric_name} (log scale)"), type="log", **GRID),
     )
@@ -180,7 +181,7 @@ def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, tit
         ))
     y_title = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖ (log scale)" if relative else "‖∂L/∂hₜ‖ (log scale)"
     figure.update_layout(
-        **BASE_LAYOUT, height=380,
+        **BASE_LAYOUT, height=440,
         title=dict(text=title or "How much gradient reaches each time step"),
         xaxis=dict(title=dict(text="time step t (the loss is computed after the last step)"), **GRID),
         yaxis=dict(title=dict(text=y_title), type="log", exponentformat="power", **GRID),
@@ -203,7 +204,7 @@ def gradient_reach(
             hovertemplate=f"{label}<br>step %{{x}}<br>ratio %{{y:.3g}}<extra></extra>",
         ))
     figure.update_layout(
-        **BASE_LAYOUT, height=340,
+        **BASE_LAYOUT, height=400,
         title=dict(text=title or f"Gradient reaching {distance} steps back, over training"),
         xaxis=dict(title=dict(text="training step"), **GRID),
         yaxis=dict(title=dict(text=f"‖∂L/∂h_(T−{distance})‖ / ‖∂L/∂h_T‖ (log scale)"), type="log",
@@ -351,6 +352,11 @@ def most_active_units(array: np.ndarray, count: int) -> np.ndarray:
     return np.argsort(array.std(axis=0))[::-1][:count]
 
 
+def memory_units(forget_gate: np.ndarray, count: int) -> np.ndarray:
+    """The `count` units with the highest forget gate over the example (T, H): the ones that hold their cell state."""
+    return np.argsort(np.asarray(forget_gate, dtype=np.float64).mean(axis=0))[::-1][:count]
+
+
 def cell_state_trajectories(
     cell_state: np.ndarray,
     input_channels: Mapping[str, np.ndarray],
@@ -374,7 +380,7 @@ def cell_state_trajectories(
             hovertemplate=f"unit {unit}<br>t=%{{x}}<br>{value_label} = %{{y:.3f}}<extra></extra>",
         ), row=2, col=1)
     _add_event_guides(figure, _event_steps(input_channels))
-    figure.update_layout(**BASE_LAYOUT, title=dict(text=title), height=420)
+    figure.update_layout(**BASE_LAYOUT, title=dict(text=title), height=460)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
     figure.update_yaxes(title_text=value_label, row=2, col=1, **GRID)
     figure.update_xaxes(**GRID)
@@ -389,7 +395,7 @@ def forget_gate_over_training(
     forget_gate_mean_per_unit: np.ndarray,
     *,
     highlight: int = 3,
-    title: str = "Forget gate over training: the mean hides the memory units",
+    title: str = "Forget gate over training, per unit",
 ) -> go.Figure:
     """`forget_gate_mean_per_unit` (checkpoints, H): each unit's forget gate averaged over probe sequences and steps.
 
@@ -422,7 +428,7 @@ def forget_gate_over_training(
         hovertemplate="mean over units<br>step %{x}<br>f = %{y:.3f}<extra></extra>",
     ))
     figure.update_layout(
-        **BASE_LAYOUT, title=dict(text=title), height=420,
+        **BASE_LAYOUT, title=dict(text=title), height=460,
         xaxis=dict(title=dict(text="training step"), **GRID),
         yaxis=dict(title=dict(text="forget gate fₜ, mean over steps"), range=[0, 1.02], **GRID),
     )

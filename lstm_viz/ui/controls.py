@@ -83,11 +83,10 @@ def settings_sidebar() -> None:
                 help=f"Training stops after this many steps ({MAX_STEPS_RANGE[0]}–{MAX_STEPS_RANGE[1]:,}) "
                      "or earlier when every architecture has solved the task or diverged.",
             )
-            left, right = st.columns(2)
-            left.toggle("Clip gradients", key="clip_enabled", disabled=disabled,
+            st.toggle("Clip gradients", key="clip_enabled", disabled=disabled,
                         help="Rescale the gradient when its total norm exceeds the threshold (Pascanu et al. 2013).")
-            right.number_input(
-                "Clip threshold", min_value=CLIP_RANGE[0], max_value=CLIP_RANGE[1], step=0.5, key="clip_threshold",
+            st.number_input(
+                "Clip threshold (total gradient norm)", min_value=CLIP_RANGE[0], max_value=CLIP_RANGE[1], step=0.5, key="clip_threshold",
                 disabled=disabled or not st.session_state["clip_enabled"],
                 help=f"Maximum total gradient norm ({CLIP_RANGE[0]:g}–{CLIP_RANGE[1]:g}).",
             )

@@ -14,6 +14,7 @@ from ..trainer import ArchRun, Checkpoint, Trainer
 
 FIGURE_CACHE_KEY = "figure_cache"
 FIGURE_CACHE_SIZE = 24
+TRAJECTORY_UNITS = 6
 
 
 def _memo(key: tuple, build: Callable[[], object]) -> object:
@@ -120,9 +121,16 @@ def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Chec
         layer_arrays = checkpoint_trace(trainer, run_id, run, checkpoint).layers[layer]
         name, symbol = ("cell_state", "cₜ") if "cell_state" in layer_arrays else ("hidden_state", "hₜ")
         what = "cell state" if name == "cell_state" else "hidden state"
+        if "forget_gate" in layer_arrays:
+            # The units that keep memory have forget gates near 1; by plain activity the eye lands on noisy ones.
+            units = figures.memory_units(layer_arrays["forget_gate"][example], TRAJECTORY_UNITS)
+            chosen = "with the highest forget gate"
+        else:
+            units = figures.most_active_units(layer_arrays[name][example], TRAJECTORY_UNITS)
+            chosen = "that change most"
         return figures.cell_state_trajectories(
-            layer_arrays[name][example], input_channels(trainer, example),
-            title=f"{run.label} {what} of the 6 most active units, example {example + 1}", value_label=symbol,
+            layer_arrays[name][example], input_channels(trainer, example), units=units,
+            title=f"{run.label} {what}: the {TRAJECTORY_UNITS} units {chosen}", value_label=symbol,
         )
 
     return _memo((run_id, "trajectory", arch, checkpoint.step, example, layer), build)

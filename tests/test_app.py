@@ -1,0 +1,193 @@
+"""The app's pages through Streamlit's AppTest: every `at.run()` is one tick of the live-training fragment."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 60
+MAX_TICKS = 40
+
+
+@pytest.fixture(autouse=True)
+def clear_caches():
+    # AppTest instances share one session id, so cached values would leak between tests.
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def train_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    return at
+
+
+def tiny_settings(at: AppTest, **overrides) -> None:
+    settings = dict(max_steps=20, hidden_size=8, length=20, batch_size=16)
+    settings.update(overrides)
+    for key, value in settings.items():
+        at.number_input(key=key).set_value(value)
+    at.session_state["tick_seconds"] = 0.05
+
+
+def train_until_done(at: AppTest) -> None:
+    at.button(key="start").click().run()
+    for _ in range(MAX_TICKS):
+        assert not at.exception, at.exception
+        if not at.session_state["running"]:
+            break
+        at.run()
+    assert not at.session_state["running"], "training did not finish"
+    assert not at.exception
+
+
+def plotly_charts(at: AppTest) -> dict:
+    """Plotly charts appear as unknown elements; their figure JSON is in proto.spec."""
+    import json
+
+    charts = {}
+    for element in at.get("plotly_chart"):
+        figure = json.loads(element.proto.spec)
+        charts[figure["layout"]["title"]["text"]] = figure
+    return charts
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(e.value for kind in ("success", "info", "warning", "error") for e in at.get(kind))
+
+
+def test_home_page_renders_and_its_button_opens_the_headline_preset():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "LSTM Explorer"
+    at.session_state["preset"] = "copy-memory"
+    at.session_state["task"] = "copy"
+    at.button(key="open_headline").click().run()
+    assert not at.exception
+    assert at.session_state["preset"] == "vanishing-gradients"
+    assert at.session_state["task"] == "adding" and at.session_state["length"] == 100
+    assert at.button(key="start").label.endswith("Start training")  # we are on the Train page
+
+
+def test_train_page_shows_defaults_and_limits_before_training():
+    at = train_page()
+    assert at.selectbox(key="preset").value == "vanishing-gradients"
+    assert at.multiselect(key="archs").value == ["rnn", "lstm"]
+    hidden = at.number_input(key="hidden_size")
+    assert (hidden.min, hidden.max) == (1, 512)
+    assert "1–512" in hidden.help
+    assert at.number_input(key="max_steps").max == 100_000
+    assert at.button(key="stop").disabled
+    assert "Start training" in texts(at)
+    assert not at.get("plotly_chart")
+
+
+def test_presets_and_task_change_update_the_widgets():
+    at = train_page()
+    at.selectbox(key="preset").set_value("three-cells").run()
+    assert at.multiselect(key="archs").value == ["rnn", "gru", "lstm"]
+    assert at.number_input(key="length").value == 50
+    at.selectbox(key="task").set_value("copy").run()
+    assert not at.exception
+    length = at.number_input(key="length")
+    assert length.value == 20 and length.max == 500
+
+
+def test_a_tiny_run_trains_draws_charts_and_gives_the_verdict():
+    at = train_page()
+    tiny_settings(at)
+    train_until_done(at)
+    trainer = at.session_state["trainer"]
+    assert trainer.step == 20 and trainer.finished
+    verdict = trainer.verdict()
+    assert verdict in texts(at)
+    assert "RNN (tanh)" in verdict and "LSTM" in verdict
+    assert at.progress[0].value == 100
+    charts = plotly_charts(at)
+    loss = next(f for title, f in charts.items() if "while training" in title)
+    baseline = next(t for t in loss["data"] if t["name"].startswith("no-memory baseline"))
+    assert baseline["y"] == [pytest.approx(1 / 6)] * 2
+    assert any(title.startswith("Gradient reaching each time step") for title in charts)
+    internals = next(f for title, f in charts.items() if title.startswith("LSTM at step 20"))
+    assert sum(t["type"] == "heatmap" for t in internals["data"]) == 5
+    assert any("cell state" in title for title in charts)
+    assert any("Forget gate" in title for title in charts)
+    # After training a slider scrubs through the checkpoints: the initial one shows the untrained gates.
+    slider = at.select_slider(key=f"checkpoint_{at.session_state['run_id']}_lstm")
+    assert slider.options[0] == "0"
+    slider.set_value(0).run()
+    assert not at.exception
+    assert any(title.startswith("LSTM at step 0") for title in plotly_charts(at))
+
+
+def test_example_and_architecture_pickers_change_the_internals_chart():
+    at = train_page()
+    tiny_settings(at, max_steps=5)
+    at.multiselect(key="archs").set_value(["gru", "lstm"])
+    train_until_done(at)
+    run_id = at.session_state["run_id"]
+    at.button_group(key=f"example_{run_id}").set_value(2).run()
+    assert not at.exception
+    assert any("example 3" in title for title in plotly_charts(at))
+    at.button_group(key=f"internals_arch_{run_id}").set_value("gru").run()
+    assert not at.exception
+    gru = next(f for title, f in plotly_charts(at).items() if title.startswith("GRU at step"))
+    assert sum(t["type"] == "heatmap" for t in gru["data"]) == 4  # reset, update, candidate, hidden
+
+
+def test_stop_ends_training_with_a_stopped_status():
+    at = train_page()
+    tiny_settings(at, max_steps=100_000)
+    at.button(key="start").click().run()
+    assert at.session_state["running"]
+    at.button(key="stop").click().run()
+    assert not at.exception
+    trainer = at.session_state["trainer"]
+    assert trainer.finished and all(run.status == "stopped" for run in trainer.runs.values())
+    assert not at.button(key="start").disabled
+    assert "stopped" in "\n".join(m.value for m in at.markdown)
+
+
+def test_bad_settings_show_the_config_error_not_a_traceback():
+    at = train_page()
+    at.multiselect(key="archs").set_value([])
+    at.button(key="start").click().run()
+    assert not at.exception
+    assert at.session_state["trainer"] is None and not at.session_state["running"]
+    assert [e.value for e in at.error] == ["Check the settings: pick at least one architecture"]
+
+
+def test_divergence_is_reported_as_a_warning():
+    at = train_page()
+    tiny_settings(at, max_steps=200)
+    at.selectbox(key="optimizer").set_value("sgd")
+    at.number_input(key="learning_rate").set_value(10.0)
+    at.toggle(key="clip_enabled").set_value(False)
+    train_until_done(at)
+    trainer = at.session_state["trainer"]
+    assert any(run.status == "diverged" for run in trainer.runs.values())
+    warnings = [w.value for w in at.warning]
+    assert any("diverged" in w and "learning rate" in w for w in warnings)
+    assert "diverged" in trainer.verdict() and trainer.verdict() in texts(at)
+
+
+def test_an_unexpected_training_error_becomes_a_friendly_message(monkeypatch):
+    at = train_page()
+    tiny_settings(at)
+    from lstm_viz.trainer import Trainer
+
+    def broken_advance(self, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(Trainer, "advance", broken_advance)
+    at.button(key="start").click().run()
+    assert not at.exception
+    assert not at.session_state["running"]
+    assert any("simulated failure" in e.value and "unexpected error" in e.value for e in at.error)

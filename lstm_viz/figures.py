@@ -380,7 +380,8 @@ def cell_state_trajectories(
             hovertemplate=f"unit {unit}<br>t=%{{x}}<br>{value_label} = %{{y:.3f}}<extra></extra>",
         ), row=2, col=1)
     _add_event_guides(figure, _event_steps(input_channels))
-    figure.update_layout(**BASE_LAYOUT, title=dict(text=title), height=460)
+    # Titles of the narrow right-hand column run long: a smaller font keeps them on one line.
+    figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14)), height=460)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
     figure.update_yaxes(title_text=value_label, row=2, col=1, **GRID)
     figure.update_xaxes(**GRID)

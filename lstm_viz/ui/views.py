@@ -124,13 +124,13 @@ def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Chec
         if "forget_gate" in layer_arrays:
             # The units that keep memory have forget gates near 1; by plain activity the eye lands on noisy ones.
             units = figures.memory_units(layer_arrays["forget_gate"][example], TRAJECTORY_UNITS)
-            chosen = "with the highest forget gate"
+            chosen = "memory units (highest forget gate)"
         else:
             units = figures.most_active_units(layer_arrays[name][example], TRAJECTORY_UNITS)
-            chosen = "that change most"
+            chosen = "most active units"
         return figures.cell_state_trajectories(
             layer_arrays[name][example], input_channels(trainer, example), units=units,
-            title=f"{run.label} {what}: the {TRAJECTORY_UNITS} units {chosen}", value_label=symbol,
+            title=f"{run.label} {what}, {TRAJECTORY_UNITS} {chosen}", value_label=symbol,
         )
 
     return _memo((run_id, "trajectory", arch, checkpoint.step, example, layer), build)

@@ -124,13 +124,15 @@ def bench_headline() -> None:
     RESULTS["headline"] = {
         "seconds_to_solve": solved_at, "solved_step": trainer.runs["lstm"].solved_step, "rnn_at_solve": rnn_at_solve,
         "cli_wall_s": cli_wall, "cli_lstm": lstm["final_metric"], "cli_rnn": rnn["final_metric"],
-        "cli_lstm_solved_step": lstm["solved_step"],
+        "cli_lstm_solved_step": lstm["solved_step"], "cli_seconds_to_solve": lstm["solved_after_seconds"],
     }
-    print(f"  CLI (1500-step budget, RNN keeps going after the LSTM stops): wall {cli_wall:.1f} s; "
-          f"LSTM solved at step {lstm['solved_step']} (MSE {lstm['final_metric']:.4f}), RNN final {rnn['final_metric']:.4f}")
+    print(f"  CLI: LSTM solved at step {lstm['solved_step']} after {lstm['solved_after_seconds'] or float('nan'):.1f} s of training "
+          f"(MSE {lstm['final_metric']:.4f}); the RNN then went on to the 1500-step budget and ended at "
+          f"{rnn['final_metric']:.4f}; whole CLI run including start-up and export {cli_wall:.1f} s")
     print(f"  for scale: one bare RNN+LSTM step here takes {bare_pair * 1e3:.1f} ms, so "
           f"{trainer.runs['lstm'].solved_step or 0} steps are {bare_pair * (trainer.runs['lstm'].solved_step or 0):.1f} s of pure training")
-    ok = lstm["final_metric"] < 0.01 and rnn["final_metric"] >= 0.1 and (solved_at or 1e9) < 30
+    ok = (lstm["final_metric"] < 0.01 and rnn["final_metric"] >= 0.1 and (solved_at or 1e9) < 30
+          and (lstm["solved_after_seconds"] or 1e9) < 30)
     print("  target met" if ok else "  TARGET MISSED")
 
 

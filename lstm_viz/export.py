@@ -86,7 +86,11 @@ def metrics_dict(trainer: Trainer) -> dict:
                 "loss": [_finite_or_none(v) for v in run.train_loss],
                 "grad_norm": [_finite_or_none(v) for v in run.grad_norm],
             },
-            "test": {"step": run.eval_steps, "metric": [_finite_or_none(v) for v in run.eval_metric]},
+            "test": {
+                "step": run.eval_steps,
+                "metric": [_finite_or_none(v) for v in run.eval_metric],
+                "elapsed_seconds": run.eval_elapsed,
+            },
             "checkpoint_steps": [c.step for c in run.checkpoints],
         }
     return {

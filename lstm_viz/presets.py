@@ -49,9 +49,13 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             name="copy-memory",
-            title="Copy memory, T = 20",
-            description="Recall ten symbols after a delay of 20 blanks (Arjovsky et al. 2016); the baseline is 10·log 8/(T+20).",
-            config=RunConfig(task="copy", length=20, archs=("rnn", "lstm"), max_steps=2000, eval_size=256),
+            title="Where memory gets hard: copy memory, T = 20",
+            description=(
+                "Recall ten symbols after a delay of 20 blanks (Arjovsky et al. 2016). Harder than it looks: in 3000 steps "
+                "the LSTM gets to about 80% of the no-memory baseline 10·log 8/(T+20) and the RNN stays on it."
+            ),
+            # Measured here: lr 3e-3 reaches 78% of the baseline in 3000 steps, 1e-2 stalls near 88%.
+            config=RunConfig(task="copy", length=20, archs=("rnn", "lstm"), learning_rate=3e-3, max_steps=3000),
         ),
     )
 }

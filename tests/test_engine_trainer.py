@@ -52,6 +52,8 @@ def test_events_and_checkpoints():
         assert run.status == "budget"
         assert [c.step for c in run.checkpoints] == [0, 10, 20, 30]
         assert run.eval_steps == [0, 10, 20, 30]
+        assert run.eval_elapsed[0] == 0.0 and run.eval_elapsed == sorted(run.eval_elapsed)
+        assert run.eval_elapsed[-1] <= trainer.elapsed
         assert run.checkpoints[-1].gradient_flow.grad_norm_per_step.shape == (1, 12)
         # The last checkpoint holds the final weights, the first the initial ones.
         assert all(torch.equal(v, run.model.state_dict()[k]) for k, v in run.checkpoints[-1].state_dict.items())

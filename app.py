@@ -3,7 +3,6 @@ import streamlit as st
 
 from lstm_viz.ui import state
 
-st.set_page_config(layout="wide", page_title="LSTM Explorer", page_icon="🧠")
 state.init_session()
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)

@@ -3,6 +3,8 @@ import streamlit as st
 from lstm_viz.presets import DEFAULT_PRESET, PRESETS
 from lstm_viz.ui import state
 
+state.init_session()
+
 headline = PRESETS[DEFAULT_PRESET]
 
 st.title("LSTM Explorer")

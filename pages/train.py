@@ -1,6 +1,8 @@
 import streamlit as st
 
-from lstm_viz.ui import controls, dashboard
+from lstm_viz.ui import controls, dashboard, state
+
+state.init_session()
 
 st.title("Watch an LSTM learn")
 controls.settings_sidebar()

@@ -191,3 +191,12 @@ def test_an_unexpected_training_error_becomes_a_friendly_message(monkeypatch):
     assert not at.exception
     assert not at.session_state["running"]
     assert any("simulated failure" in e.value and "unexpected error" in e.value for e in at.error)
+
+
+def test_settings_survive_a_visit_to_the_home_page():
+    at = train_page()
+    at.number_input(key="hidden_size").set_value(32).run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert at.number_input(key="hidden_size").value == 32

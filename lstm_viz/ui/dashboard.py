@@ -45,8 +45,12 @@ def live_panel() -> None:
             _empty_state()
             return
         ended = state.advance_training()
-        _status(trainer)
-        _charts(trainer)
+        try:
+            _status(trainer)
+            _charts(trainer)
+        except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
+            log.exception("drawing the training charts failed")
+            st.error(f"Could not draw the training charts: {type(exc).__name__}: {exc}")
         if ended:
             st.rerun()  # a full run redraws with the timer off, so the fragment stops ticking
 

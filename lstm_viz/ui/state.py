@@ -34,7 +34,12 @@ def _limit_torch_threads() -> None:
 
 
 def init_session() -> None:
-    """Once per script run, before any page: thread limit, defaults, and settings kept across pages."""
+    """At the top of app.py and of every page: page config, thread limit, defaults, settings kept across pages.
+
+    Idempotent. Pages call it too because Streamlit still auto-discovers `pages/`: a first visit to
+    /train in a new session runs pages/train.py without app.py.
+    """
+    st.set_page_config(layout="wide", page_title="LSTM Explorer", page_icon="🧠")
     _limit_torch_threads()
     state = st.session_state
     if "preset" not in state:

@@ -1,73 +1,35 @@
 """The real app in headless Chromium: the live fragment ticks, the charts render and the verdict appears."""
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
+import psutil
 import pytest
+
+from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 sync_playwright, expect = playwright_api.sync_playwright, playwright_api.expect
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-STARTUP_TIMEOUT = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {STARTUP_TIMEOUT} s")
 
 
 @pytest.fixture(scope="module")
-def app_url():
+def app_server():
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    port = free_port()
+        if os.environ.get("LSTM_VIZ_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM}, and LSTM_VIZ_REQUIRE_BROWSER is set (as in CI)")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(url, server)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    # A short disconnect TTL lets the test see a closed tab's session released within seconds.
+    with running_app(ARTIFACTS / "streamlit.log", "--server.disconnectedSessionTTL", "1") as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def app_url(app_server):
+    return app_server.url
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +82,33 @@ def test_training_live_draws_charts_and_the_verdict(app_url, page):
     expect(page.locator(".st-key-internals_chart .heatmaplayer").first).to_be_attached()
     expect(page.get_by_text("step 60 of 60")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "train_finished.png")
+
+
+def server_cpu_seconds(process) -> float:
+    times = psutil.Process(process.pid).cpu_times()
+    return times.user + times.system
+
+
+def test_closing_the_tab_stops_its_training(app_server, browser):
+    """A student who closes the tab mid-run must not leave a training thread burning the shared server."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
+    page = context.new_page()
+    page.goto(f"{app_server.url}/train")
+    start = page.locator(".st-key-start button")
+    expect(start).to_be_visible(timeout=30_000)
+    set_number(page, "max_steps", 100_000)
+    expect(page.locator('[data-test-script-state="notRunning"]')).to_be_attached(timeout=30_000)
+    start.click()
+    expect(page.locator(".st-key-loss_chart .stPlotlyChart")).to_be_visible(timeout=60_000)
+    before = server_cpu_seconds(app_server.process)
+    time.sleep(1.0)
+    assert server_cpu_seconds(app_server.process) - before > 0.5, "the run was not training"
+    context.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        before = server_cpu_seconds(app_server.process)
+        time.sleep(1.0)
+        if server_cpu_seconds(app_server.process) - before < 0.2:
+            break
+    else:
+        pytest.fail("the server kept training for 30 s after the only page watching it was closed")

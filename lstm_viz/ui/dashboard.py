@@ -44,7 +44,7 @@ def live_panel() -> None:
         if trainer is None:
             _empty_state()
             return
-        ended = state.advance_training()
+        ended = state.poll_training()
         try:
             _status(trainer)
             _charts(trainer)

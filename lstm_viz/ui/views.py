@@ -1,7 +1,6 @@
 """From a Trainer to figures: pulls plain arrays out of the engine and memoises what only changes per checkpoint."""
 from __future__ import annotations
 
-import copy
 from typing import Callable
 
 import numpy as np
@@ -11,6 +10,7 @@ import streamlit as st
 from .. import figures
 from ..traces import Trace, trace
 from ..trainer import ArchRun, Checkpoint, Trainer
+from . import state
 
 FIGURE_CACHE_KEY = "figure_cache"
 FIGURE_CACHE_SIZE = 24
@@ -40,7 +40,17 @@ def loss_figure(trainer: Trainer) -> go.Figure:
     )
 
 
+def _checkpoint_key(trainer: Trainer) -> tuple:
+    """Changes exactly when any architecture records a checkpoint: what the figures below depend on."""
+    return tuple((arch, len(run.checkpoints), run.checkpoints[-1].step) for arch, run in trainer.runs.items())
+
+
 def gradient_figure(trainer: Trainer, layer: int = 0) -> go.Figure:
+    key = (st.session_state["run_id"], "gradient", _checkpoint_key(trainer), layer)
+    return _memo(key, lambda: _build_gradient_figure(trainer, layer))
+
+
+def _build_gradient_figure(trainer: Trainer, layer: int) -> go.Figure:
     curves = [
         figures.GradientCurve(
             arch, run.label,
@@ -60,6 +70,11 @@ def reach_distance(trainer: Trainer) -> int:
 
 
 def reach_figure(trainer: Trainer, layer: int = 0) -> go.Figure:
+    key = (st.session_state["run_id"], "reach", _checkpoint_key(trainer), layer)
+    return _memo(key, lambda: _build_reach_figure(trainer, layer))
+
+
+def _build_reach_figure(trainer: Trainer, layer: int) -> go.Figure:
     distance = reach_distance(trainer)
     series = {}
     for arch, run in trainer.runs.items():
@@ -73,7 +88,7 @@ def reach_figure(trainer: Trainer, layer: int = 0) -> go.Figure:
 
 def checkpoint_trace(trainer: Trainer, run_id: int, run: ArchRun, checkpoint: Checkpoint) -> Trace:
     def build() -> Trace:
-        model = copy.deepcopy(run.model)
+        model = state.trace_model(run.arch)
         model.load_state_dict(checkpoint.state_dict)
         return trace(model, trainer.trace_inputs)
 
@@ -137,6 +152,11 @@ def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Chec
 
 
 def forget_figures(trainer: Trainer, arch: str, layer: int, upto_step: int) -> tuple[go.Figure, go.Figure] | None:
+    key = (st.session_state["run_id"], "forget", arch, layer, upto_step, _checkpoint_key(trainer))
+    return _memo(key, lambda: _build_forget_figures(trainer, arch, layer, upto_step))
+
+
+def _build_forget_figures(trainer: Trainer, arch: str, layer: int, upto_step: int) -> tuple[go.Figure, go.Figure] | None:
     checkpoints = [c for c in trainer.runs[arch].checkpoints if c.step <= upto_step]
     if not checkpoints or checkpoints[-1].gradient_flow.forget_gate_mean_per_unit is None:
         return None

@@ -45,7 +45,8 @@ def test_loss_curves_baseline_and_threshold_lines(loss_figure):
     baseline = next(t for t in loss_figure.data if t.name.startswith("no-memory baseline"))
     assert list(baseline.y) == [pytest.approx(1 / 6)] * 2
     assert baseline.line.dash == "dash"
-    assert "no-memory baseline" in baseline.text
+    label = next(a for a in loss_figure.layout.annotations if a.text == "no-memory baseline")
+    assert label.y == pytest.approx(np.log10(1 / 6))  # log axes place annotations in log10 units
     solved = next(t for t in loss_figure.data if t.name.startswith("solved"))
     assert list(solved.y) == [0.01, 0.01]
 
@@ -175,6 +176,13 @@ def test_forget_gate_over_training_shows_mean_and_highlights_memory_units():
     np.testing.assert_array_equal(mean.x, [0, 50, 100])
     highlighted = [t for t in figure.data if t.showlegend is not False and t.name.startswith("unit")]
     assert [t.name for t in highlighted] == ["unit 2"]
+    # The other units share one trace, separated by gaps, each point tagged with its unit for the hover.
+    others = _trace(figure, "other units")
+    assert len(figure.data) == 3
+    np.testing.assert_array_equal(others.customdata, [0] * 4 + [1] * 4 + [3] * 4)
+    y = np.asarray(others.y, dtype=float)
+    np.testing.assert_allclose(y[~np.isnan(y)], per_unit[:, [0, 1, 3]].T.ravel(), rtol=1e-6)
+    assert np.isnan(y[3::4]).all()
     assert _axis_title(figure) == "training step"
     assert list(figure.layout.yaxis.range) == [0, 1.02]
 

@@ -1,6 +1,7 @@
 """The registry of recurrent architectures. Adding a cell: one file defining an `Architecture`, one line below."""
 from __future__ import annotations
 
+from ..registry import lookup
 from .base import Architecture, LayerParams, State, layer_params
 from .gru import GRU
 from .lstm import LSTM
@@ -10,11 +11,7 @@ ARCHITECTURES: dict[str, Architecture] = {arch.name: arch for arch in (RNN, GRU,
 
 
 def get_architecture(name: str) -> Architecture:
-    try:
-        return ARCHITECTURES[name]
-    except KeyError:
-        known = ", ".join(ARCHITECTURES)
-        raise KeyError(f"unknown architecture {name!r}; known: {known}") from None
+    return lookup(ARCHITECTURES, name, "architecture")
 
 
 __all__ = ["ARCHITECTURES", "Architecture", "LayerParams", "State", "get_architecture", "layer_params"]

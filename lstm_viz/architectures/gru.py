@@ -10,18 +10,22 @@ from .base import Architecture, LayerParams, State, previous_hidden
 
 
 def recompute_layer(params: LayerParams, layer_input: Tensor, hidden: Tensor) -> dict[str, Tensor]:
-    hidden_size = hidden.shape[-1]
-    input_projection = torch.nn.functional.linear(layer_input, params["weight_ih"], params["bias_ih"])  # (B,T,3H)
-    hidden_projection = torch.nn.functional.linear(previous_hidden(hidden), params["weight_hh"], params["bias_hh"])
-    input_r, input_z, input_n = input_projection.split(hidden_size, dim=-1)
-    hidden_r, hidden_z, hidden_n = hidden_projection.split(hidden_size, dim=-1)
-    reset_gate = torch.sigmoid(input_r + hidden_r)
-    update_gate = torch.sigmoid(input_z + hidden_z)
-    candidate = torch.tanh(input_n + reset_gate * hidden_n)
+    batch, steps, hidden_size = hidden.shape
+    flat_input = layer_input.reshape(batch * steps, -1)
+    flat_previous = previous_hidden(hidden).view(batch * steps, hidden_size)
+    input_projection = torch.addmm(params["bias_ih"], flat_input, params["weight_ih"].t())  # (B*T, 3H)
+    hidden_projection = torch.addmm(params["bias_hh"], flat_previous, params["weight_hh"].t())  # (B*T, 3H)
+    # One sigmoid for reset and update gates together; tanh(x) = 2*sigmoid(2x) - 1 for the candidate,
+    # because a separate tanh call costs several times a sigmoid on CPU.
+    gates = torch.sigmoid_(input_projection[:, : 2 * hidden_size] + hidden_projection[:, : 2 * hidden_size])
+    reset_gate, update_gate = gates.split(hidden_size, dim=-1)
+    candidate = torch.addcmul(input_projection[:, 2 * hidden_size :], reset_gate, hidden_projection[:, 2 * hidden_size :])
+    candidate = torch.sigmoid_(candidate.mul_(2.0)).mul_(2.0).sub_(1.0)
     return {
-        "reset_gate": reset_gate,
-        "update_gate": update_gate,
-        "candidate": candidate,
+        # Column slices of the (B*T, 2H) gate block: unflatten keeps them views, no copy.
+        "reset_gate": reset_gate.unflatten(0, (batch, steps)),
+        "update_gate": update_gate.unflatten(0, (batch, steps)),
+        "candidate": candidate.view(batch, steps, hidden_size),
         "hidden_state": hidden,
     }
 

@@ -1,6 +1,7 @@
 """The registry of tasks. Adding a task: one file defining a `Task` instance, one line below."""
 from __future__ import annotations
 
+from ..registry import lookup
 from .adding import ADDING
 from .base import Task
 from .copy_memory import COPY_MEMORY
@@ -9,11 +10,7 @@ TASKS: dict[str, Task] = {task.name: task for task in (ADDING, COPY_MEMORY)}
 
 
 def get_task(name: str) -> Task:
-    try:
-        return TASKS[name]
-    except KeyError:
-        known = ", ".join(TASKS)
-        raise KeyError(f"unknown task {name!r}; known: {known}") from None
+    return lookup(TASKS, name, "task")
 
 
 __all__ = ["TASKS", "Task", "get_task"]

@@ -373,7 +373,9 @@ class Trainer:
                 parts.append(f"{run.label} diverged: {run.status_detail}")
             elif run.last_metric is not None:
                 value = run.last_metric
-                if value >= 0.9 * baseline:
+                if value > 1.1 * baseline:
+                    parts.append(f"{run.label} ended at {value:.3f}, worse than the no-memory baseline {baseline:.3f}")
+                elif value >= 0.9 * baseline:
                     parts.append(f"{run.label} stayed at {value:.3f}, the no-memory baseline")
                 else:
                     parts.append(

@@ -136,3 +136,14 @@ def test_bad_settings_raise_a_clear_config_error(change, message):
 
 def test_run_config_round_trips_through_a_dict():
     assert RunConfig.from_dict(SMALL.to_dict()) == SMALL
+
+
+@pytest.mark.parametrize("final_metric, expected", [
+    (0.40, "LSTM ended at 0.400, worse than the no-memory baseline 0.167"),
+    (0.17, "LSTM stayed at 0.170, the no-memory baseline"),
+    (0.05, "LSTM reached 0.050 (30% of the no-memory baseline 0.167) without solving it"),
+])
+def test_verdict_places_an_unsolved_run_against_the_baseline(final_metric, expected):
+    trainer, _ = run_to_end(replace(SMALL, archs=("lstm",), max_steps=1))
+    trainer.runs["lstm"].eval_metric[-1] = final_metric
+    assert trainer.verdict() == expected + "."

@@ -27,7 +27,9 @@ RUN_TIMEOUT_SECONDS = 180
 
 
 def metric_value(page, label: str) -> str:
-    return page.locator('[data-testid="stMetric"]', has_text=label).locator('[data-testid="stMetricValue"]').inner_text()
+    # filter(visible=True): during a rerun Streamlit keeps a hidden copy of the element beside the new one.
+    metric = page.locator('[data-testid="stMetric"]', has_text=label).filter(visible=True).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
 
 
 def main() -> None:
@@ -75,7 +77,7 @@ def main() -> None:
         finished_after = time.perf_counter() - clicked
         server_cpu = cpu_seconds([server_process]) - server_cpu_before
         browser_cpu = cpu_seconds(browser_processes) - browser_cpu_before
-        result = page.locator('[data-testid="stAlert"]', has_text="Result:")
+        result = page.locator('[data-testid="stAlert"]', has_text="Result:").filter(visible=True).first
         verdict = result.inner_text() if result.count() else "(no verdict)"
         training_seconds = float(re.sub(r"[^0-9.]", "", metric_value(page, "Training time")))
         steps = int(re.search(r"step ([\d,]+) of", page.content()).group(1).replace(",", ""))

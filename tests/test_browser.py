@@ -48,6 +48,12 @@ def page(browser):
     context.close()
 
 
+def chart(page, key: str):
+    """The visible Plotly chart under a widget key. While a fragment reruns, Streamlit briefly keeps a hidden
+    "retained" copy of the element beside the new one, so a plain locator can match two."""
+    return page.locator(f".st-key-{key} .stPlotlyChart").filter(visible=True).first
+
+
 def set_number(page, key: str, value) -> None:
     field = page.locator(f".st-key-{key} input")
     field.fill(str(value))
@@ -62,7 +68,7 @@ def test_home_page_links_to_the_headline_experiment(app_url, page):
     page.screenshot(path=ARTIFACTS / "home.png")
     button.click()
     expect(page.locator(".st-key-start button")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("Vanishing gradients", exact=False).first).to_be_visible()
+    expect(page.get_by_text("Vanishing gradients", exact=False).filter(visible=True).first).to_be_visible()
 
 
 def test_training_live_draws_charts_and_the_verdict(app_url, page):
@@ -73,14 +79,14 @@ def test_training_live_draws_charts_and_the_verdict(app_url, page):
         set_number(page, key, value)
         expect(page.locator('[data-test-script-state="notRunning"]')).to_be_attached(timeout=30_000)
     start.click()
-    expect(page.locator(".st-key-loss_chart .stPlotlyChart")).to_be_visible(timeout=60_000)
-    expect(page.locator(".st-key-loss_chart .main-svg").first).to_be_visible()
+    expect(chart(page, "loss_chart")).to_be_visible(timeout=60_000)
+    expect(chart(page, "loss_chart").locator(".main-svg").first).to_be_visible()
     page.screenshot(path=ARTIFACTS / "train_running.png")
-    expect(page.get_by_text("Result:")).to_be_visible(timeout=120_000)
-    expect(page.get_by_text("stayed at").or_(page.get_by_text("solved T="))).to_be_visible()
-    expect(page.locator(".st-key-internals_chart .stPlotlyChart")).to_be_visible(timeout=30_000)
-    expect(page.locator(".st-key-internals_chart .heatmaplayer").first).to_be_attached()
-    expect(page.get_by_text("step 60 of 60")).to_be_visible()
+    expect(page.get_by_text("Result:").filter(visible=True).first).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("stayed at").or_(page.get_by_text("solved T=")).filter(visible=True).first).to_be_visible()
+    expect(chart(page, "internals_chart")).to_be_visible(timeout=30_000)
+    expect(chart(page, "internals_chart").locator(".heatmaplayer").first).to_be_attached()
+    expect(page.get_by_text("step 60 of 60").filter(visible=True).first).to_be_visible()
     page.screenshot(path=ARTIFACTS / "train_finished.png")
 
 
@@ -99,7 +105,7 @@ def test_closing_the_tab_stops_its_training(app_server, browser):
     set_number(page, "max_steps", 100_000)
     expect(page.locator('[data-test-script-state="notRunning"]')).to_be_attached(timeout=30_000)
     start.click()
-    expect(page.locator(".st-key-loss_chart .stPlotlyChart")).to_be_visible(timeout=60_000)
+    expect(chart(page, "loss_chart")).to_be_visible(timeout=60_000)
     before = server_cpu_seconds(app_server.process)
     time.sleep(1.0)
     assert server_cpu_seconds(app_server.process) - before > 0.5, "the run was not training"

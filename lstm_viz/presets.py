@@ -45,8 +45,14 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="forget-bias",
             title="Why the forget gate matters: forget bias +1, T = 200",
-            description="A forget-gate bias of +1 at init keeps f near 0.73, so the gradient survives 200 steps.",
-            config=RunConfig(task="adding", length=200, archs=("rnn", "lstm"), forget_bias=1.0, max_steps=2000),
+            description=(
+                "A forget-gate bias of +1 at init starts f near 0.73 instead of 0.5: at initialisation the gradient "
+                "reaching the first of 200 steps is ~1e-14 of the last step's instead of ~1e-40 (compare the "
+                "gradient chart with bias 0). It does not guarantee faster learning: measured here with seed 0, the "
+                "LSTM solves at step 1775 with +1 and at 1300 with 0, in about two minutes."
+            ),
+            config=RunConfig(task="adding", length=200, archs=("rnn", "lstm"), forget_bias=1.0,
+                             max_steps=3000),  # seed 0 needs 1775 steps; margin for other seeds
         ),
         Preset(
             name="copy-memory",

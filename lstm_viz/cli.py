@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-every", type=int, default=DEFAULTS.eval_every)
     train.add_argument("--probe-every", type=int, default=DEFAULTS.probe_every)
     train.add_argument("--no-early-stop", action="store_true", help="keep training an architecture after it solves the task")
+    train.add_argument("--no-compute-limit", action="store_true",
+                       help="allow settings above the per-step compute budget the app enforces")
     train.add_argument("--threads", type=int, default=1, help="torch threads (one is fastest on a shared 2-core machine)")
     train.add_argument("--out", type=Path, required=True, help="folder for metrics.json, *.safetensors, config.json, trace.npz")
     train.add_argument("--quiet", action="store_true")
@@ -60,6 +62,7 @@ def train(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, learning_rate=args.lr, batch_size=args.batch,
         clip_grad_norm=args.clip if args.clip and args.clip > 0 else None,
         eval_every=args.eval_every, probe_every=args.probe_every, stop_when_solved=not args.no_early_stop,
+        max_step_gflop=None if args.no_compute_limit else DEFAULTS.max_step_gflop,
     )
     trainer = Trainer(config)
     while not trainer.finished:

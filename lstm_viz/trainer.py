@@ -28,6 +28,11 @@ OPTIMIZERS = {
 BATCH_SIZE_RANGE = (1, 512)
 MAX_STEPS_RANGE = (1, 100_000)
 LEARNING_RATE_RANGE = (1e-6, 10.0)
+# Each knob has its own range, but their product is what costs time: a 3-layer H=512 LSTM on T=1000
+# took 37 s per step here and 63 s to set up. Above this budget a setting is refused with a message.
+MAX_STEP_GFLOP = 60.0  # about 1.3 s per step here; the default preset needs 0.8
+MEASURED_GFLOP_PER_SECOND = 45.0  # fused training steps of mid-sized models on one core of this machine
+
 # Separate streams so the training batches, test set and probe set never overlap or shift each other.
 TEST_SEED_OFFSET = 1_000_003
 PROBE_SEED_OFFSET = 2_000_029
@@ -56,6 +61,19 @@ class RunConfig:
     stop_when_solved: bool = True
     patience: int | None = None  # evaluations without a 1% improvement before an architecture stops
     max_checkpoints: int = 64
+    max_step_gflop: float | None = MAX_STEP_GFLOP  # None lifts the compute budget (scripts that know what they ask)
+
+    def estimated_step_gflop(self) -> float:
+        """Multiply-adds of one training step of every architecture (forward, and backward at twice that)."""
+        task = get_task(self.task)
+        steps = task.sequence_length(self.length)
+        total = 0.0
+        for arch in self.archs:
+            gate_rows = ARCHITECTURES[arch].gate_count * self.hidden_size
+            for layer in range(self.num_layers):
+                layer_input = task.input_size if layer == 0 else self.hidden_size
+                total += 3 * 2 * self.batch_size * steps * gate_rows * (layer_input + self.hidden_size)
+        return total / 1e9
 
     def validate(self) -> "RunConfig":
         task = get_task(self.task)
@@ -87,6 +105,15 @@ class RunConfig:
             raise ConfigError("trace examples are taken from the probe batch: trace_examples <= probe_size")
         for arch in self.archs:
             self.model_config(arch).validate()
+        if self.max_step_gflop is not None:
+            needed = self.estimated_step_gflop()
+            if needed > self.max_step_gflop:
+                raise ConfigError(
+                    f"this setting needs about {needed:.0f} GFLOP per training step, roughly "
+                    f"{needed / MEASURED_GFLOP_PER_SECOND:.0f} s per step on a 2-core CPU; the limit is "
+                    f"{self.max_step_gflop:.0f} GFLOP. Lower the hidden size, layers, sequence length or batch size, "
+                    "or train fewer architectures"
+                )
         return self
 
     def model_config(self, arch: str) -> ModelConfig:

@@ -165,6 +165,19 @@ def test_bad_settings_show_the_config_error_not_a_traceback():
     assert [e.value for e in at.error] == ["Check the settings: pick at least one architecture"]
 
 
+def test_a_model_over_the_compute_budget_is_refused_with_its_cost():
+    at = train_page()
+    assert any("GFLOP per training step" in c.value for c in at.caption)
+    at.number_input(key="hidden_size").set_value(512)
+    at.number_input(key="num_layers").set_value(3)
+    at.number_input(key="length").set_value(1000).run()
+    assert any("GFLOP per training step" in w.value and "limit 60 GFLOP" in w.value for w in at.warning)
+    at.button(key="start").click().run()
+    assert not at.exception
+    assert at.session_state["trainer"] is None and not at.session_state["running"]
+    assert any(e.value.startswith("Check the settings: this setting needs about") for e in at.error)
+
+
 def test_divergence_is_reported_as_a_warning():
     at = train_page()
     tiny_settings(at, max_steps=200)

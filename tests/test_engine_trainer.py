@@ -134,6 +134,20 @@ def test_bad_settings_raise_a_clear_config_error(change, message):
         Trainer(replace(SMALL, **change))
 
 
+def test_compute_budget_refuses_settings_that_would_not_feel_live():
+    heavy = replace(SMALL, archs=("lstm",), hidden_size=512, num_layers=3, length=1000, batch_size=64)
+    # By hand: 3 layers x 2 (fwd) x 3 (fwd+bwd) x 64 x 1000 x 2048 gate rows x (input + 512), input 2 then 512.
+    expected = sum(6 * 64 * 1000 * 2048 * (d + 512) for d in (2, 512, 512)) / 1e9
+    assert heavy.estimated_step_gflop() == pytest.approx(expected)
+    with pytest.raises(ConfigError, match=r"needs about \d+ GFLOP per training step.*the limit is 60 GFLOP"):
+        heavy.validate()
+    replace(heavy, max_step_gflop=None).validate()  # scripts may lift the budget explicitly
+    default = RunConfig()
+    assert default.estimated_step_gflop() < 1.0
+    for preset_config in (default, replace(default, archs=("rnn", "gru", "lstm"), length=200)):
+        preset_config.validate()
+
+
 def test_run_config_round_trips_through_a_dict():
     assert RunConfig.from_dict(SMALL.to_dict()) == SMALL
 

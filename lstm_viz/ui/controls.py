@@ -7,7 +7,7 @@ from ..architectures import ARCHITECTURES
 from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
 from ..presets import PRESETS
 from ..tasks import TASKS
-from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS
+from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS
 from . import state
 
 FORGET_BIAS_RANGE = (-10.0, 10.0)
@@ -92,3 +92,20 @@ def settings_sidebar() -> None:
             )
             st.number_input("Seed", min_value=SEED_RANGE[0], max_value=SEED_RANGE[1], step=1, key="seed",
                             disabled=disabled, help="Same seed and settings, same run: weights and data are seeded.")
+        _compute_estimate()
+
+
+def _compute_estimate() -> None:
+    """The settings' cost per training step beside the budget, so the limit is visible before it is hit."""
+    try:
+        config = state.config_from_settings()
+        needed = config.estimated_step_gflop()
+    except (KeyError, ValueError):  # e.g. no architecture picked yet: Start explains that
+        return
+    budget = config.max_step_gflop
+    seconds = needed / MEASURED_GFLOP_PER_SECOND
+    line = f"Compute: {needed:.1f} GFLOP per training step (about {seconds:.2f} s on a 2-core CPU); limit {budget:.0f} GFLOP."
+    if budget is not None and needed > budget:
+        st.warning(line + " Lower the hidden size, layers, length or batch size.")
+    else:
+        st.caption(line)

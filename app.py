@@ -3,7 +3,7 @@ import streamlit as st
 
 from lstm_viz.ui import state
 
-state.init_session()
+state.init_session(entrypoint=True)
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")

@@ -22,10 +22,8 @@ with left:
         "back can only guess the average (MSE 1/6, the *no-memory baseline*). "
         f"{headline.description}"
     )
-    if st.button("▶ Open the vanishing-gradients experiment", type="primary", key="open_headline"):
-        if not state.is_running():
-            state.apply_preset(DEFAULT_PRESET)
-        st.switch_page("pages/train.py")
+    st.button("▶ Open the vanishing-gradients experiment", type="primary", key="open_headline",
+              on_click=state.open_preset, args=(DEFAULT_PRESET,))
     st.caption("On a 2-core CPU the LSTM solves it 25-35 seconds after you press Start. Everything is computed "
                "live; nothing is precomputed.")
 with right:

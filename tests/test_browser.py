@@ -118,3 +118,18 @@ def test_closing_the_tab_stops_its_training(app_server, browser):
             break
     else:
         pytest.fail("the server kept training for 30 s after the only page watching it was closed")
+
+
+def test_a_fresh_server_opened_on_the_train_page_shows_the_app_navigation(browser):
+    """A shared link straight to /train is how a classroom arrives; the first visit after a start must work."""
+    with running_app(ARTIFACTS / "streamlit_fresh.log") as fresh:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{fresh.url}/train")
+        expect(page.locator(".st-key-start button")).to_be_visible(timeout=60_000)
+        navigation = page.locator('[data-testid="stSidebarNav"]')
+        expect(navigation.get_by_text("Train", exact=True)).to_be_visible(timeout=30_000)
+        expect(navigation.get_by_text("Home", exact=True)).to_be_visible()
+        expect(navigation.get_by_text("app", exact=True)).to_have_count(0)
+        page.screenshot(path=ARTIFACTS / "train_direct_visit.png")
+        context.close()

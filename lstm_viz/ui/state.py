@@ -22,6 +22,7 @@ REFRESH_SECONDS = 0.5
 # A run whose page stopped asking for snapshots (tab closed without a clean disconnect) stops itself.
 # Generous, because browsers slow the timers of background tabs.
 UNWATCHED_TIMEOUT_SECONDS = 180
+SWITCH_TO_TRAIN_KEY = "switch_to_train"
 
 # Widget keys whose values make up a RunConfig (plus the preset they started from).
 SETTING_KEYS = (
@@ -36,12 +37,27 @@ def _limit_torch_threads() -> None:
     torch.set_num_threads(1)
 
 
-def init_session() -> None:
+def _leave_legacy_multipage_mode(entrypoint: bool) -> None:
+    """Because a `pages/` folder exists, Streamlit starts in its legacy multipage mode and keeps it until some
+    script calls st.navigation: the first visitor after a server start who opens /train directly got the
+    page without app.py and a sidebar of file names ("app", "home", "train"). Clearing the flag and rerunning
+    sends that run through app.py's navigation. Internal API, pinned with Streamlit 1.67 and covered by
+    tests/test_browser.py::test_a_fresh_server_opened_on_the_train_page_shows_the_app_navigation."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # app.py's own st.navigation call clears the flag; only a page script run without app.py must rerun.
+    if PagesManager.uses_pages_directory and not entrypoint:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def init_session(entrypoint: bool = False) -> None:
     """At the top of app.py and of every page: page config, thread limit, defaults, settings kept across pages.
 
     Idempotent. Pages call it too because Streamlit still auto-discovers `pages/`: a first visit to
     /train in a new session runs pages/train.py without app.py.
     """
+    _leave_legacy_multipage_mode(entrypoint)
     st.set_page_config(layout="wide", page_title="LSTM Explorer", page_icon="🧠")
     _limit_torch_threads()
     state = st.session_state
@@ -56,6 +72,8 @@ def init_session() -> None:
     state.setdefault("trainer", None)
     state.setdefault("run_id", 0)
     state.setdefault("error", None)
+    if state.pop(SWITCH_TO_TRAIN_KEY, False):
+        st.switch_page("pages/train.py")
 
 
 def apply_preset(name: str) -> None:
@@ -76,6 +94,16 @@ def apply_preset(name: str) -> None:
     state["forget_bias"] = float(config.forget_bias)
     state["seed"] = config.seed
     state["max_steps"] = config.max_steps
+
+
+def open_preset(name: str) -> None:
+    """Button callback: load a preset (unless a run is going) and go to the Train page on this run.
+
+    A callback, not `if st.button(...)`, because a callback's effect survives the one rerun
+    `_leave_legacy_multipage_mode` may make, while a button's return value does not."""
+    if not is_running():
+        apply_preset(name)
+    st.session_state[SWITCH_TO_TRAIN_KEY] = True
 
 
 def on_preset_change() -> None:

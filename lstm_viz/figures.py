@@ -139,9 +139,22 @@ def loss_curves(
         **BASE_LAYOUT, title=dict(text=title), height=440,
         xaxis=dict(title=dict(text="training step"), range=[0, right], **GRID),
         # One label per decade: Plotly's default labels minor ticks with bare digits ("5 2 1 5 2 0.1").
-        yaxis=dict(title=dict(text=f"{metric_name} (log scale)"), type="log", dtick=1, **GRID),
+        yaxis=dict(title=dict(text=f"{metric_name} (log scale)"), type="log", dtick=1,
+                   range=_loss_axis_range(series, baseline, solved_threshold), **GRID),
     )
     return figure
+
+
+def _loss_axis_range(series: Sequence[LossSeries], baseline: float, solved_threshold: float) -> list[float]:
+    """log10 range: down to the lowest value shown, up to at most 100x the baseline. A diverging run reaches
+    1e30 and more; scaling to it would squash every other curve into one band of unreadable ticks."""
+    values = np.concatenate([
+        _finite_or_nan(values) for item in series for values in (item.train_loss, item.eval_metric)
+    ] + [np.array([baseline, solved_threshold])])
+    positive = values[np.isfinite(values) & (values > 0)]
+    low = min(positive.min(), solved_threshold) / 2
+    high = min(positive.max(), 100 * baseline) * 2
+    return [float(np.log10(low)), float(np.log10(high))]
 
 
 # ----------------------------------------------------------------------------------------------------

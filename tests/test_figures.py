@@ -201,3 +201,12 @@ def test_figures_serialise_compactly_as_binary_arrays():
     heatmap = next(t for t in payload["data"] if t["type"] == "heatmap")
     assert heatmap["z"]["dtype"] == "f4"  # base64 float32, not a JSON list of float64
     assert len(json.dumps(payload["layout"]["template"])) < 500
+
+
+def test_loss_axis_keeps_a_diverged_run_from_squashing_the_others():
+    series = [figures.LossSeries("rnn", "RNN (tanh)", [1, 2, 3], [0.2, 1e20, float("inf")], [2], [1e30]),
+              figures.LossSeries("lstm", "LSTM", [1, 2, 3], [0.2, 0.1, 0.05], [2], [0.08])]
+    figure = figures.loss_curves(series, baseline=1 / 6, solved_threshold=0.01, metric_name="MSE")
+    low, high = figure.layout.yaxis.range
+    assert high == pytest.approx(np.log10(100 / 6 * 2))  # capped at 100x the baseline
+    assert low == pytest.approx(np.log10(0.005))  # half the solved threshold, the lowest thing drawn

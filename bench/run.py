@@ -48,8 +48,8 @@ def bench_trace() -> None:
         for layers in (1, 2):
             model = build_model(ModelConfig.for_task(arch, task, hidden_size=64, num_layers=layers), seed=0).eval()
             with torch.no_grad():
-                fused = best_of(lambda: model.recurrent(inputs), repeats=20)
-            traced = best_of(lambda: trace_tensors(model, inputs), repeats=20)
+                fused = best_of(lambda model=model: model.recurrent(inputs), repeats=20)
+            traced = best_of(lambda model=model: trace_tensors(model, inputs), repeats=20)
             ratio = traced / fused
             key = f"trace/{arch}/L{layers}"
             RESULTS[key] = {"fused_ms": fused * 1e3, "trace_ms": traced * 1e3, "ratio": ratio}
@@ -104,7 +104,7 @@ def bench_headline() -> None:
     solved_at = None
     rnn_at_solve = None
     while not trainer.finished:
-        event = trainer.train_step()
+        trainer.train_step()
         if solved_at is None and trainer.runs["lstm"].solved_step is not None:
             solved_at = time.perf_counter() - started
             rnn_at_solve = trainer.runs["rnn"].last_metric

@@ -89,7 +89,7 @@ def _status(trainer: Trainer) -> None:
                       help="Training steps per second of training time, all architectures together.")
     columns[1].metric("Training time", f"{trainer.elapsed:.1f} s",
                       help="Time spent training, not waiting between page refreshes.")
-    columns[2].metric(f"No-memory baseline", f"{trainer.baseline:.3f}", help=trainer.task.baseline_description)
+    columns[2].metric("No-memory baseline", f"{trainer.baseline:.3f}", help=trainer.task.baseline_description)
     metric_name = trainer.task.metric_name
     for column, run in zip(columns[3:], trainer.runs.values()):
         colour, word = STATUS_BADGES.get(run.status, ("gray", run.status))

@@ -213,3 +213,23 @@ def test_settings_survive_a_visit_to_the_home_page():
     at.switch_page("pages/train.py").run()
     assert not at.exception
     assert at.number_input(key="hidden_size").value == 32
+
+
+@pytest.mark.parametrize("task, length", [("adding", 4), ("copy", 2), ("adding", 300)])
+def test_edge_settings_train_and_draw_without_errors(task, length):
+    """The corners of the allowed settings: one unit, three layers, one sequence per batch, shortest lengths."""
+    at = train_page()
+    at.selectbox(key="task").set_value(task).run()
+    at.multiselect(key="archs").set_value(["rnn", "gru", "lstm"])
+    tiny_settings(at, hidden_size=1, num_layers=3, batch_size=1, length=length, max_steps=3)
+    train_until_done(at)
+    assert not at.error, [e.value for e in at.error]
+    trainer = at.session_state["trainer"]
+    assert trainer.step == 3 and all(run.status == "budget" for run in trainer.runs.values())
+    charts = plotly_charts(at)
+    assert any(title.startswith("LSTM at step 3") for title in charts)
+    # Every layer's internals draw too.
+    run_id = at.session_state["run_id"]
+    at.selectbox(key=f"layer_{run_id}").set_value(2).run()
+    assert not at.exception and not at.error
+    assert any("layer 3" in title for title in plotly_charts(at))

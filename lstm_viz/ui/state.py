@@ -1,4 +1,5 @@
-"""Settings and the live Trainer in `st.session_state`; Start/Stop only flip state here."""
+"""Settings in `st.session_state`, and the session's training thread: Start builds a Trainer and trains it in
+the background, Stop ends it, and the page reads snapshots."""
 from __future__ import annotations
 
 import copy

@@ -18,7 +18,7 @@ from .architectures import ARCHITECTURES
 from .errors import ConfigError
 from .gradient_flow import GradientFlow, measure_gradient_flow
 from .model import ModelConfig, SequenceModel, build_model
-from .tasks import TASKS, Task, get_task
+from .tasks import Task, get_task
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -41,6 +41,9 @@ PROBE_SEED_OFFSET = 2_000_029
 @dataclass(frozen=True)
 class RunConfig:
     task: str = "adding"
+    # Settings of a task that needs them, e.g. (("series", "airline"),): sorted (name, value) pairs so the config
+    # stays hashable and its JSON form is stable (the shared cache keys runs by it).
+    task_options: tuple[tuple[str, object], ...] = ()
     length: int = 100
     archs: tuple[str, ...] = ("rnn", "lstm")
     hidden_size: int = 64
@@ -63,9 +66,17 @@ class RunConfig:
     max_checkpoints: int = 64
     max_step_gflop: float | None = MAX_STEP_GFLOP  # None lifts the compute budget (scripts that know what they ask)
 
+    def __post_init__(self) -> None:
+        options = self.task_options.items() if isinstance(self.task_options, dict) else self.task_options
+        object.__setattr__(self, "task_options", tuple(sorted((str(name), value) for name, value in options)))
+
+    def make_task(self) -> Task:
+        """The task object this run trains on, configured by task_options."""
+        return get_task(self.task).with_options(**dict(self.task_options))
+
     def estimated_step_gflop(self) -> float:
         """Multiply-adds of one training step of every architecture (forward, and backward at twice that)."""
-        task = get_task(self.task)
+        task = self.make_task()
         steps = task.sequence_length(self.length)
         total = 0.0
         for arch in self.archs:
@@ -76,7 +87,7 @@ class RunConfig:
         return total / 1e9
 
     def validate(self) -> "RunConfig":
-        task = get_task(self.task)
+        task = self.make_task()
         if not self.archs:
             raise ConfigError("pick at least one architecture")
         for arch in self.archs:
@@ -119,7 +130,7 @@ class RunConfig:
     def model_config(self, arch: str) -> ModelConfig:
         return ModelConfig.for_task(
             arch,
-            self.task,
+            self.make_task(),
             hidden_size=self.hidden_size,
             num_layers=self.num_layers,
             dropout=self.dropout,
@@ -134,6 +145,9 @@ class RunConfig:
         known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
         if "archs" in known:
             known["archs"] = tuple(known["archs"])
+        if "task_options" in known:
+            options = known["task_options"]
+            known["task_options"] = tuple(options.items()) if isinstance(options, dict) else tuple(map(tuple, options))
         return cls(**known)
 
 
@@ -188,19 +202,21 @@ class ProgressEvent:
 
 
 class Trainer:
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, *, measure_initial_state: bool = True):
+        """`measure_initial_state=False` skips the step-0 evaluation and checkpoint: for restoring a saved run
+        (lstm_viz.runstore), whose histories are filled in afterwards."""
         self.config = config.validate()
-        self.task: Task = TASKS[config.task]
+        self.task: Task = config.make_task()
         self.step = 0
         self.elapsed = 0.0
         self.stop_reason: str | None = None
         self._step_started: float | None = None
         self._data_generator = torch.Generator().manual_seed(config.seed)
         self.test_inputs, self.test_targets = self.task.generate(
-            config.eval_size, config.length, torch.Generator().manual_seed(config.seed + TEST_SEED_OFFSET)
+            config.eval_size, config.length, torch.Generator().manual_seed(config.seed + TEST_SEED_OFFSET), split="test"
         )
         self.probe_inputs, self.probe_targets = self.task.generate(
-            config.probe_size, config.length, torch.Generator().manual_seed(config.seed + PROBE_SEED_OFFSET)
+            config.probe_size, config.length, torch.Generator().manual_seed(config.seed + PROBE_SEED_OFFSET), split="probe"
         )
         self.runs: dict[str, ArchRun] = {}
         for arch in config.archs:
@@ -212,9 +228,10 @@ class Trainer:
                 model=model,
                 optimizer=optimizer_class(model.parameters(), lr=config.learning_rate),
             )
-        for run in self.runs.values():
-            self._evaluate(run)
-            self._checkpoint(run)
+        if measure_initial_state:
+            for run in self.runs.values():
+                self._evaluate(run)
+                self._checkpoint(run)
 
     # ----- state -----
     @property

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from lstm_viz.errors import ConfigError
 from lstm_viz.tasks import TASKS, get_task
+from lstm_viz.tasks.adding import ADDING
+from lstm_viz.trainer import RunConfig
 from lstm_viz.tasks.copy_memory import BLANK, DELIMITER, RECALL_COUNT, SYMBOL_COUNT
 
 
@@ -77,3 +80,21 @@ def test_generators_are_seeded(name):
     assert not torch.equal(first[0], other[0])
     channels = task.input_channels(first[0][0].numpy())
     assert channels and all(series.shape == (task.sequence_length(12),) for series in channels.values())
+
+
+@pytest.mark.parametrize("task", list(TASKS.values()), ids=lambda t: t.name)
+def test_tasks_without_options_refuse_them(task):
+    assert task.with_options() is task
+    with pytest.raises(ConfigError):
+        task.with_options(series="airline")
+    with pytest.raises(ConfigError):
+        RunConfig(task=task.name, task_options={"bogus": 1}).validate()
+
+
+def test_adding_features_follow_the_marked_values():
+    inputs, targets = ADDING.generate(3, 20, torch.Generator().manual_seed(5))
+    example = inputs[0].numpy()
+    features = ADDING.features(example)
+    assert features["running sum of marked values"][-1] == pytest.approx(float(targets[0, 0]), abs=1e-6)
+    assert list(features["markers seen so far"][[0, -1]]) in ([0, 2], [1, 2])
+    assert "t=" in ADDING.describe_example(example, targets[0].numpy())

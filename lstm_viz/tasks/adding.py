@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .base import Task
+from .base import Split, Task
 
 
 class AddingTask(Task):
@@ -30,7 +30,7 @@ class AddingTask(Task):
     )
     baseline_description = "always predict 1.0 (no memory): MSE 1/6"
 
-    def generate(self, count: int, length: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    def generate(self, count: int, length: int, generator: torch.Generator, split: Split = "train") -> tuple[Tensor, Tensor]:
         values = torch.rand(count, length, generator=generator)
         half = length // 2
         first = torch.randint(0, half, (count,), generator=generator)
@@ -54,6 +54,21 @@ class AddingTask(Task):
 
     def input_channels(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
         return {"value": inputs[:, 0], "marker": inputs[:, 1]}
+
+    def describe_example(self, inputs: np.ndarray, target: np.ndarray) -> str:
+        marked = np.flatnonzero(inputs[:, 1] > 0.5)
+        values = " + ".join(f"{inputs[t, 0]:.2f} (t={t})" for t in marked)
+        return f"Marked values: {values} = target {float(target[0]):.2f}."
+
+    def features(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        marker = inputs[:, 1]
+        return {
+            "marker": marker,
+            # What a memory unit must hold: the sum of the marked values seen so far.
+            "running sum of marked values": np.cumsum(inputs[:, 0] * marker),
+            "markers seen so far": np.cumsum(marker),
+            "value": inputs[:, 0],
+        }
 
 
 ADDING = AddingTask()

@@ -8,6 +8,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
+
+Split = Literal["train", "test", "probe"]
+
 
 class Task(ABC):
     name: str
@@ -26,8 +30,12 @@ class Task(ABC):
     baseline_description: str
 
     @abstractmethod
-    def generate(self, count: int, length: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """(inputs (count, steps, input_size) float32, targets) for `length`; same generator state, same data."""
+    def generate(self, count: int, length: int, generator: torch.Generator, split: Split = "train") -> tuple[Tensor, Tensor]:
+        """(inputs (count, steps, input_size) float32, targets) for `length`; same generator state, same data.
+
+        `split` says which data the examples come from: "train" for training batches, "test" for the evaluation
+        set, "probe" for the gradient probes and traced examples. Generated tasks draw all three from the same
+        distribution (the seeds differ); tasks on a real series take them from time-ordered parts of it."""
 
     @abstractmethod
     def per_example_loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
@@ -51,6 +59,27 @@ class Task(ABC):
     @abstractmethod
     def input_channels(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
         """For one example (steps, input_size): named per-step series to draw on the time axis."""
+
+    # ----- options: a task that needs a data set or settings returns a configured copy -----
+    def with_options(self, **options) -> "Task":
+        """The task configured by RunConfig.task_options (e.g. which series to forecast). Tasks without options
+        refuse any, so a typo in a URL or a config file is an error, not a silent default."""
+        if options:
+            raise ConfigError(f"the {self.label} task takes no options (got {', '.join(sorted(options))})")
+        return self
+
+    # ----- what the pages show about an example -----
+    def describe_example(self, inputs: np.ndarray, target: np.ndarray) -> str:
+        """One sentence saying what this example (steps, input_size) asks for, with its numbers."""
+        return ""
+
+    def input_tokens(self, inputs: np.ndarray) -> list[str] | None:
+        """For token tasks, the token shown at each step of one example; None for numeric inputs."""
+        return None
+
+    def features(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Named per-step quantities (steps,) a unit might track: the neuron search ranks units against these."""
+        return {}
 
     def sequence_length(self, length: int) -> int:
         """Number of time steps the model sees for task length `length`."""

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .base import Task
+from .base import Split, Task
 
 BLANK = 0
 SYMBOL_COUNT = 8  # symbols are 1..8
@@ -43,7 +43,7 @@ class CopyMemoryTask(Task):
     def sequence_length(self, length: int) -> int:
         return length + 2 * RECALL_COUNT
 
-    def generate(self, count: int, length: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    def generate(self, count: int, length: int, generator: torch.Generator, split: Split = "train") -> tuple[Tensor, Tensor]:
         steps = self.sequence_length(length)
         symbols = torch.randint(1, SYMBOL_COUNT + 1, (count, RECALL_COUNT), generator=generator)
         tokens = torch.full((count, steps), BLANK, dtype=torch.long)
@@ -68,6 +68,27 @@ class CopyMemoryTask(Task):
 
     def input_channels(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
         return {"token": inputs.argmax(axis=-1).astype(np.float32)}
+
+    def describe_example(self, inputs: np.ndarray, target: np.ndarray) -> str:
+        symbols = [int(s) for s in inputs.argmax(axis=-1)[:RECALL_COUNT]]
+        return f"Symbols to recall at the end: {' '.join(map(str, symbols))}."
+
+    def input_tokens(self, inputs: np.ndarray) -> list[str]:
+        names = {BLANK: "·", DELIMITER: ":"}
+        return [names.get(int(token), str(int(token))) for token in inputs.argmax(axis=-1)]
+
+    def features(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        tokens = inputs.argmax(axis=-1)
+        steps = np.arange(len(tokens))
+        delimiter_at = np.flatnonzero(tokens == DELIMITER)
+        recall_start = int(delimiter_at[0]) + 1 if len(delimiter_at) else len(tokens)
+        return {
+            "symbol shown": ((tokens >= 1) & (tokens <= SYMBOL_COUNT)).astype(np.float64),
+            "delimiter": (tokens == DELIMITER).astype(np.float64),
+            # A counter is how a cell could know when to start recalling.
+            "steps since the last symbol": np.maximum(steps - (RECALL_COUNT - 1), 0).astype(np.float64),
+            "recall phase": (steps >= recall_start).astype(np.float64),
+        }
 
 
 COPY_MEMORY = CopyMemoryTask()

@@ -102,15 +102,7 @@ def input_channels(trainer: Trainer, example: int) -> dict[str, np.ndarray]:
 def example_caption(trainer: Trainer, example: int) -> str:
     """What the shown example asks for, in numbers, so the heatmaps can be checked by eye."""
     inputs = trainer.trace_inputs[example].numpy()
-    target = trainer.trace_targets[example].numpy()
-    if trainer.task.name == "adding":
-        marked = np.flatnonzero(inputs[:, 1] > 0.5)
-        values = " + ".join(f"{inputs[t, 0]:.2f} (t={t})" for t in marked)
-        return f"Marked values: {values} = target {float(target[0]):.2f}."
-    if trainer.task.name == "copy":
-        symbols = [int(s) for s in inputs.argmax(axis=-1)[:10]]
-        return f"Symbols to recall at the end: {' '.join(map(str, symbols))}."
-    return ""
+    return trainer.task.describe_example(inputs, trainer.trace_targets[example].numpy())
 
 
 def internals_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Checkpoint, example: int, layer: int) -> go.Figure:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import streamlit as st
 import torch
 
 from ..background import BackgroundTraining
+from ..bundled import EXPLORER_RUN, load_bundled_run
 from ..errors import ConfigError, LstmVizError
 from ..presets import DEFAULT_PRESET, PRESETS
 from ..tasks import TASKS
@@ -156,6 +157,32 @@ def current_trainer() -> Trainer | None:
 def trace_model(arch: str):
     """A private copy of the run's model to load checkpoints into; the live model belongs to the training thread."""
     return st.session_state["trace_models"][arch]
+
+
+@dataclass(frozen=True)
+class ExploredRun:
+    trainer: Trainer
+    # "session": trained in this session (maybe still training; this is a snapshot); "bundled": shipped in assets/.
+    source: str
+    # Keys per-run memos (views._memo): the session's run counter, or the bundled run's name.
+    run_key: object
+
+    def model(self, arch: str):
+        """A private model to load checkpoint weights into; never the training thread's or the shared bundled one."""
+        if self.source == "session":
+            return trace_model(arch)
+        models = st.session_state.setdefault("bundled_models", {})
+        if (self.run_key, arch) not in models:
+            models[(self.run_key, arch)] = copy.deepcopy(self.trainer.runs[arch].model)
+        return models[(self.run_key, arch)]
+
+
+def explored_run() -> ExploredRun:
+    """What the explorer pages show: this session's run if it trained one, else the bundled run, so no page is empty."""
+    trainer = current_trainer()
+    if trainer is not None:
+        return ExploredRun(trainer=trainer, source="session", run_key=st.session_state.get("run_id", 0))
+    return ExploredRun(trainer=load_bundled_run(EXPLORER_RUN), source="bundled", run_key=f"bundled:{EXPLORER_RUN}")
 
 
 def is_running() -> bool:

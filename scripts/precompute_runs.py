@@ -1,0 +1,38 @@
+"""Train the bundled runs and write them to assets/runs/<name>/ (see lstm_viz/bundled.py).
+
+    python scripts/precompute_runs.py            # every bundled run
+    python scripts/precompute_runs.py NAME ...   # some of them
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lstm_viz.bundled import BUNDLED_RUNS, bundled_run_path  # noqa: E402
+from lstm_viz.runstore import save_run_state  # noqa: E402
+from lstm_viz.trainer import Trainer  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", choices=[[], *BUNDLED_RUNS], help="bundled runs to regenerate (default: all)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # the same arithmetic as the app's one-thread sessions
+    for name in args.names or BUNDLED_RUNS:
+        started = time.perf_counter()
+        trainer = Trainer(BUNDLED_RUNS[name])
+        while not trainer.finished:
+            trainer.train_step()
+        folder = save_run_state(trainer, bundled_run_path(name))
+        size = sum(path.stat().st_size for path in folder.iterdir()) / 2**20
+        print(f"{name}: {trainer.verdict()} ({time.perf_counter() - started:.0f} s, {size:.1f} MB in {folder})")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,3 +11,7 @@ class ConfigError(LstmVizError, ValueError):
 
 class ModelFileError(LstmVizError):
     """A model file is missing, not safetensors, or does not match its config."""
+
+
+class UploadError(LstmVizError):
+    """A user's file or pasted text cannot be used; the message says what is wrong and how to fix it."""

@@ -77,6 +77,14 @@ class Task(ABC):
         """For token tasks, the token shown at each step of one example; None for numeric inputs."""
         return None
 
+    # Tasks whose inputs a user can type (a sentence, a bracket string) set this and implement encode_text.
+    accepts_text: bool = False
+
+    def encode_text(self, text: str) -> tuple[np.ndarray, list[str], list[int]]:
+        """(inputs (steps, input_size) float32, the token shown at each step, indices of steps whose token is
+        unknown to the task's vocabulary) for a text the user typed. Raises UploadError with a message."""
+        raise ConfigError(f"the {self.label} task does not take typed input")
+
     def features(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
         """Named per-step quantities (steps,) a unit might track: the neuron search ranks units against these."""
         return {}

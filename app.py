@@ -7,4 +7,5 @@ state.init_session(entrypoint=True)
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
-st.navigation([home, train]).run()
+gates_memory = st.Page("pages/gates_memory.py", title="Gates and memory", icon=":material/memory:")
+st.navigation([home, train, gates_memory]).run()

@@ -211,7 +211,8 @@ try:
             if ss["gm_span_method"] == "match":
                 inner[1].number_input("“On” above", min_value=0.0, max_value=10.0, step=0.05, key="gm_threshold",
                                       help="A unit is on where its value exceeds this (or lies below minus this).")
-        ss["gm_span_start"], ss["gm_span_end"] = start, end = (int(v) for v in ss["gm_span"])
+        start, end = (int(v) for v in ss["gm_span"])
+        ss["gm_span_start"], ss["gm_span_end"] = start, end
         span = (start, end)
         if ss["gm_span_method"] == "match":
             scores = memory.span_match(arrays[search_state], start, end, float(ss["gm_threshold"]))

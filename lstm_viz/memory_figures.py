@@ -91,23 +91,24 @@ def ordered_heatmaps(
     )
     input_title = _add_input_row(figure, input_channels, tokens, unknown, row=1)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
-    positions = np.arange(len(units), dtype=np.int32)
-    unit_grid = np.broadcast_to(units.astype(np.int32)[:, None], (len(units), len(time_index)))
+    # Unit numbers as categories keep the rows in `order` and give the hover its unit without a customdata grid
+    # (which would double each heatmap's payload).
+    unit_labels = [str(unit) for unit in units]
     tick_every = max(1, int(np.ceil(len(units) * 14 / height_per_panel)))  # a label every ~14 px
     for row, name in enumerate(names, start=2):
         values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (shown units, time)
         label = TRACE_LABELS.get(name, name)
         domain = figure.layout["yaxis" if row == 1 else f"yaxis{row}"].domain
         figure.add_trace(go.Heatmap(
-            z=values, x=time_index, y=positions, customdata=unit_grid, name=label,
+            z=values, x=time_index, y=unit_labels, name=label,
             **_colour_range(name, np.asarray(arrays[name])),
             colorbar=dict(y=(domain[0] + domain[1]) / 2, len=(domain[1] - domain[0]) * 1.05, thickness=12,
                           x=1.0, xpad=6, tickfont=dict(size=10)),
-            hovertemplate=f"t=%{{x}}<br>unit %{{customdata}}<br>{label} = %{{z:.4f}}<extra></extra>",
+            hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{label} = %{{z:.4f}}<extra></extra>",
         ), row=row, col=1)
         figure.update_yaxes(
-            title_text="unit", autorange="reversed", showgrid=False, tickmode="array",
-            tickvals=positions[::tick_every], ticktext=[str(u) for u in units[::tick_every]], tickfont=dict(size=9),
+            title_text="unit", type="category", autorange="reversed", showgrid=False, tickmode="array",
+            tickvals=unit_labels[::tick_every], tickfont=dict(size=9),
             row=row, col=1,
         )
     figure_input_guides(figure, input_channels)
@@ -149,33 +150,35 @@ def unit_trajectories(
     """Lines of `state` (T, H) for `units` under the example's input; optionally a task feature drawn in the top
     panel (the series the units are compared with) and a shaded span (the steps the user marked)."""
     state = np.asarray(state, dtype=np.float32)
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.3, 0.7],
-                           specs=[[{"secondary_y": feature is not None}], [{}]])
+    rows = 3 if feature is not None else 2
+    figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.05,
+                           row_heights=[0.25, 0.2, 0.55] if feature is not None else [0.3, 0.7])
     input_title = _add_input_row(figure, input_channels, tokens, unknown, row=1)
     steps = np.arange(state.shape[0], dtype=np.int32)
     if feature is not None:
         name, values = feature
         figure.add_trace(go.Scatter(
-            x=steps, y=np.asarray(values, dtype=np.float32), mode="lines", name=f"feature: {name}",
+            x=steps, y=np.asarray(values, dtype=np.float32), mode="lines", name=f"feature: {name}", showlegend=False,
             line=dict(color="#000000", width=2, dash="dash"),
             hovertemplate=f"t=%{{x}}<br>{name} = %{{y:.4f}}<extra>feature</extra>",
-        ), row=1, col=1, secondary_y=True)
-        figure.update_yaxes(title_text=name if len(name) <= 18 else "feature", showgrid=False,
-                            row=1, col=1, secondary_y=True)
+        ), row=2, col=1)
+        figure.update_yaxes(title_text="feature", nticks=3, row=2, col=1, **GRID)
+        figure.add_annotation(text=f"feature: {name}", xref="x domain", yref="y2 domain", x=0, y=1.0,
+                              xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=11, color="#555555"))
     for index, unit in enumerate(units):
         unit = int(unit)
         figure.add_trace(go.Scatter(
             x=steps, y=state[:, unit], mode="lines", name=f"unit {unit}",
             line=dict(color=LINE_PALETTE[index % len(LINE_PALETTE)], width=2),
             hovertemplate=f"unit {unit}<br>t=%{{x}}<br>{value_label} = %{{y:.4f}}<extra></extra>",
-        ), row=2, col=1)
+        ), row=rows, col=1)
     _add_span(figure, span)
     figure_input_guides(figure, input_channels)
-    figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14)), height=460)
-    figure.update_yaxes(title_text=input_title, row=1, col=1, secondary_y=False, **GRID)
-    figure.update_yaxes(title_text=value_label, row=2, col=1, **GRID)
+    figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14)), height=480 if feature else 460)
+    figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
+    figure.update_yaxes(title_text=value_label, row=rows, col=1, **GRID)
     figure.update_xaxes(**GRID)
-    figure.update_xaxes(title_text="time step t", row=2, col=1)
+    figure.update_xaxes(title_text="time step t", row=rows, col=1)
     return figure
 
 

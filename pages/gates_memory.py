@@ -109,12 +109,23 @@ channels = task.input_channels(example.inputs)
 
 # ----- heatmaps -----
 arrays = memory_view.example_arrays(explored, arch, checkpoint, example, layer)
-order = memory.unit_order(ss["gm_order"], arrays)
 layer_note = f", layer {layer + 1}" if len(layers) > 1 else ""
-st.plotly_chart(memory_figures.ordered_heatmaps(
-    arrays, order, channels, tokens=example.tokens, unknown=example.unknown,
-    title=f"{run.label} at step {checkpoint.step}{layer_note}", order_label=memory.ORDERINGS[ss["gm_order"]],
-), width="stretch", key="gm_heatmaps")
+
+
+def heatmaps(arch_shown: str, shown_checkpoint, shown_arrays: dict, height_per_panel: int):
+    def build():
+        return memory_figures.ordered_heatmaps(
+            shown_arrays, memory.unit_order(ss["gm_order"], shown_arrays), channels, tokens=example.tokens,
+            unknown=example.unknown, title=f"{trainer.runs[arch_shown].label} at step {shown_checkpoint.step}{layer_note}",
+            order_label=memory.ORDERINGS[ss["gm_order"]], height_per_panel=height_per_panel,
+        )
+
+    key = ("heatmaps", arch_shown, shown_checkpoint.step, memory_view.example_key(example), layer, ss["gm_order"],
+           height_per_panel)
+    return memory_view.memo_figure(explored, key, build)
+
+
+st.plotly_chart(heatmaps(arch, checkpoint, arrays, 150), width="stretch", key="gm_heatmaps")
 if ss["gm_order"] == "forget" and memory.keep_gate_name(arrays) is None:
     st.caption(f"The {run.label} has no forget gate: its units are shown in index order.")
 
@@ -248,11 +259,8 @@ if others:
             # Runs stop at different steps: the other cell's checkpoint nearest the one shown.
             other_checkpoint = min(other_run.checkpoints, key=lambda c: (abs(c.step - checkpoint.step), -c.step))
             other_arrays = memory_view.example_arrays(explored, other, other_checkpoint, example, layer)
-            column.plotly_chart(memory_figures.ordered_heatmaps(
-                other_arrays, memory.unit_order(ss["gm_order"], other_arrays), channels, tokens=example.tokens,
-                unknown=example.unknown, title=f"{other_run.label} at step {other_checkpoint.step}{layer_note}",
-                order_label=memory.ORDERINGS[ss["gm_order"]], height_per_panel=130,
-            ), width="stretch", key=f"gm_compare_{other}")
+            column.plotly_chart(heatmaps(other, other_checkpoint, other_arrays, 130), width="stretch",
+                                key=f"gm_compare_{other}")
 
 # Values resolved above (the architecture, the feature, the span) go back into the address too.
 sync_with_url(URL_DEFAULTS, page="gates_memory")

@@ -60,7 +60,7 @@ def array(value) -> np.ndarray:
 
 def heatmap_units(figure: dict) -> list[list[int]]:
     """Unit numbers of each heatmap's rows, top first."""
-    return [array(t["customdata"])[:, 0].tolist() for t in figure["data"] if t["type"] == "heatmap"]
+    return [[int(unit) for unit in t["y"]] for t in figure["data"] if t["type"] == "heatmap"]
 
 
 def captions(at: AppTest) -> str:

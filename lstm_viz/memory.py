@@ -245,7 +245,7 @@ def feature_correlations(states: np.ndarray, feature: np.ndarray) -> np.ndarray:
 
 SPAN_METHODS = {
     "contrast": "mean inside − mean outside",
-    "match": "LSTMVis match: on inside, off outside",
+    "match": "LSTMVis on/off match",
 }
 
 

@@ -146,9 +146,11 @@ def unit_trajectories(
     value_label: str,
     feature: tuple[str, np.ndarray] | None = None,
     span: tuple[int, int] | None = None,
+    threshold: float | None = None,
 ) -> go.Figure:
-    """Lines of `state` (T, H) for `units` under the example's input; optionally a task feature drawn in the top
-    panel (the series the units are compared with) and a shaded span (the steps the user marked)."""
+    """Lines of `state` (T, H) for `units` under the example's input; optionally a task feature in a row of its own
+    (the series the units are compared with), a shaded span (the steps the user marked) and the ±threshold above
+    which a unit counts as "on"."""
     state = np.asarray(state, dtype=np.float32)
     rows = 3 if feature is not None else 2
     figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.05,
@@ -173,6 +175,9 @@ def unit_trajectories(
             hovertemplate=f"unit {unit}<br>t=%{{x}}<br>{value_label} = %{{y:.4f}}<extra></extra>",
         ), row=rows, col=1)
     _add_span(figure, span)
+    if threshold is not None:
+        for level in (threshold, -threshold):
+            figure.add_hline(y=level, line=dict(color="#777777", width=1, dash="dot"), row=rows, col=1)
     figure_input_guides(figure, input_channels)
     figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14)), height=480 if feature else 460)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)

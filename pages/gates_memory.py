@@ -192,7 +192,7 @@ keep_in("gm_search", list(searches), list(searches)[0])
 columns[0].radio("Search by", list(searches), key="gm_search", format_func=searches.get)
 columns[1].selectbox("State", state_names, key="gm_state", format_func=lambda n: TRACE_LABELS[n])
 steps_total = example.inputs.shape[0]
-span = None
+span = threshold = None
 try:
     if ss["gm_search"] == "feature":
         keep_in("gm_feature", feature_names, feature_names[0])
@@ -226,7 +226,8 @@ try:
         ss["gm_span_start"], ss["gm_span_end"] = start, end
         span = (start, end)
         if ss["gm_span_method"] == "match":
-            scores = memory.span_match(arrays[search_state], start, end, float(ss["gm_threshold"]))
+            threshold = float(ss["gm_threshold"])
+            scores = memory.span_match(arrays[search_state], start, end, threshold)
             score_label = "match (signed Jaccard)"
         else:
             scores = memory.span_contrast(arrays[search_state], start, end)
@@ -242,7 +243,7 @@ try:
                  f"{float(scores[top[0]]):.3f}.")
     right.plotly_chart(memory_figures.unit_trajectories(
         arrays[search_state], top, channels, tokens=example.tokens, unknown=example.unknown, feature=feature,
-        span=span, title=f"The best units on this example ({TRACE_LABELS[search_state]})", value_label=symbol,
+        span=span, threshold=threshold, title=f"The best units on this example ({TRACE_LABELS[search_state]})", value_label=symbol,
     ), width="stretch", key="gm_search_traces")
 except LstmVizError as error:
     st.warning(str(error))

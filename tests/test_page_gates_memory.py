@@ -133,7 +133,9 @@ def test_span_search_hand_picked_units_and_the_address():
     traces = chart_starting(at, "The best units on this example")
     assert any(shape["type"] == "rect" and shape["x0"] == 20.5 for shape in traces["layout"]["shapes"])
     at.selectbox(key="gm_span_method").set_value("match").run()
-    assert not at.exception and "LSTMVis match" in captions(at)
+    assert not at.exception and "LSTMVis on/off match" in captions(at)
+    lines = chart_starting(at, "The best units")["layout"]["shapes"]
+    assert sorted(s["y0"] for s in lines if s["type"] == "line" and s["y0"] == s["y1"]) == [-0.3, 0.3]
     at.radio(key="gm_pick").set_value("hand").run()
     at.multiselect(key="gm_units").set_value([3, 5]).run()
     names = [t["name"] for t in chart_starting(at, "LSTM cell state, units by hand")["data"]]

@@ -85,8 +85,11 @@ def ordered_heatmaps(
     stride = figures._time_stride(steps_total)
     time_index = np.arange(0, steps_total, stride, dtype=np.int32)
     rows = len(names) + 1
+    height = height_per_panel * len(names) + 170
     figure = make_subplots(
-        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.03, row_heights=[0.6] + [1.0] * len(names),
+        # ~30 px between panels whatever the figure's height: room for each panel's title.
+        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 30 / height),
+        row_heights=[0.6] + [1.0] * len(names),
         subplot_titles=["example input"] + [TRACE_LABELS.get(n, n) for n in names],
     )
     input_title = _add_input_row(figure, input_channels, tokens, unknown, row=1)
@@ -118,7 +121,7 @@ def ordered_heatmaps(
     figure.update_layout(
         **{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=80, b=55)},
         title=dict(text=f"{title} <span style='font-size:12px;color:#666'>({shown}, ordered {order_label})</span>"),
-        height=height_per_panel * len(names) + 170, showlegend=False,
+        height=height, showlegend=False,
     )
     figure.update_xaxes(title_text="time step t", row=rows, col=1)
     figure.update_annotations(font_size=12, xanchor="left", x=0)

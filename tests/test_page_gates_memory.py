@@ -157,11 +157,13 @@ def test_architecture_choice_and_a_view_opened_from_an_address():
     assert at.selectbox(key="gm_state").options == ["hidden state hₜ"]
 
 
-def test_a_run_trained_in_the_session_is_explored_at_any_checkpoint():
+@pytest.mark.parametrize("task", ["adding", "copy"])
+def test_a_run_trained_in_the_session_is_explored_at_any_checkpoint(task):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     at.switch_page("pages/train.py").run()
-    tiny_settings(at, max_steps=10)
+    at.selectbox(key="task").set_value(task).run()
+    tiny_settings(at, max_steps=10, length=20 if task == "adding" else 5)
     at.multiselect(key="archs").set_value(["gru", "lstm"])
     train_until_done(at)
     at.switch_page(PAGE).run()
@@ -173,6 +175,12 @@ def test_a_run_trained_in_the_session_is_explored_at_any_checkpoint():
     assert not at.exception
     assert any(title.startswith("LSTM at step 0") for title in charts(at))
     assert any(title.startswith("GRU at step 0") for title in charts(at))
+    if task == "copy":  # a token task: the tokens are drawn on the time axis, every feature can be searched
+        main = chart_starting(at, "LSTM at step 0")
+        assert next(t for t in main["data"] if t.get("mode") == "text")["text"][-1] in ("·", ":")
+        for feature in at.selectbox(key="gm_feature").options:
+            at.selectbox(key="gm_feature").set_value(feature).run()
+            assert not at.exception
 
 
 def test_typed_text_for_a_task_that_accepts_it(monkeypatch):

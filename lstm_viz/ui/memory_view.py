@@ -35,7 +35,10 @@ def memo_figure(explored: ExploredRun, key: tuple, build: Callable[[], object]) 
 
 
 def example_key(example: memory.Example) -> str:
-    return hashlib.sha1(np.ascontiguousarray(example.inputs).tobytes()).hexdigest()[:16]
+    """Inputs and tokens: two typed texts whose unknown characters encode alike still differ in what is shown."""
+    digest = hashlib.sha1(np.ascontiguousarray(example.inputs).tobytes())
+    digest.update("\x00".join(example.tokens or []).encode())
+    return digest.hexdigest()[:16]
 
 
 def example_arrays(explored: ExploredRun, arch: str, checkpoint: Checkpoint, example: memory.Example,

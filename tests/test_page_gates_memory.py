@@ -163,7 +163,8 @@ def test_a_run_trained_in_the_session_is_explored_at_any_checkpoint(task):
     at.run()
     at.switch_page("pages/train.py").run()
     at.selectbox(key="task").set_value(task).run()
-    tiny_settings(at, max_steps=10, length=20 if task == "adding" else 5)
+    # The copy run has two layers, so the layer picker is exercised too.
+    tiny_settings(at, max_steps=10, length=20 if task == "adding" else 5, num_layers=1 if task == "adding" else 2)
     at.multiselect(key="archs").set_value(["gru", "lstm"])
     train_until_done(at)
     at.switch_page(PAGE).run()
@@ -181,6 +182,10 @@ def test_a_run_trained_in_the_session_is_explored_at_any_checkpoint(task):
         for feature in at.selectbox(key="gm_feature").options:
             at.selectbox(key="gm_feature").set_value(feature).run()
             assert not at.exception
+        at.selectbox(key="gm_layer").set_value(1).run()
+        assert not at.exception
+        assert any(title.startswith("LSTM at step 0, layer 2") for title in charts(at))
+        assert any(title.startswith("LSTM gate saturation over training, layer 2") for title in charts(at))
 
 
 def test_typed_text_for_a_task_that_accepts_it(monkeypatch):

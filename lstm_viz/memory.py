@@ -27,7 +27,7 @@ HIGH_SATURATION = 0.9
 
 ORDERINGS = {
     "index": "by index",
-    "clustered": "clustered (similar traces together)",
+    "clustered": "clustered by similar traces",
     "peak": "by peak time",
     "forget": "by forget-gate mean",
 }

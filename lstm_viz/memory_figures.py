@@ -120,7 +120,7 @@ def ordered_heatmaps(
         shown += f", every {stride}th step"
     figure.update_layout(
         **{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=80, b=55)},
-        title=dict(text=f"{title} <span style='font-size:12px;color:#666'>({shown}, ordered {order_label})</span>"),
+        title=dict(text=f"{title} <span style='font-size:12px;color:#666'>({shown}, {order_label})</span>"),
         height=height, showlegend=False,
     )
     figure.update_xaxes(title_text="time step t", row=rows, col=1)

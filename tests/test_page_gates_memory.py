@@ -96,7 +96,7 @@ def test_orderings_reorder_the_rows_as_they_promise():
     assert all(a >= b - 1e-6 for a, b in zip(row_means, row_means[1:]))  # highest forget gate on top
     at.selectbox(key="gm_order").set_value("peak").run()
     assert not at.exception
-    assert "ordered by peak time" in json.dumps(chart_starting(at, "LSTM at step")["layout"]["title"])
+    assert "64 units, by peak time" in json.dumps(chart_starting(at, "LSTM at step")["layout"]["title"])
 
 
 def test_neuron_search_finds_lstm_units_tracking_the_running_sum():

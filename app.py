@@ -7,4 +7,5 @@ state.init_session(entrypoint=True)
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
-st.navigation([home, train]).run()
+inside_cell = st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:")
+st.navigation([home, train, inside_cell]).run()

@@ -87,8 +87,11 @@ class CellStep:
         return len(self.h)
 
     def vectors(self) -> dict[str, np.ndarray]:
-        """Every per-unit vector of the step, in reading order: the gates, then c_t (LSTM) and h_t."""
-        vectors = {name: gate.value for name, gate in self.gates.items() if name != "hidden_state"}
+        """Every per-unit vector of the step, in reading order: the gates, then c_t (LSTM) and h_t; for the RNN its
+        pre-activation and h_t."""
+        if self.arch == "rnn":  # its one "gate" is h itself; the pre-activation shows how far tanh is saturated
+            return {"preactivation": self.gates["hidden_state"].preactivation, "hidden_state": self.h}
+        vectors = {name: gate.value for name, gate in self.gates.items()}
         if self.c is not None:
             vectors["cell_state"] = self.c
         vectors["hidden_state"] = self.h
@@ -328,8 +331,8 @@ def _gate_latex(gate: Gate, unit: int, digits: int) -> str:
             rf"&= {act}\left({_sum_latex(shown[:-1], digits)} + {_factor(factor, digits)}"
             rf"\times({_sum_latex(inner_shown, digits)})\right)"
         )
-    lines.append(rf"&= {act}\left({_sum_latex(shown, digits)}\right) = {act}({_number(total, digits)}) "
-                 rf"= \mathbf{{{fmt(float(gate.value[unit]), digits)}}}")
+    lines.append(rf"&= {act}\left({_sum_latex(shown, digits)}\right)")
+    lines.append(rf"&= {act}({_number(total, digits)}) = \mathbf{{{fmt(float(gate.value[unit]), digits)}}}")
     return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
 
@@ -354,8 +357,8 @@ def _lstm_equations(step: CellStep, unit: int, digits: int) -> list[tuple[str, s
     o, squashed = float(step.gates["output_gate"].value[j]), float(step.extra["tanh_c"][j])
     equations.append(("hidden state", (
         r"\begin{aligned}" + r"h_{t,j} &= o_{t,j}\,\tanh(c_{t,j}) \\ "
-        rf"&= {_factor(o, digits)} \times \tanh({fmt(float(step.c[j]), digits)}) "
-        rf"= {_factor(o, digits)} \times {_factor(squashed, digits)} = \mathbf{{{fmt(float(step.h[j]), digits)}}}"
+        rf"&= {_factor(o, digits)} \times \tanh({fmt(float(step.c[j]), digits)}) \\ "
+        rf"&= {_factor(o, digits)} \times {_factor(squashed, digits)} = \mathbf{{{fmt(float(step.h[j]), digits)}}}"
         + r"\end{aligned}"
     )))
     return equations

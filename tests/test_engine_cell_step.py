@@ -193,14 +193,15 @@ def test_equations_read_correctly_for_every_unit(models, arch):
         }[arch]
         assert labels == expected_labels
         for (label, latex) in equations:
-            # The last line: act(a + b + c) = act(s) = value, or a product sum p + q = value.
             last = latex.split(r"\\")[-1].replace(r"\end{aligned}", "")
             bold = float(re.search(rf"\\mathbf{{({NUMBER})}}", last).group(1))
-            summed = re.search(rf"\\left\((.*)\\right\) = \\(?:sigma|tanh)\(({NUMBER})\)", last)
+            summed = re.findall(r"\\(?:sigma|tanh)\\left\(([-+ .\d]+)\\right\)", latex)
             if summed:
-                shown_terms, shown_total = summed.group(1), float(summed.group(2))
-                assert _sum_of(shown_terms) == pytest.approx(shown_total, abs=1e-9), latex
-                squash = (lambda v: 1 / (1 + math.exp(-v))) if r"\sigma" in last else math.tanh
+                # act(a + b + c) on one line, act(s) = value on the next: a + b + c must read as s.
+                total = re.search(rf"&= \\(sigma|tanh)\(({NUMBER})\) = \\mathbf", last)
+                shown_total = float(total.group(2))
+                assert _sum_of(summed[-1]) == pytest.approx(shown_total, abs=1e-9), latex
+                squash = (lambda v: 1 / (1 + math.exp(-v))) if total.group(1) == "sigma" else math.tanh
                 assert squash(shown_total) == pytest.approx(bold, abs=1.5e-4), latex
             elif label == "hidden state" and arch == "lstm":
                 # o x tanh(c) = o x (tanh shown) = h: the product of two 4-decimal numbers, good to about 1e-4.

@@ -12,6 +12,10 @@ log = logging.getLogger(__name__)
 state.init_session()
 rejected = url_state.sync_with_url(cell_view.DEFAULTS)
 ss = st.session_state
+# Widgets not drawn in a run lose their values (the sandbox hides the trained view's widgets and back);
+# re-assigning makes them plain session state, so a round trip through the other view keeps them.
+for key in cell_view.DEFAULTS:
+    ss[key] = ss[key]
 
 st.title("Inside the cell")
 st.markdown("One time step of a trained cell, number by number: every gate's equation with the real values "
@@ -137,30 +141,31 @@ def trained_view() -> None:
 def sandbox_view() -> None:
     st.caption("One LSTM unit with one input. Every weight is 1, so each gate's pre-activation is "
                "x(t) + h(t−1) + its bias. Move a slider and every value below follows.")
-    controls, shown = st.columns([1, 3], gap="large")
-    with controls:
-        st.slider("x(t), the input", -3.0, 3.0, step=0.05, key="cell_sb_x")
-        st.slider("h(t−1), the previous hidden state", -1.0, 1.0, step=0.05, key="cell_sb_h")
-        st.slider("c(t−1), the previous cell state", -3.0, 3.0, step=0.05, key="cell_sb_c")
-        st.markdown("**Gate biases**")
-        st.slider("input gate bias b_i", -6.0, 6.0, step=0.1, key="cell_sb_bi")
-        st.slider("forget gate bias b_f", -6.0, 6.0, step=0.1, key="cell_sb_bf",
-                  help="A large forget bias keeps the cell state: c(t) ≈ c(t−1).")
-        st.slider("candidate bias b_g", -6.0, 6.0, step=0.1, key="cell_sb_bg")
-        st.slider("output gate bias b_o", -6.0, 6.0, step=0.1, key="cell_sb_bo")
+    states = st.columns(3, gap="large")
+    states[0].slider("x(t), the input", -3.0, 3.0, step=0.05, key="cell_sb_x")
+    states[1].slider("h(t−1), the previous hidden state", -1.0, 1.0, step=0.05, key="cell_sb_h")
+    states[2].slider("c(t−1), the previous cell state", -3.0, 3.0, step=0.05, key="cell_sb_c")
+    biases = st.columns(4, gap="large")
+    biases[0].slider("input gate bias b_i", -6.0, 6.0, step=0.1, key="cell_sb_bi")
+    biases[1].slider("forget gate bias b_f", -6.0, 6.0, step=0.1, key="cell_sb_bf",
+                     help="A large forget bias keeps the cell state: c(t) ≈ c(t−1) + i·g.")
+    biases[2].slider("candidate bias b_g", -6.0, 6.0, step=0.1, key="cell_sb_bg")
+    biases[3].slider("output gate bias b_o", -6.0, 6.0, step=0.1, key="cell_sb_bo")
     step = cell_view.sandbox_from_state()
-    with shown:
-        left, right = st.columns([5, 6], gap="medium")
-        with left:
-            show_equations(step, 0)
-        with right:
-            st.plotly_chart(cell_figures.lstm_diagram(step, 0, title="One LSTM unit, set by hand",
-                                                      input_label=f"= {fmt(float(step.x[0]), 2)}"),
-                            key="cell_sandbox_diagram", width="stretch")
+    left, right = st.columns([5, 6], gap="medium")
+    with left:
+        show_equations(step, 0)
+    with right:
+        st.plotly_chart(cell_figures.lstm_diagram(step, 0, title="One LSTM unit, set by hand",
+                                                  input_label=f"= {fmt(float(step.x[0]), 2)}"),
+                        key="cell_sandbox_diagram", width="stretch")
 
 
 try:
-    trained_view() if mode == "trained" else sandbox_view()
+    if mode == "trained":
+        trained_view()
+    else:
+        sandbox_view()
 except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
     log.exception("drawing the inside-the-cell page failed")
     st.error(f"Could not draw this step: {type(exc).__name__}: {exc}")

@@ -148,6 +148,13 @@ def test_sandbox_sliders_change_every_value_shown():
     assert results(at)[0] < 0.01  # a forget bias of -4 erases the old cell state
     assert any(title == "One LSTM unit, set by hand" for title in charts(at))
     assert at.query_params["cell_sb_bf"] == "-4"
+    # Back to the trained model and again to the sandbox: both views keep their settings.
+    at.radio(key="cell_mode").set_value("trained").run()
+    at.number_input(key="cell_unit").set_value(3).run()
+    at.radio(key="cell_mode").set_value("sandbox").run()
+    assert results(at) == pytest.approx(expected(**changed), abs=1e-4)
+    at.radio(key="cell_mode").set_value("trained").run()
+    assert not at.exception and at.session_state["cell_unit"] == 3 and at.number_input(key="cell_unit").value == 3
 
 
 def test_a_run_trained_in_the_session_is_shown_instead_of_the_bundled_one():

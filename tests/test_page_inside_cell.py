@@ -157,11 +157,14 @@ def test_sandbox_sliders_change_every_value_shown():
     assert not at.exception and at.session_state["cell_unit"] == 3 and at.number_input(key="cell_unit").value == 3
 
 
-def test_a_run_trained_in_the_session_is_shown_instead_of_the_bundled_one():
+def train_tiny_run(task: str = "adding", archs=("rnn", "lstm"), **settings) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     at.switch_page("pages/train.py").run()
-    for key, value in dict(max_steps=10, hidden_size=6, length=12, batch_size=8).items():
+    if task != "adding":
+        at.selectbox(key="task").set_value(task).run()
+    at.multiselect(key="archs").set_value(list(archs))
+    for key, value in dict(dict(max_steps=10, hidden_size=6, length=12, batch_size=8), **settings).items():
         at.number_input(key=key).set_value(value)
     at.button(key="start").click().run()
     deadline = time.monotonic() + 60
@@ -169,6 +172,11 @@ def test_a_run_trained_in_the_session_is_shown_instead_of_the_bundled_one():
         time.sleep(0.1)
         at.run()
     assert not at.session_state["running"]
+    return at
+
+
+def test_a_run_trained_in_the_session_is_shown_instead_of_the_bundled_one():
+    at = train_tiny_run()
     trainer = at.session_state["trainer"]
     at.switch_page(PAGE).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -191,3 +199,26 @@ def test_a_run_trained_in_the_session_is_shown_instead_of_the_bundled_one():
     assert not at.exception and not at.error
     assert len(results(at)) == 1 + 6
     assert "The cell diagram is drawn for the LSTM" in " ".join(c.value for c in at.caption)
+
+
+def test_a_token_task_with_two_layers_shows_the_token_and_each_layer():
+    at = train_tiny_run("copy", archs=("gru", "lstm"), num_layers=2, length=3, max_steps=4)
+    trainer = at.session_state["trainer"]
+    at.switch_page(PAGE).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    steps = trainer.trace_inputs.shape[1]
+    assert steps == 3 + 20 and at.session_state["cell_step"] == steps - 1  # no marker channel: the last step
+    tokens = trainer.task.input_tokens(trainer.trace_inputs[0].numpy())
+    at.slider(key="cell_step").set_value(2).run()
+    assert f"the token **{tokens[2]}**" in at.info[0].value and "Symbols to recall" in at.info[0].value
+    at.selectbox(key="cell_layer").set_value(1).run()
+    assert not at.exception and not at.error
+    assert "Layer 2 reads the hidden state of layer 1" in at.info[0].value
+    model = copy.deepcopy(trainer.runs["lstm"].model)
+    model.load_state_dict(trainer.runs["lstm"].checkpoints[-1].state_dict)
+    expected = trace(model, trainer.trace_inputs).layers[1]
+    j = at.session_state["cell_unit"]
+    values = results(at)
+    assert len(values) == 6 + 4
+    assert values[3] == pytest.approx(expected["cell_state"][0, 2, j], abs=1e-4)
+    assert values[5] == pytest.approx(expected["hidden_state"][0, 2, j], abs=1e-4)

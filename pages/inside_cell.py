@@ -129,8 +129,9 @@ def trained_view() -> None:
         other_step = cell_view.step_of(explored, other, other_checkpoint, example, layer, t)
         other_label = ARCHITECTURES[other].label
         with column:
+            stopped = "solved the task and stopped" if trainer.runs[other].status == "solved" else "stopped"
             note = "" if other_checkpoint.step == checkpoint.step else \
-                f" (its last checkpoint: it stopped training at step {other_checkpoint.step})"
+                f" (its last: it {stopped} at step {other_checkpoint.step})"
             st.markdown(f"**{other_label}**, checkpoint {other_checkpoint.step}{note}, unit {unit}")
             show_equations(other_step, unit, small=True)
             st.plotly_chart(cell_figures.unit_vectors(

@@ -184,14 +184,16 @@ def lstm_diagram(step: CellStep, unit: int, *, title: str, input_label: str = ""
                 hover_text.append(f"{wire.hover} = {wire.value:.6f}")
         if wire.label is not None:
             annotations.append(dict(x=wire.label_at[0], y=wire.label_at[1], text=f"{wire.label} = {wire.value:.3f}",
-                                    showarrow=False, xanchor=wire.label_anchor, font=dict(size=12, color="#222"), bgcolor="rgba(255,255,255,0.9)"))
+                                    showarrow=False, xanchor=wire.label_anchor, font=dict(size=12, color="#222"),
+                                    bgcolor="rgba(255,255,255,0.9)"))
 
     def node(x: float, y: float, text: str, radius: int = 13) -> None:
         # Sized in pixels around a data point, so a circle stays round whatever the figure's aspect.
         shapes.append(dict(type="circle", xsizemode="pixel", ysizemode="pixel", xanchor=x, yanchor=y,
                            x0=-radius, x1=radius, y0=-radius, y1=radius,
                            fillcolor="white", line=dict(color="#333", width=1.5), layer="above"))
-        annotations.append(dict(x=x, y=y, text=f"<b>{text}</b>", showarrow=False, font=dict(size=14 if len(text) == 1 else 11, color="#222")))
+        annotations.append(dict(x=x, y=y, text=f"<b>{text}</b>", showarrow=False,
+                                font=dict(size=14 if len(text) == 1 else 11, color="#222")))
 
     node(GATE_X["forget_gate"], BELT_Y, "×")
     node(WRITE_X, BELT_Y, "+")

@@ -210,7 +210,7 @@ def test_equations_read_correctly_for_every_unit(models, arch):
                 assert product == pytest.approx(bold, abs=1.5e-4), latex
                 assert float(factors.group(2)) == float(fmt(math.tanh(step.c[unit])))
             else:
-                products = re.search(rf"&= (.*) = \\mathbf", last).group(1)
+                products = re.search(r"&= (.*) = \\mathbf", last).group(1)
                 assert _sum_of(products) == pytest.approx(bold, abs=1e-9), latex
         values = {label: float(re.search(rf"\\mathbf{{({NUMBER})}}", latex).group(1)) for label, latex in equations}
         assert values["hidden state"] == float(fmt(step.h[unit]))

@@ -50,6 +50,15 @@ def reference_states(arch, model, example_input, num_layers):
     return per_layer
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    # On a loaded 2-core machine two OpenMP threads made these tiny models 30x slower (see shared notes).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def models():
     torch.manual_seed(4)

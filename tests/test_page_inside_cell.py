@@ -222,3 +222,24 @@ def test_a_token_task_with_two_layers_shows_the_token_and_each_layer():
     assert len(values) == 6 + 4
     assert values[3] == pytest.approx(expected["cell_state"][0, 2, j], abs=1e-4)
     assert values[5] == pytest.approx(expected["hidden_state"][0, 2, j], abs=1e-4)
+
+
+def test_a_run_still_training_is_shown_as_a_snapshot():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    for key, value in {"max_steps": 100_000, "hidden_size": 6, "length": 12, "batch_size": 8}.items():
+        at.number_input(key=key).set_value(value)
+    at.button(key="start").click().run()
+    try:
+        assert at.session_state["running"]
+        at.switch_page(PAGE).run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert "still training" in " ".join(c.value for c in at.caption)
+        assert len(results(at)) == 6 + 1
+        at.button(key="cell_next").click().run()
+        assert not at.exception and not at.error
+    finally:
+        at.switch_page("pages/train.py").run()
+        at.button(key="stop").click().run()
+    assert not at.session_state["running"]

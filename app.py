@@ -7,5 +7,9 @@ state.init_session(entrypoint=True)
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
-gates_memory = st.Page("pages/gates_memory.py", title="Gates and memory", icon=":material/memory:")
-st.navigation([home, train, gates_memory]).run()
+inside_cell = st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:")
+gates_memory = st.Page("pages/gates_memory.py", title="Gates and memory", icon=":material/grid_on:")
+st.navigation({
+    "": [home, train],
+    "Explore": [inside_cell, gates_memory],
+}).run()

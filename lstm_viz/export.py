@@ -1,4 +1,5 @@
-"""Files a run leaves behind: metrics.json, one .safetensors per architecture, config.json, trace.npz.
+"""Files a run leaves behind: metrics.json, one .safetensors per architecture, config.json, trace.npz; and the same
+artefacts as bytes for the page's download buttons (model zip, traces CSV/NPZ, metrics CSV, charts as HTML).
 
 Weights are stored with safetensors only (no pickle), under nn.RNN/nn.GRU/nn.LSTM's own parameter
 names (weight_ih_l0, ...), plus readout.weight and readout.bias for the linear readout, so a plain
@@ -7,19 +8,22 @@ PyTorch user can load them into a fresh fused module without this package.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .errors import ConfigError, ModelFileError
 from .model import ModelConfig, SequenceModel
 from .traces import trace
-from .trainer import Checkpoint, Trainer
+from .trainer import Checkpoint, RunConfig, Trainer
 
 FORMAT = "lstm-explorer/1"
 RECURRENT_PREFIX = "recurrent."
@@ -43,9 +47,20 @@ def model_from_state(config: ModelConfig, state: dict[str, torch.Tensor]) -> Seq
     return model
 
 
-def save_model(model: SequenceModel, path: Path) -> None:
+def model_bytes(model: SequenceModel, run_config: RunConfig | None = None, steps_trained: int | None = None) -> bytes:
+    """The model as a .safetensors file. Its metadata holds the model config and, when given, the run's config
+    (task, length, seed: what an upload needs to show the same examples again) and how many steps it trained."""
     metadata = {"format": FORMAT, "model_config": json.dumps(model.config.to_dict())}
-    save_file(portable_state_dict(model), str(path), metadata=metadata)
+    if run_config is not None:
+        metadata["run_config"] = json.dumps(run_config.to_dict())
+    if steps_trained is not None:
+        metadata["steps_trained"] = str(int(steps_trained))
+    return save(portable_state_dict(model), metadata=metadata)
+
+
+def save_model(model: SequenceModel, path: Path, run_config: RunConfig | None = None,
+               steps_trained: int | None = None) -> None:
+    Path(path).write_bytes(model_bytes(model, run_config, steps_trained))
 
 
 def load_model(path: Path | str, config: ModelConfig | None = None) -> SequenceModel:
@@ -134,18 +149,112 @@ def trace_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
     return arrays
 
 
-def save_run(trainer: Trainer, out_dir: Path | str) -> Path:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics_dict(trainer), indent=1))
-    config = {
+def config_dict(trainer: Trainer) -> dict:
+    """config.json: the run configuration and each architecture's model configuration (PyTorch names in the files)."""
+    return {
         "format": FORMAT,
         "run": trainer.config.to_dict(),
         "models": {arch: trainer.config.model_config(arch).to_dict() for arch in trainer.runs},
         "files": {arch: f"{arch}.safetensors" for arch in trainer.runs},
     }
-    (out_dir / "config.json").write_text(json.dumps(config, indent=1))
+
+
+def _steps_trained(trainer: Trainer, arch: str) -> int:
+    run = trainer.runs[arch]
+    return run.steps[-1] if run.steps else trainer.step
+
+
+def _final_model(trainer: Trainer, arch: str) -> SequenceModel:
+    """The weights of the run's latest checkpoint (a run ends with one), in a private copy: the live model may belong
+    to a training thread."""
+    run = trainer.runs[arch]
+    return checkpoint_model(run.model, run.checkpoints[-1])
+
+
+def save_run(trainer: Trainer, out_dir: Path | str) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics_dict(trainer), indent=1))
+    (out_dir / "config.json").write_text(json.dumps(config_dict(trainer), indent=1))
     for arch, run in trainer.runs.items():
-        save_model(run.model, out_dir / f"{arch}.safetensors")
+        save_model(run.model, out_dir / f"{arch}.safetensors", trainer.config, _steps_trained(trainer, arch))
     np.savez_compressed(out_dir / "trace.npz", **trace_arrays(trainer))
     return out_dir
+
+
+# ----- in memory, for the page's download buttons -----
+
+def model_zip_bytes(trainer: Trainer) -> bytes:
+    """A zip of <arch>.safetensors per architecture (the latest checkpoint's weights) and config.json."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", json.dumps(config_dict(trainer), indent=1))
+        for arch in trainer.runs:
+            step = trainer.runs[arch].checkpoints[-1].step
+            archive.writestr(f"{arch}.safetensors", model_bytes(_final_model(trainer, arch), trainer.config, step))
+    return buffer.getvalue()
+
+
+TRACE_CSV_COLUMNS = ("arch", "checkpoint_step", "example", "layer", "name", "t", "unit", "value")
+
+
+def traces_frame(trainer: Trainer, step: int | None = None) -> pd.DataFrame:
+    """Every gate and state of the shown examples at one checkpoint per architecture (the latest, or the last one at
+    or before `step`), in long format: one row per (arch, checkpoint_step, example, layer, name, t, unit)."""
+    frames = []
+    for arch, run in trainer.runs.items():
+        candidates = [c for c in run.checkpoints if step is None or c.step <= step] or run.checkpoints[:1]
+        checkpoint = candidates[-1]
+        result = trace(checkpoint_model(run.model, checkpoint), trainer.trace_inputs)
+        for layer, names in enumerate(result.layers):
+            for name, array in names.items():
+                examples, steps, units = array.shape
+                example, t, unit = np.meshgrid(np.arange(examples), np.arange(steps), np.arange(units), indexing="ij")
+                frames.append(pd.DataFrame({
+                    "arch": arch, "checkpoint_step": checkpoint.step, "example": example.ravel(), "layer": layer,
+                    "name": name, "t": t.ravel(), "unit": unit.ravel(), "value": array.ravel(),
+                }))
+    return pd.concat(frames, ignore_index=True)[list(TRACE_CSV_COLUMNS)]
+
+
+def traces_csv_bytes(trainer: Trainer, step: int | None = None) -> bytes:
+    return traces_frame(trainer, step).to_csv(index=False).encode()
+
+
+def traces_npz_bytes(trainer: Trainer) -> bytes:
+    """trace_arrays (every checkpoint; names in README.md) as a compressed .npz, loadable with allow_pickle=False."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **trace_arrays(trainer))
+    return buffer.getvalue()
+
+
+def metrics_frame(trainer: Trainer) -> pd.DataFrame:
+    """One row per architecture and step: training loss and gradient norm (before clipping) where it trained,
+    the test metric where it was evaluated (step 0 is the untrained model's evaluation)."""
+    metric_column = f"test_{trainer.task.metric_name.lower().replace('-', '_').replace(' ', '_')}"
+    frames = []
+    for arch, run in trainer.runs.items():
+        train = pd.DataFrame({"step": run.steps, "train_loss": run.train_loss, "grad_norm": run.grad_norm})
+        test = pd.DataFrame({"step": run.eval_steps, metric_column: run.eval_metric})
+        merged = pd.merge(train, test, on="step", how="outer").sort_values("step")
+        merged.insert(0, "arch", arch)
+        frames.append(merged)
+    return pd.concat(frames, ignore_index=True)
+
+
+def metrics_csv_bytes(trainer: Trainer) -> bytes:
+    return metrics_frame(trainer).to_csv(index=False).encode()
+
+
+def figure_html(figure) -> str:
+    """A self-contained interactive page: plotly.js inline, nothing fetched from the internet when it is opened."""
+    return figure.to_html(include_plotlyjs=True, full_html=True, config={"displaylogo": False})
+
+
+def figures_zip_bytes(figures: dict[str, object]) -> bytes:
+    """{file stem: figure} -> a zip of <stem>.html, one self-contained page per chart."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for stem, figure in figures.items():
+            archive.writestr(f"{stem}.html", figure_html(figure))
+    return buffer.getvalue()

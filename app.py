@@ -7,4 +7,5 @@ state.init_session(entrypoint=True)
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
-st.navigation([home, train]).run()
+import_model = st.Page("pages/import_model.py", title="Import a model", icon=":material/upload_file:")
+st.navigation([home, train, import_model]).run()

@@ -7,7 +7,6 @@ PyTorch user can load them into a fresh fused module without this package.
 """
 from __future__ import annotations
 
-import copy
 import io
 import json
 import math
@@ -21,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from .errors import ConfigError, ModelFileError
-from .model import ModelConfig, SequenceModel
+from .model import ModelConfig, SequenceModel, build_model
 from .traces import trace
 from .trainer import Checkpoint, RunConfig, Trainer
 
@@ -124,9 +123,11 @@ def metrics_dict(trainer: Trainer) -> dict:
 
 
 def checkpoint_model(model: SequenceModel, checkpoint: Checkpoint) -> SequenceModel:
-    restored = copy.deepcopy(model)
+    """A new model of `model`'s config holding the checkpoint's weights. Built afresh rather than copied: the live
+    model may be changing in a training thread, and its weights are overwritten anyway."""
+    restored = build_model(model.config, seed=0)
     restored.load_state_dict(checkpoint.state_dict)
-    return restored
+    return restored.eval()
 
 
 def trace_arrays(trainer: Trainer) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ import streamlit as st
 from ..architectures import ARCHITECTURES
 from ..presets import PRESETS
 from ..trainer import Trainer
-from . import state, views
+from . import charts, state, views
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,9 @@ def _status(trainer: Trainer) -> None:
 def _charts(trainer: Trainer) -> None:
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(views.loss_figure(trainer), key="loss_chart", width="stretch")
+        charts.show(views.loss_figure(trainer), "loss_chart", name="test_metric_while_training")
     with right:
-        st.plotly_chart(views.gradient_figure(trainer), key="gradient_chart", width="stretch")
+        charts.show(views.gradient_figure(trainer), "gradient_chart", name="gradient_per_time_step")
 
 
 def _internals(trainer: Trainer) -> None:
@@ -152,19 +152,19 @@ def _internals(trainer: Trainer) -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(views.internals_figure(trainer, run_id, arch, checkpoint, example, layer),
-                        key="internals_chart", width="stretch")
+        charts.show(views.internals_figure(trainer, run_id, arch, checkpoint, example, layer), "internals_chart",
+                    name=f"{arch}_gates_step{checkpoint.step}_example{example + 1}")
     with right:
-        st.plotly_chart(views.trajectory_figure(trainer, run_id, arch, checkpoint, example, layer),
-                        key="trajectory_chart", width="stretch")
+        charts.show(views.trajectory_figure(trainer, run_id, arch, checkpoint, example, layer), "trajectory_chart",
+                    name=f"{arch}_states_step{checkpoint.step}_example{example + 1}")
         forget = views.forget_figures(trainer, arch, layer, checkpoint.step)
         if forget is not None:
-            st.plotly_chart(forget[0], key="forget_chart", width="stretch")
+            charts.show(forget[0], "forget_chart", name=f"{arch}_forget_gate_over_training")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(views.reach_figure(trainer, layer), key="reach_chart", width="stretch")
+        charts.show(views.reach_figure(trainer, layer), "reach_chart", name="gradient_reach_over_training")
     with right:
         if forget is not None:
-            st.plotly_chart(forget[1], key="forget_units_chart", width="stretch")
+            charts.show(forget[1], "forget_units_chart", name=f"{arch}_forget_gate_per_unit_step{checkpoint.step}")
         else:
             st.caption(f"{run.label} has no forget gate; pick the LSTM to see its per-unit forget gates.")

@@ -40,7 +40,15 @@ class UploadedModel:
     config_from_file: bool
 
 
+def _looks_like_safetensors(data: bytes) -> bool:
+    """An 8-byte little-endian header length that fits the file, then a JSON object."""
+    return len(data) > 9 and 2 <= int.from_bytes(data[:8], "little") <= len(data) - 8 and data[8:9] == b"{"
+
+
 def _refuse_foreign_formats(data: bytes, name: str) -> None:
+    # Checked first: a safetensors header 640 bytes long starts with 0x80 0x02, which is also how pickles start.
+    if _looks_like_safetensors(data):
+        return
     if data[:1] == b"\x80" and len(data) > 1 and 1 <= data[1] <= 5:
         raise ModelFileError(
             f"{name} is a Python pickle (what torch.save writes). Pickles can run any code when loaded, so this app "

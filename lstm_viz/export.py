@@ -224,8 +224,13 @@ def traces_csv_bytes(trainer: Trainer, step: int | None = None) -> bytes:
 
 def traces_npz_bytes(trainer: Trainer) -> bytes:
     """trace_arrays (every checkpoint; names in README.md) as a compressed .npz, loadable with allow_pickle=False."""
+    # np.savez_compressed's zlib level 6 took 4.9 s for the bundled run's 18.5 MB here; level 1 takes half that and
+    # the file is 1% larger. The layout is np.savez's: one <name>.npy per array in a zip.
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **trace_arrays(trainer))
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, array in trace_arrays(trainer).items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
     return buffer.getvalue()
 
 

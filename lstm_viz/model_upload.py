@@ -202,12 +202,13 @@ def trainer_from_upload(upload: UploadedModel) -> Trainer:
     run = trainer.runs[upload.model.config.arch]
     run.model.load_state_dict(upload.model.state_dict())
     trainer.step = upload.steps_trained
-    run.status = IMPORTED_STATUS  # not "training": the run is finished; not "solved": nothing trained here
-    run.status_detail = f"weights imported from {upload.file_name}, trained {upload.steps_trained} steps"
+    run.status = IMPORTED_STATUS  # not "training": the run is finished; nothing trains here
     # The Trainer's own measurement code, so an imported model is measured exactly as a trained one.
     trainer._evaluate(run)  # noqa: SLF001
     trainer._checkpoint(run)  # noqa: SLF001
-    run.status, run.solved_step = IMPORTED_STATUS, None  # _evaluate may mark it solved at this step
+    # _evaluate marks it solved at this step if its metric is under the threshold: solved by then, as the verdict says.
+    run.status = IMPORTED_STATUS
+    run.status_detail = f"weights imported from {upload.file_name}, trained {upload.steps_trained} steps"
     trainer.stop_reason = run.status_detail
     if not math.isfinite(run.eval_metric[-1]):
         raise ModelFileError(f"{upload.file_name}: the model's test {trainer.task.metric_name} is not finite")

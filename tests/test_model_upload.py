@@ -172,7 +172,9 @@ def test_a_good_upload_round_trips_into_a_run_with_the_original_examples(finishe
     trainer = trainer_from_upload(upload)
     assert list(trainer.runs) == ["lstm"] and trainer.finished and trainer.step == 15
     run = trainer.runs["lstm"]
-    assert run.status == "imported" and run.solved_step is None
+    assert run.status == "imported" and run.status_detail == "weights imported from lstm.safetensors, trained 15 steps"
+    # Solved by the imported step exactly when the original run had solved by its end.
+    assert run.solved_step == (15 if original.eval_metric[-1] <= finished.solved_threshold else None)
     assert [c.step for c in run.checkpoints] == [15]
     # The same test set and examples as the original run (the run config's seed), measured the same way.
     assert torch.equal(trainer.trace_inputs, finished.trace_inputs)

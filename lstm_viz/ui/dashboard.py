@@ -7,6 +7,7 @@ import math
 import streamlit as st
 
 from ..architectures import ARCHITECTURES
+from ..model_upload import IMPORTED_STATUS
 from ..presets import PRESETS
 from ..trainer import Trainer
 from . import charts, state, views
@@ -22,6 +23,7 @@ STATUS_BADGES = {
     "plateaued": ("orange", "plateaued"),
     "budget": ("gray", "budget used"),
     "stopped": ("gray", "stopped"),
+    IMPORTED_STATUS: ("violet", "imported"),
 }
 
 
@@ -84,10 +86,14 @@ def _status(trainer: Trainer) -> None:
         st.error(st.session_state["error"])
     fraction = min(1.0, trainer.step / config.max_steps)
     st.progress(fraction, text=f"step {trainer.step:,} of {config.max_steps:,}")
+    imported = [run for run in trainer.runs.values() if run.status == IMPORTED_STATUS]
+    if imported:
+        st.info(f"Showing an imported model: {imported[0].status_detail}. **Start training** trains the settings "
+                "on the left instead.")
     columns = st.columns(3 + len(trainer.runs))
-    columns[0].metric("Steps per second", f"{trainer.steps_per_second:.1f}",
+    columns[0].metric("Steps per second", "—" if imported else f"{trainer.steps_per_second:.1f}",
                       help="Training steps per second of training time, all architectures together.")
-    columns[1].metric("Training time", f"{trainer.elapsed:.1f} s",
+    columns[1].metric("Training time", "—" if imported else f"{trainer.elapsed:.1f} s",
                       help="Time spent training, not waiting between page refreshes.")
     columns[2].metric("No-memory baseline", f"{trainer.baseline:.3f}", help=trainer.task.baseline_description)
     metric_name = trainer.task.metric_name

@@ -51,7 +51,7 @@ def _refuse_foreign_formats(data: bytes, name: str) -> None:
         return
     if data[:1] == b"\x80" and len(data) > 1 and 1 <= data[1] <= 5:
         raise ModelFileError(
-            f"{name} is a Python pickle (what torch.save writes). Pickles can run any code when loaded, so this app "
+            f"{name} is a Python pickle (a .pkl file, or an old torch.save file). Pickles can run any code when loaded, so this app "
             "never opens them. Upload a .safetensors file exported by this app instead."
         )
     if data[:4] == b"PK\x03\x04":
@@ -203,9 +203,10 @@ def trainer_from_upload(upload: UploadedModel) -> Trainer:
     run.model.load_state_dict(upload.model.state_dict())
     trainer.step = upload.steps_trained
     run.status = IMPORTED_STATUS  # not "training": the run is finished; nothing trains here
-    # The Trainer's own measurement code, so an imported model is measured exactly as a trained one.
-    trainer._evaluate(run)  # noqa: SLF001
-    trainer._checkpoint(run)  # noqa: SLF001
+    # The Trainer's own measurement code (private, same package), so an imported model is measured exactly as a
+    # trained one: the same test set, metric and gradient probe.
+    trainer._evaluate(run)
+    trainer._checkpoint(run)
     # _evaluate marks it solved at this step if its metric is under the threshold: solved by then, as the verdict says.
     run.status = IMPORTED_STATUS
     run.status_detail = f"weights imported from {upload.file_name}, trained {upload.steps_trained} steps"

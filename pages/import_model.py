@@ -34,10 +34,10 @@ if uploaded is not None and st.session_state.get("import_model_done") != uploade
                 f"T = {config.length}, seed {config.seed}.")
         st.session_state["import_model_message"] = (
             "success",
-            f"Loaded **{run.label}** ({config.num_layers} layer{'s' if config.num_layers > 1 else ''} of "
-            f"{config.hidden_size} units) from `{upload.file_name}`: {trainer.task.label}, T = {config.length}, "
-            f"trained {upload.steps_trained} steps; test {trainer.task.metric_name} "
-            f"{run.last_metric:.4f} (no-memory baseline {trainer.baseline:.3f}).{note}",
+            (f"Loaded **{run.label}** ({config.num_layers} layer{'s' if config.num_layers > 1 else ''} of "
+             f"{config.hidden_size} units) from `{upload.file_name}`: {trainer.task.label}, T = {config.length}, "
+             f"trained {upload.steps_trained} steps; test {trainer.task.metric_name} "
+             f"{run.last_metric:.4f} (no-memory baseline {trainer.baseline:.3f}).{note}"),
         )
 elif uploaded is None:
     st.session_state.pop("import_model_done", None)

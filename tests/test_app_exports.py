@@ -10,7 +10,15 @@ from streamlit.testing.v1 import AppTest
 
 from lstm_viz import export
 from lstm_viz.trainer import RunConfig, Trainer
-from tests.test_app import APP, TIMEOUT, plotly_charts, texts, tiny_settings, train_page, train_until_done
+from tests.test_app import (
+    APP,
+    TIMEOUT,
+    plotly_charts,
+    texts,
+    tiny_settings,
+    train_page,
+    train_until_done,
+)
 
 DOWNLOAD_KEYS = ["download_model", "download_metrics", "download_traces_csv", "download_traces_npz", "download_charts",
                  "download_script"]

@@ -191,3 +191,11 @@ def test_a_file_without_its_run_config_is_shown_on_the_task_its_shape_fits(lstm_
     assert upload.run_config.task == "adding" and upload.run_config.length == 100
     trainer = trainer_from_upload(upload)
     assert trainer.runs["lstm"].eval_metric[0] > 0
+
+
+def test_a_model_file_from_the_command_line_uploads_too(finished, tmp_path):
+    folder = export.save_run(finished, tmp_path / "run")
+    upload = read_uploaded_model((folder / "rnn.safetensors").read_bytes(), "rnn.safetensors")
+    assert upload.config_from_file and upload.steps_trained == 15 and upload.run_config.seed == 4
+    with torch.no_grad():
+        assert torch.equal(upload.model.eval()(finished.test_inputs), finished.runs["rnn"].model.eval()(finished.test_inputs))

@@ -10,7 +10,7 @@ offer all of them in one zip (the latest figure per chart key: what is on screen
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import plotly.graph_objects as go
 import streamlit as st

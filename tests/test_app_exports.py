@@ -1,6 +1,7 @@
 """AppTest: the Train page's Download section after a run, and the Import a model page (refusal and a good upload
 that the Train page then explores)."""
 import io
+import json
 import pickle
 import zipfile
 
@@ -47,8 +48,12 @@ def test_download_section_appears_after_a_run_with_every_artefact():
     for key in DOWNLOAD_KEYS:
         assert key in keys
     assert not at.get("download_button")[keys.index("download_charts")].proto.disabled
-    # The charts on the page are the ones the zip holds (loss, gradient, gates, ...), PNG names set on each.
-    assert len(plotly_charts(at)) >= 5
+    # Every chart's camera button saves a PNG named after the chart, at twice the screen resolution.
+    configs = [json.loads(element.proto.config) for element in at.get("plotly_chart")]
+    assert len(configs) >= 5
+    names = {config["toImageButtonOptions"]["filename"] for config in configs}
+    assert {"test_metric_while_training", "gradient_per_time_step", "lstm_gates_step10_example1"} <= names
+    assert all(config["toImageButtonOptions"]["scale"] == 2 for config in configs)
 
 
 def test_copy_task_offers_the_script_too():

@@ -127,7 +127,7 @@ def final_metrics(output: str) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("config", [
-    RunConfig(task="adding", length=10, archs=("rnn", "lstm"), hidden_size=8, batch_size=16, max_steps=30,
+    RunConfig(task="adding", length=10, archs=("rnn", "lstm"), hidden_size=8, batch_size=16, max_steps=20,
               eval_every=10, eval_size=300, probe_every=10, probe_size=4, trace_examples=2, seed=3),
     # patience=0 stops both architectures early (steps 15, 35): the script must follow the Trainer's stopping rules.
     RunConfig(task="copy", length=4, archs=("rnn", "lstm"), hidden_size=8, batch_size=8, max_steps=40,

@@ -27,6 +27,11 @@ from .trainer import Checkpoint, RunConfig, Trainer
 FORMAT = "lstm-explorer/1"
 RECURRENT_PREFIX = "recurrent."
 MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024  # a 3-layer H=512 LSTM is ~25 MB; anything bigger is not ours
+TRACE_CSV_COLUMNS = ("arch", "checkpoint_step", "example", "layer", "name", "t", "unit", "value")
+# Downloads are built in the server's memory: caps keep one click from taking gigabytes. The bundled run (T=100,
+# H=64, three cells) needs 0.3 M CSV rows (13 MB) and 18.5 MB of NPZ arrays, far below both.
+MAX_TRACE_CSV_ROWS = 2_000_000  # about 80 MB of CSV
+MAX_TRACE_NPZ_BYTES = 256 * 2**20  # float32 gates and states before compression
 
 
 def portable_state_dict(model: SequenceModel) -> dict[str, torch.Tensor]:
@@ -130,18 +135,47 @@ def checkpoint_model(model: SequenceModel, checkpoint: Checkpoint) -> SequenceMo
     return restored.eval()
 
 
-def trace_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
-    """Every recorded gate and state of the fixed examples at every checkpoint; names in README.md."""
+def trace_values_per_example(trainer: Trainer, arch: str) -> int:
+    """How many gate/state values one example adds at one checkpoint of `arch`: steps x units x arrays per layer."""
+    config = trainer.config
+    steps = trainer.task.sequence_length(config.length)
+    names = len(trainer.runs[arch].model.architecture.trace_names)
+    return steps * config.hidden_size * config.num_layers * names
+
+
+def npz_checkpoints(trainer: Trainer, max_bytes: int | None = None) -> dict[str, list[Checkpoint]]:
+    """The checkpoints trace_arrays covers: all of them, or, when their gates and states would take more than
+    `max_bytes` as float32, an even selection that fits (always the first and the latest)."""
+    chosen = {arch: list(run.checkpoints) for arch, run in trainer.runs.items()}
+    if max_bytes is None:
+        return chosen
+    examples = trainer.config.trace_examples
+    per_checkpoint = 4 * examples * sum(trace_values_per_example(trainer, arch) for arch in trainer.runs)
+    keep = max(1, max_bytes // per_checkpoint)
+    for arch, checkpoints in chosen.items():
+        if len(checkpoints) > keep:
+            if keep == 1:
+                chosen[arch] = checkpoints[-1:]
+            else:
+                indices = np.unique(np.linspace(0, len(checkpoints) - 1, keep).round().astype(int))
+                chosen[arch] = [checkpoints[i] for i in indices]
+    return chosen
+
+
+def trace_arrays(trainer: Trainer, max_bytes: int | None = None) -> dict[str, np.ndarray]:
+    """Every recorded gate and state of the fixed examples at every checkpoint (or at an even selection of them that
+    fits in `max_bytes`, see npz_checkpoints); names in README.md."""
     inputs = trainer.trace_inputs
     arrays: dict[str, np.ndarray] = {"inputs": inputs.numpy(), "targets": trainer.trace_targets.numpy()}
-    for arch, run in trainer.runs.items():
-        traces = [trace(checkpoint_model(run.model, c), inputs) for c in run.checkpoints]
-        arrays[f"{arch}/checkpoint_steps"] = np.array([c.step for c in run.checkpoints], dtype=np.int64)
+    for arch, checkpoints in npz_checkpoints(trainer, max_bytes).items():
+        run = trainer.runs[arch]
+        traces = [trace(checkpoint_model(run.model, c), inputs) for c in checkpoints]
+        arrays[f"{arch}/checkpoint_steps"] = np.array([c.step for c in checkpoints], dtype=np.int64)
         arrays[f"{arch}/outputs"] = np.stack([t.outputs for t in traces])
         for layer, names in enumerate(traces[0].layers):
             for name in names:
                 arrays[f"{arch}/layer{layer}/{name}"] = np.stack([t.layers[layer][name] for t in traces])
-        flows = [c.gradient_flow for c in run.checkpoints]
+        flows = [c.gradient_flow for c in checkpoints]
         arrays[f"{arch}/grad_norm_per_step"] = np.stack([f.grad_norm_per_step for f in flows])
         arrays[f"{arch}/input_grad_norm_per_step"] = np.stack([f.input_grad_norm_per_step for f in flows])
         if flows[0].forget_gate_mean_per_step is not None:
@@ -196,17 +230,31 @@ def model_zip_bytes(trainer: Trainer) -> bytes:
     return buffer.getvalue()
 
 
-TRACE_CSV_COLUMNS = ("arch", "checkpoint_step", "example", "layer", "name", "t", "unit", "value")
 
 
-def traces_frame(trainer: Trainer, step: int | None = None) -> pd.DataFrame:
+
+def csv_examples(trainer: Trainer, max_rows: int | None = MAX_TRACE_CSV_ROWS) -> int:
+    """How many of the shown examples the traces CSV holds: all, or as many as fit in `max_rows` (0: not even one)."""
+    examples = trainer.config.trace_examples
+    if max_rows is None:
+        return examples
+    per_example = sum(trace_values_per_example(trainer, arch) for arch in trainer.runs)
+    return min(examples, max_rows // per_example)
+
+
+def traces_frame(trainer: Trainer, step: int | None = None, max_rows: int | None = MAX_TRACE_CSV_ROWS) -> pd.DataFrame:
     """Every gate and state of the shown examples at one checkpoint per architecture (the latest, or the last one at
-    or before `step`), in long format: one row per (arch, checkpoint_step, example, layer, name, t, unit)."""
+    or before `step`), in long format: one row per (arch, checkpoint_step, example, layer, name, t, unit). Only the
+    first csv_examples(trainer, max_rows) examples, so a huge model cannot produce a CSV of gigabytes."""
+    examples = csv_examples(trainer, max_rows)
+    if examples == 0:
+        raise ConfigError(f"one example of this run has more than {max_rows:,} trace values: too many for a CSV; "
+                          "download the NPZ instead")
     frames = []
     for arch, run in trainer.runs.items():
         candidates = [c for c in run.checkpoints if step is None or c.step <= step] or run.checkpoints[:1]
         checkpoint = candidates[-1]
-        result = trace(checkpoint_model(run.model, checkpoint), trainer.trace_inputs)
+        result = trace(checkpoint_model(run.model, checkpoint), trainer.trace_inputs[:examples])
         for layer, names in enumerate(result.layers):
             for name, array in names.items():
                 examples, steps, units = array.shape
@@ -218,17 +266,18 @@ def traces_frame(trainer: Trainer, step: int | None = None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[list(TRACE_CSV_COLUMNS)]
 
 
-def traces_csv_bytes(trainer: Trainer, step: int | None = None) -> bytes:
-    return traces_frame(trainer, step).to_csv(index=False).encode()
+def traces_csv_bytes(trainer: Trainer, step: int | None = None, max_rows: int | None = MAX_TRACE_CSV_ROWS) -> bytes:
+    return traces_frame(trainer, step, max_rows).to_csv(index=False).encode()
 
 
-def traces_npz_bytes(trainer: Trainer) -> bytes:
-    """trace_arrays (every checkpoint; names in README.md) as a compressed .npz, loadable with allow_pickle=False."""
+def traces_npz_bytes(trainer: Trainer, max_bytes: int | None = MAX_TRACE_NPZ_BYTES) -> bytes:
+    """trace_arrays (every checkpoint, or an even selection within `max_bytes`; names in README.md) as a compressed
+    .npz, loadable with allow_pickle=False."""
     # np.savez_compressed's zlib level 6 took 4.9 s for the bundled run's 18.5 MB here; level 1 takes half that and
     # the file is 1% larger. The layout is np.savez's: one <name>.npy per array in a zip.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name, array in trace_arrays(trainer).items():
+        for name, array in trace_arrays(trainer, max_bytes).items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
     return buffer.getvalue()

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load
 
 from lstm_viz import export
+from lstm_viz.errors import ConfigError
 from lstm_viz.standalone import standalone_available, standalone_script
 from lstm_viz.traces import trace
 from lstm_viz.trainer import RunConfig, Trainer
@@ -156,3 +157,21 @@ def test_standalone_script_prints_the_trainers_final_metric(config, tmp_path):
 def test_standalone_script_is_offered_only_for_tasks_that_embed_their_generator():
     assert standalone_available(CONFIG)
     assert standalone_available(RunConfig(task="copy", length=5))
+
+
+def test_trace_downloads_are_capped_for_huge_models(finished):
+    per_example = sum(export.trace_values_per_example(finished, arch) for arch in finished.runs)
+    # (rnn 2 + gru 4 + lstm 6 arrays) x 2 layers x 12 steps x 6 units per example
+    assert per_example == (2 + 4 + 6) * 2 * 12 * 6
+    assert export.csv_examples(finished) == 2
+    frame = export.traces_frame(finished, max_rows=per_example + 1)
+    assert set(frame.example) == {0} and len(frame) == per_example
+    with pytest.raises(ConfigError, match="too many for a CSV"):
+        export.traces_frame(finished, max_rows=per_example - 1)
+    checkpoint_bytes = 4 * 2 * per_example
+    chosen = export.npz_checkpoints(finished, max_bytes=2 * checkpoint_bytes)
+    for arch, run in finished.runs.items():
+        assert [c.step for c in chosen[arch]] == [run.checkpoints[0].step, run.checkpoints[-1].step]
+    arrays = export.trace_arrays(finished, max_bytes=checkpoint_bytes)
+    assert list(arrays["lstm/checkpoint_steps"]) == [finished.runs["lstm"].checkpoints[-1].step]
+    assert arrays["lstm/layer0/cell_state"].shape[0] == arrays["lstm/grad_norm_per_step"].shape[0] == 1

@@ -47,19 +47,30 @@ def download_section() -> None:
                  f"{task.metric_name} where it was evaluated.",
         )
     with second:
+        csv_examples = export.csv_examples(trainer)
+        csv_what = (f"the {examples} shown examples" if csv_examples == examples
+                    else f"the first {csv_examples} of the {examples} shown examples (the CSV is capped at "
+                         f"{export.MAX_TRACE_CSV_ROWS:,} rows)")
         st.download_button(
             "Traces of the shown examples (CSV)", data=lambda: export.traces_csv_bytes(trainer),
             file_name=f"{prefix}_traces.csv", mime="text/csv", key="download_traces_csv", on_click="ignore",
-            icon=":material/table:", width="stretch",
-            help=f"Every gate and state of the {examples} shown examples at each architecture's latest checkpoint, "
-                 "one row per (arch, checkpoint_step, example, layer, name, t, unit, value).",
+            icon=":material/table:", width="stretch", disabled=csv_examples == 0,
+            help=(f"Every gate and state of {csv_what} at each architecture's latest checkpoint, one row per "
+                  "(arch, checkpoint_step, example, layer, name, t, unit, value)." if csv_examples else
+                  "One example of this model has more trace values than a CSV should hold: use the NPZ."),
         )
+        kept = sum(len(c) for c in export.npz_checkpoints(trainer, export.MAX_TRACE_NPZ_BYTES).values())
+        total = sum(len(run.checkpoints) for run in trainer.runs.values())
         st.download_button(
-            "Traces at every checkpoint (NPZ)", data=lambda: export.traces_npz_bytes(trainer),
+            "Traces at every checkpoint (NPZ)" if kept == total else f"Traces at {kept} of {total} checkpoints (NPZ)",
+            data=lambda: export.traces_npz_bytes(trainer),
             file_name=f"{prefix}_traces.npz", mime="application/octet-stream", key="download_traces_npz",
             on_click="ignore", icon=":material/data_array:", width="stretch",
-            help=f"NumPy arrays (np.load(..., allow_pickle=False)) of the {examples} shown examples at all "
-                 f"{checkpoints} checkpoints, gradient norms per step included; array names in the README.",
+            help=f"NumPy arrays (np.load(..., allow_pickle=False)) of the {examples} shown examples at "
+                 + (f"all {checkpoints} checkpoints" if kept == total else
+                    f"{kept} of {total} checkpoints, evenly spread (the arrays are capped at "
+                    f"{export.MAX_TRACE_NPZ_BYTES // 2**20} MB)")
+                 + ", gradient norms per step included; array names in the README.",
         )
     with third:
         figures = charts.shown_figures()

@@ -7,9 +7,10 @@ state.init_session(entrypoint=True)
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
+import_model = st.Page("pages/import_model.py", title="Import a model", icon=":material/upload_file:")
 inside_cell = st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:")
 gates_memory = st.Page("pages/gates_memory.py", title="Gates and memory", icon=":material/grid_on:")
 st.navigation({
-    "": [home, train],
+    "": [home, train, import_model],
     "Explore": [inside_cell, gates_memory],
 }).run()

@@ -60,6 +60,9 @@ class AddingTask(Task):
         values = " + ".join(f"{inputs[t, 0]:.2f} (t={t})" for t in marked)
         return f"Marked values: {values} = target {float(target[0]):.2f}."
 
+    def standalone_source(self) -> str:
+        return STANDALONE_SOURCE
+
     def features(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
         marker = inputs[:, 1]
         return {
@@ -70,5 +73,36 @@ class AddingTask(Task):
             "value": inputs[:, 0],
         }
 
+
+# Embedded in the exported standalone script: the same draws from the generator, in the same order, as `generate`.
+STANDALONE_SOURCE = '''
+def generate(count, length, generator):
+    """The adding problem: (value ~ U[0,1], marker) per step, one marker in each half; target = sum of marked values."""
+    values = torch.rand(count, length, generator=generator)
+    half = length // 2
+    first = torch.randint(0, half, (count,), generator=generator)
+    second = torch.randint(half, length, (count,), generator=generator)
+    markers = torch.zeros(count, length)
+    rows = torch.arange(count)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    inputs = torch.stack([values, markers], dim=-1)  # (count, length, 2)
+    targets = (values[rows, first] + values[rows, second]).unsqueeze(-1)  # (count, 1)
+    return inputs, targets
+
+
+def per_example_loss(outputs, targets):
+    """Squared error of the predicted sum."""
+    return ((outputs - targets) ** 2).mean(dim=-1)
+
+
+def baseline(length):
+    """Predicting 1.0 (the mean sum) without memory scores Var(X1 + X2) = 1/6."""
+    return 1.0 / 6.0
+
+
+def solved_threshold(length):
+    return 0.01
+'''
 
 ADDING = AddingTask()

@@ -92,3 +92,12 @@ class Task(ABC):
     def sequence_length(self, length: int) -> int:
         """Number of time steps the model sees for task length `length`."""
         return length
+
+    def standalone_source(self) -> str | None:
+        """Python source, importing only torch and math, that the exported standalone script embeds (lstm_viz.standalone).
+
+        It must define `generate(count, length, generator)` drawing exactly the tensors `generate` draws from the same
+        generator state, `per_example_loss(outputs, targets)`, `baseline(length)` and `solved_threshold(length)`.
+        None (the default): the task has no standalone script, e.g. because it reads a data set the app ships.
+        tests/test_engine_exports.py runs the script and compares its final metric with the Trainer's."""
+        return None

@@ -73,6 +73,9 @@ class CopyMemoryTask(Task):
         symbols = [int(s) for s in inputs.argmax(axis=-1)[:RECALL_COUNT]]
         return f"Symbols to recall at the end: {' '.join(map(str, symbols))}."
 
+    def standalone_source(self) -> str:
+        return STANDALONE_SOURCE
+
     def input_tokens(self, inputs: np.ndarray) -> list[str]:
         names = {BLANK: "·", DELIMITER: ":"}
         return [names.get(int(token), str(int(token))) for token in inputs.argmax(axis=-1)]
@@ -90,5 +93,42 @@ class CopyMemoryTask(Task):
             "recall phase": (steps >= recall_start).astype(np.float64),
         }
 
+
+# Embedded in the exported standalone script: the same draws from the generator, in the same order, as `generate`.
+STANDALONE_SOURCE = f'''
+BLANK, SYMBOL_COUNT, DELIMITER, TOKEN_COUNT, RECALL_COUNT = {BLANK}, {SYMBOL_COUNT}, {DELIMITER}, {TOKEN_COUNT}, {RECALL_COUNT}
+
+
+def sequence_length(length):
+    return length + 2 * RECALL_COUNT
+
+
+def generate(count, length, generator):
+    """Copy memory: ten symbols of 8, T - 1 blanks, a delimiter, ten blanks; recall the symbols at the end."""
+    steps = sequence_length(length)
+    symbols = torch.randint(1, SYMBOL_COUNT + 1, (count, RECALL_COUNT), generator=generator)
+    tokens = torch.full((count, steps), BLANK, dtype=torch.long)
+    tokens[:, :RECALL_COUNT] = symbols
+    tokens[:, length + RECALL_COUNT - 1] = DELIMITER
+    targets = torch.full((count, steps), BLANK, dtype=torch.long)
+    targets[:, -RECALL_COUNT:] = symbols
+    inputs = torch.nn.functional.one_hot(tokens, TOKEN_COUNT).float()
+    return inputs, targets
+
+
+def per_example_loss(outputs, targets):
+    """Cross-entropy per step (outputs are logits (count, steps, classes)), averaged over the steps."""
+    per_step = torch.nn.functional.cross_entropy(outputs.transpose(1, 2), targets, reduction="none")
+    return per_step.mean(dim=-1)
+
+
+def baseline(length):
+    """Blanks where blanks are due, a uniform guess over the 8 symbols for the last ten steps."""
+    return RECALL_COUNT * math.log(SYMBOL_COUNT) / sequence_length(length)
+
+
+def solved_threshold(length):
+    return 0.1 * baseline(length)
+'''
 
 COPY_MEMORY = CopyMemoryTask()

@@ -7,9 +7,10 @@ import math
 import streamlit as st
 
 from ..architectures import ARCHITECTURES
+from ..model_upload import IMPORTED_STATUS
 from ..presets import PRESETS
 from ..trainer import Trainer
-from . import state, views
+from . import charts, state, views
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ STATUS_BADGES = {
     "plateaued": ("orange", "plateaued"),
     "budget": ("gray", "budget used"),
     "stopped": ("gray", "stopped"),
+    IMPORTED_STATUS: ("violet", "imported"),
 }
 
 
@@ -84,10 +86,14 @@ def _status(trainer: Trainer) -> None:
         st.error(st.session_state["error"])
     fraction = min(1.0, trainer.step / config.max_steps)
     st.progress(fraction, text=f"step {trainer.step:,} of {config.max_steps:,}")
+    imported = [run for run in trainer.runs.values() if run.status == IMPORTED_STATUS]
+    if imported:
+        st.info(f"Showing an imported model: {imported[0].status_detail}. **Start training** trains the settings "
+                "on the left instead.")
     columns = st.columns(3 + len(trainer.runs))
-    columns[0].metric("Steps per second", f"{trainer.steps_per_second:.1f}",
+    columns[0].metric("Steps per second", "—" if imported else f"{trainer.steps_per_second:.1f}",
                       help="Training steps per second of training time, all architectures together.")
-    columns[1].metric("Training time", f"{trainer.elapsed:.1f} s",
+    columns[1].metric("Training time", "—" if imported else f"{trainer.elapsed:.1f} s",
                       help="Time spent training, not waiting between page refreshes.")
     columns[2].metric("No-memory baseline", f"{trainer.baseline:.3f}", help=trainer.task.baseline_description)
     metric_name = trainer.task.metric_name
@@ -111,9 +117,9 @@ def _status(trainer: Trainer) -> None:
 def _charts(trainer: Trainer) -> None:
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(views.loss_figure(trainer), key="loss_chart", width="stretch")
+        charts.show(views.loss_figure(trainer), "loss_chart", name="test_metric_while_training")
     with right:
-        st.plotly_chart(views.gradient_figure(trainer), key="gradient_chart", width="stretch")
+        charts.show(views.gradient_figure(trainer), "gradient_chart", name="gradient_per_time_step")
 
 
 def _internals(trainer: Trainer) -> None:
@@ -152,19 +158,19 @@ def _internals(trainer: Trainer) -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(views.internals_figure(trainer, run_id, arch, checkpoint, example, layer),
-                        key="internals_chart", width="stretch")
+        charts.show(views.internals_figure(trainer, run_id, arch, checkpoint, example, layer), "internals_chart",
+                    name=f"{arch}_gates_step{checkpoint.step}_example{example + 1}")
     with right:
-        st.plotly_chart(views.trajectory_figure(trainer, run_id, arch, checkpoint, example, layer),
-                        key="trajectory_chart", width="stretch")
+        charts.show(views.trajectory_figure(trainer, run_id, arch, checkpoint, example, layer), "trajectory_chart",
+                    name=f"{arch}_states_step{checkpoint.step}_example{example + 1}")
         forget = views.forget_figures(trainer, arch, layer, checkpoint.step)
         if forget is not None:
-            st.plotly_chart(forget[0], key="forget_chart", width="stretch")
+            charts.show(forget[0], "forget_chart", name=f"{arch}_forget_gate_over_training")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(views.reach_figure(trainer, layer), key="reach_chart", width="stretch")
+        charts.show(views.reach_figure(trainer, layer), "reach_chart", name="gradient_reach_over_training")
     with right:
         if forget is not None:
-            st.plotly_chart(forget[1], key="forget_units_chart", width="stretch")
+            charts.show(forget[1], "forget_units_chart", name=f"{arch}_forget_gate_per_unit_step{checkpoint.step}")
         else:
             st.caption(f"{run.label} has no forget gate; pick the LSTM to see its per-unit forget gates.")

@@ -25,6 +25,8 @@ REFRESH_SECONDS = 0.5
 # Generous, because browsers slow the timers of background tabs.
 UNWATCHED_TIMEOUT_SECONDS = 180
 SWITCH_TO_TRAIN_KEY = "switch_to_train"
+# A run built from an uploaded model file (pages/import_model.py); the session's run while no training thread exists.
+IMPORTED_RUN_KEY = "imported_run"
 
 # Widget keys whose values make up a RunConfig (plus the preset they started from).
 SETTING_KEYS = (
@@ -151,7 +153,7 @@ def _worker() -> BackgroundTraining | None:
 def current_trainer() -> Trainer | None:
     """A consistent snapshot of the session's run, safe to read while training goes on."""
     worker = _worker()
-    return worker.snapshot() if worker is not None else None
+    return worker.snapshot() if worker is not None else st.session_state.get(IMPORTED_RUN_KEY)
 
 
 def trace_model(arch: str):
@@ -204,6 +206,7 @@ def start_training() -> None:
         log.exception("could not start training")
         state["error"] = f"Could not start training: {exc}"
         return
+    state.pop(IMPORTED_RUN_KEY, None)
     # Copied before the thread starts, so the copies never race with an optimiser step.
     state["trace_models"] = {arch: copy.deepcopy(run.model) for arch, run in trainer.runs.items()}
     state["trainer"] = trainer
@@ -215,6 +218,20 @@ def start_training() -> None:
     workers.append(worker)
     state["worker"] = worker
     state["running"] = True
+
+
+def explore_imported(trainer: Trainer) -> None:
+    """Make a finished run built from an uploaded model (lstm_viz.model_upload) the session's run, as if trained here:
+    the Train page and every explorer page then show it. Stops this session's training, if any."""
+    state = st.session_state
+    stop_training()
+    state["worker"] = None
+    state[IMPORTED_RUN_KEY] = trainer
+    state["trace_models"] = {arch: copy.deepcopy(run.model) for arch, run in trainer.runs.items()}
+    state["trainer"] = trainer
+    state["run_id"] = state.get("run_id", 0) + 1
+    state["figure_cache"] = {}
+    state["error"] = None
 
 
 def stop_training() -> None:

@@ -7,4 +7,5 @@ state.init_session(entrypoint=True)
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
-st.navigation([home, train]).run()
+gradient_lab = st.Page("pages/gradient_lab.py", title="Gradient flow lab", icon=":material/trending_down:")
+st.navigation([home, train, gradient_lab]).run()

@@ -193,13 +193,16 @@ with tabs["Gradient clipping"]:
             if cost > views.CLIPPING_GFLOP_BUDGET:
                 st.warning(f"These two runs would need about {cost:.0f} GFLOP, more than this page's limit of "
                            f"{views.CLIPPING_GFLOP_BUDGET:.0f}: pick fewer steps, or train a smaller run.")
-            elif st.button(f"Train both: clipping at {threshold:g} and no clipping", key="glab_clip_go",
-                           icon=":material/play_arrow:"):
-                bar = st.progress(0.0, text="starting")
+            elif st.session_state.pop("glab_clip_requested", False):
+                bar = st.progress(0.0, text="waiting for the server (one comparison trains at a time)")
                 runs = views.run_clipping(trainer, arch, optimiser, clip_steps,
                                           lambda fraction, what: bar.progress(fraction, text=f"training with {what}"))
                 bar.empty()
             else:
+                # A callback, not `if st.button(...)`: its flag survives the rerun init_session may make.
+                st.button(f"Train both: clipping at {threshold:g} and no clipping", key="glab_clip_go",
+                          icon=":material/play_arrow:",
+                          on_click=lambda: st.session_state.update(glab_clip_requested=True))
                 st.caption(f"Two short runs of {clip_steps} steps from the run's initial weights and batches "
                            f"(about {cost:.0f} GFLOP); results are kept for everyone who asks the same.")
         if runs is not None:

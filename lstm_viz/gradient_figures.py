@@ -3,7 +3,7 @@
 Everything is plotted against the distance from the output, d = T-1-t (how many steps back a gradient has to
 travel), on log axes: the values span 1e-60 to 1e+4. Values go out as float64 because they fall below float32's
 range. Architectures keep their colours from lstm_viz.figures; ordered knobs (forget bias, weight scale) get a
-colour-blind-safe sequential scale (Cividis) so that their order reads at a glance.
+colour-blind-safe sequential scale (Plasma) so that their order reads at a glance.
 """
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ HEATMAP_COLORSCALE = "Viridis"
 
 
 def ordered_colours(count: int) -> list[str]:
-    """`count` colours along Cividis (blue to olive), avoiding its pale yellow end, which vanishes on white."""
+    """`count` colours along Plasma (dark blue to orange), perceptually ordered and colour-blind safe; its pale
+    yellow end is left out because it vanishes on white."""
     if count == 1:
-        return [plotly.colors.sample_colorscale("Cividis", [0.0])[0]]
-    return plotly.colors.sample_colorscale("Cividis", list(np.linspace(0.0, 0.8, count)))
+        return [plotly.colors.sample_colorscale("Plasma", [0.0])[0]]
+    return plotly.colors.sample_colorscale("Plasma", list(np.linspace(0.0, 0.8, count)))
 
 
 @dataclass
@@ -179,7 +180,7 @@ def forget_path_figure(product_per_unit: np.ndarray, *, initial_mean: np.ndarray
     """LSTM: prod of the last d forget gates, every unit (thin), their mean (bold), the mean at init (dashed)."""
     colour = arch_colour("lstm")
     units, steps = product_per_unit.shape
-    figure = distance_lines([], title=title, y_title="∏ forget gates (fraction of the gradient kept, log scale)",
+    figure = distance_lines([], title=title, y_title="∏ forget gates (log scale)",
                             height=460, reference=None)
     # All units in one trace, separated by NaN: one legend entry and a small payload.
     x = np.tile(np.append(np.arange(steps, dtype=np.float64), np.nan), units)

@@ -78,8 +78,7 @@ with tabs["Over training"]:
         st.plotly_chart(views.flow_figure(trainer, step, layer, st.session_state["glab_relative"]), width="stretch",
                         key="glab_flow")
         reach = views.reach_table(trainer, step, layer, distance)
-        st.dataframe(reach, hide_index=True, column_config={
-            c: st.column_config.NumberColumn(format="%.3g") for c in reach[0] if c not in ("cell", "probe step")})
+        st.dataframe(reach, hide_index=True, column_config=views.number_columns(reach))
         st.plotly_chart(views.heatmap_figure(trainer, step, layer), width="stretch", key="glab_heatmap")
         st.markdown(
             "Each curve is the figure of Arjovsky, Shah & Bengio (2016) measured on this run: the norm of the "
@@ -122,7 +121,8 @@ with tabs["Forget-gate bias"]:
         probes = views.forget_bias_probes(trainer, views.config_key(trainer))
         st.plotly_chart(views.init_probe_figure(probes, 0, "LSTM at initialisation: forget-gate bias 0, 1, 3"),
                         width="stretch", key="glab_forget_bias")
-        st.dataframe(views.init_probe_table(probes, 0, distance, steps_in_sequence), hide_index=True)
+        table = views.init_probe_table(probes, 0, distance, steps_in_sequence)
+        st.dataframe(table, hide_index=True, column_config=views.number_columns(table))
         st.markdown(
             "The same LSTM the run started from (same seed), with a constant added to its forget-gate bias, probed "
             "once on the run's probe sequences. PyTorch's default bias gives f ≈ sigmoid(0) = 0.5, so the cell "
@@ -150,8 +150,7 @@ with tabs["Clamp the forget gate"]:
                 f"gradient ratio {distance} steps back": jacobians.ratio_at_distance(r.flow.grad_norm_per_step[layer],
                                                                                     distance),
             } for r in results]
-            st.dataframe(rows, hide_index=True, column_config={
-                c: st.column_config.NumberColumn(format="%.3g") for c in rows[0] if c != "forget gate"})
+            st.dataframe(rows, hide_index=True, column_config=views.number_columns(rows))
             st.plotly_chart(views.clamp_figure(results, layer, trained_step), width="stretch", key="glab_clamp_fig")
             st.markdown(
                 f"The LSTM at its latest probe (step {trained_step}) run on the {len(trainer.test_inputs)} test "
@@ -167,8 +166,8 @@ with tabs["Recurrent weight scale"]:
         probes = views.weight_scale_probes(trainer, views.config_key(trainer))
         st.plotly_chart(views.init_probe_figure(probes, 0, "Tanh RNN at initialisation: W_hh scaled by 0.5 to 3"),
                         width="stretch", key="glab_weight_scale")
-        st.dataframe(views.init_probe_table(probes, 0, distance, steps_in_sequence), hide_index=True,
-                     column_config={"spectral radius of W_hh": st.column_config.NumberColumn(format="%.3f")})
+        table = views.init_probe_table(probes, 0, distance, steps_in_sequence)
+        st.dataframe(table, hide_index=True, column_config=views.number_columns(table))
         st.markdown(
             "The run's RNN at initialisation (PyTorch draws W_hh uniformly in ±1/√H) with W_hh multiplied by a "
             "factor. The spectral radius ρ scales with it. Below 1 the gradient vanishes geometrically; above 1 "
@@ -183,7 +182,9 @@ with tabs["Gradient clipping"]:
             st.selectbox("Cell", list(ARCHITECTURES), key="glab_clip_arch", format_func=lambda a: ARCHITECTURES[a].label,
                          width=180)
             st.selectbox("Optimiser", list(views.CLIP_OPTIMISERS), key="glab_clip_opt",
-                         format_func=lambda k: views.CLIP_OPTIMISERS[k][2], width=360)
+                         format_func=lambda k: views.optimiser_label(trainer, k), width=300,
+                         help="Adam rescales every gradient, so clipping changes little with it; plain SGD with a "
+                              "large rate is where one exploding step ruins a run.")
             st.selectbox("Training steps", jacobians.CLIPPING_STEPS, key="glab_clip_steps", width=140)
         arch, optimiser = st.session_state["glab_clip_arch"], st.session_state["glab_clip_opt"]
         clip_steps = st.session_state["glab_clip_steps"]
@@ -208,15 +209,8 @@ with tabs["Gradient clipping"]:
         if runs is not None:
             st.plotly_chart(views.clipping_figure(trainer, arch, runs, optimiser, clip_steps), width="stretch",
                             key="glab_clipping")
-            rows = [{
-                "run": f"clipping at {r.clip:g}" if r.clip is not None else "no clipping",
-                "status": r.status_detail or r.status,
-                f"last test {task.metric_name}": float(r.eval_metric[-1]) if len(r.eval_metric) else None,
-                "largest gradient norm": float(r.grad_norm[r.grad_norm == r.grad_norm].max()) if len(r.grad_norm) else None,
-                "seconds": r.seconds,
-            } for r in runs]
-            st.dataframe(rows, hide_index=True, column_config={
-                c: st.column_config.NumberColumn(format="%.3g") for c in rows[0] if c not in ("run", "status")})
+            rows = views.clipping_table(trainer, runs)
+            st.dataframe(rows, hide_index=True, column_config=views.number_columns(rows))
         st.markdown(
             "Clipping rescales the whole gradient when its norm exceeds the threshold (Pascanu, Mikolov & Bengio "
             "2013). It cures exploding gradients, one huge step that throws the weights far away, and does nothing "

@@ -20,6 +20,7 @@ import torch
 
 from .. import gradient_figures as gfig
 from .. import jacobians
+from ..architectures import ARCHITECTURES
 from ..figures import arch_colour
 from ..gradient_flow import measure_gradient_flow
 from ..model import SequenceModel, build_model
@@ -28,12 +29,18 @@ from ..trainer import Checkpoint, Trainer
 # Other settings of the clipping comparison. Adam rescales every gradient, so with the run's own optimiser clipping
 # changes little; plain SGD with a large rate is where an exploding step ruins a run (Pascanu et al. 2013).
 CLIP_OPTIMISERS = {
-    "sgd": ("sgd", 1.0, "plain SGD, learning rate 1.0 (where exploding steps hurt)"),
-    "run": (None, None, "the run's own optimiser and learning rate"),
+    "sgd": ("sgd", 1.0, "plain SGD, learning rate 1"),
+    "run": (None, None, "the run's optimiser and rate"),
 }
 CLIP_THRESHOLD_DEFAULT = 1.0
 # Both runs of a comparison together; about 7 s here for the default adding task at 200 steps, one cell.
 CLIPPING_GFLOP_BUDGET = 300.0
+
+
+def number_columns(rows: list[dict], keep: tuple[str, ...] = ()) -> dict:
+    """st.dataframe column settings: every float column with 3 significant digits (ratios span 1e-60 to 1e4)."""
+    floats = {name for row in rows for name, value in row.items() if isinstance(value, float)}
+    return {name: st.column_config.NumberColumn(format="%.3g") for name in floats if name not in keep}
 
 
 def config_key(trainer: Trainer) -> str:
@@ -368,14 +375,35 @@ def run_clipping(trainer: Trainer, arch: str, optimiser: str, steps: int,
         return runs
 
 
+def optimiser_label(trainer: Trainer, optimiser: str) -> str:
+    name, rate, description = CLIP_OPTIMISERS[optimiser]
+    if name is None:
+        return f"{description} ({trainer.config.optimizer}, {trainer.config.learning_rate:g})"
+    return description
+
+
 def clipping_figure(trainer: Trainer, arch: str, runs: list[jacobians.ClippingRun], optimiser: str, steps: int) -> go.Figure:
-    label = trainer.runs[arch].label if arch in trainer.runs else arch.upper()
+    label = trainer.runs[arch].label if arch in trainer.runs else ARCHITECTURES[arch].label
     lines = []
     for run in runs:
         name = f"clipping at {run.clip:g}" if run.clip is not None else "no clipping"
         if run.status == "diverged":
             name += " (diverged)"
         lines.append((name, run.steps, run.train_loss, run.grad_norm, "solid" if run.clip is not None else "dash"))
-    _, _, description = CLIP_OPTIMISERS[optimiser]
     return gfig.clipping_figure(lines, loss_name=trainer.task.metric_name,
-                                title=f"{label}, {steps} steps from the run's initial weights, {description}")
+                                title=f"{label}, {steps} steps, {optimiser_label(trainer, optimiser)}")
+
+
+def clipping_table(trainer: Trainer, runs: list[jacobians.ClippingRun]) -> list[dict]:
+    """One row per run, numbers as text with 3 significant digits (a diverged run's reach 1e+35)."""
+    rows = []
+    for run in runs:
+        finite_norms = run.grad_norm[np.isfinite(run.grad_norm)]
+        rows.append({
+            "run": f"clipping at {run.clip:g}" if run.clip is not None else "no clipping",
+            "outcome": f"diverged at step {int(run.steps[-1])}" if run.status == "diverged" else f"trained {len(run.steps)} steps",
+            f"last test {trainer.task.metric_name}": fmt(float(run.eval_metric[-1])) if len(run.eval_metric) else "—",
+            "largest gradient norm": fmt(float(finite_norms.max())) if finite_norms.size else "—",
+            "seconds": f"{run.seconds:.1f}",
+        })
+    return rows

@@ -239,3 +239,76 @@ def clipping_figure(runs: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray
     figure.update_yaxes(title=dict(text="‖∇θ L‖₂ (log scale)"), row=1, col=2)
     figure.update_layout(**BASE_LAYOUT, height=420, title=dict(text=title))
     return figure
+
+
+def gradient_animation(series: Mapping[str, tuple[str, Sequence[int], np.ndarray]], *, relative: bool = True,
+                       title: str = "Gradient reaching d steps back over training (press play)") -> go.Figure:
+    """The gradient-vs-distance chart with one animation frame per probe step, played in the browser (no server
+    work per frame). `series`: arch -> (label, probe steps (K,), grad norms (K, T) by time step); at a step an
+    architecture did not probe, it shows its latest earlier probe (one that stopped early keeps its last)."""
+    transform = relative_by_distance if relative else absolute_by_distance
+    arches = list(series)
+    all_steps = sorted({int(s) for _, steps, _ in series.values() for s in steps})
+
+    def latest(arch: str, step: int) -> tuple[int, np.ndarray]:
+        _, steps, norms = series[arch]
+        index = max(i for i, s in enumerate(steps) if s <= step) if min(steps) <= step else 0
+        return int(steps[index]), transform(norms[index])
+
+    figure = go.Figure()
+    current_traces = []
+    for arch in arches:
+        label, _, norms = series[arch]
+        colour = arch_colour(arch)
+        initial = transform(norms[0])
+        figure.add_trace(go.Scatter(
+            x=np.arange(len(initial), dtype=np.int32), y=_finite_or_nan(initial), mode="lines",
+            name=f"{label} at initialisation", legendgroup=arch, line=dict(color=_rgba(colour, 0.6), width=1.8, dash="dash"),
+            hovertemplate=f"{label} at initialisation<br>d = %{{x}} steps back<br>%{{y:.4g}}<extra></extra>",
+        ))
+        shown_step, values = latest(arch, all_steps[0])
+        current_traces.append(len(figure.data))
+        figure.add_trace(go.Scatter(
+            x=np.arange(len(values), dtype=np.int32), y=_finite_or_nan(values), mode="lines", name=label,
+            legendgroup=arch, line=dict(color=colour, width=2.5),
+            hovertemplate=f"{label}<br>d = %{{x}} steps back<br>%{{y:.4g}}<extra></extra>",
+        ))
+    frames = []
+    for step in all_steps:
+        data = []
+        for arch in arches:
+            shown_step, values = latest(arch, step)
+            data.append(go.Scatter(
+                y=_finite_or_nan(values),
+                hovertemplate=f"{series[arch][0]} at step {shown_step}<br>d = %{{x}} steps back<br>%{{y:.4g}}<extra></extra>",
+            ))
+        frames.append(go.Frame(name=str(step), data=data, traces=current_traces))
+    figure.frames = frames
+    play = dict(frame=dict(duration=350, redraw=False), transition=dict(duration=0), fromcurrent=True, mode="immediate")
+    figure.update_layout(
+        **{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=50, b=170)}, height=560,
+        title=dict(text=title),  # the slider under the chart names the step shown
+        xaxis=dict(title=dict(text=DISTANCE_AXIS), **GRID),
+        yaxis=dict(title=dict(text=gradient_y_title(relative)), **LOG_AXIS),
+        updatemenus=[dict(
+            type="buttons", direction="left", x=0, y=-0.42, xanchor="left", yanchor="top", showactive=False,
+            buttons=[
+                dict(label="▶ Play", method="animate", args=[None, play]),
+                dict(label="❚❚ Pause", method="animate",
+                     args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
+            ],
+        )],
+        sliders=[dict(
+            active=0, x=0.16, y=-0.38, len=0.84, xanchor="left", yanchor="top", pad=dict(t=0),
+            currentvalue=dict(prefix="training step ", font=dict(size=12)),
+            steps=[dict(label=str(step), method="animate",
+                        args=[[str(step)], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
+                   for step in all_steps],
+        )],
+    )
+    # Fix the y range over all frames, so the axis does not jump while playing.
+    everything = np.concatenate([transform(row) for _, _, norms in series.values() for row in norms])
+    everything = everything[np.isfinite(everything) & (everything > 0)]
+    if everything.size:
+        figure.update_yaxes(range=[np.floor(np.log10(everything.min())) - 0.5, np.ceil(np.log10(everything.max())) + 0.5])
+    return figure

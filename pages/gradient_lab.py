@@ -15,7 +15,8 @@ TABS = ("Over training", "Why it vanishes", "Forget-gate bias", "Clamp the forge
         "Gradient clipping")
 LATEST = -1  # glab_step's default: the latest probe of the run
 DEFAULTS = {
-    "glab_tab": TABS[0], "glab_step": LATEST, "glab_layer": 0, "glab_relative": True, "glab_example": 0,
+    "glab_tab": TABS[0], "glab_step": LATEST, "glab_layer": 0, "glab_relative": True, "glab_play": False,
+    "glab_example": 0,
     "glab_clamp": 0.95, "glab_clip_arch": "rnn", "glab_clip_opt": "sgd", "glab_clip_steps": 200,
 }
 # Widgets of tabs that are not open this run would be forgotten; plain session state survives.
@@ -79,6 +80,10 @@ with tabs["Over training"]:
                         key="glab_flow")
         reach = views.reach_table(trainer, step, layer, distance)
         st.dataframe(reach, hide_index=True, column_config=views.number_columns(reach))
+        if st.toggle("Play through training", key="glab_play",
+                     help="An animated copy of the chart above, one frame per probe, played in your browser."):
+            st.plotly_chart(views.animation_figure(trainer, layer, st.session_state["glab_relative"]), width="stretch",
+                            key="glab_animation")
         st.plotly_chart(views.heatmap_figure(trainer, step, layer), width="stretch", key="glab_heatmap")
         st.markdown(
             "Each curve is the figure of Arjovsky, Shah & Bengio (2016) measured on this run: the norm of the "

@@ -54,3 +54,18 @@ def test_clipping_figure_has_two_log_panels_and_a_legend_per_run():
     assert sum(t.showlegend is not False for t in figure.data) == 2
     diverged = figure.data[2]
     assert np.isnan(diverged.y[3]) and np.isnan(diverged.y[4])  # nothing infinite reaches the log axis
+
+
+def test_animation_has_one_frame_per_probe_and_keeps_an_early_stopper_at_its_last_probe():
+    series = {
+        "gru": ("GRU", [0, 50], np.array([[1e-9, 1e-3, 1.0], [0.5, 0.8, 1.0]])),
+        "lstm": ("LSTM", [0, 50, 100], np.array([[1e-9, 1e-3, 1.0], [1e-6, 1e-2, 1.0], [0.2, 0.4, 1.0]])),
+    }
+    figure = gfig.gradient_animation(series)
+    assert [frame.name for frame in figure.frames] == ["0", "50", "100"]
+    assert [step.label for step in figure.layout.sliders[0].steps] == ["0", "50", "100"]
+    last = figure.frames[-1]
+    np.testing.assert_allclose(last.data[0].y, [1.0, 0.8, 0.5])  # GRU stopped at 50
+    np.testing.assert_allclose(last.data[1].y, [1.0, 0.4, 0.2])
+    assert list(last.traces) == [1, 3]  # only the solid curves move; the dashed init curves stay
+    assert figure.layout.updatemenus[0].buttons[0].method == "animate"

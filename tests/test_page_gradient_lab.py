@@ -88,6 +88,12 @@ def test_bundled_run_over_training_and_the_probe_slider():
     heatmaps = chart(at, "Gradient over training")
     assert [t["type"] for t in heatmaps["data"]] == ["heatmap"] * 3
 
+    # The play toggle adds the browser-side animation, one frame per probe.
+    assert not any("press play" in title for title in plotly_charts(at))
+    at.toggle(key="glab_play").set_value(True).run()
+    animation = chart(at, "Gradient reaching d steps back over training (press play)")
+    assert [int(frame["name"]) for frame in animation["frames"]] == steps
+
     # Back to initialisation: every architecture's solid curve is its dashed (init) curve.
     slider.set_value(0).run()
     assert not at.exception

@@ -99,6 +99,15 @@ def heatmap_figure(trainer: Trainer, step: int, layer: int) -> go.Figure:
     return gfig.gradient_heatmaps(series, marked_step=step)
 
 
+def animation_figure(trainer: Trainer, layer: int, relative: bool) -> go.Figure:
+    series = {
+        arch: (run.label, [c.step for c in run.checkpoints],
+               np.stack([c.gradient_flow.grad_norm_per_step[layer] for c in run.checkpoints]))
+        for arch, run in trainer.runs.items()
+    }
+    return gfig.gradient_animation(series, relative=relative)
+
+
 def reach_table(trainer: Trainer, step: int, layer: int, distance: int) -> list[dict]:
     """Per architecture: the gradient ratio `distance` steps back at init and at the probe shown, and the metric."""
     rows = []

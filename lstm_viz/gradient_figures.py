@@ -242,7 +242,7 @@ def clipping_figure(runs: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray
 
 
 def gradient_animation(series: Mapping[str, tuple[str, Sequence[int], np.ndarray]], *, relative: bool = True,
-                       title: str = "Gradient reaching d steps back over training (press play)") -> go.Figure:
+                       title: str = "Animated over training: gradient reaching d steps back (press Play)") -> go.Figure:
     """The gradient-vs-distance chart with one animation frame per probe step, played in the browser (no server
     work per frame). `series`: arch -> (label, probe steps (K,), grad norms (K, T) by time step); at a step an
     architecture did not probe, it shows its latest earlier probe (one that stopped early keeps its last)."""

@@ -89,9 +89,9 @@ def test_bundled_run_over_training_and_the_probe_slider():
     assert [t["type"] for t in heatmaps["data"]] == ["heatmap"] * 3
 
     # The play toggle adds the browser-side animation, one frame per probe.
-    assert not any("press play" in title for title in plotly_charts(at))
+    assert not any("Animated" in title for title in plotly_charts(at))
     at.toggle(key="glab_play").set_value(True).run()
-    animation = chart(at, "Gradient reaching d steps back over training (press play)")
+    animation = chart(at, "Animated over training")
     assert [int(frame["name"]) for frame in animation["frames"]] == steps
 
     # Back to initialisation: every architecture's solid curve is its dashed (init) curve.

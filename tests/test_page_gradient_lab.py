@@ -225,3 +225,22 @@ def test_session_run_without_an_lstm_or_rnn_still_explains():
     assert "no RNN" in infos and "no LSTM" in infos
     assert chart(at, "RNN at step 0") and chart(at, "LSTM at step 0")
     torch.set_num_threads(1)
+
+
+def test_copy_task_with_two_layers_draws_every_tab_for_each_layer():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="task").set_value("copy").run()
+    at.multiselect(key="archs").set_value(["rnn", "lstm"])
+    tiny_settings(at, max_steps=10, length=5, num_layers=2)
+    train_until_done(at)
+    at = lab_page(at)
+    at.selectbox(key="glab_layer").set_value(1).run()
+    assert not at.exception
+    assert chart(at, "Gradient reaching d steps back").get("layout")["title"]["text"].endswith("layer 2")
+    for tab in ("Why it vanishes", "Forget-gate bias", "Recurrent weight scale", "Clamp the forget gate"):
+        open_tab(at, tab)
+        assert plotly_charts(at)
+    table = at.dataframe[0].value.set_index("forget gate")
+    assert "test cross-entropy" in table.columns and np.isfinite(table["test cross-entropy"]).all()

@@ -48,8 +48,9 @@ for key, valid in checks.items():
         if key != "glab_step" and st.session_state[key] != DEFAULTS[key]:
             rejected.append(key)
         st.session_state[key] = probe_steps[-1] if key == "glab_step" else DEFAULTS[key]
+url_state.sync_with_url(DEFAULTS, page="gradient_lab")  # the address shows the values actually used
 if rejected:
-    st.warning(f"Ignored settings from the address that do not fit this run: {', '.join(sorted(set(rejected)))}.")
+    st.warning(f"Settings that do not fit this run were reset to their defaults: {', '.join(sorted(set(rejected)))}.")
 
 st.title("Gradient flow lab")
 if explored.source == "session":

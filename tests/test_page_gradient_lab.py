@@ -174,6 +174,7 @@ def test_the_url_restores_the_view_and_bad_values_fall_back():
     assert at.slider(key="glab_clamp").value == pytest.approx(0.7)
     assert at.session_state["glab_step"] == 1500  # not a probe of this run: the latest
     assert any("glab_clip_arch" in w.value for w in at.warning)
+    assert at.query_params["glab_clip_arch"] in ("rnn", ["rnn"]) and at.query_params["glab_step"] in ("1500", ["1500"])
     assert at.session_state["glab_clip_arch"] == "rnn"
 
 

@@ -256,18 +256,28 @@ def initial_model(config: RunConfig, arch: str, *, forget_bias: float | None = N
 class InitProbe:
     label: str
     flow: GradientFlow
-    spectral_radius: float | None  # of layer 0's W_hh (tanh RNN only: the gated cells stack G matrices in it)
-    mean_forget_gate: float | None  # LSTM: mean f over probe sequences, steps and units of layer 0
+    # Per layer: the spectral radius of W_hh (tanh RNN only: the gated cells stack G matrices in it).
+    spectral_radii: tuple[float, ...] | None
+    # Per layer, LSTM only: the forget gate averaged over probe sequences, steps and units.
+    mean_forget_gates: tuple[float, ...] | None
+
+    @property
+    def spectral_radius(self) -> float | None:
+        return None if self.spectral_radii is None else self.spectral_radii[0]
+
+    @property
+    def mean_forget_gate(self) -> float | None:
+        return None if self.mean_forget_gates is None else self.mean_forget_gates[0]
 
 
 def init_probe(config: RunConfig, arch: str, probe: tuple[Tensor, Tensor], *, forget_bias: float | None = None,
                weight_scale: float = 1.0, label: str = "") -> InitProbe:
     model = initial_model(config, arch, forget_bias=forget_bias, weight_scale=weight_scale)
     flow = measure_gradient_flow(model, config.make_task(), *probe)
-    weight_hh = layer_params(model.recurrent, 0)["weight_hh"].detach()
-    mean_forget = None if flow.forget_gate_mean_per_unit is None else float(flow.forget_gate_mean_per_unit[0].mean())
-    radius = spectral_radius(weight_hh) if weight_hh.shape[0] == weight_hh.shape[1] else None
-    return InitProbe(label=label, flow=flow, spectral_radius=radius, mean_forget_gate=mean_forget)
+    weights = [layer_params(model.recurrent, layer)["weight_hh"].detach() for layer in range(model.config.num_layers)]
+    radii = tuple(spectral_radius(w) for w in weights) if weights[0].shape[0] == weights[0].shape[1] else None
+    forget = None if flow.forget_gate_mean_per_unit is None else tuple(float(f.mean()) for f in flow.forget_gate_mean_per_unit)
+    return InitProbe(label=label, flow=flow, spectral_radii=radii, mean_forget_gates=forget)
 
 
 # ----------------------------------------------------------------------------------------------------

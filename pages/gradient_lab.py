@@ -71,6 +71,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
     st.toggle("Relative to the last step", key="glab_relative",
               help="Divide by ‖∂L/∂h‖ at the last step, so the curves start at 1 and show only the decay.")
 step, layer = st.session_state["glab_step"], st.session_state["glab_layer"]
+layer_note = f", layer {layer + 1}" if config.num_layers > 1 else ""
 
 tabs = dict(zip(TABS, st.tabs(TABS, key="glab_tab", on_change="rerun")))
 
@@ -125,9 +126,9 @@ with tabs["Why it vanishes"]:
 with tabs["Forget-gate bias"]:
     if tabs["Forget-gate bias"].open:
         probes = views.forget_bias_probes(trainer, views.config_key(trainer))
-        st.plotly_chart(views.init_probe_figure(probes, 0, "LSTM at initialisation: forget-gate bias 0, 1, 3"),
+        st.plotly_chart(views.init_probe_figure(probes, layer, f"LSTM at initialisation: forget-gate bias 0, 1, 3{layer_note}"),
                         width="stretch", key="glab_forget_bias")
-        table = views.init_probe_table(probes, 0, distance, steps_in_sequence)
+        table = views.init_probe_table(probes, layer, distance, steps_in_sequence)
         st.dataframe(table, hide_index=True, column_config=views.number_columns(table))
         st.markdown(
             "The same LSTM the run started from (same seed), with a constant added to its forget-gate bias, probed "
@@ -170,9 +171,9 @@ with tabs["Clamp the forget gate"]:
 with tabs["Recurrent weight scale"]:
     if tabs["Recurrent weight scale"].open:
         probes = views.weight_scale_probes(trainer, views.config_key(trainer))
-        st.plotly_chart(views.init_probe_figure(probes, 0, "Tanh RNN at initialisation: W_hh scaled by 0.5 to 3"),
+        st.plotly_chart(views.init_probe_figure(probes, layer, f"Tanh RNN at initialisation: W_hh scaled by 0.5 to 3{layer_note}"),
                         width="stretch", key="glab_weight_scale")
-        table = views.init_probe_table(probes, 0, distance, steps_in_sequence)
+        table = views.init_probe_table(probes, layer, distance, steps_in_sequence)
         st.dataframe(table, hide_index=True, column_config=views.number_columns(table))
         st.markdown(
             "The run's RNN at initialisation (PyTorch draws W_hh uniformly in ±1/√H) with W_hh multiplied by a "

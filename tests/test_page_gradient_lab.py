@@ -243,5 +243,13 @@ def test_copy_task_with_two_layers_draws_every_tab_for_each_layer():
     for tab in ("Why it vanishes", "Forget-gate bias", "Recurrent weight scale", "Clamp the forget gate"):
         open_tab(at, tab)
         assert plotly_charts(at)
+        if tab == "Recurrent weight scale":
+            # Layer 2's W_hh, scaled like layer 1's.
+            radius = at.dataframe[0].value["spectral radius of W_hh"].to_numpy()
+            trainer = at.session_state["trainer"]
+            layer_2 = jacobians.initial_model(trainer.config, "rnn").recurrent.weight_hh_l1.detach()
+            np.testing.assert_allclose(radius, np.array(jacobians.WEIGHT_SCALES) * jacobians.spectral_radius(layer_2),
+                                       rtol=1e-6)
+            assert chart(at, "Tanh RNN at initialisation: W_hh scaled by 0.5 to 3, layer 2")
     table = at.dataframe[0].value.set_index("forget gate")
     assert "test cross-entropy" in table.columns and np.isfinite(table["test cross-entropy"]).all()

@@ -269,10 +269,10 @@ def init_probe_table(probes: list[jacobians.InitProbe], layer: int, distance: in
     for probe in probes:
         norms = probe.flow.grad_norm_per_step[layer]
         row = {"setting": probe.label}
-        if probe.mean_forget_gate is not None:
-            row["mean forget gate"] = probe.mean_forget_gate
-        if probe.spectral_radius is not None:
-            row["spectral radius of W_hh"] = probe.spectral_radius
+        if probe.mean_forget_gates is not None:
+            row["mean forget gate"] = probe.mean_forget_gates[layer]
+        if probe.spectral_radii is not None:
+            row["spectral radius of W_hh"] = probe.spectral_radii[layer]
         row[f"ratio {distance} steps back"] = jacobians.ratio_at_distance(norms, distance)
         row[f"ratio {steps - 1} steps back"] = jacobians.ratio_at_distance(norms, steps - 1)
         rows.append(row)

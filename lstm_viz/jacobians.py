@@ -165,14 +165,15 @@ def lstm_forget_path(model: SequenceModel, example: Tensor, layer: int = 0) -> F
 
 # ----------------------------------------------------------------------------------------------------
 # LSTM with the forget gate clamped to a constant
-def clamped_lstm_step(clamp: float) -> Callable:
-    """The LSTM step of lstm_viz.architectures.lstm with f_t replaced by the constant `clamp` (gate order i, f, g, o)."""
+def clamped_lstm_step(clamp: float | Tensor) -> Callable:
+    """The LSTM step of lstm_viz.architectures.lstm with f_t replaced by the constant `clamp` (gate order i, f, g, o);
+    a (B, 1) tensor gives each sequence of the batch its own constant."""
 
     def step(params, input_projection: Tensor, state):
         hidden, cell = state
         preactivation = input_projection + hidden @ params["weight_hh"].t() + params["bias_hh"]
         i, _, g, o = preactivation.chunk(4, dim=-1)
-        forget_gate = torch.full_like(i, clamp)
+        forget_gate = clamp.to(i.dtype).expand_as(i) if isinstance(clamp, Tensor) else torch.full_like(i, clamp)
         cell = forget_gate * cell + torch.sigmoid(i) * torch.tanh(g)
         hidden = torch.sigmoid(o) * torch.tanh(cell)
         return (hidden, cell), {"forget_gate": forget_gate}
@@ -180,15 +181,16 @@ def clamped_lstm_step(clamp: float) -> Callable:
     return step
 
 
-def clamped_view(model: SequenceModel, clamp: float) -> SimpleNamespace:
+def clamped_view(model: SequenceModel, clamp: float | Tensor) -> SimpleNamespace:
     """A read-only stand-in for `model` whose LSTM step uses f_t = clamp: unrolled_forward and
     measure_gradient_flow run on it unchanged, with the trained weights for every other gate."""
     if model.config.arch != "lstm":
         raise ValueError(f"only an LSTM has a forget gate to clamp (got {model.config.arch})")
-    if not 0.0 <= clamp <= 1.0:
+    values = clamp if isinstance(clamp, Tensor) else torch.tensor([float(clamp)])
+    if not bool(((values >= 0.0) & (values <= 1.0)).all()):
         raise ValueError(f"a forget gate lies in [0, 1] (got {clamp})")
     return SimpleNamespace(
-        architecture=replace(model.architecture, step=clamped_lstm_step(float(clamp))),
+        architecture=replace(model.architecture, step=clamped_lstm_step(clamp if isinstance(clamp, Tensor) else float(clamp))),
         config=model.config,
         recurrent=model.recurrent,
         readout=model.readout,
@@ -216,6 +218,28 @@ def clamped_gradient_flow(model: SequenceModel, task: Task, inputs: Tensor, targ
     return flow
 
 
+def clamped_metrics(model: SequenceModel, task: Task, inputs: Tensor, targets: Tensor,
+                    clamps: list[float | None]) -> list[float]:
+    """The task's metric on (inputs, targets) for every clamp value, in one unrolled loop over a batch that repeats
+    the inputs once per value (None: not clamped, computed by the fused model as the trainer evaluates it)."""
+    metrics: dict[int, float] = {}
+    clamped = [(index, value) for index, value in enumerate(clamps) if value is not None]
+    if clamped:
+        count = inputs.shape[0]
+        per_row = torch.tensor([value for _, value in clamped], dtype=torch.float64).repeat_interleave(count)[:, None]
+        repeated = inputs.double().repeat(len(clamped), *([1] * (inputs.dim() - 1)))
+        with torch.no_grad():
+            outputs, _, _ = unrolled_forward(clamped_view(model, per_row), repeated)
+        for block, (index, _) in enumerate(clamped):
+            metrics[index] = float(task.metric(outputs[block * count:(block + 1) * count].float(), targets))
+    if any(value is None for value in clamps):
+        with torch.no_grad():
+            model.eval()
+            plain = float(task.metric(torch.cat([model(chunk) for chunk in inputs.split(256)]), targets))
+        metrics.update({index: plain for index, value in enumerate(clamps) if value is None})
+    return [metrics[index] for index in range(len(clamps))]
+
+
 @dataclass(frozen=True)
 class ClampResult:
     clamp: float | None  # None: the trained LSTM as it is
@@ -223,14 +247,18 @@ class ClampResult:
     flow: GradientFlow  # on the probe batch
 
 
+def clamp_experiments(model: SequenceModel, task: Task, test: tuple[Tensor, Tensor], probe: tuple[Tensor, Tensor],
+                      clamps: list[float | None]) -> list[ClampResult]:
+    """Re-measure a trained LSTM with its forget gate clamped to each value: test metric and gradient flow."""
+    metrics = clamped_metrics(model, task, *test, clamps)
+    return [ClampResult(clamp=value, metric=metric, flow=clamped_gradient_flow(model, task, *probe, value))
+            for value, metric in zip(clamps, metrics)]
+
+
 def clamp_experiment(
     model: SequenceModel, task: Task, test: tuple[Tensor, Tensor], probe: tuple[Tensor, Tensor], clamp: float | None
 ) -> ClampResult:
-    """Re-measure a trained LSTM with its forget gate clamped: test metric and gradient flow."""
-    test_inputs, test_targets = test
-    outputs = torch.cat([clamped_forward(model, chunk, clamp) for chunk in test_inputs.split(256)])
-    metric = task.metric(outputs.float(), test_targets)
-    return ClampResult(clamp=clamp, metric=float(metric), flow=clamped_gradient_flow(model, task, *probe, clamp))
+    return clamp_experiments(model, task, test, probe, [clamp])[0]
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -147,9 +147,8 @@ with tabs["Clamp the forget gate"]:
             st.slider("Clamp fₜ to", 0.0, 1.0, step=0.05, key="glab_clamp", width=420,
                       help="Every forget gate of the trained LSTM is replaced by this constant; the other gates "
                            "keep their trained weights.")
-            values = views.clamp_values(st.session_state["glab_clamp"])
             with st.spinner("Running the trained LSTM on the test set with each clamp…"):
-                trained_step, results = views.clamp_results(trainer, values)
+                trained_step, results = views.clamp_results(trainer, st.session_state["glab_clamp"])
             rows = [{
                 "forget gate": "as trained" if r.clamp is None else f"clamped to {r.clamp:g}",
                 f"test {task.metric_name}": r.metric,

@@ -245,3 +245,20 @@ def test_distance_helpers():
     assert jacobians.default_distance(100) == 50 and jacobians.default_distance(20) == 10
     assert jacobians.default_distance(2) == 1
     assert replace(RunConfig(), clip_grad_norm=None).validate().clip_grad_norm is None
+
+
+def test_batched_clamped_metrics_match_one_hand_written_loop_per_value():
+    model = small_model("lstm", layers=2, hidden=4)
+    task = get_task("adding")
+    inputs, targets = adding_batch(6, 9, seed=4)
+    values = [0.0, None, 0.7, 1.0]
+    metrics = jacobians.clamped_metrics(model, task, inputs, targets, values)
+    for value, metric in zip(values, metrics):
+        if value is None:
+            with torch.no_grad():
+                expected = task.metric(model(inputs), targets)
+            assert metric == pytest.approx(expected, rel=1e-6)
+        else:
+            outputs, _ = hand_written_clamped_lstm(model, inputs, value)
+            assert metric == pytest.approx(task.metric(outputs.float(), targets), rel=1e-6)
+    assert len(set(metrics)) == 4

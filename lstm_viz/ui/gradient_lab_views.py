@@ -282,11 +282,11 @@ def init_probe_table(probes: list[jacobians.InitProbe], layer: int, distance: in
 # ----------------------------------------------------------------------------------------------------
 # what if: clamp the trained LSTM's forget gate
 @st.cache_data(show_spinner=False, max_entries=64)
-def _clamp(_trainer: Trainer, _state_dict, key: tuple, clamp: float | None) -> jacobians.ClampResult:
+def _clamp(_trainer: Trainer, _state_dict, key: tuple, clamps: tuple[float | None, ...]) -> list[jacobians.ClampResult]:
     model = _model_with(_trainer, "lstm", _state_dict)
-    return jacobians.clamp_experiment(
+    return jacobians.clamp_experiments(
         model, _trainer.task, (_trainer.test_inputs, _trainer.test_targets),
-        (_trainer.probe_inputs, _trainer.probe_targets), clamp)
+        (_trainer.probe_inputs, _trainer.probe_targets), list(clamps))
 
 
 def clamp_values(chosen: float) -> list[float | None]:
@@ -294,11 +294,17 @@ def clamp_values(chosen: float) -> list[float | None]:
     return [None, *sorted({*jacobians.CLAMP_VALUES, round(float(chosen), 2)})]
 
 
-def clamp_results(trainer: Trainer, values: list[float | None]) -> tuple[int, list[jacobians.ClampResult]]:
-    """The run's latest LSTM probe (trained) re-measured with each clamp; (its step, results)."""
+def clamp_results(trainer: Trainer, chosen: float) -> tuple[int, list[jacobians.ClampResult]]:
+    """The run's latest LSTM probe (trained) as it is, with the fixed clamps and with the chosen one; (its step,
+    results ordered as clamp_values). The fixed set is computed (in one batch) and cached apart from the slider's."""
     checkpoint = trainer.runs["lstm"].checkpoints[-1]
     key = (config_key(trainer), weights_digest(checkpoint.state_dict))
-    return checkpoint.step, [_clamp(trainer, checkpoint.state_dict, key, value) for value in values]
+    fixed: tuple[float | None, ...] = (None, *jacobians.CLAMP_VALUES)
+    results = {r.clamp: r for r in _clamp(trainer, checkpoint.state_dict, key, fixed)}
+    chosen = round(float(chosen), 2)
+    if chosen not in results:
+        results[chosen] = _clamp(trainer, checkpoint.state_dict, key, (chosen,))[0]
+    return checkpoint.step, [results[value] for value in clamp_values(chosen)]
 
 
 def clamp_figure(results: list[jacobians.ClampResult], layer: int, step: int) -> go.Figure:

@@ -10,7 +10,8 @@ train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
 import_model = st.Page("pages/import_model.py", title="Import a model", icon=":material/upload_file:")
 inside_cell = st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:")
 gates_memory = st.Page("pages/gates_memory.py", title="Gates and memory", icon=":material/grid_on:")
+gradient_lab = st.Page("pages/gradient_lab.py", title="Gradient flow lab", icon=":material/trending_down:")
 st.navigation({
     "": [home, train, import_model],
-    "Explore": [inside_cell, gates_memory],
+    "Explore": [inside_cell, gates_memory, gradient_lab],
 }).run()

@@ -54,8 +54,14 @@ def length_choices(task_name: str) -> list[str]:
 
 
 def normalise_settings() -> list[str]:
-    """After the URL filled the state: drop values no widget can show. Returns what was dropped."""
+    """After the URL filled the state: drop values no widget can show. Returns what was dropped.
+
+    Every key is re-assigned, as state.init_session does for the Train page: that makes it plain session
+    state, which survives a visit to another page and a widget whose identity changes when it is disabled
+    while the sweep runs (without it, Start reset the settings to their defaults)."""
     state = st.session_state
+    for key in DEFAULTS:
+        state[key] = state[key]
     dropped = []
     tasks = sweep_tasks()
     if state["sweep_task"] not in tasks:

@@ -4,6 +4,7 @@ from lstm_viz.ui import state, sweep_state, sweep_view
 from lstm_viz.ui.url_state import sync_with_url
 
 state.init_session()
+sweep_state.restore_settings()
 rejected = sync_with_url(sweep_state.DEFAULTS, page="length_sweep")
 dropped = sweep_state.normalise_settings()
 
@@ -15,5 +16,6 @@ st.caption(
 if rejected or dropped:
     st.warning("Some settings in the link could not be used and were reset: " + ", ".join(rejected + dropped) + ".")
 sweep_view.settings_sidebar()
+sweep_state.remember_settings()
 sweep_view.start_stop()
 sweep_view.live_panel()

@@ -53,6 +53,25 @@ def length_choices(task_name: str) -> list[str]:
     return [str(length) for length in LENGTH_CHOICES if task.min_length <= length <= task.max_length]
 
 
+_SAVED_KEY = "_sweep_settings"
+
+
+def restore_settings() -> None:
+    """Before url_state.sync_with_url: bring back the settings a visit to another page removed.
+
+    Streamlit drops a widget's key from the session when a page without that widget runs; a plain copy
+    under another key survives (state.init_session does the same for the Train page's keys)."""
+    state = st.session_state
+    for key, value in state.get(_SAVED_KEY, {}).items():
+        if key not in state:
+            state[key] = value
+
+
+def remember_settings() -> None:
+    """After the widgets: keep a plain copy of their values for restore_settings."""
+    st.session_state[_SAVED_KEY] = {key: st.session_state[key] for key in DEFAULTS if key in st.session_state}
+
+
 def normalise_settings() -> list[str]:
     """After the URL filled the state: drop values no widget can show. Returns what was dropped.
 

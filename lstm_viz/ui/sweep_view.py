@@ -74,10 +74,15 @@ def start_stop() -> None:
         seconds = config.estimated_seconds(POINT_CACHE)
         text = (f"{len(points)} points ({len(config.lengths)} lengths × {len(config.archs)} architectures × "
                 f"{len(config.seeds)} seed{'s' if len(config.seeds) > 1 else ''}), up to {config.steps_per_point:,} "
-                f"steps each: at most about **{format_duration(seconds)}** of training on a quiet 2-core machine, "
-                "less where a point solves early, several times more while other sessions train.")
-        if cached:
-            text += f" {cached} of them {'is' if cached == 1 else 'are'} already computed on this server and cost nothing."
+                "steps each")
+        if cached == len(points):
+            text += ": all already computed on this server, so Start shows them at once."
+        else:
+            text += (f": at most about **{format_duration(seconds)}** of training on a quiet 2-core machine, less "
+                     "where a point solves early, several times more while other sessions train.")
+            if cached:
+                text += (f" {cached} of them {'is' if cached == 1 else 'are'} already computed on this server "
+                         "and cost nothing.")
         info.caption(text)
     if st.session_state.get("sweep_error"):
         st.error(st.session_state["sweep_error"])
@@ -159,7 +164,7 @@ def _chart_and_table(config: SweepConfig, rows: list[SweepRow], key: str) -> Non
         return
     table = result_table(rows)
     table["arch"] = [ARCHITECTURES[arch].label for arch in table["arch"]]
-    table["solved_step"] = table["solved_step"].astype("Int64")
+    table["solved_step"] = [str(int(step)) if step == step and step is not None else "—" for step in table["solved_step"]]
     metric = rows[0].metric_name
     st.dataframe(
         table.drop(columns=["task"]), hide_index=True, width="stretch", key=f"sweep_table_{key}",
@@ -169,7 +174,7 @@ def _chart_and_table(config: SweepConfig, rows: list[SweepRow], key: str) -> Non
             "final_metric": st.column_config.NumberColumn(f"final {metric}", format="%.4f"),
             "best_metric": st.column_config.NumberColumn(f"best {metric}", format="%.4f"),
             "baseline": st.column_config.NumberColumn("baseline", format="%.4f"),
-            "solved_step": st.column_config.NumberColumn("solved at step"),
+            "solved_step": st.column_config.TextColumn("solved at step"),
             "wall_seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
             "steps_trained": st.column_config.NumberColumn("steps"),
             "beats_baseline": st.column_config.CheckboxColumn("below 90% of baseline"),

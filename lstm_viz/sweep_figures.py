@@ -185,7 +185,8 @@ def _add_published_strip(figure: go.Figure, published: Sequence[PublishedResult]
         # The legend entry in a neutral colour: the symbol is what it explains, the colour is the cell's.
         figure.add_trace(go.Scatter(
             x=[None], y=[None], mode="markers", name=legend, legendgroup="published", hoverinfo="skip",
-            marker=dict(symbol=symbol, size=11, color=LEGEND_SYMBOL_COLOUR, line=dict(width=2.5, color=LEGEND_SYMBOL_COLOUR)),
+            marker=dict(symbol=symbol, size=11, color=LEGEND_SYMBOL_COLOUR,
+                        line=dict(width=2.5, color=LEGEND_SYMBOL_COLOUR)),
         ), row=1, col=1)
     figure.update_yaxes(type="category", categoryorder="array", categoryarray=list(strips)[::-1],
                         title=dict(text="published", font=dict(size=11)), tickfont=dict(size=11),

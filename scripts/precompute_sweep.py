@@ -26,7 +26,8 @@ def main() -> None:
         if event.row is not None:
             row = event.row
             rows.append(row)
-            solved = f"solved at step {row.solved_step}" if row.solved_step else f"not solved ({row.steps_trained} steps)"
+            solved = (f"solved at step {row.solved_step}" if row.solved_step
+                      else f"not solved ({row.steps_trained} steps)")
             print(f"{event.point_index + 1}/{event.point_count} {row.label:>10} T={row.length:<4} seed {row.seed}: "
                   f"final {row.metric_name} {row.final_metric:.4f} (baseline {row.baseline:.3f}), {solved}, "
                   f"{row.wall_seconds:.1f} s", flush=True)

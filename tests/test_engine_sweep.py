@@ -48,7 +48,8 @@ def train(config: RunConfig) -> Trainer:
 
 def test_each_point_equals_an_independent_trainer_run(tiny_rows):
     rows = tiny_rows
-    assert [(row.length, row.arch, row.seed) for row in rows] == [(6, "rnn", 0), (6, "lstm", 0), (10, "rnn", 0), (10, "lstm", 0)]
+    assert [(row.length, row.arch, row.seed) for row in rows] == [
+        (6, "rnn", 0), (6, "lstm", 0), (10, "rnn", 0), (10, "lstm", 0)]
     for row in rows:
         trainer = train(RunConfig(task="adding", length=row.length, archs=(row.arch,), hidden_size=8, batch_size=16,
                                   max_steps=12, eval_every=5, eval_size=64, probe_every=12, probe_size=4,
@@ -194,7 +195,9 @@ def test_published_results_parse_and_every_row_has_a_citation():
     arjovsky = {(r.task, r.arch, r.length): r.beats_baseline for r in results if r.source == "arjovsky2016"}
     assert all(not beats for (task, arch, _), beats in arjovsky.items() if task == "adding" and arch == "rnn")
     assert all(arjovsky[("adding", "lstm", length)] for length in (100, 200, 400))
-    assert {length for (task, arch, length), beats in arjovsky.items() if task == "copy" and arch == "lstm" and beats} == {100}
+    copy_lstm = {length for (task, arch, length), beats in arjovsky.items()
+                 if task == "copy" and arch == "lstm" and beats}
+    assert copy_lstm == {100}
 
 
 def test_figure_shows_every_point_the_baseline_and_published_results_with_citations():

@@ -115,7 +115,8 @@ def _precomputed_view() -> None:
     config, info = saved.config, saved.info
     st.info(
         f"**Precomputed sweep**, shipped with the app (generated {info.get('generated', '?')} by "
-        f"`{info.get('script', 'scripts/precompute_sweep.py')}`, {info.get('wall_seconds', '?')} s on {info.get('machine', '?')}): "
+        f"`{info.get('script', 'scripts/precompute_sweep.py')}`, {info.get('wall_seconds', '?')} s on "
+        f"{info.get('machine', '?')}): "
         f"{_settings_text(config)}. Press **Start sweep** to run your own; finished points appear as they arrive."
     )
     _chart_and_table(config, list(saved.rows), key="precomputed")
@@ -132,7 +133,8 @@ def _session_view(snap: SweepSnapshot) -> None:
                     f"step {current.step:,} of {current.max_steps:,}")
         else:
             text = f"point {current.point_index + 1} of {snap.point_count} done: {current.point.label}"
-        text += f" · {format_duration(snap.elapsed)} so far, at most about {format_duration(snap.remaining_seconds())} left"
+        text += (f" · {format_duration(snap.elapsed)} so far, at most about "
+                 f"{format_duration(snap.remaining_seconds())} left")
         st.progress(snap.fraction, text=text)
     elif snap.status == "finished":
         st.progress(1.0, text=f"all {snap.point_count} points done in {format_duration(snap.elapsed)}")
@@ -164,7 +166,8 @@ def _chart_and_table(config: SweepConfig, rows: list[SweepRow], key: str) -> Non
         return
     table = result_table(rows)
     table["arch"] = [ARCHITECTURES[arch].label for arch in table["arch"]]
-    table["solved_step"] = [str(int(step)) if step == step and step is not None else "—" for step in table["solved_step"]]
+    # Text, so an unsolved point shows a dash rather than "None".
+    table["solved_step"] = [str(row.solved_step) if row.solved_step is not None else "—" for row in rows]
     metric = rows[0].metric_name
     st.dataframe(
         table.drop(columns=["task"]), hide_index=True, width="stretch", key=f"sweep_table_{key}",

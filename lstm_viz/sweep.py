@@ -262,6 +262,7 @@ class PointCache:
     def __init__(self, max_entries: int = 4096):
         self.max_entries = max_entries
         self._rows: OrderedDict[str, SweepRow] = OrderedDict()
+        self._in_flight: dict[str, threading.Event] = {}  # points some thread is training now
         self._lock = threading.Lock()
 
     def get(self, config: RunConfig) -> SweepRow | None:
@@ -271,6 +272,28 @@ class PointCache:
             if row is not None:
                 self._rows.move_to_end(key)
             return row
+
+    def claim(self, config: RunConfig) -> tuple[SweepRow | None, threading.Event | None]:
+        """(row, None): the point is finished. (None, None): the caller now owns it, must train it and then
+        `release` it. (None, event): another thread is training it; wait for the event, then claim again.
+        So thirty sessions pressing Start on the same sweep train each point once, not thirty times."""
+        key = config_key(config)
+        with self._lock:
+            row = self._rows.get(key)
+            if row is not None:
+                self._rows.move_to_end(key)
+                return row, None
+            if key in self._in_flight:
+                return None, self._in_flight[key]
+            self._in_flight[key] = threading.Event()
+            return None, None
+
+    def release(self, config: RunConfig) -> None:
+        """The owner is done with a point (finished and put, or stopped): wake the threads waiting for it."""
+        with self._lock:
+            event = self._in_flight.pop(config_key(config), None)
+        if event is not None:
+            event.set()
 
     def put(self, config: RunConfig, row: SweepRow) -> None:
         key = config_key(config)
@@ -300,6 +323,10 @@ class SweepEvent:
     step: int  # training step reached within the point
     max_steps: int
     row: SweepRow | None = None  # set when the point finished (trained or taken from the cache)
+    waiting: bool = False  # another thread (session) is training this point; its result will be used
+
+
+_WAIT_POLL_SECONDS = 0.25  # how often a thread waiting for another's point checks for Stop
 
 
 def iter_sweep(
@@ -315,23 +342,35 @@ def iter_sweep(
         if should_stop():
             return
         run_config = config.run_config(point)
-        cached = cache.get(run_config) if cache is not None else None
+        cached = None
+        while cache is not None:
+            cached, busy = cache.claim(run_config)
+            if busy is None:
+                break
+            yield SweepEvent(index, len(points), point, 0, config.steps_per_point, waiting=True)
+            while not busy.wait(_WAIT_POLL_SECONDS):
+                if should_stop():
+                    return
         if cached is not None:
             yield SweepEvent(index, len(points), point, cached.steps_trained, config.steps_per_point,
                              row=replace(cached, cached=True))
             continue
-        yield SweepEvent(index, len(points), point, 0, config.steps_per_point)  # building the run
-        started = time.perf_counter()
-        trainer = Trainer(run_config)
-        while not trainer.finished:
-            if should_stop():
-                return
-            trainer.train_step()
-            if not trainer.finished:
-                yield SweepEvent(index, len(points), point, trainer.step, config.steps_per_point)
-        row = row_from_trainer(trainer, time.perf_counter() - started)
-        if cache is not None:
-            cache.put(run_config, row)
+        try:
+            yield SweepEvent(index, len(points), point, 0, config.steps_per_point)  # building the run
+            started = time.perf_counter()
+            trainer = Trainer(run_config)
+            while not trainer.finished:
+                if should_stop():
+                    return
+                trainer.train_step()
+                if not trainer.finished:
+                    yield SweepEvent(index, len(points), point, trainer.step, config.steps_per_point)
+            row = row_from_trainer(trainer, time.perf_counter() - started)
+            if cache is not None:
+                cache.put(run_config, row)
+        finally:
+            if cache is not None:
+                cache.release(run_config)  # also when stopped or closed: a waiting thread then trains it
         yield SweepEvent(index, len(points), point, trainer.step, config.steps_per_point, row=row)
 
 

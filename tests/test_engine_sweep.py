@@ -2,6 +2,7 @@
 keeps only finished points, and the published results carry their citations."""
 import json
 import math
+import threading
 import time
 from dataclasses import replace
 
@@ -24,9 +25,11 @@ def count_steps(monkeypatch):
     """Counts every training step any Trainer takes."""
     calls = {"steps": 0}
     original = Trainer.train_step
+    lock = threading.Lock()  # sweeps in several threads count into it
 
     def counting(self):
-        calls["steps"] += 1
+        with lock:
+            calls["steps"] += 1
         return original(self)
 
     monkeypatch.setattr(Trainer, "train_step", counting)
@@ -96,6 +99,34 @@ def test_rerunning_a_sweep_trains_nothing_and_returns_the_same_rows(count_steps)
     rows = run_sweep(wider, cache=cache)
     assert count_steps["steps"] == trained + 2 * 12
     assert [row.cached for row in rows] == [True, True, True, True, False, False]
+
+
+def test_concurrent_identical_sweeps_train_each_point_once(count_steps):
+    """Thirty students pressing Start on the same sweep: a point being trained by one thread is waited for
+    by the others, not trained again."""
+    cache = PointCache()
+    workers = [BackgroundSweep(TINY, cache=cache).start() for _ in range(3)]
+    assert all(worker.wait(120) for worker in workers)
+    assert count_steps["steps"] == 4 * 12
+    results = [[row.final_metric for row in worker.snapshot().rows] for worker in workers]
+    assert results[0] == results[1] == results[2] and len(results[0]) == 4
+    assert sum(not row.cached for worker in workers for row in worker.snapshot().rows) == 4
+
+
+def test_a_point_whose_owner_stops_is_trained_by_the_thread_waiting_for_it(count_steps):
+    cache = PointCache()
+    config = replace(TINY, lengths=(6,), archs=("rnn",))
+    (point,) = config.points()
+    _, busy = cache.claim(config.run_config(point))  # as if another session were training it
+    assert busy is None
+    waiter = BackgroundSweep(config, cache=cache).start()
+    while waiter.snapshot().current is None or not waiter.snapshot().current.waiting:
+        time.sleep(0.01)
+    assert count_steps["steps"] == 0
+    cache.release(config.run_config(point))  # the owner stopped without a result
+    assert waiter.wait(60)
+    (row,) = waiter.snapshot().rows
+    assert not row.cached and count_steps["steps"] == 12
 
 
 def test_the_cache_is_bounded_and_keyed_by_the_whole_run_config():

@@ -128,6 +128,9 @@ def _session_view(snap: SweepSnapshot) -> None:
         current = snap.current
         if current is None:
             text = f"starting: {snap.point_count} points"
+        elif current.waiting:
+            text = (f"point {current.point_index + 1} of {snap.point_count}: {current.point.label}: another session "
+                    "is training this point; its result will be used")
         elif current.row is None:
             text = (f"point {current.point_index + 1} of {snap.point_count}: {current.point.label}, "
                     f"step {current.step:,} of {current.max_steps:,}")

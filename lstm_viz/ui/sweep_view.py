@@ -143,7 +143,7 @@ def _session_view(snap: SweepSnapshot) -> None:
         st.progress(1.0, text=f"all {snap.point_count} points done in {format_duration(snap.elapsed)}")
     elif snap.status == "stopped":
         st.progress(snap.fraction, text=f"stopped: {snap.finished_count} of {snap.point_count} points finished "
-                                        f"({format_duration(snap.elapsed)}); the point in training was dropped")
+                                        f"({format_duration(snap.elapsed)}); an unfinished point is never kept")
     else:
         st.error(f"The sweep stopped because of an unexpected error: {snap.error}. The finished points are shown; "
                  "try other settings or start again.")

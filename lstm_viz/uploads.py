@@ -145,7 +145,7 @@ def read_series_csv(raw: bytes, column: str | None = None, time_column: str | No
         raise UploadError(f"column {column!r} is not numeric; numeric columns: {', '.join(numeric) or 'none'}")
     if column == time_column:
         raise UploadError("the value column and the time column must differ")
-    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64)
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64, copy=True)
     values[~np.isfinite(values)] = np.nan
     notes: list[str] = []
     times = None

@@ -7,4 +7,5 @@ state.init_session(entrypoint=True)
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
-st.navigation([home, train]).run()
+forecast = st.Page("pages/forecast.py", title="Forecast and anomalies", icon=":material/timeline:")
+st.navigation([home, train, forecast]).run()

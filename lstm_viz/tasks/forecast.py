@@ -160,6 +160,8 @@ class ForecastTask(Task):
 @lru_cache(maxsize=32)
 def configured_forecast_task(series_name: str | None, dataset_key: str | None, horizon: int | None) -> ForecastTask:
     if dataset_key is not None:
+        if not dataset_key:
+            raise ConfigError("upload a CSV time series first, or pick one of the bundled series")
         dataset = datastore.get(str(dataset_key), "series")
         series = series_from_upload(dataset.name, dataset.content["values"], dataset.content.get("times"))
     else:

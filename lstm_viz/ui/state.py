@@ -123,6 +123,7 @@ def config_from_settings() -> RunConfig:
     return replace(
         base,
         task=state["task"],
+        task_options=state.get("task_options", {}).get(state["task"], {}),  # set by a task's own controls
         length=int(state["length"]),
         archs=tuple(state["archs"]),
         hidden_size=int(state["hidden_size"]),

@@ -258,5 +258,5 @@ def series_from_upload(name: str, values: np.ndarray, times: list[str] | None) -
     return Series(
         "upload", name, values, tuple(times) if times is not None else tuple(str(i) for i in range(len(values))),
         unit="value", period=None, val_size=val_size, test_size=test_size, default_window=window,
-        default_horizon=horizon, source="uploaded by you", description=f"{len(values)} values",
+        default_horizon=horizon, source="uploaded by you", description=f"{len(values)} values.",
     )

@@ -102,6 +102,18 @@ def numeric_columns(table: pd.DataFrame) -> list[str]:
     return found
 
 
+def default_value_column(table: pd.DataFrame, exclude: str | None = None) -> str | None:
+    """The first numeric column that is not an index (evenly spaced, increasing: row numbers, years), else the first
+    numeric column; None when there is none."""
+    numeric = [c for c in numeric_columns(table) if c != exclude]
+    for column in numeric:
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64)
+        steps = np.diff(values)
+        if not (len(steps) and np.isfinite(steps).all() and (steps > 0).all() and np.ptp(steps) == 0):
+            return column
+    return numeric[0] if numeric else None
+
+
 def read_series_table(raw: bytes, what: str = "the file") -> pd.DataFrame:
     """read_csv with the series size cap, and at least one numeric column."""
     if len(raw) > MAX_SERIES_BYTES:
@@ -122,7 +134,7 @@ def read_series_csv(raw: bytes, column: str | None = None, time_column: str | No
                     missing: str = "refuse", what: str = "the file") -> UploadedSeries:
     """A validated series from an uploaded CSV, or UploadError saying what is wrong and what to do.
 
-    `column`: the numeric column (default: the first numeric one that is not the time column). `time_column`:
+    `column`: the numeric column (default: the first numeric one that is neither the time column nor an index). `time_column`:
     optional; its values must parse as dates or numbers, increase, and (with `missing="refuse"`) leave no gaps.
     `missing`: "refuse" (explain and stop), "drop" (drop rows with missing values; time gaps are left as they are)
     or "interpolate" (linear, in time when there is a time column; gaps in the time column are filled in)."""
@@ -137,10 +149,9 @@ def read_series_csv(raw: bytes, column: str | None = None, time_column: str | No
             raise UploadError(f"{what} has no {label} {name!r}; its columns are {', '.join(map(str, table.columns))}")
     numeric = numeric_columns(table)
     if column is None:
-        candidates = [c for c in numeric if c != time_column]
-        if not candidates:
+        column = default_value_column(table, exclude=time_column)
+        if column is None:
             raise UploadError(f"{what} has no numeric column besides the time column {time_column!r}")
-        column = candidates[0]
     elif column not in numeric:
         raise UploadError(f"column {column!r} is not numeric; numeric columns: {', '.join(numeric) or 'none'}")
     if column == time_column:

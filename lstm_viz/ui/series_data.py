@@ -13,7 +13,7 @@ from ..errors import ConfigError, UploadError
 from ..series import MAX_HORIZON, MAX_WINDOW, SERIES_NAMES, load_series
 from ..tasks import TASKS, Task
 from ..uploads import (
-    MAX_SERIES_BYTES, MAX_SERIES_ROWS, MIN_SERIES_ROWS, numeric_columns, read_series_csv, read_series_table,
+    MAX_SERIES_BYTES, MAX_SERIES_ROWS, MIN_SERIES_ROWS, default_value_column, numeric_columns, read_series_csv, read_series_table,
 )
 
 SERIES_TASKS = ("forecast",)
@@ -129,6 +129,8 @@ def _upload_controls(disabled: bool) -> None:
         return
     numeric = numeric_columns(table)
     columns = [str(c) for c in table.columns]
+    if state.get("series_column") not in numeric:
+        state["series_column"] = default_value_column(table)
     value_column = st.selectbox("Value column", numeric, key="series_column", disabled=disabled,
                                 help="The numeric column to forecast.")
     time_column = st.selectbox("Time column (optional)", [NO_TIME, *[c for c in columns if c != value_column]],

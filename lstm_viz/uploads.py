@@ -108,7 +108,8 @@ def default_value_column(table: pd.DataFrame, exclude: str | None = None) -> str
     numeric = [c for c in numeric_columns(table) if c != exclude]
     for column in numeric:
         values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64)
-        steps = np.diff(values)
+        with np.errstate(invalid="ignore", over="ignore"):
+            steps = np.diff(values)
         if not (len(steps) and np.isfinite(steps).all() and (steps > 0).all() and np.ptp(steps) == 0):
             return column
     return numeric[0] if numeric else None
@@ -218,8 +219,10 @@ def _parse_times(cells: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
         stamps = seconds.astype(np.int64).astype(np.float64)
         with_clock = (stamps % 86400 != 0).any()
         labels = [str(value)[: 19 if with_clock else 10].replace("T", " ") for value in seconds]
-    if len(stamps) > 1 and not (np.diff(stamps) > 0).all():
-        first = int(np.flatnonzero(np.diff(stamps) <= 0)[0])
+    with np.errstate(invalid="ignore", over="ignore"):
+        increasing = np.diff(stamps) > 0
+    if len(stamps) > 1 and not increasing.all():
+        first = int(np.flatnonzero(~increasing)[0])
         raise UploadError(
             f"time column {name!r} must increase from row to row; file lines {first + 2} and {first + 3} are not in "
             "order (or repeat a time). Sort the file by time"

@@ -50,6 +50,12 @@ def test_the_forecast_preset_shows_the_series_picker_with_its_limits():
     assert at.number_input(key="length").value == 8 and at.number_input(key="length").max == 39
     at.number_input(key="series_horizon").set_value(5).run()
     assert at.session_state["task_options"]["forecast"] == {"series": "co2", "horizon": 5}
+    # Loading a preset again brings back its own series, airline, and the length it was tuned for.
+    at.selectbox(key="preset").set_value("vanishing-gradients").run()
+    at.selectbox(key="preset").set_value("forecast-airline").run()
+    assert not at.exception
+    assert at.selectbox(key="series_picker").value == "airline" and at.number_input(key="series_horizon").value == 12
+    assert at.number_input(key="length").value == 24
 
 
 def test_picking_upload_without_a_file_refuses_to_train_with_a_message():

@@ -37,7 +37,6 @@ def _series_label(name: str) -> str:
 
 def _on_series_change() -> None:
     choice = st.session_state["series_picker"]
-    st.session_state["series_choice"] = choice
     options = _options()
     options.clear()
     if choice != UPLOAD:
@@ -57,9 +56,9 @@ def series_settings(disabled: bool = False) -> Task:
     """Draw the series controls in the sidebar; returns the task configured by them (for the window's limits)."""
     state = st.session_state
     options = _options()
-    state.setdefault("series_choice", options.get("series", UPLOAD if "dataset" in options else "airline"))
-    if "series_picker" not in state:  # a widget's value is forgotten on other pages; restore it
-        state["series_picker"] = state["series_choice"]
+    choice = UPLOAD if "dataset" in options else options.get("series", "airline")
+    if state.get("series_picker") != choice:  # forgotten on other pages, or a preset cleared the options
+        state["series_picker"] = choice
     st.selectbox(
         "Series", [*SERIES_NAMES, UPLOAD], key="series_picker", format_func=_series_label,
         on_change=_on_series_change, disabled=disabled,

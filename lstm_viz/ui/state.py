@@ -83,6 +83,7 @@ def apply_preset(name: str) -> None:
     config = PRESETS[name].config
     state = st.session_state
     state["preset"] = name
+    state.pop("task_options", None)  # a preset runs its task with the task's default options
     state["task"] = config.task
     state["length"] = config.length
     state["archs"] = list(config.archs)

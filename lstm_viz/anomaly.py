@@ -27,6 +27,7 @@ SHIFT_SIZE = 4.0
 SHIFT_LENGTH = 4
 DROPOUT_LENGTH = 2
 KINDS = ("spike", "level shift", "dropout")
+MAX_EVENTS_PER_KIND = 10  # long uploads: a readable chart, and injection stays fast
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,13 @@ class InjectedSeries:
 
 def inject_anomalies(series: Series, seed: int, events_per_kind: int | None = None) -> InjectedSeries:
     """Anomalies in the test part only (training and validation stay normal), at seeded positions that do not
-    touch each other. By default one event of each kind per 24 test values (at least one)."""
+    touch each other. By default one event of each kind per 24 test values (at least one, at most 10)."""
     rng = np.random.default_rng(seed)
     start, end = series.part("test")
     values = series.values.copy()
     labels = np.zeros(len(values), dtype=bool)
     step_std = float(np.std(np.diff(series.values[: series.train_end]))) or 1.0
-    count = events_per_kind if events_per_kind is not None else max(1, (end - start) // 24)
+    count = events_per_kind if events_per_kind is not None else min(MAX_EVENTS_PER_KIND, max(1, (end - start) // 24))
     lengths = {"spike": 1, "level shift": SHIFT_LENGTH, "dropout": DROPOUT_LENGTH}
     plan = [kind for kind in KINDS for _ in range(count)]
     rng.shuffle(plan)

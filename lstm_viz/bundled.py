@@ -14,9 +14,12 @@ BUNDLED_RUNS_DIR = Path(__file__).resolve().parent.parent / "assets" / "runs"
 # The run the explorer pages open when the session has not trained one: the headline adding problem at
 # T = 100 with all three cells, so the gate, memory and gradient pages can compare them on one example.
 EXPLORER_RUN = "adding-100-three-cells"
+# The run the Forecast and anomalies page opens when the session has not trained a forecaster.
+FORECAST_RUN = "forecast-airline"
 
 BUNDLED_RUNS: dict[str, RunConfig] = {
     EXPLORER_RUN: preset_config("vanishing-gradients", archs=("rnn", "gru", "lstm")),
+    FORECAST_RUN: preset_config("forecast-airline"),
 }
 
 

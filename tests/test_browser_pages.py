@@ -19,6 +19,7 @@ PAGES = [
     ("gates_memory", "Gates and memory"),
     ("gradient_lab", "Gradient flow lab"),
     ("length_sweep", "Length sweep"),
+    ("forecast", "Forecast and anomalies"),
 ]
 
 

@@ -5,8 +5,9 @@ from ..registry import lookup
 from .adding import ADDING
 from .base import Task
 from .copy_memory import COPY_MEMORY
+from .forecast import FORECAST
 
-TASKS: dict[str, Task] = {task.name: task for task in (ADDING, COPY_MEMORY)}
+TASKS: dict[str, Task] = {task.name: task for task in (ADDING, COPY_MEMORY, FORECAST)}
 
 
 def get_task(name: str) -> Task:

@@ -8,7 +8,7 @@ from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
 from ..presets import PRESETS
 from ..tasks import TASKS
 from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS
-from . import state
+from . import series_data, state
 
 FORGET_BIAS_RANGE = (-10.0, 10.0)
 SEED_RANGE = (0, 2**31 - 1)
@@ -32,6 +32,7 @@ def settings_sidebar() -> None:
             on_change=state.on_task_change, disabled=disabled,
             help="; ".join(f"{t.label}: {t.description}" for t in TASKS.values()),
         )
+        if st.session_state["task"] in series_data.SERIES_TASKS: task = series_data.series_settings(disabled)  # noqa: E701
         st.number_input(
             "Sequence length T", min_value=task.min_length, max_value=task.max_length, step=10, key="length",
             disabled=disabled,

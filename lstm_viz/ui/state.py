@@ -85,6 +85,7 @@ def apply_preset(name: str) -> None:
     config = PRESETS[name].config
     state = st.session_state
     state["preset"] = name
+    state.pop("task_options", None)  # a preset runs its task with the task's default options
     state["task"] = config.task
     state["length"] = config.length
     state["archs"] = list(config.archs)
@@ -125,6 +126,7 @@ def config_from_settings() -> RunConfig:
     return replace(
         base,
         task=state["task"],
+        task_options=state.get("task_options", {}).get(state["task"], {}),  # set by a task's own controls
         length=int(state["length"]),
         archs=tuple(state["archs"]),
         hidden_size=int(state["hidden_size"]),

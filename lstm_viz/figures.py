@@ -104,6 +104,7 @@ def loss_curves(
     metric_name: str,
     max_steps: int | None = None,
     title: str = "Test error during training",
+    baseline_name: str = "no-memory baseline",
 ) -> go.Figure:
     figure = go.Figure()
     for item in series:
@@ -122,7 +123,7 @@ def loss_curves(
         ))
     right = max_steps or max([max(item.steps, default=1) for item in series] + [1])
     for y, name, colour, dash, text in (
-        (baseline, f"no-memory baseline ({baseline:.3g})", BASELINE_COLOUR, "dash", "no-memory baseline"),
+        (baseline, f"{baseline_name} ({baseline:.3g})", BASELINE_COLOUR, "dash", baseline_name),
         (solved_threshold, f"solved (≤ {solved_threshold:.3g})", SOLVED_COLOUR, "dot", "solved"),
     ):
         figure.add_trace(go.Scatter(

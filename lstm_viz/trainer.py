@@ -408,22 +408,23 @@ class Trainer:
 
     def verdict(self) -> str:
         length, metric_name, baseline = self.config.length, self.task.metric_name, self.baseline
+        baseline_name = self.task.baseline_name
         parts = []
         for run in self.runs.values():
             if run.solved_step is not None:
                 solved_metric = run.eval_metric[run.eval_steps.index(run.solved_step)]
-                parts.append(f"{run.label} solved T={length} at step {run.solved_step} ({metric_name} {solved_metric:.3f})")
+                parts.append(f"{run.label} {self.task.solved_phrase(length)} at step {run.solved_step} ({metric_name} {solved_metric:.3f})")
             elif run.status == "diverged":
                 parts.append(f"{run.label} diverged: {run.status_detail}")
             elif run.last_metric is not None:
                 value = run.last_metric
                 if value > 1.1 * baseline:
-                    parts.append(f"{run.label} ended at {value:.3f}, worse than the no-memory baseline {baseline:.3f}")
+                    parts.append(f"{run.label} ended at {value:.3f}, worse than the {baseline_name} {baseline:.3f}")
                 elif value >= 0.9 * baseline:
-                    parts.append(f"{run.label} stayed at {value:.3f}, the no-memory baseline")
+                    parts.append(f"{run.label} stayed at {value:.3f}, the {baseline_name}")
                 else:
                     parts.append(
-                        f"{run.label} reached {value:.3f} ({value / baseline:.0%} of the no-memory baseline "
+                        f"{run.label} reached {value:.3f} ({value / baseline:.0%} of the {baseline_name} "
                         f"{baseline:.3f}) without solving it"
                     )
         return "; ".join(parts) + "."

@@ -28,6 +28,8 @@ class Task(ABC):
     description: str
     # What the baseline line on the loss chart means, in words a student understands.
     baseline_description: str
+    # The baseline's short name on charts and in the verdict; forecasting's is the naive forecast, not "no memory".
+    baseline_name: str = "no-memory baseline"
 
     @abstractmethod
     def generate(self, count: int, length: int, generator: torch.Generator, split: Split = "train") -> tuple[Tensor, Tensor]:
@@ -55,6 +57,10 @@ class Task(ABC):
     @abstractmethod
     def solved_threshold(self, length: int) -> float:
         """Metric at or below which the task counts as solved."""
+
+    def solved_phrase(self, length: int) -> str:
+        """What reaching the threshold means, for the verdict: "<cell> solved T=100 at step 700"."""
+        return f"solved T={length}"
 
     @abstractmethod
     def input_channels(self, inputs: np.ndarray) -> dict[str, np.ndarray]:

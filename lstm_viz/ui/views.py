@@ -37,6 +37,7 @@ def loss_figure(trainer: Trainer) -> go.Figure:
         series, baseline=trainer.baseline, solved_threshold=trainer.solved_threshold,
         metric_name=f"test {task.metric_name}", max_steps=trainer.config.max_steps,
         title=f"{task.label}, T = {trainer.config.length}: test {task.metric_name} while training",
+        baseline_name=task.baseline_name,
     )
 
 

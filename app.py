@@ -7,4 +7,5 @@ state.init_session(entrypoint=True)
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
-st.navigation([home, train]).run()
+try_it = st.Page("pages/try_it.py", title="Try it", icon=":material/keyboard:")
+st.navigation([home, train, try_it]).run()

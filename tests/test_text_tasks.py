@@ -43,17 +43,18 @@ def independent_label(words):
 
 
 def test_sentiment_classes_are_balanced_and_labels_follow_the_grammar():
-    reviews, labels, starts = SENTIMENT.generate_reviews(3000, 10, seeded())
+    reviews, labels, spans = SENTIMENT.generate_reviews(3000, 10, seeded())
     shares = np.bincount(labels, minlength=3) / len(labels)
     assert np.all(np.abs(shares - 1 / 3) < 0.03), shares
-    for words, label, start in zip(reviews, labels, starts):
-        clause = words[start:len(words) - 10]
+    for words, label, (start, end) in zip(reviews, labels, spans):
+        clause = words[start:end]
+        assert clause[-1] == "." and not any(w in WORD_POLARITY or w in NEGATORS or w == "but" for w in words[:start] + words[end:])
         assert independent_label(clause) == label, (" ".join(clause), CLASSES[label])
 
 
 def test_sentiment_needs_negation_and_contrast():
-    reviews, labels, starts = SENTIMENT.generate_reviews(3000, 5, seeded(1))
-    clauses = [words[start:len(words) - 5] for words, start in zip(reviews, starts)]
+    reviews, labels, spans = SENTIMENT.generate_reviews(3000, 5, seeded(1))
+    clauses = [words[start:end] for words, (start, end) in zip(reviews, spans)]
     negated = [any(w in NEGATORS for w in c) for c in clauses]
     contrast = ["but" in c for c in clauses]
     assert 0.15 < np.mean(negated) < 0.6
@@ -71,16 +72,21 @@ def test_sentiment_needs_negation_and_contrast():
 
 
 @pytest.mark.parametrize("length", [0, 7, 40])
-def test_sentiment_deciding_words_are_length_words_from_the_end(length):
-    inputs, targets = SENTIMENT.generate(200, length, seeded(2))
-    assert inputs.shape == (200, SENTIMENT.sequence_length(length), len(VOCABULARY)) == (200, length + MAX_CLAUSE_WORDS, 114)
+def test_sentiment_filler_after_the_deciding_words_spans_0_to_length(length):
+    inputs, targets = SENTIMENT.generate(600, length, seeded(2))
+    assert inputs.shape == (600, SENTIMENT.sequence_length(length), len(VOCABULARY)) == (600, length + MAX_CLAUSE_WORDS, 114)
+    distances = []
     for example in inputs.numpy():
         words = SENTIMENT.words(example)
-        tail = words[len(words) - length:] if length else []
-        assert not any(w in WORD_POLARITY or w in NEGATORS or w == "but" for w in tail)
         last_opinion = max(i for i, w in enumerate(words) if w in WORD_POLARITY)
-        assert length + 1 <= len(words) - 1 - last_opinion <= length + 4  # then at most "at all ." or "aspect ."
-    again, _ = SENTIMENT.generate(200, length, seeded(2))
+        after = len(words) - 1 - last_opinion  # the clause ends with at most "at all ." or "aspect ."
+        assert 1 <= after <= length + 3
+        distances.append(after)
+    assert max(distances) >= length + 1  # the far end of the range occurs
+    if length >= 7:
+        counts = np.bincount(distances)
+        assert (counts[1:4] > 0).any() and counts[length + 1:].sum() > 0
+    again, _ = SENTIMENT.generate(600, length, seeded(2))
     assert torch.equal(inputs, again)
 
 
@@ -328,3 +334,13 @@ def test_vocabulary_keeps_the_most_frequent_words():
     assert vocabulary.words == ["<pad>", "<unk>", "a", "b"] and left_out == 2
     assert tokenize("Don't STOP, 42 times!") == ["don't", "stop", ",", "42", "times", "!"]
     assert Counter(vocabulary.encode(["a", "zzz"])[0]) == Counter([2, 1])
+
+
+def test_the_verdict_measures_progress_from_the_baseline_to_the_languages_entropy():
+    trainer = Trainer(RunConfig(task="brackets", length=20, archs=("lstm",), hidden_size=4, max_steps=1, eval_size=8))
+    floor, baseline = BRACKETS.entropy_floor(20), BRACKETS.baseline(20)
+    run = trainer.runs["lstm"]
+    run.eval_metric[-1] = floor + 0.25 * (baseline - floor)
+    assert f"75% of the way from the no-memory baseline {baseline:.3f} to the best possible {floor:.3f}" in trainer.verdict()
+    run.eval_metric[-1] = floor + 0.95 * (baseline - floor)
+    assert "stayed at" in trainer.verdict()

@@ -219,6 +219,9 @@ class BracketsTask(Task):
         """The chain's conditional entropy: no model can score below it on average."""
         return exact_statistics(length + 1)[1]
 
+    def metric_floor(self, length: int) -> float:
+        return self.entropy_floor(length)
+
     def solved_threshold(self, length: int) -> float:
         # Within a tenth of the way from the floor to the baseline.
         floor = self.entropy_floor(length)

@@ -1,8 +1,10 @@
-"""Sentiment of generated reviews (negative / neutral / positive), word by word, where the deciding words come
-early and the ending is filler: a model must carry the verdict across `length` filler words.
+"""Sentiment of generated reviews (negative / neutral / positive), word by word, where the deciding words are
+followed by filler: a model must carry the verdict across up to `length` filler words.
 
-Each review is one opinion clause followed by exactly `length` words of neutral filler ("we went there on a
-tuesday ."), with filler before the clause so every sequence has `length + MAX_CLAUSE_WORDS` words. The clause needs
+Each review is one opinion clause followed by a distance d of neutral filler ("we went there on a tuesday ."), d
+drawn uniformly from 0..length, with filler before the clause so every sequence has `length + MAX_CLAUSE_WORDS`
+words. Varying d means the model must hold its verdict at every distance, so it also answers for a typed sentence
+with no filler at all; a network that remembers only k words back gets only the reviews with d < k right. The clause needs
 more than a bag of words: negation flips a word ("the food was not bad at all" is positive), and in a contrast
 the part after "but" decides ("good food but the service was awful" is negative). Classes are drawn uniformly, so
 the best model with no memory of the clause (the last words are filler) guesses one class: error rate 2/3.
@@ -96,12 +98,13 @@ class SentimentTask(Task):
     min_length = 0
     max_length = 150
     description = (
-        "Read a generated review word by word and say if it is negative, neutral or positive. The opinion comes "
-        "first (with negation and 'but'), then T words of neutral filler the network must read past."
+        "Read a generated review word by word and say if it is negative, neutral or positive. The opinion (with "
+        "negation and 'but') is followed by up to T words of neutral filler the network must read past."
     )
     baseline_description = "always guess one class (no memory of the opinion): error 2/3"
     length_caption = (
-        f"T = filler words after the opinion, 0–150: each review has T + {MAX_CLAUSE_WORDS} words. "
+        f"T = the most filler words after the opinion (each review: 0 to T, drawn evenly), 0–150; each review has "
+        f"T + {MAX_CLAUSE_WORDS} words. "
         f"Vocabulary: {len(VOCABULARY)} words (fixed), one-hot."
     )
     classes = CLASSES
@@ -149,21 +152,22 @@ class SentimentTask(Task):
             words.extend(rng.choice(_FILLER_WORDS))
         return words
 
-    def generate_reviews(self, count: int, length: int, generator: torch.Generator) -> tuple[list[list[str]], np.ndarray, list[int]]:
-        """(reviews as word lists of length + MAX_CLAUSE_WORDS, labels, index of each review's clause start)."""
+    def generate_reviews(self, count: int, length: int, generator: torch.Generator) -> tuple[list[list[str]], np.ndarray, list[tuple[int, int]]]:
+        """(reviews as word lists of length + MAX_CLAUSE_WORDS, labels, (start, end) of each review's clause)."""
         # Python's generator (seeded from the torch one: same torch state, same reviews) is several times faster
         # than NumPy's for these many small draws.
         rng = random.Random(int(torch.randint(0, 2**62, (1,), generator=generator)))
         labels = np.array([rng.randrange(len(CLASSES)) for _ in range(count)], dtype=np.int64)
-        reviews, starts = [], []
+        reviews, spans = [], []
         for label in labels:
             clause = self._clause(int(label), rng)
-            lead = MAX_CLAUSE_WORDS - len(clause)
-            # The filler before the clause ends with a full stop; the filler after it is cut at exactly `length` words.
+            distance = rng.randint(0, length)
+            lead = MAX_CLAUSE_WORDS - len(clause) + length - distance
+            # The filler before the clause ends with a full stop; the filler after it is cut at exactly `distance` words.
             before = self._filler(lead, rng)[-lead:] if lead else []
-            reviews.append([*before, *clause, *self._filler(length, rng)[:length]])
-            starts.append(lead)
-        return reviews, labels, starts
+            reviews.append([*before, *clause, *self._filler(distance, rng)[:distance]])
+            spans.append((lead, lead + len(clause)))
+        return reviews, labels, spans
 
     def generate(self, count: int, length: int, generator: torch.Generator, split: Split = "train") -> tuple[Tensor, Tensor]:
         reviews, labels, _ = self.generate_reviews(count, length, generator)

@@ -38,6 +38,8 @@ def settings_sidebar() -> None:
             help=f"How far back the network must remember ({task.min_length}–{task.max_length} for {task.label.lower()}). "
                  "Longer is harder and slower.",
         )
+        if getattr(task, "length_caption", None):
+            st.caption(task.length_caption)
         st.multiselect(
             "Architectures", list(ARCHITECTURES), key="archs", format_func=lambda name: ARCHITECTURES[name].label,
             disabled=disabled,

@@ -62,6 +62,8 @@ def word_by_word(
     title: str,
     names: Sequence[str] | None = None,
     lines_title: str = "prediction if the text ended here",
+    colours: Sequence[str] | None = None,
+    token_name: str = "word",
 ) -> go.Figure:
     """Top: probability series per step, e.g. each class's probability if the text ended after this word (`lines`
     name -> (steps,), NaN where undefined). Below: one heatmap (units x steps) per gate or state, `arrays`
@@ -77,14 +79,14 @@ def word_by_word(
         units = np.arange(hidden)
     rows = len(names) + 1
     figure = make_subplots(
-        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.03, row_heights=[0.9] + [1.0] * len(names),
+        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.045, row_heights=[0.9] + [1.0] * len(names),
         subplot_titles=[lines_title] + [TRACE_LABELS.get(n, n) for n in names],
     )
     x = np.arange(steps)
     for index, (name, series) in enumerate(lines.items()):
         figure.add_trace(go.Scatter(
             x=x, y=np.asarray(series, dtype=np.float64), mode="lines+markers", name=name,
-            line=dict(color=class_colour(name, index), width=2), marker=dict(size=5),
+            line=dict(color=colours[index] if colours else OKABE_ITO[index % len(OKABE_ITO)], width=2), marker=dict(size=5),
             customdata=labels, hovertemplate=f"after “%{{customdata}}”<br>{name} = %{{y:.3f}}<extra></extra>",
         ), row=1, col=1)
     figure.update_yaxes(title_text="probability", range=[0, 1], row=1, col=1, **GRID)
@@ -117,7 +119,7 @@ def word_by_word(
         height=150 * len(names) + 260,
     )
     figure.update_xaxes(**_categorical_ticks(labels), row=rows, col=1)
-    figure.update_xaxes(title_text="word (⚠ = unknown to the model, read as <unk>)", row=rows, col=1)
+    figure.update_xaxes(title_text=f"{token_name} (⚠ = unknown to the model, read as the unknown token)", row=rows, col=1)
     figure.update_annotations(font_size=12, xanchor="left", x=0)
     return figure
 

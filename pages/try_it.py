@@ -11,7 +11,7 @@ from lstm_viz.ui.url_state import sync_with_url
 state.init_session()
 
 DEFAULT_SENTENCE = "good food but the service was not great . we went there on a tuesday with my sister ."
-DEFAULT_BRACKETS = 'f(a, [b c], {"(not a bracket)" d})\nx[{e} (g h)]'
+DEFAULT_BRACKETS = 'f(a [b c] {"(not a bracket)" d})\nx[{e} (g h)]'
 BUNDLED = {
     SENTIMENT_RUN: "Bundled: sentiment of reviews",
     BRACKETS_RUN: "Bundled: brackets and quotes",
@@ -73,7 +73,8 @@ def classifier_section() -> None:
     classes = list(task.classes)
     winner = int(np.argmax(reading.final))
     left, right = st.columns([2, 3])
-    left.metric("Prediction", classes[winner], f"{reading.final[winner]:.1%} sure", delta_color="off")
+    left.metric("Prediction", classes[winner], f"probability {reading.final[winner]:.1%}", delta_color="off",
+                delta_arrow="off")
     if reading.unknown:
         unknown_words = sorted({reading.tokens[t] for t in reading.unknown})
         left.warning(
@@ -86,6 +87,7 @@ def classifier_section() -> None:
     st.plotly_chart(text_figures.word_by_word(
         reading.tokens, reading.unknown, {f"P({c})": reading.probabilities[:, i] for i, c in enumerate(classes)},
         {n: a[0] for n, a in reading.trace.layers[0].items()}, names=names, title=f"{run.label} reading the sentence",
+        colours=[text_figures.class_colour(c, i) for i, c in enumerate(classes)],
     ), width="stretch", key="try_words")
     with st.expander("Words the model knows"):
         st.write(", ".join(w for w in task.vocabulary.words[2:]))
@@ -142,7 +144,7 @@ def language_section() -> None:
     st.plotly_chart(text_figures.word_by_word(
         reading.tokens, reading.unknown, {"P(the character that follows)": surprise}, {n: a[0] for n, a in reading.trace.layers[0].items()},
         names=names, title=f"{run.label} reading your text, character by character",
-        lines_title="probability the model gave to the next character",
+        lines_title="probability the model gave to the next character", token_name="character",
     ), width="stretch", key="try_chars")
 
 

@@ -117,6 +117,7 @@ def test_valid_pasted_text_goes_to_the_train_page_and_trains():
     assert at.title[0].value == "Watch an LSTM learn"
     assert at.session_state["task"] == "labelled-text"
     assert any("the pasted text, 30 rows, 2 classes" in c.value for c in at.caption)
+    at.switch_page("pages/train.py").run()  # the browser stays on the Train page; AppTest returns to the last page set
     tiny_settings(at, length=12)
     at.button(key="start").click().run()
     deadline = time.monotonic() + TRAINING_TIMEOUT_SECONDS

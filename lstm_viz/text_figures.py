@@ -141,6 +141,7 @@ def depth_unit(
     quoted: np.ndarray | None = None,
     title: str | None = None,
     value_label: str = "cell state cₜ",
+    feature: str = "nesting depth",
 ) -> go.Figure:
     """The true nesting depth after each character (step line, left axis) against the value of the unit that
     follows it best (right axis). Quoted stretches are shaded."""
@@ -149,8 +150,8 @@ def depth_unit(
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     figure.add_trace(go.Scatter(
         x=x, y=np.asarray(depth, dtype=np.float32), mode="lines", line=dict(shape="hv", color="#000000", width=2),
-        name="true nesting depth", customdata=list(characters),
-        hovertemplate="after “%{customdata}” (t=%{x})<br>depth %{y:.0f}<extra></extra>",
+        name=f"true {feature}", customdata=list(characters),
+        hovertemplate=f"after “%{{customdata}}” (t=%{{x}})<br>{feature} %{{y:.0f}}<extra></extra>",
     ), secondary_y=False)
     figure.add_trace(go.Scatter(
         x=x, y=np.asarray(unit_values, dtype=np.float32), mode="lines", line=dict(color=arch_colour(arch), width=2),
@@ -165,8 +166,9 @@ def depth_unit(
             figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="inside quotes (shaded)",
                                         marker=dict(color=MARKER_COLOUR, symbol="square", size=12, opacity=0.4)))
     figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=70, t=60, b=130)},
-                         title=title or f"Unit {unit} follows the nesting depth (correlation {correlation:+.2f})", height=420)
-    figure.update_yaxes(title_text="nesting depth (open brackets)", secondary_y=False, rangemode="tozero", dtick=1, **GRID)
+                         title=title or f"Unit {unit} follows the {feature} (correlation {correlation:+.2f})", height=420)
+    axis = {"nesting depth": "nesting depth (open brackets)", "inside quotes": "inside quotes (1 = yes)"}.get(feature, feature)
+    figure.update_yaxes(title_text=axis, secondary_y=False, rangemode="tozero", dtick=1, **GRID)
     figure.update_yaxes(title_text=f"unit {unit} {value_label}", secondary_y=True, showgrid=False)
     figure.update_xaxes(title_text="character", **_categorical_ticks(list(characters)), **GRID)
     return figure

@@ -18,7 +18,7 @@ BUNDLED = {
 }
 sync_with_url({
     "try_source": "auto", "try_arch": "lstm", "try_text": DEFAULT_SENTENCE, "try_paste": DEFAULT_BRACKETS,
-    "try_temperature": 0.8, "try_sample_length": 300, "try_prompt": "(", "try_seed": 0,
+    "try_temperature": 0.8, "try_sample_length": 300, "try_prompt": "(", "try_seed": 0, "try_feature": "nesting depth",
 }, page="try_it")
 
 st.title("Try it")
@@ -116,11 +116,16 @@ def language_section() -> None:
         st.caption(f"{len(sample)} sampled characters after the prompt; deepest nesting {int(depth.max())}; {balanced}.")
 
     st.subheader("The unit that counts brackets")
-    found = find_feature_unit(model, task, trainer.probe_inputs, "nesting depth")
+    feature_names = list(task.features(trainer.probe_inputs[0].numpy()))
+    if st.session_state["try_feature"] not in feature_names:
+        st.session_state["try_feature"] = feature_names[0]
+    st.radio("Search for the unit that follows", feature_names, key="try_feature", horizontal=True)
+    feature = st.session_state["try_feature"]
+    found = find_feature_unit(model, task, trainer.probe_inputs, feature)
     st.caption(
         f"Searched all {model.config.hidden_size} units of the {run.label} on {len(trainer.probe_inputs)} generated "
-        f"sequences: the {found.state.replace('_', ' ')} of unit {found.unit} follows the nesting depth best "
-        f"(correlation {found.correlation:+.2f}; 0 means unrelated, ±1 a perfect counter)."
+        f"sequences: the {found.state.replace('_', ' ')} of unit {found.unit} follows the {feature} best "
+        f"(correlation {found.correlation:+.2f}; 0 means unrelated, ±1 a perfect tracker)."
     )
     st.text_area("Paste or type text to trace (brackets, quotes, newlines)", key="try_paste", height=110, max_chars=1000)
     try:
@@ -135,9 +140,9 @@ def language_section() -> None:
         st.warning("Characters outside the alphabet, read as ¤ (unknown): " + " ".join(shown), icon=":material/help:")
     values = reading.trace.layers[found.layer][found.state][0][:, found.unit]
     st.plotly_chart(text_figures.depth_unit(
-        reading.tokens, features["nesting depth"], values, unit=found.unit, correlation=found.correlation, arch=arch,
+        reading.tokens, features[feature], values, unit=found.unit, correlation=found.correlation, arch=arch, feature=feature,
         quoted=features["inside quotes"], value_label="cell state cₜ" if found.state == "cell_state" else "hidden state hₜ",
-        title=f"{run.label} unit {found.unit} against the true nesting depth of your text",
+        title=f"{run.label} unit {found.unit} against the true “{feature}” of your text",
     ), width="stretch", key="try_depth")
     following = inputs.argmax(axis=-1)[1:]
     surprise = np.r_[reading.probabilities[np.arange(len(following)), following], np.nan]

@@ -79,12 +79,16 @@ def test_the_bundled_bracket_model_samples_and_finds_its_depth_unit():
     assert first.startswith("(") and len(first) == 1 + 300
     at.slider(key="try_temperature").set_value(1.5).run()
     assert at.code[0].value != first and not at.exception
-    depth = next(figure for title, figure in charts(at).items() if "nesting depth" in title)
+    depth = next(figure for title, figure in charts(at).items() if "“nesting depth” of your text" in title)
     true_depth = next(trace for trace in depth["data"] if trace["name"] == "true nesting depth")
     assert values(true_depth["y"]).max() >= 2
     unit_trace = next(trace for trace in depth["data"] if trace["name"].startswith("unit "))
     correlation = float(unit_trace["name"].split("r = ")[1].rstrip(")"))
     assert abs(correlation) > 0.5  # the trained LSTM has a unit that counts brackets
+    at.radio(key="try_feature").set_value("inside quotes").run()
+    quotes = next(figure for title, figure in charts(at).items() if "“inside quotes” of your text" in title)
+    unit_trace = next(trace for trace in quotes["data"] if trace["name"].startswith("unit "))
+    assert abs(float(unit_trace["name"].split("r = ")[1].rstrip(")"))) > 0.8  # and one that knows it is in a quote
     at.text_area(key="try_paste").set_value("f(x) = [1, 2]").run()
     assert not at.exception
     assert "Characters outside the alphabet" in at.warning[0].value and "=" in at.warning[0].value

@@ -17,9 +17,19 @@ EXPLORER_RUN = "adding-100-three-cells"
 # The run the Forecast and anomalies page opens when the session has not trained a forecaster.
 FORECAST_RUN = "forecast-airline"
 
+# The Try it page's text models, for visitors who have not trained a text task themselves.
+SENTIMENT_RUN = "sentiment-rnn-lstm"
+BRACKETS_RUN = "brackets-rnn-lstm"
+
 BUNDLED_RUNS: dict[str, RunConfig] = {
     EXPLORER_RUN: preset_config("vanishing-gradients", archs=("rnn", "gru", "lstm")),
     FORECAST_RUN: preset_config("forecast-airline"),
+    # Up to 20 filler words after the opinion; H=32 keeps the files small.
+    SENTIMENT_RUN: RunConfig(task="sentiment", length=20, archs=("rnn", "lstm"), hidden_size=32, max_steps=1000,
+                             probe_every=100, max_checkpoints=12),
+    # 100 characters; H=64 so a unit has room to become a depth counter.
+    BRACKETS_RUN: RunConfig(task="brackets", length=100, archs=("rnn", "lstm"), hidden_size=64, max_steps=800,
+                            stop_when_solved=False, probe_every=100, max_checkpoints=12),
 }
 
 

@@ -409,6 +409,9 @@ class Trainer:
     def verdict(self) -> str:
         length, metric_name, baseline = self.config.length, self.task.metric_name, self.baseline
         baseline_name = self.task.baseline_name
+        # Judged on the way from the best possible value to the baseline: for a language model the floor (the
+        # language's own entropy) is far above 0, and 93% of the baseline can be most of the way to the floor.
+        floor = self.task.metric_floor(length)
         parts = []
         for run in self.runs.values():
             if run.solved_step is not None:
@@ -418,14 +421,20 @@ class Trainer:
                 parts.append(f"{run.label} diverged: {run.status_detail}")
             elif run.last_metric is not None:
                 value = run.last_metric
-                if value > 1.1 * baseline:
+                relative = (value - floor) / (baseline - floor)
+                if relative > 1.1:
                     parts.append(f"{run.label} ended at {value:.3f}, worse than the {baseline_name} {baseline:.3f}")
-                elif value >= 0.9 * baseline:
+                elif relative >= 0.9:
                     parts.append(f"{run.label} stayed at {value:.3f}, the {baseline_name}")
-                else:
+                elif floor == 0:
                     parts.append(
                         f"{run.label} reached {value:.3f} ({value / baseline:.0%} of the {baseline_name} "
                         f"{baseline:.3f}) without solving it"
+                    )
+                else:
+                    parts.append(
+                        f"{run.label} reached {value:.3f}, {1 - relative:.0%} of the way from the {baseline_name} "
+                        f"{baseline:.3f} to the best possible {floor:.3f}, without solving it"
                     )
         return "; ".join(parts) + "."
 

@@ -20,6 +20,7 @@ PAGES = [
     ("gradient_lab", "Gradient flow lab"),
     ("length_sweep", "Length sweep"),
     ("forecast", "Forecast and anomalies"),
+    ("try_it", "Try it"),
 ]
 
 

@@ -54,6 +54,10 @@ class Task(ABC):
     def baseline(self, length: int) -> float:
         """The metric of the best model with no memory of the input, computed analytically."""
 
+    def metric_floor(self, length: int) -> float:
+        """The best metric any model can reach on average (0 unless the task's targets are themselves random)."""
+        return 0.0
+
     @abstractmethod
     def solved_threshold(self, length: int) -> float:
         """Metric at or below which the task counts as solved."""

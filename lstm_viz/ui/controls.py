@@ -39,6 +39,7 @@ def settings_sidebar() -> None:
             help=f"How far back the network must remember ({task.min_length}–{task.max_length} for {task.label.lower()}). "
                  "Longer is harder and slower.",
         )
+        _length_caption()
         st.multiselect(
             "Architectures", list(ARCHITECTURES), key="archs", format_func=lambda name: ARCHITECTURES[name].label,
             disabled=disabled,
@@ -94,6 +95,16 @@ def settings_sidebar() -> None:
             st.number_input("Seed", min_value=SEED_RANGE[0], max_value=SEED_RANGE[1], step=1, key="seed",
                             disabled=disabled, help="Same seed and settings, same run: weights and data are seeded.")
         _compute_estimate()
+
+
+def _length_caption() -> None:
+    """What T means for this task and its limits (vocabulary, data), for tasks that say so (the text tasks)."""
+    try:
+        task = state.config_from_settings().make_task()  # configured, e.g. on the user's uploaded data
+    except (KeyError, ValueError):
+        return
+    if getattr(task, "length_caption", None):
+        st.caption(task.length_caption)
 
 
 def _compute_estimate() -> None:

@@ -126,7 +126,8 @@ def config_from_settings() -> RunConfig:
     return replace(
         base,
         task=state["task"],
-        task_options=state.get("task_options", {}).get(state["task"], {}),  # set by a task's own controls
+        # Options of a data-backed task (e.g. the uploaded data set), set by the page that validated the data.
+        task_options=state.get("task_options", {}).get(state["task"], base.task_options if base.task == state["task"] else ()),
         length=int(state["length"]),
         archs=tuple(state["archs"]),
         hidden_size=int(state["hidden_size"]),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .tasks import TASKS
 from .trainer import RunConfig
 
 
@@ -12,6 +13,9 @@ class Preset:
     title: str
     description: str
     config: RunConfig
+    # Shown as a card with its own button on the home page: the demos a class or a talk starts from.
+    featured: bool = False
+    card_text: str = ""  # one line for that card
 
 
 PRESETS: dict[str, Preset] = {
@@ -19,7 +23,10 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset(
             name="vanishing-gradients",
-            title="Vanishing gradients: adding problem, T = 100",
+            title="Vanishing gradients in 30 seconds: adding problem, T = 100",
+            featured=True,
+            card_text="An RNN and an LSTM must add two numbers seen up to 100 steps ago. Watch the RNN's gradient "
+                      "vanish while the LSTM's forget gates keep a path open and it solves the task.",
             description=(
                 "The RNN and the LSTM see the same batches. At initialisation both pass back ~1e-20 of the last "
                 "step's gradient to the first step; the LSTM then opens a path through its forget gates and solves "
@@ -45,6 +52,9 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="forget-bias",
             title="Why the forget gate matters: forget bias +1, T = 200",
+            featured=True,
+            card_text="Start the forget gate near 0.73 instead of 0.5: 26 orders of magnitude more gradient "
+                      "reaches the first of 200 steps at initialisation.",
             description=(
                 "A forget-gate bias of +1 at init starts f near 0.73 instead of 0.5: at initialisation the gradient "
                 "reaching the first of 200 steps is ~1e-14 of the last step's instead of ~1e-40 (compare the "
@@ -66,6 +76,17 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
+
+if "forecast" in TASKS:  # the forecasting task, where it is installed: its headline preset
+    PRESETS["forecast-airline"] = Preset(
+        name="forecast-airline",
+        title="Forecast airline passengers",
+        featured=True,
+        card_text="Monthly airline passengers 1949-1960 (Box & Jenkins): the three cells forecast the next month.",
+        description="Predict the next month of the classic airline-passengers series from the months before it.",
+        config=RunConfig(task="forecast", task_options={"series": "airline"}, length=TASKS["forecast"].default_length,
+                         archs=("rnn", "gru", "lstm"), max_steps=1500),
+    )
 
 DEFAULT_PRESET = "vanishing-gradients"
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass, replace
 import streamlit as st
 import torch
 
-from ..background import BackgroundTraining
-from ..bundled import EXPLORER_RUN, load_bundled_run
+from ..bundled import EXPLORER_RUN, load_bundled_run, precomputed_run
 from ..errors import ConfigError, LstmVizError
 from ..presets import DEFAULT_PRESET, PRESETS
+from ..model import build_model
+from ..shared_runs import RunHub, Subscription
 from ..tasks import TASKS
 from ..trainer import RunConfig, Trainer
 
@@ -137,26 +138,51 @@ def config_from_settings() -> RunConfig:
     )
 
 
+@st.cache_resource(show_spinner=False, on_release=lambda hub: hub.shutdown())
+def hub() -> RunHub:
+    """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.shared_runs).
+    Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS."""
+    return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS)
+
+
 @st.cache_resource(scope="session", show_spinner=False,
-                   on_release=lambda workers: [worker.stop("stopped: the browser disconnected") for worker in workers])
-def _session_workers() -> list[BackgroundTraining]:
-    """This session's training threads; Streamlit releases the list when the session disconnects."""
+                   on_release=lambda subscriptions: [s.release("stopped: the browser disconnected") for s in subscriptions])
+def _session_subscriptions() -> list[Subscription]:
+    """This session's runs; Streamlit releases the list when the session disconnects, which lets go of each run
+    (a live training stops when no other session watches it)."""
     return []
 
 
-def _worker() -> BackgroundTraining | None:
+def _worker() -> Subscription | None:
     return st.session_state.get("worker")
 
 
+def subscription() -> Subscription | None:
+    """The session's current run: where it comes from (`source`), its place in the queue, its replay."""
+    return _worker()
+
+
 def current_trainer() -> Trainer | None:
-    """A consistent snapshot of the session's run, safe to read while training goes on."""
+    """A consistent snapshot of the session's run, safe to read while training goes on; None before the session
+    started one and while its run waits for a training slot. Also kept as `st.session_state["trainer"]`."""
     worker = _worker()
-    return worker.snapshot() if worker is not None else None
+    if worker is None:
+        return None
+    trainer = worker.snapshot()
+    if trainer is not None:
+        st.session_state["trainer"] = trainer
+    return trainer
 
 
 def trace_model(arch: str):
-    """A private copy of the run's model to load checkpoints into; the live model belongs to the training thread."""
-    return st.session_state["trace_models"][arch]
+    """A private model of the run's architecture to load checkpoints into; the live model belongs to the training
+    thread (and, on a shared run, to every session watching it). Built from the config, so it never copies a
+    model while an optimiser steps it."""
+    models = st.session_state.setdefault("trace_models", {})
+    if arch not in models:
+        config = _worker().config
+        models[arch] = build_model(config.model_config(arch), seed=config.seed)
+    return models[arch]
 
 
 @dataclass(frozen=True)
@@ -191,12 +217,14 @@ def is_running() -> bool:
 
 
 def start_training() -> None:
-    """Button callback: build a fresh Trainer from the widgets and train it in the background."""
+    """Button callback: join the server's run of the settings' configuration: a new training in the background
+    (after the queue, if every training slot is busy), the same training another session is running, or the
+    finished run computed earlier or shipped precomputed."""
     state = st.session_state
     stop_training()
     state["error"] = None
     try:
-        trainer = Trainer(config_from_settings())
+        joined = hub().join(config_from_settings())
     except ConfigError as exc:
         state["error"] = f"Check the settings: {exc}"
         return
@@ -204,23 +232,29 @@ def start_training() -> None:
         log.exception("could not start training")
         state["error"] = f"Could not start training: {exc}"
         return
-    # Copied before the thread starts, so the copies never race with an optimiser step.
-    state["trace_models"] = {arch: copy.deepcopy(run.model) for arch, run in trainer.runs.items()}
-    state["trainer"] = trainer
+    state["trace_models"] = {}
+    state["trainer"] = None
     state["run_id"] = state.get("run_id", 0) + 1
     state["figure_cache"] = {}
-    workers = _session_workers()
-    workers[:] = [worker for worker in workers if worker.alive]
-    worker = BackgroundTraining(trainer, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS).start()
-    workers.append(worker)
-    state["worker"] = worker
+    subscriptions = _session_subscriptions()
+    subscriptions[:] = [s for s in subscriptions if s.alive]
+    subscriptions.append(joined)
+    state["worker"] = joined
     state["running"] = True
+
+
+def skip_replay() -> None:
+    """Button callback: show a replayed (cached) run finished at once."""
+    worker = _worker()
+    if worker is not None:
+        worker.skip()
 
 
 def stop_training() -> None:
     worker = _worker()
     if worker is not None and worker.alive:
         worker.stop()
+        st.session_state["trainer"] = worker.snapshot()
     st.session_state["running"] = False
 
 
@@ -230,10 +264,13 @@ def poll_training() -> bool:
     if worker is None or not st.session_state.get("running") or worker.alive:
         return False
     st.session_state["running"] = False
+    trainer = worker.snapshot()
+    st.session_state["trainer"] = trainer
     if worker.error is not None:
         error = worker.error
+        step = trainer.step if trainer is not None else 0
         st.session_state["error"] = (
-            f"Training stopped at step {worker.trainer.step} because of an unexpected error: "
+            f"Training stopped at step {step} because of an unexpected error: "
             f"{type(error).__name__}: {error}. The charts show the run up to that point; try other settings or start again."
         )
     return True

@@ -6,10 +6,11 @@ import math
 
 import streamlit as st
 
+from .. import narrative
 from ..architectures import ARCHITECTURES
 from ..presets import PRESETS
 from ..trainer import Trainer
-from . import state, views
+from . import presenter, state, views
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ STATUS_BADGES = {
 
 def start_stop_buttons() -> None:
     running = state.is_running()
-    left, right, _ = st.columns([1, 1, 4])
+    left, right, _ = st.columns([3, 2, 7] if presenter.on() else [1, 1, 4])
     left.button("▶ Start training", type="primary", key="start", on_click=state.start_training,
                 disabled=running, width="stretch")
     right.button("■ Stop", key="stop", on_click=state.stop_training, disabled=not running, width="stretch")
@@ -41,8 +42,14 @@ def live_panel() -> None:
     @st.fragment(run_every=state.REFRESH_SECONDS if running else None)
     def training_fragment() -> None:
         trainer = state.current_trainer()
+        _narrative(trainer)
         if trainer is None:
-            _empty_state()
+            if state.poll_training():
+                st.rerun()
+            if state.is_running():
+                _waiting_state()
+            else:
+                _empty_state()
             return
         ended = state.poll_training()
         try:
@@ -78,10 +85,64 @@ def _empty_state() -> None:
     )
 
 
+def _narrative(trainer: Trainer | None) -> None:
+    """Presenter mode: where the headline demo stands, in words and with this run's numbers."""
+    if not presenter.on() or not narrative.tells_headline(trainer):
+        return
+    if trainer is None and st.session_state.get("task") != "adding":
+        return
+    stage = narrative.headline_stage(trainer)
+    st.info(f"**{stage.label}.** {stage.text}", icon=":material/co_present:")
+
+
+def _waiting_state() -> None:
+    """The run waits for a training slot (or is building its model): where it stands, and that it will start."""
+    joined = state.subscription()
+    position = joined.queue_position if joined is not None else None
+    server = state.hub().status()
+    if position is not None:
+        st.info(
+            f"**Waiting for a free training slot: position {position} of {server['waiting']}.** This server trains "
+            f"at most {server['max_trainings']} runs at once so that every run keeps its speed; yours starts "
+            "automatically when a slot frees up. Runs other sessions already trained (same settings and seed) are "
+            "shown at once without queueing.",
+            icon=":material/hourglass_top:",
+        )
+    else:
+        st.info("Preparing the run: building the models and measuring their initial state…",
+                icon=":material/hourglass_top:")
+
+
+def _source_note(trainer: Trainer) -> None:
+    """Say where the numbers come from when this session did not train them itself."""
+    joined = state.subscription()
+    if joined is None or joined.source == "trained":
+        return
+    if joined.source == "shared-live":
+        watchers = joined.watchers
+        others = f" ({watchers} sessions are watching it)" if watchers > 1 and joined.alive else ""
+        st.caption(f":material/group: **Shared live run.** Another session on this server is training exactly these "
+                   f"settings with the same seed, so you are watching that training{others} instead of starting a "
+                   "second, identical one.")
+        return
+    where = ("computed once on this server by an earlier session" if joined.source == "cached"
+             else "precomputed with exactly these settings and seed, and shipped with the app")
+    left, right = st.columns([5, 1])
+    left.caption(
+        f":material/history: **Cached result, replayed.** This run was {where}: the same settings and seed give "
+        f"the same run, so it is not trained again. Its recorded history plays back in about "
+        f"{state.hub().replay_seconds:.0f} s; every number is the recorded one (training took "
+        f"{joined.replay.trainer.elapsed:.0f} s at {joined.replay.trainer.steps_per_second:.0f} steps/s)."
+    )
+    if joined.alive:
+        right.button("Skip to the end", key="skip_replay", on_click=state.skip_replay, width="stretch")
+
+
 def _status(trainer: Trainer) -> None:
     config = trainer.config
     if st.session_state.get("error"):
         st.error(st.session_state["error"])
+    _source_note(trainer)
     fraction = min(1.0, trainer.step / config.max_steps)
     st.progress(fraction, text=f"step {trainer.step:,} of {config.max_steps:,}")
     columns = st.columns(3 + len(trainer.runs))
@@ -109,11 +170,12 @@ def _status(trainer: Trainer) -> None:
 
 
 def _charts(trainer: Trainer) -> None:
-    left, right = st.columns(2)
+    # Presenter mode: one chart per row, so each is large enough to read from the back of a room.
+    left, right = (st.container(), st.container()) if presenter.on() else st.columns(2)
     with left:
-        st.plotly_chart(views.loss_figure(trainer), key="loss_chart", width="stretch")
+        st.plotly_chart(presenter.figure(views.loss_figure(trainer)), key="loss_chart", width="stretch")
     with right:
-        st.plotly_chart(views.gradient_figure(trainer), key="gradient_chart", width="stretch")
+        st.plotly_chart(presenter.figure(views.gradient_figure(trainer)), key="gradient_chart", width="stretch")
 
 
 def _internals(trainer: Trainer) -> None:
@@ -152,19 +214,19 @@ def _internals(trainer: Trainer) -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(views.internals_figure(trainer, run_id, arch, checkpoint, example, layer),
+        st.plotly_chart(presenter.figure(views.internals_figure(trainer, run_id, arch, checkpoint, example, layer)),
                         key="internals_chart", width="stretch")
     with right:
-        st.plotly_chart(views.trajectory_figure(trainer, run_id, arch, checkpoint, example, layer),
+        st.plotly_chart(presenter.figure(views.trajectory_figure(trainer, run_id, arch, checkpoint, example, layer)),
                         key="trajectory_chart", width="stretch")
         forget = views.forget_figures(trainer, arch, layer, checkpoint.step)
         if forget is not None:
-            st.plotly_chart(forget[0], key="forget_chart", width="stretch")
+            st.plotly_chart(presenter.figure(forget[0]), key="forget_chart", width="stretch")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(views.reach_figure(trainer, layer), key="reach_chart", width="stretch")
+        st.plotly_chart(presenter.figure(views.reach_figure(trainer, layer)), key="reach_chart", width="stretch")
     with right:
         if forget is not None:
-            st.plotly_chart(forget[1], key="forget_units_chart", width="stretch")
+            st.plotly_chart(presenter.figure(forget[1]), key="forget_units_chart", width="stretch")
         else:
             st.caption(f"{run.label} has no forget gate; pick the LSTM to see its per-unit forget gates.")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from dataclasses import dataclass, replace
 
 import streamlit as st
 import torch
 
-from ..bundled import EXPLORER_RUN, load_bundled_run, precomputed_run
+from ..bundled import BUNDLED_RUNS, EXPLORER_RUN, load_bundled_run, precomputed_run
 from ..errors import ConfigError, LstmVizError
 from ..presets import DEFAULT_PRESET, PRESETS
 from ..model import build_model
@@ -27,11 +28,14 @@ REFRESH_SECONDS = 0.5
 UNWATCHED_TIMEOUT_SECONDS = 180
 SWITCH_TO_TRAIN_KEY = "switch_to_train"
 
-# Widget keys whose values make up a RunConfig (plus the preset they started from).
+# Widget keys whose values make up a RunConfig (plus the preset they started from), and the task's options
+# (a dict, e.g. {"series": "airline"}; set by presets, empty for tasks without options).
 SETTING_KEYS = (
-    "preset", "task", "length", "archs", "hidden_size", "num_layers", "learning_rate", "batch_size",
+    "preset", "task", "task_options", "length", "archs", "hidden_size", "num_layers", "learning_rate", "batch_size",
     "optimizer", "clip_enabled", "clip_threshold", "forget_bias", "seed", "max_steps",
 )
+TRAIN_PAGE = "train"
+DEFAULT_TASK = "adding"
 
 
 @st.cache_resource
@@ -54,6 +58,22 @@ def _leave_legacy_multipage_mode(entrypoint: bool) -> None:
         st.rerun()
 
 
+@st.cache_resource(show_spinner=False)
+def _warm_precomputed_runs() -> threading.Thread:
+    """Read the shipped runs from disk once per server, in the background, when the first visitor arrives: the
+    first to press Start on a precomputed preset then waits for nothing (the first read takes seconds)."""
+    def load() -> None:
+        for name in BUNDLED_RUNS:
+            try:
+                load_bundled_run(name)
+            except LstmVizError:
+                log.warning("bundled run %s is missing or unreadable; it will be trained when asked for", name)
+
+    thread = threading.Thread(target=load, name="lstm-viz-warm-runs", daemon=True)
+    thread.start()
+    return thread
+
+
 def init_session(entrypoint: bool = False) -> None:
     """At the top of app.py and of every page: page config, thread limit, defaults, settings kept across pages.
 
@@ -63,6 +83,7 @@ def init_session(entrypoint: bool = False) -> None:
     _leave_legacy_multipage_mode(entrypoint)
     st.set_page_config(layout="wide", page_title="LSTM Explorer", page_icon="🧠")
     _limit_torch_threads()
+    _warm_precomputed_runs()
     state = st.session_state
     if "preset" not in state:
         apply_preset(DEFAULT_PRESET)
@@ -85,6 +106,7 @@ def apply_preset(name: str) -> None:
     state = st.session_state
     state["preset"] = name
     state["task"] = config.task
+    state["task_options"] = dict(config.task_options)
     state["length"] = config.length
     state["archs"] = list(config.archs)
     state["hidden_size"] = config.hidden_size
@@ -115,7 +137,56 @@ def on_preset_change() -> None:
 
 def on_task_change() -> None:
     # Each task has its own length range; its default length is the one that tells its story.
-    st.session_state["length"] = TASKS[st.session_state["task"]].default_length
+    state = st.session_state
+    state["length"] = TASKS[state["task"]].default_length
+    preset = PRESETS[state["preset"]].config
+    state["task_options"] = dict(preset.task_options) if preset.task == state["task"] else {}
+
+
+def _valid_task_options(options: dict) -> bool:
+    task = TASKS[st.session_state.get("task", DEFAULT_TASK)]
+    try:
+        task.with_options(**options)
+    except (LstmVizError, TypeError, ValueError, KeyError):
+        return False
+    return True
+
+
+def sync_settings_with_url() -> list[str]:
+    """The Train page's settings in the address: `?preset=forget-bias` alone opens that preset; every other
+    setting given overrides it. Returns the settings whose values were refused (the page warns)."""
+    from ..architectures import ARCHITECTURES
+    from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
+    from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS
+    from . import controls, url_state
+
+    state = st.session_state
+    if not url_state.is_loaded(TRAIN_PAGE) and not is_running():
+        name = st.query_params.get("preset")
+        if name in PRESETS:
+            apply_preset(name)
+        task = st.query_params.get("task")
+        if task in TASKS and task != state["task"]:
+            state["task"] = task
+            on_task_change()
+    task = TASKS[state["task"]] if state["task"] in TASKS else None
+    valid = {
+        "preset": url_state.one_of(PRESETS),
+        "task": url_state.one_of(TASKS),
+        "task_options": _valid_task_options,
+        "length": url_state.between(task.min_length, task.max_length) if task else lambda _: False,
+        "archs": url_state.all_of(ARCHITECTURES),
+        "hidden_size": url_state.between(*HIDDEN_SIZE_RANGE),
+        "num_layers": url_state.between(*LAYER_RANGE),
+        "learning_rate": url_state.between(*LEARNING_RATE_RANGE),
+        "batch_size": url_state.between(*BATCH_SIZE_RANGE),
+        "optimizer": url_state.one_of(OPTIMIZERS),
+        "clip_threshold": url_state.between(*controls.CLIP_RANGE),
+        "forget_bias": url_state.between(*controls.FORGET_BIAS_RANGE),
+        "seed": url_state.between(*controls.SEED_RANGE),
+        "max_steps": url_state.between(*MAX_STEPS_RANGE),
+    }
+    return url_state.sync_with_url({key: state[key] for key in SETTING_KEYS}, page=TRAIN_PAGE, valid=valid)
 
 
 def config_from_settings() -> RunConfig:
@@ -124,6 +195,7 @@ def config_from_settings() -> RunConfig:
     return replace(
         base,
         task=state["task"],
+        task_options=dict(state.get("task_options") or {}),
         length=int(state["length"]),
         archs=tuple(state["archs"]),
         hidden_size=int(state["hidden_size"]),

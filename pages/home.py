@@ -1,9 +1,10 @@
 import streamlit as st
 
 from lstm_viz.presets import DEFAULT_PRESET, PRESETS
-from lstm_viz.ui import state
+from lstm_viz.ui import state, url_state
 
 state.init_session()
+url_state.sync_with_url({}, page="home")  # no settings of its own: the address is just the page (and presenter mode)
 
 headline = PRESETS[DEFAULT_PRESET]
 

@@ -1,0 +1,228 @@
+"""A classroom against one server: N real sessions (headless Chromium pages) on loopback at once.
+
+Each session is a student following the teacher's link to the Train page, pressing Start and watching the run
+to its verdict. Reported per N: how many sessions completed, the page response times (from a navigation or a
+click to the page settled with the expected element on screen) at p50 / p95, and the server's memory: resident
+set size (RSS) after a warm-up session, its peak with N sessions, and (peak - warm) / N per session.
+
+Scenarios:
+  preset  the headline preset from its link (/train?preset=vanishing-gradients): shipped precomputed, replayed;
+  live    the same link with max_steps=300 and a seed of its own: not precomputed, so the first session starts a real training
+          and every other session watches that same training (the shared cache), none trains its own.
+
+    python bench/load.py                      # N = 1, 10, 20, both scenarios
+    python bench/load.py --sessions 20 --scenario live --port 8620
+
+The browser's pages render the live charts on the same cores as the server: on a 2-core machine Chromium's CPU is
+reported beside the server's, and the load average before each round says how busy the machine was.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.async_api import async_playwright, expect  # noqa: E402
+
+from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, wait_until_healthy  # noqa: E402
+
+# Each round of "live" uses its own seed, so that it is not served by the previous round's cached run.
+SCENARIOS = {
+    "preset": lambda sessions: "preset=vanishing-gradients",
+    "live": lambda sessions: f"preset=vanishing-gradients&max_steps=300&seed={10 + sessions}",
+}
+RUN_TIMEOUT_SECONDS = 600
+SETTLED = '[data-test-script-state="notRunning"]'
+
+
+@dataclass
+class SessionResult:
+    completed: bool = False
+    responses: list[float] = field(default_factory=list)  # seconds, one per navigation or click
+    opened: float | None = None  # seconds from the navigation to the page settled
+    answered: float | None = None  # seconds from the click on Start to the first chart (or the queue's message)
+    error: str = ""
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def settled(page, locator, timeout_ms: float) -> None:
+    await expect(locator).to_be_visible(timeout=timeout_ms)
+    await expect(page.locator(SETTLED)).to_be_attached(timeout=timeout_ms)
+
+
+async def student(browser, url: str, result: SessionResult, started: asyncio.Event) -> None:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    try:
+        await started.wait()
+        began = time.perf_counter()
+        await page.goto(url)
+        start = page.locator(".st-key-start button")
+        await settled(page, start, 120_000)
+        result.opened = time.perf_counter() - began
+        result.responses.append(result.opened)
+        await expect(start).to_be_enabled(timeout=120_000)
+        began = time.perf_counter()
+        await start.click()
+        # The click's answer: the run's first chart, or the queue's message.
+        answer = page.locator(".st-key-loss_chart .stPlotlyChart").filter(visible=True).first.or_(
+            page.get_by_text("Waiting for a free training slot").first)
+        await expect(answer).to_be_visible(timeout=120_000)
+        result.answered = time.perf_counter() - began
+        result.responses.append(result.answered)
+        await expect(page.get_by_text("Result:").filter(visible=True).first).to_be_visible(
+            timeout=RUN_TIMEOUT_SECONDS * 1000)
+        result.completed = True
+    except Exception as error:  # noqa: BLE001 - a failed session is counted, not fatal
+        result.error = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+    finally:
+        await context.close()
+
+
+class MemorySampler:
+    """The server's RSS every 0.2 s while a round runs; keeps the peak."""
+
+    def __init__(self, process: psutil.Process):
+        self.process, self.peak, self._stop = process, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, self.process.memory_info().rss)
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(0.2)
+
+    def __enter__(self) -> "MemorySampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def cpu_seconds(processes) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def chromium_processes() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
+
+
+async def one_round(browser, base_url: str, scenario: str, sessions: int, server: psutil.Process) -> dict:
+    url = f"{base_url}/train?{SCENARIOS[scenario](sessions)}"
+    results = [SessionResult() for _ in range(sessions)]
+    started = asyncio.Event()
+    load = os.getloadavg()[0]
+    browsers_before = chromium_processes()
+    server_cpu, browser_cpu = cpu_seconds([server]), cpu_seconds(browsers_before)
+    began = time.perf_counter()
+    with MemorySampler(server) as memory:
+        tasks = [asyncio.create_task(student(browser, url, result, started)) for result in results]
+        await asyncio.sleep(0.5)  # every context open before anyone navigates: they arrive together
+        started.set()
+        await asyncio.gather(*tasks)
+    wall = time.perf_counter() - began
+    responses = [r for result in results for r in result.responses]
+    return {
+        "scenario": scenario, "sessions": sessions,
+        "completed": sum(result.completed for result in results),
+        "p50": percentile(responses, 0.5), "p95": percentile(responses, 0.95),
+        "open_p50": percentile([r.opened for r in results if r.opened is not None], 0.5),
+        "click_p50": percentile([r.answered for r in results if r.answered is not None], 0.5),
+        "peak_rss": memory.peak, "wall": wall, "load_before": load,
+        "server_cpu": cpu_seconds([server]) - server_cpu,
+        "browser_cpu": cpu_seconds(chromium_processes()) - browser_cpu,
+        "errors": sorted({result.error for result in results if result.error}),
+    }
+
+
+def start_server(port: int, log_path: Path) -> subprocess.Popen:
+    log = open(log_path, "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.disconnectedSessionTTL", "2"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    wait_until_healthy(f"http://127.0.0.1:{port}", server)
+    return server
+
+
+async def main_async(args) -> None:
+    base_url = f"http://127.0.0.1:{args.port}"
+    server = start_server(args.port, Path(args.log))
+    try:
+        process = psutil.Process(server.pid)
+        idle = process.memory_info().rss
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            # Warm-up: one session imports torch and reads the shipped runs; then it leaves.
+            await one_round(browser, base_url, "preset", 1, process)
+            await asyncio.sleep(5)
+            warm = process.memory_info().rss
+            print(f"server RSS: {idle / 2**20:.0f} MB at start, {warm / 2**20:.0f} MB after a warm-up session "
+                  f"({psutil.cpu_count()} CPUs)")
+            print("| scenario | N | completed | response p50 | response p95 | server RSS peak | per session "
+                  "| wall | server CPU | Chromium CPU | load avg before |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|")
+            for scenario in args.scenario:
+                for sessions in args.sessions:
+                    row = await one_round(browser, base_url, scenario, sessions, process)
+                    per_session = (row["peak_rss"] - warm) / sessions / 2**20
+                    print(f"| {scenario} | {sessions} | {row['completed']}/{sessions} | {row['p50']:.2f} s "
+                          f"| {row['p95']:.2f} s | {row['peak_rss'] / 2**20:.0f} MB | {per_session:.1f} MB "
+                          f"| {row['wall']:.0f} s | {row['server_cpu']:.0f} s | {row['browser_cpu']:.0f} s "
+                          f"| {row['load_before']:.1f} |", flush=True)
+                    print(f"    page open p50 {row['open_p50']:.2f} s, Start to first chart p50 "
+                          f"{row['click_p50']:.2f} s")
+                    for error in row["errors"]:
+                        print(f"    error: {error}")
+                    await asyncio.sleep(5)  # the round's sessions disconnect and are released
+            await browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 20])
+    parser.add_argument("--scenario", choices=list(SCENARIOS), nargs="+", default=list(SCENARIOS))
+    parser.add_argument("--port", type=int, default=8620)
+    parser.add_argument("--log", default=str(ROOT / "bench" / "load_server.log"))
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -35,8 +35,9 @@ LSTM_VIZ_MAX_TRAININGS = 2  # trainings at once: one per core, each on one torch
 LSTM_VIZ_RUN_SECONDS = 600  # wall-time cap per run, from the moment it leaves the queue
 LSTM_VIZ_TORCH_THREADS = 1  # per training: on 2 shared cores more threads only make sessions fight
 LSTM_VIZ_CACHED_RUNS = 16  # finished runs kept in memory (a run is 1-10 MB of checkpoints)
-# A cached run is replayed in this many seconds: the curves grow as they did, quickly, and then stay.
-REPLAY_SECONDS = 10.0
+# A cached run is replayed in this many seconds: the curves grow as they did, quickly, and then stay. Long enough
+# for a presenter to talk through the steps of the headline demo, short enough not to keep a class waiting.
+REPLAY_SECONDS = 20.0
 
 SOURCES = ("trained", "shared-live", "cached", "precomputed")
 
@@ -114,18 +115,21 @@ def _recorded_elapsed(trainer: Trainer, step: int) -> float:
 
 
 class Replay:
-    """A finished run shown as if live: its recorded history is revealed over `seconds`, then it stays finished."""
+    """A finished run shown as if live: its recorded history is revealed over `seconds`, then it stays finished.
+    The clock starts at the first snapshot, when the page first draws it, not when the session asked for it."""
 
     def __init__(self, trainer: Trainer, seconds: float = REPLAY_SECONDS):
         self.trainer = trainer
         self.seconds = seconds
-        self.started = time.monotonic()
+        self.started: float | None = None
         self._frozen_at: int | None = None
 
     @property
     def step(self) -> int:
         if self._frozen_at is not None:
             return self._frozen_at
+        if self.started is None:
+            return 0
         fraction = (time.monotonic() - self.started) / self.seconds if self.seconds > 0 else 1.0
         return min(self.trainer.step, int(fraction * self.trainer.step))
 
@@ -134,6 +138,8 @@ class Replay:
         return self.step < self.trainer.step
 
     def snapshot(self) -> Trainer:
+        if self.started is None:
+            self.started = time.monotonic()
         return replay_snapshot(self.trainer, self.step)
 
     def skip(self) -> None:

@@ -69,7 +69,7 @@ def test_two_sessions_with_the_same_settings_cause_one_training():
     assert second.session_state["worker"].source in ("shared-live", "cached")
     refresh_until(first, lambda at: not at.session_state["running"])
     refresh_until(second, lambda at: not at.session_state["running"] or any(
-        "Skip to the end" in b.label for b in at.button))
+        "Skip to end" in b.label for b in at.button))
     if second.session_state["running"]:  # it came after the run ended: a replay, skipped to the end
         second.button(key="skip_replay").click().run()
         refresh_until(second, lambda at: not at.session_state["running"])
@@ -138,3 +138,13 @@ def test_the_headline_preset_is_replayed_from_the_shipped_run_and_says_so():
     trainer = at.session_state["trainer"]
     assert trainer.step == 1500 and trainer.runs["lstm"].solved_step == 700
     assert any("LSTM solved T=100 at step 700" in s.value for s in at.success)
+
+
+def test_a_run_over_the_wall_time_cap_ends_with_a_clear_message(monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_RUN_SECONDS", "1")
+    at = session(max_steps=100_000)
+    at.button(key="start").click().run()
+    refresh_until(at, lambda at: not at.session_state["running"])
+    assert any(w.value.startswith("**Time limit reached.** This server limits a run to 1 s of wall time")
+               for w in at.warning)
+    assert all(run.status == "stopped" for run in at.session_state["trainer"].runs.values())

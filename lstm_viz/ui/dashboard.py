@@ -127,7 +127,7 @@ def _source_note(trainer: Trainer) -> None:
         return
     where = ("computed once on this server by an earlier session" if joined.source == "cached"
              else "precomputed with exactly these settings and seed, and shipped with the app")
-    left, right = st.columns([5, 1])
+    left, right = st.columns([4, 1])
     left.caption(
         f":material/history: **Cached result, replayed.** This run was {where}: the same settings and seed give "
         f"the same run, so it is not trained again. Its recorded history plays back in about "
@@ -135,7 +135,7 @@ def _source_note(trainer: Trainer) -> None:
         f"{joined.replay.trainer.elapsed:.0f} s at {joined.replay.trainer.steps_per_second:.0f} steps/s)."
     )
     if joined.alive:
-        right.button("Skip to the end", key="skip_replay", on_click=state.skip_replay, width="stretch")
+        right.button("Skip to end", key="skip_replay", on_click=state.skip_replay, width="stretch")
 
 
 def _status(trainer: Trainer) -> None:
@@ -158,6 +158,10 @@ def _status(trainer: Trainer) -> None:
         shown = f"{value:.4f}" if value is not None and math.isfinite(value) else "—"
         column.metric(f"{run.label}: test {metric_name}", shown, help=run.status_detail or None)
         column.markdown(f":{colour}-badge[{word}]")
+    if trainer.stop_reason and trainer.stop_reason.startswith("stopped: this server limits a run"):
+        st.warning(f"**Time limit reached.** This {trainer.stop_reason.removeprefix('stopped: this ')}, so that a "
+                   "shared server stays available to everyone. Lower the step budget, the length or the model size; "
+                   "whoever runs the server can raise the limit with LSTM_VIZ_RUN_SECONDS.")
     for run in trainer.runs.values():
         if run.status == "diverged":
             st.warning(f"**{run.label} diverged.** {run.status_detail}.")

@@ -1,20 +1,28 @@
-"""A classroom against one server: N real sessions (headless Chromium pages) on loopback at once.
+"""A classroom against one server: N real sessions on loopback at once.
 
 Each session is a student following the teacher's link to the Train page, pressing Start and watching the run
-to its verdict. Reported per N: how many sessions completed, the page response times (from a navigation or a
-click to the page settled with the expected element on screen) at p50 / p95, and the server's memory: resident
-set size (RSS) after a warm-up session, its peak with N sessions, and (peak - warm) / N per session.
+to its verdict. Two clients:
+
+  ws       (default) Streamlit's own websocket protocol, as the browser speaks it: the page's script runs, the
+           Start click (a button trigger), and every timed refresh of the live fragments (the server asks for them
+           with AutoRerun; the client sends them back on time, as a browser does). A response is the time from sending
+           a run to the server's ScriptFinished for it. Nothing is rendered, so the two cores measure the server.
+  browser  headless Chromium pages (a response: from a navigation or click to the expected element on screen).
+           On a 2-core machine the browser's chart rendering competes with the server for the same cores.
+
+Reported per N: how many sessions completed (reached the verdict), response p50 / p95 over every run the sessions
+made, the page open and the Start click separately, and the server's memory: resident set size (RSS) after a
+warm-up session, its peak with N sessions, and (peak - warm) / N per session.
 
 Scenarios:
   preset  the headline preset from its link (/train?preset=vanishing-gradients): shipped precomputed, replayed;
   live    the same link with max_steps=300 and a seed of its own: not precomputed, so the first session starts a real training
           and every other session watches that same training (the shared cache), none trains its own.
 
-    python bench/load.py                      # N = 1, 10, 20, both scenarios
-    python bench/load.py --sessions 20 --scenario live --port 8620
+    python bench/load.py                      # N = 1, 10, 20, both scenarios, websocket clients
+    python bench/load.py --sessions 20 --scenario live --client browser --port 8620
 
-The browser's pages render the live charts on the same cores as the server: on a 2-core machine Chromium's CPU is
-reported beside the server's, and the load average before each round says how busy the machine was.
+The load average before each round says how busy the machine was.
 """
 from __future__ import annotations
 
@@ -34,7 +42,10 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import websockets  # noqa: E402
 from playwright.async_api import async_playwright, expect  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, wait_until_healthy  # noqa: E402
 
@@ -98,6 +109,111 @@ async def student(browser, url: str, result: SessionResult, started: asyncio.Eve
         await context.close()
 
 
+class StreamlitClient:
+    """One browser tab's conversation with the server, without the browser: send runs, read ForwardMsgs."""
+
+    def __init__(self, base_url: str, result: SessionResult):
+        self.url = base_url.replace("http://", "ws://") + "/_stcore/stream"
+        self.result = result
+        self.query_string = ""
+        self.page_hash = ""
+        self.buttons: dict[str, str] = {}  # user key -> widget id
+        self.verdict = False
+        self.timers: dict[str, float] = {}  # fragment id -> refresh interval (s), as AutoRerun asks
+        self.pending: dict[str, float] = {}  # fragment id ("" for a full run) -> when its run was sent
+
+    async def run(self, query_string: str, page: str, started: asyncio.Event, deadline: float) -> None:
+        async with websockets.connect(self.url, subprotocols=["streamlit"], max_size=2**28,
+                                      compression="deflate") as socket:
+            self.socket = socket
+            reader = asyncio.create_task(self._read())
+            try:
+                await started.wait()
+                self.query_string = query_string
+                self.result.opened = await self._rerun(page_name=page)
+                if "start" not in self.buttons:
+                    raise RuntimeError("no Start button on the page")
+                self.result.answered = await self._rerun(trigger=self.buttons["start"])
+                loop = asyncio.get_running_loop()
+                next_tick = {fragment: loop.time() + interval for fragment, interval in self.timers.items()}
+                while not self.verdict:
+                    if loop.time() > deadline:
+                        raise TimeoutError("no verdict before the deadline")
+                    for fragment, interval in list(self.timers.items()):
+                        due = next_tick.setdefault(fragment, loop.time() + interval)
+                        if loop.time() >= due and fragment not in self.pending:
+                            next_tick[fragment] = loop.time() + interval
+                            await self._send(fragment=fragment)
+                    await asyncio.sleep(0.05)
+                self.result.completed = True
+            finally:
+                reader.cancel()
+
+    async def _send(self, fragment: str = "", trigger: str | None = None, page_name: str = "") -> None:
+        message = BackMsg()
+        state = message.rerun_script
+        state.query_string = self.query_string
+        state.page_script_hash = self.page_hash
+        state.page_name = page_name
+        if fragment:
+            state.fragment_id = fragment
+            state.is_auto_rerun = True
+        if trigger is not None:
+            widget = state.widget_states.widgets.add()
+            widget.id = trigger
+            widget.trigger_value = True
+        self.pending[fragment] = time.perf_counter()
+        await self.socket.send(message.SerializeToString())
+
+    async def _rerun(self, **kwargs) -> float:
+        """A full run of the page; its response time."""
+        began = time.perf_counter()
+        await self._send(**kwargs)
+        while "" in self.pending:
+            await asyncio.sleep(0.01)
+        return time.perf_counter() - began
+
+    async def _read(self) -> None:
+        async for frame in self.socket:
+            if isinstance(frame, str):
+                continue
+            message = ForwardMsg()
+            message.ParseFromString(frame)
+            kind = message.WhichOneof("type")
+            if kind == "new_session":
+                self.page_hash = message.new_session.page_script_hash
+            elif kind == "page_info_changed":
+                self.query_string = message.page_info_changed.query_string
+            elif kind == "auto_rerun":
+                self.timers[message.auto_rerun.fragment_id] = message.auto_rerun.interval
+            elif kind == "stop_auto_rerun":
+                self.timers.clear()
+            elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+                element = message.delta.new_element
+                if element.WhichOneof("type") == "button" and "-" in element.button.id:
+                    self.buttons[element.button.id.rsplit("-", 1)[1]] = element.button.id
+                elif element.WhichOneof("type") == "alert" and "Result:" in element.alert.body:
+                    self.verdict = True
+            elif kind == "script_finished":
+                status = ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)
+                if status == "FINISHED_EARLY_FOR_RERUN":
+                    continue  # the same run goes on (st.rerun, a page switch)
+                fragment = "" if status == "FINISHED_SUCCESSFULLY" else None
+                if fragment is None:  # a fragment's run finished: the oldest pending one
+                    waiting = [key for key in self.pending if key]
+                    fragment = min(waiting, key=self.pending.get) if waiting else None
+                if fragment is not None and fragment in self.pending:
+                    self.result.responses.append(time.perf_counter() - self.pending.pop(fragment))
+
+
+async def ws_student(base_url: str, query_string: str, result: SessionResult, started: asyncio.Event) -> None:
+    try:
+        await StreamlitClient(base_url, result).run(query_string, "train", started,
+                                                    asyncio.get_running_loop().time() + RUN_TIMEOUT_SECONDS)
+    except Exception as error:  # noqa: BLE001 - a failed session is counted, not fatal
+        result.error = f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+
+
 class MemorySampler:
     """The server's RSS every 0.2 s while a round runs; keeps the peak."""
 
@@ -138,7 +254,8 @@ def chromium_processes() -> list[psutil.Process]:
 
 
 async def one_round(browser, base_url: str, scenario: str, sessions: int, server: psutil.Process) -> dict:
-    url = f"{base_url}/train?{SCENARIOS[scenario](sessions)}"
+    query_string = SCENARIOS[scenario](sessions)
+    url = f"{base_url}/train?{query_string}"
     results = [SessionResult() for _ in range(sessions)]
     started = asyncio.Event()
     load = os.getloadavg()[0]
@@ -146,7 +263,8 @@ async def one_round(browser, base_url: str, scenario: str, sessions: int, server
     server_cpu, browser_cpu = cpu_seconds([server]), cpu_seconds(browsers_before)
     began = time.perf_counter()
     with MemorySampler(server) as memory:
-        tasks = [asyncio.create_task(student(browser, url, result, started)) for result in results]
+        tasks = [asyncio.create_task(student(browser, url, result, started) if browser is not None
+                                     else ws_student(base_url, query_string, result, started)) for result in results]
         await asyncio.sleep(0.5)  # every context open before anyone navigates: they arrive together
         started.set()
         await asyncio.gather(*tasks)
@@ -183,13 +301,15 @@ async def main_async(args) -> None:
         process = psutil.Process(server.pid)
         idle = process.memory_info().rss
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = None
+            if args.client == "browser":
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             # Warm-up: one session imports torch and reads the shipped runs; then it leaves.
             await one_round(browser, base_url, "preset", 1, process)
             await asyncio.sleep(5)
             warm = process.memory_info().rss
-            print(f"server RSS: {idle / 2**20:.0f} MB at start, {warm / 2**20:.0f} MB after a warm-up session "
-                  f"({psutil.cpu_count()} CPUs)")
+            print(f"{args.client} clients; server RSS: {idle / 2**20:.0f} MB at start, {warm / 2**20:.0f} MB after a "
+                  f"warm-up session ({psutil.cpu_count()} CPUs)")
             print("| scenario | N | completed | response p50 | response p95 | server RSS peak | per session "
                   "| wall | server CPU | Chromium CPU | load avg before |")
             print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -206,7 +326,8 @@ async def main_async(args) -> None:
                     for error in row["errors"]:
                         print(f"    error: {error}")
                     await asyncio.sleep(5)  # the round's sessions disconnect and are released
-            await browser.close()
+            if browser is not None:
+                await browser.close()
     finally:
         server.terminate()
         try:
@@ -220,6 +341,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 20])
     parser.add_argument("--scenario", choices=list(SCENARIOS), nargs="+", default=list(SCENARIOS))
     parser.add_argument("--port", type=int, default=8620)
+    parser.add_argument("--client", choices=("ws", "browser"), default="ws")
     parser.add_argument("--log", default=str(ROOT / "bench" / "load_server.log"))
     asyncio.run(main_async(parser.parse_args()))
 

@@ -64,6 +64,7 @@ class SessionResult:
     responses: list[float] = field(default_factory=list)  # seconds, one per navigation or click
     opened: float | None = None  # seconds from the navigation to the page settled
     answered: float | None = None  # seconds from the click on Start to the first chart (or the queue's message)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # ws client: responses per refresh interval
     error: str = ""
 
 
@@ -121,6 +122,7 @@ class StreamlitClient:
         self.verdict = False
         self.timers: dict[str, float] = {}  # fragment id -> refresh interval (s), as AutoRerun asks
         self.pending: dict[str, float] = {}  # fragment id ("" for a full run) -> when its run was sent
+        self.run_started = 0.0  # when the server last said a run began
 
     async def run(self, query_string: str, page: str, started: asyncio.Event, deadline: float) -> None:
         async with websockets.connect(self.url, subprotocols=["streamlit"], max_size=2**28,
@@ -153,7 +155,8 @@ class StreamlitClient:
         message = BackMsg()
         state = message.rerun_script
         state.query_string = self.query_string
-        state.page_script_hash = self.page_hash
+        # Opening a page by its name (as a browser does from the address), then staying on the page that ran.
+        state.page_script_hash = "" if page_name else self.page_hash
         state.page_name = page_name
         if fragment:
             state.fragment_id = fragment
@@ -180,8 +183,8 @@ class StreamlitClient:
             message = ForwardMsg()
             message.ParseFromString(frame)
             kind = message.WhichOneof("type")
-            if kind == "new_session":
-                self.page_hash = message.new_session.page_script_hash
+            if kind == "navigation":  # the page that is running (new_session names app.py's hash)
+                self.page_hash = message.navigation.page_script_hash
             elif kind == "page_info_changed":
                 self.query_string = message.page_info_changed.query_string
             elif kind == "auto_rerun":
@@ -194,16 +197,23 @@ class StreamlitClient:
                     self.buttons[element.button.id.rsplit("-", 1)[1]] = element.button.id
                 elif element.WhichOneof("type") == "alert" and "Result:" in element.alert.body:
                     self.verdict = True
+            elif kind == "session_status_changed" and message.session_status_changed.script_is_running:
+                self.run_started = time.perf_counter()
             elif kind == "script_finished":
                 status = ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)
                 if status == "FINISHED_EARLY_FOR_RERUN":
                     continue  # the same run goes on (st.rerun, a page switch)
-                fragment = "" if status == "FINISHED_SUCCESSFULLY" else None
-                if fragment is None:  # a fragment's run finished: the oldest pending one
-                    waiting = [key for key in self.pending if key]
-                    fragment = min(waiting, key=self.pending.get) if waiting else None
-                if fragment is not None and fragment in self.pending:
-                    self.result.responses.append(time.perf_counter() - self.pending.pop(fragment))
+                now = time.perf_counter()
+                if status == "FINISHED_SUCCESSFULLY":
+                    done = [""] if "" in self.pending else []
+                else:
+                    # Streamlit runs every fragment queued before a run starts in that one run, then says so once.
+                    done = [key for key, sent in self.pending.items() if key and sent <= self.run_started]
+                for fragment in done:
+                    seconds = now - self.pending.pop(fragment)
+                    self.result.responses.append(seconds)
+                    kind = f"refresh every {self.timers[fragment]:g} s" if fragment in self.timers else "full run"
+                    self.result.by_kind.setdefault(kind if fragment else "full run", []).append(seconds)
 
 
 async def ws_student(base_url: str, query_string: str, result: SessionResult, started: asyncio.Event) -> None:
@@ -259,7 +269,8 @@ async def one_round(browser, base_url: str, scenario: str, sessions: int, server
     results = [SessionResult() for _ in range(sessions)]
     started = asyncio.Event()
     load = os.getloadavg()[0]
-    browsers_before = chromium_processes()
+    clients = lambda: chromium_processes() if browser is not None else [psutil.Process()]  # noqa: E731
+    browsers_before = clients()
     server_cpu, browser_cpu = cpu_seconds([server]), cpu_seconds(browsers_before)
     began = time.perf_counter()
     with MemorySampler(server) as memory:
@@ -276,9 +287,12 @@ async def one_round(browser, base_url: str, scenario: str, sessions: int, server
         "p50": percentile(responses, 0.5), "p95": percentile(responses, 0.95),
         "open_p50": percentile([r.opened for r in results if r.opened is not None], 0.5),
         "click_p50": percentile([r.answered for r in results if r.answered is not None], 0.5),
+        "by_kind": {kind: (percentile(values, 0.5), percentile(values, 0.95), len(values)) for kind in
+                    sorted({k for r in results for k in r.by_kind})
+                    for values in [[v for r in results for v in r.by_kind.get(kind, [])]]},
         "peak_rss": memory.peak, "wall": wall, "load_before": load,
         "server_cpu": cpu_seconds([server]) - server_cpu,
-        "browser_cpu": cpu_seconds(chromium_processes()) - browser_cpu,
+        "browser_cpu": cpu_seconds(clients()) - browser_cpu,
         "errors": sorted({result.error for result in results if result.error}),
     }
 
@@ -310,8 +324,9 @@ async def main_async(args) -> None:
             warm = process.memory_info().rss
             print(f"{args.client} clients; server RSS: {idle / 2**20:.0f} MB at start, {warm / 2**20:.0f} MB after a "
                   f"warm-up session ({psutil.cpu_count()} CPUs)")
+            client_column = "Chromium CPU" if args.client == "browser" else "client CPU"
             print("| scenario | N | completed | response p50 | response p95 | server RSS peak | per session "
-                  "| wall | server CPU | Chromium CPU | load avg before |")
+                  f"| wall | server CPU | {client_column} | load avg before |")
             print("|---|---|---|---|---|---|---|---|---|---|---|")
             for scenario in args.scenario:
                 for sessions in args.sessions:
@@ -322,7 +337,9 @@ async def main_async(args) -> None:
                           f"| {row['wall']:.0f} s | {row['server_cpu']:.0f} s | {row['browser_cpu']:.0f} s "
                           f"| {row['load_before']:.1f} |", flush=True)
                     print(f"    page open p50 {row['open_p50']:.2f} s, Start to first chart p50 "
-                          f"{row['click_p50']:.2f} s")
+                          f"{row['click_p50']:.2f} s; " + "; ".join(
+                              f"{kind}: p50 {p50:.2f} s, p95 {p95:.2f} s ({count} runs)"
+                              for kind, (p50, p95, count) in row["by_kind"].items()))
                     for error in row["errors"]:
                         print(f"    error: {error}")
                     await asyncio.sleep(5)  # the round's sessions disconnect and are released

@@ -90,13 +90,16 @@ def sync_with_url(defaults: Mapping[str, Any], page: str | None = None, *,
                     rejected.append(key)
                 else:
                     state[key] = value
+    changed = {}
     for key, default in defaults.items():
         if key not in state:
             state[key] = shadow.get(key, default)
         shadow[key] = state[key]
         text = _format(state[key])
         if st.query_params.get(key) != text:
-            st.query_params[key] = text
+            changed[key] = text
+    if changed:
+        st.query_params.update(changed)  # one message to the browser, not one per key
     _drop_other_pages_keys(page, defaults)
     return rejected
 

@@ -22,6 +22,7 @@ import json
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import Callable
 
@@ -244,9 +245,24 @@ class RunHub:
         self._lock = threading.Lock()
         self._live: dict[str, _LiveRun] = {}
         self._finished: OrderedDict[str, Trainer] = OrderedDict()
+        self._subscriptions: weakref.WeakSet[Subscription] = weakref.WeakSet()
+
+    def active_viewers(self) -> int:
+        """Sessions whose run is still going (training, queued, or replaying): they all refresh their charts."""
+        with self._lock:
+            subscriptions = list(self._subscriptions)
+        return sum(1 for subscription in subscriptions if subscription.alive)
+
+    def _track(self, subscription: Subscription) -> Subscription:
+        with self._lock:
+            self._subscriptions.add(subscription)
+        return subscription
 
     def join(self, config: RunConfig) -> Subscription:
         """The session's view of the run of `config`: validated first (ConfigError with a user message)."""
+        return self._track(self._join(config))
+
+    def _join(self, config: RunConfig) -> Subscription:
         config.validate()
         key = config_key(config)
         with self._lock:

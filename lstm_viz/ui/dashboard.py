@@ -38,8 +38,13 @@ def start_stop_buttons() -> None:
 
 def live_panel() -> None:
     running = state.is_running()
+    scale = state.refresh_scale() if running else 1.0
+    if scale > 1:
+        st.caption(f":material/speed: This server is busy ({state.hub().active_viewers()} sessions are watching a "
+                   f"run), so the charts refresh every {state.REFRESH_SECONDS * scale:.1f} s instead of "
+                   f"{state.REFRESH_SECONDS:g} s; training goes on at full speed.")
 
-    @st.fragment(run_every=state.REFRESH_SECONDS if running else None)
+    @st.fragment(run_every=state.REFRESH_SECONDS * scale if running else None)
     def training_fragment() -> None:
         trainer = state.current_trainer()
         _narrative(trainer)
@@ -60,10 +65,12 @@ def live_panel() -> None:
             st.error(f"Could not draw the training charts: {type(exc).__name__}: {exc}")
         if ended:
             st.rerun()  # a full run redraws with the timer off, so the fragment stops ticking
+        if running and not ended and max(now := state.refresh_scale(), scale) / min(now, scale) > 1.25:
+            st.rerun()  # sessions came or went: a full run sets the refresh intervals anew
 
     training_fragment()
 
-    @st.fragment(run_every=INTERNALS_REFRESH_SECONDS if running else None)
+    @st.fragment(run_every=INTERNALS_REFRESH_SECONDS * scale if running else None)
     def internals_fragment() -> None:
         trainer = state.current_trainer()
         if trainer is not None:

@@ -23,6 +23,18 @@ log = logging.getLogger(__name__)
 # Training runs in a background thread (lstm_viz.background); the live fragment only draws a snapshot,
 # twice a second. Drawing in the training thread instead left it training 66-76% of the wall time.
 REFRESH_SECONDS = 0.5
+# On a busy server the charts refresh less often, so every page keeps answering within about two seconds: Streamlit
+# runs every session's scripts in one process (one core's worth of Python), and at the full rate 20 sessions asked
+# for 2.5x more drawing than it could do (bench/load.py). Up to this many active sessions refresh at the full rate;
+# beyond it the interval grows in proportion.
+FULL_RATE_VIEWERS = 5
+
+
+def refresh_scale() -> float:
+    """1 on a quiet server; n / FULL_RATE_VIEWERS with n sessions watching a run."""
+    return max(1.0, hub().active_viewers() / FULL_RATE_VIEWERS)
+
+
 # A run whose page stopped asking for snapshots (tab closed without a clean disconnect) stops itself.
 # Generous, because browsers slow the timers of background tabs.
 UNWATCHED_TIMEOUT_SECONDS = 180

@@ -1,9 +1,10 @@
 """LSTM Explorer: watch an LSTM learn next to a vanilla RNN and a GRU. Run with `streamlit run app.py`."""
 import streamlit as st
 
-from lstm_viz.ui import state
+from lstm_viz.ui import presenter, state
 
 state.init_session(entrypoint=True)
+presenter.init()
 
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 train = st.Page("pages/train.py", title="Train", icon=":material/monitoring:")
@@ -19,3 +20,4 @@ st.navigation({
     "Explore": [inside_cell, gates_memory, gradient_lab, length_sweep],
     "Tasks": [try_it, forecast],
 }).run()
+presenter.sidebar_controls()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import ModelFileError
 from .presets import preset_config
 from .runstore import load_run_state
 from .trainer import RunConfig, Trainer
@@ -21,6 +22,10 @@ FORECAST_RUN = "forecast-airline"
 SENTIMENT_RUN = "sentiment-rnn-lstm"
 BRACKETS_RUN = "brackets-rnn-lstm"
 
+# The headline presets, trained exactly as the preset configures them: a visitor who starts one gets the finished
+# run at once (replayed, and labelled as a precomputed result), and a classroom never waits for the first one.
+PRECOMPUTED_PRESETS = ("vanishing-gradients", "forget-bias")
+
 BUNDLED_RUNS: dict[str, RunConfig] = {
     EXPLORER_RUN: preset_config("vanishing-gradients", archs=("rnn", "gru", "lstm")),
     FORECAST_RUN: preset_config("forecast-airline"),
@@ -30,6 +35,7 @@ BUNDLED_RUNS: dict[str, RunConfig] = {
     # 100 characters; H=64 so a unit has room to become a depth counter.
     BRACKETS_RUN: RunConfig(task="brackets", length=100, archs=("rnn", "lstm"), hidden_size=64, max_steps=800,
                             stop_when_solved=False, probe_every=100, max_checkpoints=12),
+    **{f"preset-{name}": preset_config(name) for name in PRECOMPUTED_PRESETS},
 }
 
 
@@ -41,3 +47,14 @@ def bundled_run_path(name: str) -> Path:
 def load_bundled_run(name: str = EXPLORER_RUN) -> Trainer:
     """Shared by every caller in the process: treat it as read-only (pages copy a model before loading weights)."""
     return load_run_state(bundled_run_path(name))
+
+
+def precomputed_run(config: RunConfig) -> Trainer | None:
+    """The shipped run trained with exactly `config`, if there is one (its files present and readable)."""
+    for name, bundled in BUNDLED_RUNS.items():
+        if bundled == config and (bundled_run_path(name) / "run.json").exists():
+            try:
+                return load_bundled_run(name)
+            except ModelFileError:
+                return None
+    return None

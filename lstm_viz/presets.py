@@ -12,6 +12,9 @@ class Preset:
     title: str
     description: str
     config: RunConfig
+    # Shown as a card with its own button on the home page: the demos a class or a talk starts from.
+    featured: bool = False
+    card_text: str = ""  # one line for that card
 
 
 PRESETS: dict[str, Preset] = {
@@ -19,7 +22,10 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset(
             name="vanishing-gradients",
-            title="Vanishing gradients: adding problem, T = 100",
+            title="Vanishing gradients in 30 seconds: adding problem, T = 100",
+            featured=True,
+            card_text="An RNN and an LSTM must add two numbers seen up to 100 steps ago. Watch the RNN's gradient "
+                      "vanish while the LSTM's forget gates keep a path open and it solves the task.",
             description=(
                 "The RNN and the LSTM see the same batches. At initialisation both pass back ~1e-20 of the last "
                 "step's gradient to the first step; the LSTM then opens a path through its forget gates and solves "
@@ -45,6 +51,9 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="forget-bias",
             title="Why the forget gate matters: forget bias +1, T = 200",
+            featured=True,
+            card_text="Start the forget gate near 0.73 instead of 0.5: 26 orders of magnitude more gradient "
+                      "reaches the first of 200 steps at initialisation.",
             description=(
                 "A forget-gate bias of +1 at init starts f near 0.73 instead of 0.5: at initialisation the gradient "
                 "reaching the first of 200 steps is ~1e-14 of the last step's instead of ~1e-40 (compare the "
@@ -67,6 +76,8 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="forecast-airline",
             title="Forecast airline passengers a year ahead",
+            featured=True,
+            card_text="Monthly airline passengers 1949-1960 (Box & Jenkins): forecast the next 12 months from the last 24.",
             description=(
                 "Monthly airline passengers 1949-1960 (Box & Jenkins): from the last 24 months, forecast the next 12. "
                 "Trained on 1949-1956, tested on 1959-1960; both cells beat the naive and seasonal-naive forecasts. "

@@ -1,9 +1,10 @@
 import streamlit as st
 
 from lstm_viz.presets import DEFAULT_PRESET, PRESETS
-from lstm_viz.ui import state
+from lstm_viz.ui import state, url_state
 
 state.init_session()
+url_state.sync_with_url({}, page="home")  # no settings of its own: the address is just the page (and presenter mode)
 
 headline = PRESETS[DEFAULT_PRESET]
 
@@ -17,15 +18,16 @@ st.markdown(
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.markdown(
-        f"**The headline experiment: {headline.title}.** Each step shows a random value and a marker; at the end "
+        f"**The headline experiment: {headline.title.partition(': ')[0].lower()}.** Each step shows a random value and a marker; at the end "
         "the network must output the sum of the two marked values. A network that cannot remember 100 steps "
         "back can only guess the average (MSE 1/6, the *no-memory baseline*). "
         f"{headline.description}"
     )
     st.button("▶ Open the vanishing-gradients experiment", type="primary", key="open_headline",
               on_click=state.open_preset, args=(DEFAULT_PRESET,))
-    st.caption("On a 2-core CPU the LSTM solves it 25-35 seconds after you press Start. Everything is computed "
-               "live; nothing is precomputed.")
+    st.caption("Trained live, the LSTM solves it 25-35 seconds after you press Start on a 2-core CPU. This exact "
+               "preset also ships precomputed, so pressing Start replays that recorded run at once (labelled as "
+               "such); change any setting or the seed to train live.")
 with right:
     st.markdown(
         "**What to look for**\n"
@@ -36,5 +38,17 @@ with right:
         "with a forget gate near 1. The mean forget gate hides them; the per-unit chart finds them."
     )
 st.divider()
-st.markdown("**Other presets**, all on the Train page: " + "; ".join(
-    f"*{p.title}*" for name, p in PRESETS.items() if name != DEFAULT_PRESET) + ".")
+st.subheader("Start from a demo")
+featured = [preset for preset in PRESETS.values() if preset.featured]
+for column, preset in zip(st.columns(len(featured), gap="medium"), featured):
+    with column.container(border=True, height="stretch"):
+        title, _, detail = preset.title.partition(": ")
+        st.markdown(f"**{title}**" + (f"  \n{detail}" if detail else ""))
+        st.button("Open", key=f"open_{preset.name}",
+                  icon=":material/play_arrow:",
+                  on_click=state.open_preset, args=(preset.name,), width="stretch")
+        st.caption(preset.card_text)
+        st.markdown(f"[Link to share](train?preset={preset.name})", help="This preset on the Train page.")
+others = [preset for preset in PRESETS.values() if not preset.featured]
+if others:
+    st.markdown("**More presets** on the Train page: " + "; ".join(f"*{p.title}*" for p in others) + ".")

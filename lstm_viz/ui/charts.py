@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ..export import figure_html
+from . import presenter
 
 SHOWN_FIGURES_KEY = "shown_figures"
 PNG_SCALE = 2
@@ -39,7 +40,8 @@ def show(figure: go.Figure, key: str, *, name: str | None = None, html_button: b
     """st.plotly_chart with a good PNG file name (the chart's `name`, else its key), remembered for the charts zip;
     `html_button` adds a small button under the chart that downloads it as an interactive HTML page."""
     name = name or key
-    st.plotly_chart(figure, key=key, width="stretch", config=plotly_config(name))
+    # Presenter mode enlarges every chart drawn through here, on every page.
+    st.plotly_chart(presenter.figure(figure), key=key, width="stretch", config=plotly_config(name))
     shown = st.session_state.setdefault(SHOWN_FIGURES_KEY, {})
     run_id = st.session_state.get("run_id", 0)
     shown.setdefault(run_id, {})[key] = (file_stem(name), figure)  # by key: what is on screen now, bounded

@@ -8,7 +8,7 @@ from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
 from ..presets import PRESETS
 from ..tasks import TASKS
 from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS
-from . import series_data, state
+from . import presenter, series_data, state
 
 FORGET_BIAS_RANGE = (-10.0, 10.0)
 SEED_RANGE = (0, 2**31 - 1)
@@ -26,6 +26,9 @@ def settings_sidebar() -> None:
             on_change=state.on_preset_change, disabled=disabled,
             help="A tested starting point. Picking one overwrites all settings below.",
         )
+        if presenter.on():
+            st.caption("Presenter mode hides the other settings; switch it off at the foot of this sidebar.")
+            return
         task = TASKS[st.session_state["task"]]
         st.selectbox(
             "Task", list(TASKS), key="task", format_func=lambda name: TASKS[name].label,

@@ -6,11 +6,12 @@ import math
 
 import streamlit as st
 
+from .. import narrative
 from ..architectures import ARCHITECTURES
 from ..model_upload import IMPORTED_STATUS
 from ..presets import PRESETS
 from ..trainer import Trainer
-from . import charts, state, views
+from . import charts, presenter, state, views
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ STATUS_BADGES = {
 
 def start_stop_buttons() -> None:
     running = state.is_running()
-    left, right, _ = st.columns([1, 1, 4])
+    left, right, _ = st.columns([3, 2, 7] if presenter.on() else [1, 1, 4])
     left.button("▶ Start training", type="primary", key="start", on_click=state.start_training,
                 disabled=running, width="stretch")
     right.button("■ Stop", key="stop", on_click=state.stop_training, disabled=not running, width="stretch")
@@ -39,12 +40,23 @@ def start_stop_buttons() -> None:
 
 def live_panel() -> None:
     running = state.is_running()
+    scale = state.refresh_scale() if running else 1.0
+    if scale > 1:
+        st.caption(f":material/speed: This server is busy ({state.hub().active_viewers()} sessions are watching a "
+                   f"run), so the charts refresh every {state.REFRESH_SECONDS * scale:.1f} s instead of "
+                   f"{state.REFRESH_SECONDS:g} s; training goes on at full speed.")
 
-    @st.fragment(run_every=state.REFRESH_SECONDS if running else None)
+    @st.fragment(run_every=state.REFRESH_SECONDS * scale if running else None)
     def training_fragment() -> None:
         trainer = state.current_trainer()
+        _narrative(trainer)
         if trainer is None:
-            _empty_state()
+            if state.poll_training():
+                st.rerun()
+            if state.is_running():
+                _waiting_state()
+            else:
+                _empty_state()
             return
         ended = state.poll_training()
         try:
@@ -55,10 +67,12 @@ def live_panel() -> None:
             st.error(f"Could not draw the training charts: {type(exc).__name__}: {exc}")
         if ended:
             st.rerun()  # a full run redraws with the timer off, so the fragment stops ticking
+        if running and not ended and max(now := state.refresh_scale(), scale) / min(now, scale) > 1.25:
+            st.rerun()  # sessions came or went: a full run sets the refresh intervals anew
 
     training_fragment()
 
-    @st.fragment(run_every=INTERNALS_REFRESH_SECONDS if running else None)
+    @st.fragment(run_every=INTERNALS_REFRESH_SECONDS * scale if running else None)
     def internals_fragment() -> None:
         trainer = state.current_trainer()
         if trainer is not None:
@@ -80,10 +94,64 @@ def _empty_state() -> None:
     )
 
 
+def _narrative(trainer: Trainer | None) -> None:
+    """Presenter mode: where the headline demo stands, in words and with this run's numbers."""
+    if not presenter.on() or not narrative.tells_headline(trainer):
+        return
+    if trainer is None and st.session_state.get("task") != "adding":
+        return
+    stage = narrative.headline_stage(trainer)
+    st.info(f"**{stage.label}.** {stage.text}", icon=":material/co_present:")
+
+
+def _waiting_state() -> None:
+    """The run waits for a training slot (or is building its model): where it stands, and that it will start."""
+    joined = state.subscription()
+    position = joined.queue_position if joined is not None else None
+    server = state.hub().status()
+    if position is not None:
+        st.info(
+            f"**Waiting for a free training slot: position {position} of {server['waiting']}.** This server trains "
+            f"at most {server['max_trainings']} runs at once so that every run keeps its speed; yours starts "
+            "automatically when a slot frees up. Runs other sessions already trained (same settings and seed) are "
+            "shown at once without queueing.",
+            icon=":material/hourglass_top:",
+        )
+    else:
+        st.info("Preparing the run: building the models and measuring their initial state…",
+                icon=":material/hourglass_top:")
+
+
+def _source_note(trainer: Trainer) -> None:
+    """Say where the numbers come from when this session did not train them itself."""
+    joined = state.subscription()
+    if joined is None or joined.source == "trained":
+        return
+    if joined.source == "shared-live":
+        watchers = joined.watchers
+        others = f" ({watchers} sessions are watching it)" if watchers > 1 and joined.alive else ""
+        st.caption(f":material/group: **Shared live run.** Another session on this server is training exactly these "
+                   f"settings with the same seed, so you are watching that training{others} instead of starting a "
+                   "second, identical one.")
+        return
+    where = ("computed once on this server by an earlier session" if joined.source == "cached"
+             else "precomputed with exactly these settings and seed, and shipped with the app")
+    left, right = st.columns([4, 1])
+    left.caption(
+        f":material/history: **Cached result, replayed.** This run was {where}: the same settings and seed give "
+        f"the same run, so it is not trained again. Its recorded history plays back in about "
+        f"{state.hub().replay_seconds:.0f} s; every number is the recorded one (training took "
+        f"{joined.replay.trainer.elapsed:.0f} s at {joined.replay.trainer.steps_per_second:.0f} steps/s)."
+    )
+    if joined.alive:
+        right.button("Skip to end", key="skip_replay", on_click=state.skip_replay, width="stretch")
+
+
 def _status(trainer: Trainer) -> None:
     config = trainer.config
     if st.session_state.get("error"):
         st.error(st.session_state["error"])
+    _source_note(trainer)
     fraction = min(1.0, trainer.step / config.max_steps)
     st.progress(fraction, text=f"step {trainer.step:,} of {config.max_steps:,}")
     imported = [run for run in trainer.runs.values() if run.status == IMPORTED_STATUS]
@@ -103,6 +171,10 @@ def _status(trainer: Trainer) -> None:
         shown = f"{value:.4f}" if value is not None and math.isfinite(value) else "—"
         column.metric(f"{run.label}: test {metric_name}", shown, help=run.status_detail or None)
         column.markdown(f":{colour}-badge[{word}]")
+    if trainer.stop_reason and trainer.stop_reason.startswith("stopped: this server limits a run"):
+        st.warning(f"**Time limit reached.** This {trainer.stop_reason.removeprefix('stopped: this ')}, so that a "
+                   "shared server stays available to everyone. Lower the step budget, the length or the model size; "
+                   "whoever runs the server can raise the limit with LSTM_VIZ_RUN_SECONDS.")
     for run in trainer.runs.values():
         if run.status == "diverged":
             st.warning(f"**{run.label} diverged.** {run.status_detail}.")
@@ -115,7 +187,8 @@ def _status(trainer: Trainer) -> None:
 
 
 def _charts(trainer: Trainer) -> None:
-    left, right = st.columns(2)
+    # Presenter mode: one chart per row, so each is large enough to read from the back of a room.
+    left, right = (st.container(), st.container()) if presenter.on() else st.columns(2)
     with left:
         charts.show(views.loss_figure(trainer), "loss_chart", name="test_metric_while_training")
     with right:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from dataclasses import dataclass, replace
 
 import streamlit as st
 import torch
 
-from ..background import BackgroundTraining
-from ..bundled import EXPLORER_RUN, load_bundled_run
+from ..bundled import BUNDLED_RUNS, EXPLORER_RUN, load_bundled_run, precomputed_run
 from ..errors import ConfigError, LstmVizError
 from ..presets import DEFAULT_PRESET, PRESETS
+from ..model import build_model
+from ..shared_runs import RunHub, Subscription
 from ..tasks import TASKS
 from ..trainer import RunConfig, Trainer
 
@@ -21,6 +23,18 @@ log = logging.getLogger(__name__)
 # Training runs in a background thread (lstm_viz.background); the live fragment only draws a snapshot,
 # twice a second. Drawing in the training thread instead left it training 66-76% of the wall time.
 REFRESH_SECONDS = 0.5
+# On a busy server the charts refresh less often, so every page keeps answering within about two seconds: Streamlit
+# runs every session's scripts in one process (one core's worth of Python), and at the full rate 20 sessions asked
+# for 2.5x more drawing than it could do (bench/load.py). Up to this many active sessions refresh at the full rate;
+# beyond it the interval grows in proportion.
+FULL_RATE_VIEWERS = 5
+
+
+def refresh_scale() -> float:
+    """1 on a quiet server; n / FULL_RATE_VIEWERS with n sessions watching a run."""
+    return max(1.0, hub().active_viewers() / FULL_RATE_VIEWERS)
+
+
 # A run whose page stopped asking for snapshots (tab closed without a clean disconnect) stops itself.
 # Generous, because browsers slow the timers of background tabs.
 UNWATCHED_TIMEOUT_SECONDS = 180
@@ -28,11 +42,14 @@ SWITCH_TO_TRAIN_KEY = "switch_to_train"
 # A run built from an uploaded model file (pages/import_model.py); the session's run while no training thread exists.
 IMPORTED_RUN_KEY = "imported_run"
 
-# Widget keys whose values make up a RunConfig (plus the preset they started from).
+# Widget keys whose values make up a RunConfig (plus the preset they started from), and the task's options
+# (a dict, e.g. {"series": "airline"}; set by presets, empty for tasks without options).
 SETTING_KEYS = (
-    "preset", "task", "length", "archs", "hidden_size", "num_layers", "learning_rate", "batch_size",
+    "preset", "task", "task_options", "length", "archs", "hidden_size", "num_layers", "learning_rate", "batch_size",
     "optimizer", "clip_enabled", "clip_threshold", "forget_bias", "seed", "max_steps",
 )
+TRAIN_PAGE = "train"
+DEFAULT_TASK = "adding"
 
 
 @st.cache_resource
@@ -55,6 +72,22 @@ def _leave_legacy_multipage_mode(entrypoint: bool) -> None:
         st.rerun()
 
 
+@st.cache_resource(show_spinner=False)
+def _warm_precomputed_runs() -> threading.Thread:
+    """Read the shipped runs from disk once per server, in the background, when the first visitor arrives: the
+    first to press Start on a precomputed preset then waits for nothing (the first read takes seconds)."""
+    def load() -> None:
+        for name in BUNDLED_RUNS:
+            try:
+                load_bundled_run(name)
+            except LstmVizError:
+                log.warning("bundled run %s is missing or unreadable; it will be trained when asked for", name)
+
+    thread = threading.Thread(target=load, name="lstm-viz-warm-runs", daemon=True)
+    thread.start()
+    return thread
+
+
 def init_session(entrypoint: bool = False) -> None:
     """At the top of app.py and of every page: page config, thread limit, defaults, settings kept across pages.
 
@@ -64,6 +97,7 @@ def init_session(entrypoint: bool = False) -> None:
     _leave_legacy_multipage_mode(entrypoint)
     st.set_page_config(layout="wide", page_title="LSTM Explorer", page_icon="🧠")
     _limit_torch_threads()
+    _warm_precomputed_runs()
     state = st.session_state
     if "preset" not in state:
         apply_preset(DEFAULT_PRESET)
@@ -85,8 +119,9 @@ def apply_preset(name: str) -> None:
     config = PRESETS[name].config
     state = st.session_state
     state["preset"] = name
-    state.pop("task_options", None)  # a preset runs its task with the task's default options
     state["task"] = config.task
+    # A preset runs its task with its own options (none: the task's defaults); other tasks keep theirs.
+    state["task_options"] = {**dict(state.get("task_options") or {}), config.task: dict(config.task_options)}
     state["length"] = config.length
     state["archs"] = list(config.archs)
     state["hidden_size"] = config.hidden_size
@@ -117,7 +152,58 @@ def on_preset_change() -> None:
 
 def on_task_change() -> None:
     # Each task has its own length range; its default length is the one that tells its story.
-    st.session_state["length"] = TASKS[st.session_state["task"]].default_length
+    state = st.session_state
+    state["length"] = TASKS[state["task"]].default_length
+    preset = PRESETS[state["preset"]].config
+    if preset.task == state["task"]:
+        state["task_options"] = {**dict(state.get("task_options") or {}), preset.task: dict(preset.task_options)}
+
+
+def _valid_task_options(options_per_task: dict) -> bool:
+    """{task name: options}: every named task must exist and accept its options."""
+    try:
+        for name, options in options_per_task.items():
+            TASKS[name].with_options(**options)
+    except (LstmVizError, TypeError, ValueError, KeyError, AttributeError):
+        return False
+    return True
+
+
+def sync_settings_with_url() -> list[str]:
+    """The Train page's settings in the address: `?preset=forget-bias` alone opens that preset; every other
+    setting given overrides it. Returns the settings whose values were refused (the page warns)."""
+    from ..architectures import ARCHITECTURES
+    from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
+    from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS
+    from . import controls, url_state
+
+    state = st.session_state
+    if not url_state.is_loaded(TRAIN_PAGE) and not is_running():
+        name = st.query_params.get("preset")
+        if name in PRESETS:
+            apply_preset(name)
+        task = st.query_params.get("task")
+        if task in TASKS and task != state["task"]:
+            state["task"] = task
+            on_task_change()
+    task = TASKS[state["task"]] if state["task"] in TASKS else None
+    valid = {
+        "preset": url_state.one_of(PRESETS),
+        "task": url_state.one_of(TASKS),
+        "task_options": _valid_task_options,
+        "length": url_state.between(task.min_length, task.max_length) if task else lambda _: False,
+        "archs": url_state.all_of(ARCHITECTURES),
+        "hidden_size": url_state.between(*HIDDEN_SIZE_RANGE),
+        "num_layers": url_state.between(*LAYER_RANGE),
+        "learning_rate": url_state.between(*LEARNING_RATE_RANGE),
+        "batch_size": url_state.between(*BATCH_SIZE_RANGE),
+        "optimizer": url_state.one_of(OPTIMIZERS),
+        "clip_threshold": url_state.between(*controls.CLIP_RANGE),
+        "forget_bias": url_state.between(*controls.FORGET_BIAS_RANGE),
+        "seed": url_state.between(*controls.SEED_RANGE),
+        "max_steps": url_state.between(*MAX_STEPS_RANGE),
+    }
+    return url_state.sync_with_url({key: state[key] for key in SETTING_KEYS}, page=TRAIN_PAGE, valid=valid)
 
 
 def config_from_settings() -> RunConfig:
@@ -126,8 +212,9 @@ def config_from_settings() -> RunConfig:
     return replace(
         base,
         task=state["task"],
-        # Options of a data-backed task (e.g. the uploaded data set), set by the page that validated the data.
-        task_options=state.get("task_options", {}).get(state["task"], base.task_options if base.task == state["task"] else ()),
+        # Options of data-backed tasks, per task name (e.g. {"forecast": {"series": "co2"}}): set by presets, by the
+        # task's own controls, or by the page that validated an upload; switching tasks keeps each task's options.
+        task_options=dict(state.get("task_options") or {}).get(state["task"], {}),
         length=int(state["length"]),
         archs=tuple(state["archs"]),
         hidden_size=int(state["hidden_size"]),
@@ -142,26 +229,52 @@ def config_from_settings() -> RunConfig:
     )
 
 
+@st.cache_resource(show_spinner=False, on_release=lambda hub: hub.shutdown())
+def hub() -> RunHub:
+    """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.shared_runs).
+    Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS."""
+    return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS)
+
+
 @st.cache_resource(scope="session", show_spinner=False,
-                   on_release=lambda workers: [worker.stop("stopped: the browser disconnected") for worker in workers])
-def _session_workers() -> list[BackgroundTraining]:
-    """This session's training threads; Streamlit releases the list when the session disconnects."""
+                   on_release=lambda subscriptions: [s.release("stopped: the browser disconnected") for s in subscriptions])
+def _session_subscriptions() -> list[Subscription]:
+    """This session's runs; Streamlit releases the list when the session disconnects, which lets go of each run
+    (a live training stops when no other session watches it)."""
     return []
 
 
-def _worker() -> BackgroundTraining | None:
+def _worker() -> Subscription | None:
     return st.session_state.get("worker")
 
 
+def subscription() -> Subscription | None:
+    """The session's current run: where it comes from (`source`), its place in the queue, its replay."""
+    return _worker()
+
+
 def current_trainer() -> Trainer | None:
-    """A consistent snapshot of the session's run, safe to read while training goes on."""
+    """A consistent snapshot of the session's run, safe to read while training goes on; None before the session
+    started one and while its run waits for a training slot. Also kept as `st.session_state["trainer"]`."""
     worker = _worker()
-    return worker.snapshot() if worker is not None else st.session_state.get(IMPORTED_RUN_KEY)
+    if worker is None:
+        return st.session_state.get(IMPORTED_RUN_KEY)
+    trainer = worker.snapshot()
+    if trainer is not None:
+        st.session_state["trainer"] = trainer
+    return trainer
 
 
 def trace_model(arch: str):
-    """A private copy of the run's model to load checkpoints into; the live model belongs to the training thread."""
-    return st.session_state["trace_models"][arch]
+    """A private model of the run's architecture to load checkpoints into; the live model belongs to the training
+    thread (and, on a shared run, to every session watching it). Built from the config, so it never copies a
+    model while an optimiser steps it."""
+    models = st.session_state.setdefault("trace_models", {})
+    if arch not in models:
+        worker = _worker()
+        config = worker.config if worker is not None else st.session_state[IMPORTED_RUN_KEY].config
+        models[arch] = build_model(config.model_config(arch), seed=config.seed)
+    return models[arch]
 
 
 @dataclass(frozen=True)
@@ -196,12 +309,14 @@ def is_running() -> bool:
 
 
 def start_training() -> None:
-    """Button callback: build a fresh Trainer from the widgets and train it in the background."""
+    """Button callback: join the server's run of the settings' configuration: a new training in the background
+    (after the queue, if every training slot is busy), the same training another session is running, or the
+    finished run computed earlier or shipped precomputed."""
     state = st.session_state
     stop_training()
     state["error"] = None
     try:
-        trainer = Trainer(config_from_settings())
+        joined = hub().join(config_from_settings())
     except ConfigError as exc:
         state["error"] = f"Check the settings: {exc}"
         return
@@ -210,16 +325,14 @@ def start_training() -> None:
         state["error"] = f"Could not start training: {exc}"
         return
     state.pop(IMPORTED_RUN_KEY, None)
-    # Copied before the thread starts, so the copies never race with an optimiser step.
-    state["trace_models"] = {arch: copy.deepcopy(run.model) for arch, run in trainer.runs.items()}
-    state["trainer"] = trainer
+    state["trace_models"] = {}
+    state["trainer"] = None
     state["run_id"] = state.get("run_id", 0) + 1
     state["figure_cache"] = {}
-    workers = _session_workers()
-    workers[:] = [worker for worker in workers if worker.alive]
-    worker = BackgroundTraining(trainer, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS).start()
-    workers.append(worker)
-    state["worker"] = worker
+    subscriptions = _session_subscriptions()
+    subscriptions[:] = [s for s in subscriptions if s.alive]
+    subscriptions.append(joined)
+    state["worker"] = joined
     state["running"] = True
 
 
@@ -237,10 +350,18 @@ def explore_imported(trainer: Trainer) -> None:
     state["error"] = None
 
 
+def skip_replay() -> None:
+    """Button callback: show a replayed (cached) run finished at once."""
+    worker = _worker()
+    if worker is not None:
+        worker.skip()
+
+
 def stop_training() -> None:
     worker = _worker()
     if worker is not None and worker.alive:
         worker.stop()
+        st.session_state["trainer"] = worker.snapshot()
     st.session_state["running"] = False
 
 
@@ -250,10 +371,13 @@ def poll_training() -> bool:
     if worker is None or not st.session_state.get("running") or worker.alive:
         return False
     st.session_state["running"] = False
+    trainer = worker.snapshot()
+    st.session_state["trainer"] = trainer
     if worker.error is not None:
         error = worker.error
+        step = trainer.step if trainer is not None else 0
         st.session_state["error"] = (
-            f"Training stopped at step {worker.trainer.step} because of an unexpected error: "
+            f"Training stopped at step {step} because of an unexpected error: "
             f"{type(error).__name__}: {error}. The charts show the run up to that point; try other settings or start again."
         )
     return True

@@ -2,17 +2,26 @@
 
 Each page calls `sync_with_url(defaults)` once at its top, before its widgets, with its own session-state keys and
 their default values; the widgets then use those keys without `value=`. On a page's first run in a session the URL
-fills the state (parsed with the default's type, bad values ignored with a warning); on every run the state is
-written back, so the address always shows the current view.
+fills the state (parsed with the default's type, bad values ignored and their keys returned, so the page can warn);
+on every run the state is written back, so the address always shows the current view.
+
+Types follow the default: bool (1/0), int, float, str, list/tuple (comma-separated), dict (compact JSON), None (JSON).
+`valid={key: predicate}` rejects parsed values the page's widgets could not show (out of range, unknown option).
+A page's keys are removed from the address on other pages, and a key survives a visit to a page without its
+widget (Streamlit drops the state of widgets that were not drawn in a run).
 """
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlencode
 
 import streamlit as st
 
 _LOADED_KEY = "_url_loaded_pages"
+_SHADOW_KEY = "_url_values"
+# Every page's keys seen by this server, to take one page's settings out of another page's address.
+_PAGE_KEYS: dict[str, frozenset[str]] = {}
 
 
 def _parse(text: str, default: Any) -> Any:
@@ -25,10 +34,18 @@ def _parse(text: str, default: Any) -> Any:
     if isinstance(default, int):
         return int(text)
     if isinstance(default, float):
-        return float(text)
+        value = float(text)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(text)
+        return value
     if isinstance(default, (list, tuple)):
         values = [item for item in text.split(",") if item]
-        return type(default)(values) if isinstance(default, tuple) else values
+        return tuple(values) if isinstance(default, tuple) else values
+    if isinstance(default, dict):
+        value = json.loads(text)
+        if not isinstance(value, dict):
+            raise ValueError(text)
+        return value
     if default is None:
         return json.loads(text)
     return text
@@ -40,27 +57,98 @@ def _format(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(item) for item in value)
     if isinstance(value, float):
-        return f"{value:g}"
+        return repr(value) if float(f"{value:g}") != value else f"{value:g}"
+    if isinstance(value, dict) or value is None:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
     return str(value)
 
 
-def sync_with_url(defaults: Mapping[str, Any], page: str | None = None) -> list[str]:
+def is_loaded(page: str) -> bool:
+    """Whether `page` has already read the URL in this session (its first run reads it, later runs only write)."""
+    return page in st.session_state.get(_LOADED_KEY, set())
+
+
+def sync_with_url(defaults: Mapping[str, Any], page: str | None = None, *,
+                  valid: Mapping[str, Callable[[Any], bool]] | None = None) -> list[str]:
     """Returns the keys whose URL values could not be used (the page may show a warning)."""
     state = st.session_state
     page = page or ",".join(sorted(defaults))
+    _PAGE_KEYS[page] = frozenset(defaults)
     loaded = state.setdefault(_LOADED_KEY, set())
+    shadow: dict = state.setdefault(_SHADOW_KEY, {})
+    valid = valid or {}
     rejected = []
     if page not in loaded:
         loaded.add(page)
         for key, default in defaults.items():
             if key in st.query_params:
                 try:
-                    state[key] = _parse(st.query_params[key], default)
+                    value = _parse(st.query_params[key], default)
+                    if key in valid and not valid[key](value):
+                        raise ValueError(value)
                 except (ValueError, TypeError):
                     rejected.append(key)
+                else:
+                    state[key] = value
+    changed = {}
     for key, default in defaults.items():
-        state.setdefault(key, default)
+        if key not in state:
+            state[key] = shadow.get(key, default)
+        shadow[key] = state[key]
         text = _format(state[key])
         if st.query_params.get(key) != text:
-            st.query_params[key] = text
+            changed[key] = text
+    if changed:
+        st.query_params.update(changed)  # one message to the browser, not one per key
+    _drop_other_pages_keys(page, defaults)
     return rejected
+
+
+def _drop_other_pages_keys(page: str, own: Iterable[str]) -> None:
+    stale = set().union(*(keys for name, keys in _PAGE_KEYS.items() if name != page)) - set(own)
+    for key in stale & set(st.query_params.keys()):
+        del st.query_params[key]
+
+
+def set_flag(key: str, on: bool) -> None:
+    """A flag shown in the address only while it is on (e.g. presenter=1), on every page."""
+    if on and st.query_params.get(key) != "1":
+        st.query_params[key] = "1"
+    elif not on and key in st.query_params:
+        del st.query_params[key]
+
+
+def read_flag(key: str) -> bool | None:
+    """The flag's value in the address: True, False, or None when absent or unreadable."""
+    if key not in st.query_params:
+        return None
+    try:
+        return _parse(st.query_params[key], False)
+    except ValueError:
+        return None
+
+
+def current_link() -> str:
+    """The address of this view: the page's URL with its query parameters (a relative link when the server does not
+    know the browser's address, as in tests)."""
+    base = ""
+    try:
+        base = st.context.url or ""
+    except Exception:  # noqa: BLE001 - no browser context (AppTest): a relative link
+        base = ""
+    query = urlencode(st.query_params.to_dict())
+    return f"{base}?{query}" if query else (base or "./")
+
+
+def between(low: float, high: float) -> Callable[[Any], bool]:
+    return lambda value: low <= value <= high
+
+
+def one_of(options: Iterable) -> Callable[[Any], bool]:
+    allowed = set(options)
+    return lambda value: value in allowed
+
+
+def all_of(options: Iterable) -> Callable[[Any], bool]:
+    allowed = set(options)
+    return lambda values: all(value in allowed for value in values) and len(set(values)) == len(values)

@@ -1,0 +1,133 @@
+"""Every page's configuration lives in the address: opening a link gives the view, and changing a widget changes
+the address. A new page adds one line to URL_CASES."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 60
+WIDGET_KINDS = ("number_input", "selectbox", "multiselect", "toggle", "checkbox", "slider", "select_slider",
+                "radio", "text_input", "text_area", "button_group", "date_input", "color_picker")
+
+# (page file, the link's query parameters, the session state they must give, a widget change (key, new value, the
+#  address text expected for it, None for "absent")).
+URL_CASES = [
+    ("pages/train.py",
+     {"preset": "forget-bias", "hidden_size": "32", "archs": "gru,lstm", "learning_rate": "0.003",
+      "clip_enabled": "0", "seed": "7", "optimizer": "rmsprop"},
+     {"preset": "forget-bias", "length": 200, "forget_bias": 1.0, "hidden_size": 32, "archs": ["gru", "lstm"],
+      "learning_rate": 0.003, "clip_enabled": False, "seed": 7, "optimizer": "rmsprop", "max_steps": 3000},
+     ("num_layers", 2, "2")),
+    ("pages/train.py",
+     {"task": "copy", "length": "30", "batch_size": "32", "max_steps": "250", "forget_bias": "-1.5"},
+     {"task": "copy", "length": 30, "batch_size": 32, "max_steps": 250, "forget_bias": -1.5, "task_options": {}},
+     ("clip_threshold", 2.5, "2.5")),
+    ("pages/home.py", {"presenter": "1"}, {"presenter": True}, ("presenter", False, None)),
+]
+
+
+@pytest.fixture(autouse=True)
+def clear_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_with_url(page: str, params: dict[str, str]) -> AppTest:
+    """The app opened from a link to `page` with `params`, as a new visitor's browser would."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def widget(at: AppTest, key: str):
+    """The widget with `key`, whatever its kind; None if the page does not draw it."""
+    for kind in WIDGET_KINDS:
+        for element in at.get(kind):
+            if getattr(element, "key", None) == key:
+                return element
+    return None
+
+
+def address(at: AppTest) -> dict[str, str]:
+    return {key: at.query_params[key] for key in at.query_params}
+
+
+@pytest.mark.parametrize("page, params, expected, change", URL_CASES,
+                         ids=[f"{page}:{','.join(params)}" for page, params, _, _ in URL_CASES])
+def test_a_link_reproduces_the_view_and_a_widget_change_updates_the_link(page, params, expected, change):
+    at = open_with_url(page, params)
+    for key, value in expected.items():
+        assert at.session_state[key] == value, key
+        shown = widget(at, key)
+        if shown is not None:
+            assert shown.value == value, key
+    # The address now holds the whole view: opening it again gives the same state and the same address.
+    link = address(at)
+    assert all(key in link for key in expected)
+    again = open_with_url(page, link)
+    assert address(again) == link
+    for key in expected:
+        assert again.session_state[key] == at.session_state[key], key
+    key, value, text = change
+    widget(at, key).set_value(value).run()
+    assert not at.exception
+    assert at.session_state[key] == value
+    assert at.query_params.get(key) == text if text is not None else key not in address(at)
+
+
+def test_a_preset_link_alone_opens_every_setting_of_that_preset():
+    at = open_with_url("pages/train.py", {"preset": "three-cells"})
+    assert at.multiselect(key="archs").value == ["rnn", "gru", "lstm"]
+    assert at.number_input(key="length").value == 50 and at.number_input(key="max_steps").value == 1200
+    assert at.query_params["archs"] == "rnn,gru,lstm" and at.query_params["length"] == "50"
+
+
+@pytest.mark.parametrize("params, refused", [
+    ({"hidden_size": "100000"}, "hidden_size"),
+    ({"archs": "lstm,transformer"}, "archs"),
+    ({"task": "adding", "length": "5000"}, "length"),
+    ({"learning_rate": "nan"}, "learning_rate"),
+    ({"task_options": '{"series": "airline"}'}, "task_options"),  # the adding task takes no options
+    ({"seed": "seven"}, "seed"),
+])
+def test_an_impossible_value_in_a_link_is_refused_with_a_warning(params, refused):
+    at = open_with_url("pages/train.py", params)
+    assert any(refused in w.value and "not possible" in w.value for w in at.warning)
+    default = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    default.switch_page("pages/train.py").run()
+    assert at.session_state[refused] == default.session_state[refused]
+
+
+def test_a_page_s_settings_leave_the_address_on_another_page_but_presenter_mode_stays():
+    at = open_with_url("pages/train.py", {"hidden_size": "16", "presenter": "1"})
+    at.switch_page("pages/home.py").run()
+    assert not at.exception
+    assert "hidden_size" not in address(at) and at.query_params["presenter"] == "1"
+    at.switch_page("pages/train.py").run()
+    assert at.session_state["hidden_size"] == 16 and at.query_params["hidden_size"] == "16"
+
+
+def test_presenter_mode_hides_the_advanced_settings_and_tells_the_demo():
+    at = open_with_url("pages/train.py", {"preset": "vanishing-gradients", "presenter": "1"})
+    assert at.toggle(key="presenter").value is True
+    assert widget(at, "hidden_size") is None and widget(at, "preset") is not None
+    assert any(i.value.startswith("**Step 1 of 5: the task.**") for i in at.info)
+    at.toggle(key="presenter").set_value(False).run()
+    assert widget(at, "hidden_size") is not None and "presenter" not in address(at)
+    assert not any("Step 1 of 5" in i.value for i in at.info)
+
+
+def test_the_copy_link_control_shows_this_view_s_address():
+    at = open_with_url("pages/train.py", {"preset": "copy-memory", "seed": "3"})
+    links = [c.value for c in at.code]
+    assert len(links) == 1
+    assert "preset=copy-memory" in links[0] and "seed=3" in links[0] and "task=copy" in links[0]

@@ -29,6 +29,10 @@ sources = {}
 if session_trainer is not None and session_trainer.task.accepts_text:
     sources["session"] = f"Your run: {session_trainer.task.label}"
 sources.update(BUNDLED)
+# A run trained since this page was last seen is what the visitor came back to try.
+if "session" in sources and st.session_state.get("_try_seen_run") != st.session_state.get("run_id"):
+    st.session_state["try_source"] = "session"
+st.session_state["_try_seen_run"] = st.session_state.get("run_id")
 if st.session_state["try_source"] not in sources:
     st.session_state["try_source"] = next(iter(sources))
 st.radio("Model", list(sources), key="try_source", format_func=sources.get, horizontal=True)

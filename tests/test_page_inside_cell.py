@@ -35,8 +35,7 @@ def open_page(query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in (query or {}).items():
         at.query_params[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
+    at.switch_page(PAGE).run()  # a link straight to the page, as a browser opens it
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     return at
@@ -224,6 +223,10 @@ def test_a_token_task_with_two_layers_shows_the_token_and_each_layer():
     assert values[5] == pytest.approx(expected["hidden_state"][0, 2, j], abs=1e-4)
 
 
+def state_trainer(at: AppTest):
+    return at.session_state["trainer"] if "trainer" in at.session_state else None
+
+
 def test_a_run_still_training_is_shown_as_a_snapshot():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
@@ -233,6 +236,11 @@ def test_a_run_still_training_is_shown_as_a_snapshot():
     at.button(key="start").click().run()
     try:
         assert at.session_state["running"]
+        # The trainer is built in the training thread (after a free slot): wait for its first snapshot.
+        deadline = time.monotonic() + 60
+        while state_trainer(at) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            at.run()
         at.switch_page(PAGE).run()
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert "still training" in " ".join(c.value for c in at.caption)

@@ -32,8 +32,7 @@ def sweep_page(query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in (query or {}).items():
         at.query_params[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
+    at.switch_page(PAGE).run()  # a link straight to the page, as a browser opens it
     assert not at.exception, at.exception
     return at
 

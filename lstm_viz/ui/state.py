@@ -120,8 +120,7 @@ def apply_preset(name: str) -> None:
     state = st.session_state
     state["preset"] = name
     state["task"] = config.task
-    # A preset runs its task with its own options (none: the task's defaults); other tasks keep theirs.
-    state["task_options"] = {**dict(state.get("task_options") or {}), config.task: dict(config.task_options)}
+    _set_task_options(config.task, config.task_options)
     state["length"] = config.length
     state["archs"] = list(config.archs)
     state["hidden_size"] = config.hidden_size
@@ -156,7 +155,16 @@ def on_task_change() -> None:
     state["length"] = TASKS[state["task"]].default_length
     preset = PRESETS[state["preset"]].config
     if preset.task == state["task"]:
-        state["task_options"] = {**dict(state.get("task_options") or {}), preset.task: dict(preset.task_options)}
+        _set_task_options(preset.task, preset.task_options)
+
+
+def _set_task_options(task: str, options) -> None:
+    """A preset runs its task with its own options (none: the task's defaults); other tasks keep theirs. Only
+    non-empty options are kept, so a link to a task without options carries none."""
+    per_task = {name: value for name, value in dict(st.session_state.get("task_options") or {}).items() if name != task}
+    if options:
+        per_task[task] = dict(options)
+    st.session_state["task_options"] = per_task
 
 
 def _valid_task_options(options_per_task: dict) -> bool:

@@ -13,7 +13,7 @@ inside_cell = st.Page("pages/inside_cell.py", title="Inside the cell", icon=":ma
 gates_memory = st.Page("pages/gates_memory.py", title="Gates and memory", icon=":material/grid_on:")
 gradient_lab = st.Page("pages/gradient_lab.py", title="Gradient flow lab", icon=":material/trending_down:")
 try_it = st.Page("pages/try_it.py", title="Try it", icon=":material/keyboard:")
-forecast = st.Page("pages/forecast.py", title="Forecast and anomalies", icon=":material/show_chart:")
+forecast = st.Page("pages/forecast.py", title="Forecasting", icon=":material/show_chart:")
 length_sweep = st.Page("pages/length_sweep.py", title="Length sweep", icon=":material/stacked_line_chart:")
 st.navigation({
     "": [home, train, import_model],

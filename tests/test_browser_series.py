@@ -58,7 +58,7 @@ def test_upload_a_csv_train_on_it_and_see_the_forecast(app_url, tmp_path):
         page.locator(".st-key-start button").click()
         expect(page.get_by_text("Result:").filter(visible=True).first).to_be_visible(timeout=120_000)
         page.screenshot(path=ARTIFACTS / "train_series_upload.png")
-        page.get_by_role("link", name="Forecast and anomalies").click()
+        page.get_by_role("link", name="Forecasting").click()
         chart = page.locator(".st-key-forecast_chart .stPlotlyChart").filter(visible=True).first
         expect(chart).to_be_visible(timeout=60_000)
         expect(chart.get_by_text("sales.csv").first).to_be_attached()

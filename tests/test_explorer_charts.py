@@ -6,7 +6,7 @@ import pytest
 
 from lstm_viz.ui import charts as charts_module
 from lstm_viz.ui import presenter
-from tests.test_url_state import clear_caches, open_with_url  # noqa: F401 - clear_caches is an autouse fixture
+from tests.app_support import clear_caches, open_page  # noqa: F401 - clear_caches is an autouse fixture
 
 # (page, a PNG file name one of its charts must have, shown with the bundled runs and the default settings).
 PAGES = [
@@ -26,7 +26,7 @@ def chart_specs(at) -> list[tuple[dict, dict]]:
 
 @pytest.mark.parametrize("page, expected_name", PAGES, ids=[page for page, _ in PAGES])
 def test_explorer_charts_have_png_names_and_grow_in_presenter_mode(page, expected_name):
-    at = open_with_url(page, {"presenter": "1"})
+    at = open_page(page, {"presenter": "1"})
     charts = chart_specs(at)
     assert charts, "the page drew no chart"
     names = [config["toImageButtonOptions"]["filename"] for _, config in charts]

@@ -1,13 +1,9 @@
 """Every page's configuration lives in the address: opening a link gives the view, and changing a widget changes
 the address. A new page adds one line to URL_CASES."""
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TIMEOUT = 60
+from tests.app_support import APP, TIMEOUT, clear_caches, open_page  # noqa: F401 - clear_caches is an autouse fixture
 WIDGET_KINDS = ("number_input", "selectbox", "multiselect", "toggle", "checkbox", "slider", "select_slider",
                 "radio", "text_input", "text_area", "button_group", "date_input", "color_picker")
 
@@ -77,24 +73,9 @@ URL_CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 def open_with_url(page: str, params: dict[str, str]) -> AppTest:
     """The app opened from a link to `page` with `params`, as a new visitor's browser would."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(page, params)
 
 
 def widget(at: AppTest, key: str):

@@ -5,7 +5,7 @@ import streamlit as st
 from lstm_viz import cell_figures
 from lstm_viz.architectures import ARCHITECTURES
 from lstm_viz.cell_step import fmt
-from lstm_viz.ui import cell_view, charts, state, url_state
+from lstm_viz.ui import cell_view, charts, presenter, state, url_state
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def trained_view() -> None:
                                help="Whose equations and diagram to show. The default is the LSTM unit with the "
                                     "highest forget gate on this example: it holds the memory.")
 
-    back, slider, forward = st.columns([1, 10, 1], vertical_alignment="bottom")
+    # Presenter mode's larger type needs wider Back / Next buttons, or their labels are cut to "◀ …".
+    back, slider, forward = st.columns([2, 10, 2] if presenter.on() else [1, 10, 1], vertical_alignment="bottom")
     back.button("◀ Back", key="cell_back", on_click=cell_view.shift_step, args=(-1, steps - 1),
                 disabled=ss["cell_step"] <= 0, width="stretch")
     forward.button("Next ▶", key="cell_next", on_click=cell_view.shift_step, args=(1, steps - 1),

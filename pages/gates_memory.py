@@ -3,7 +3,7 @@ import streamlit as st
 from lstm_viz import memory, memory_figures
 from lstm_viz.errors import LstmVizError
 from lstm_viz.figures import TRACE_LABELS
-from lstm_viz.ui import memory_view, state
+from lstm_viz.ui import charts, memory_view, state
 from lstm_viz.ui.url_state import sync_with_url
 
 state.init_session()
@@ -125,7 +125,8 @@ def heatmaps(arch_shown: str, shown_checkpoint, shown_arrays: dict, height_per_p
     return memory_view.memo_figure(explored, key, build)
 
 
-st.plotly_chart(heatmaps(arch, checkpoint, arrays, 150), width="stretch", key="gm_heatmaps")
+charts.show(heatmaps(arch, checkpoint, arrays, 150), "gm_heatmaps",
+            name=f"{arch}_gates_and_states_step{checkpoint.step}", in_zip=False)
 if ss["gm_order"] == "forget" and memory.keep_gate_name(arrays) is None:
     st.caption(f"The {run.label} has no forget gate: its units are shown in index order.")
 
@@ -163,20 +164,20 @@ with left:
         units = memory.most_active_units(arrays[search_state], TRAJECTORY_UNITS).tolist()
     if units:
         what = TRACE_LABELS[search_state].split(" ")[0:2]
-        st.plotly_chart(memory_figures.unit_trajectories(
+        charts.show(memory_figures.unit_trajectories(
             arrays[search_state], units, channels, tokens=example.tokens, unknown=example.unknown,
             title=f"{run.label} {' '.join(what)}, units {PICKS[ss['gm_pick']]}", value_label=symbol,
             feature=(ss["gm_feature"], features[ss["gm_feature"]]) if ss["gm_pick"] == "feature" else None,
-        ), width="stretch", key="gm_trajectories")
+        ), "gm_trajectories", name=f"{arch}_{search_state}_trajectories_step{checkpoint.step}", in_zip=False)
     else:
         st.info("Pick one or more units to draw their trajectories.")
 with right:
     if run.model.architecture.gate_names:
         history = memory_view.saturation(explored, arch, layer)
-        st.plotly_chart(memory_figures.saturation_over_training(
+        charts.show(memory_figures.saturation_over_training(
             history.steps, history.gates, history.low, history.high, current_step=checkpoint.step,
             title=f"{run.label} gate saturation over training{layer_note}",
-        ), width="stretch", key="gm_saturation")
+        ), "gm_saturation", name=f"{arch}_gate_saturation_over_training", in_zip=False)
         st.caption(f"Fraction of each gate's values above {memory.HIGH_SATURATION} (solid) and below "
                    f"{memory.LOW_SATURATION} (dashed) on the {len(trainer.probe_inputs)} probe sequences, "
                    "at every checkpoint. A saturated gate is a switch: fully open or shut.")
@@ -236,15 +237,18 @@ try:
         about = f"{memory.SPAN_METHODS[ss['gm_span_method']]} for steps {start}–{end} of this example"
     top = memory.top_units(scores, SEARCH_UNITS)
     left, right = st.columns([2, 3])
-    left.plotly_chart(memory_figures.unit_scores(
-        scores, top, title=f"Best {len(top)} of {hidden} units: {score_label}", score_label=score_label,
-    ), width="stretch", key="gm_scores")
+    with left:
+        charts.show(memory_figures.unit_scores(
+            scores, top, title=f"Best {len(top)} of {hidden} units: {score_label}", score_label=score_label,
+        ), "gm_scores", name=f"{arch}_neuron_search_scores_step{checkpoint.step}", in_zip=False)
     left.caption(f"Ranked by |{score_label}|, {about}. Best: unit {int(top[0])}, {score_label} = "
                  f"{float(scores[top[0]]):.3f}.")
-    right.plotly_chart(memory_figures.unit_trajectories(
-        arrays[search_state], top, channels, tokens=example.tokens, unknown=example.unknown, feature=feature,
-        span=span, threshold=threshold, title=f"The best units on this example ({TRACE_LABELS[search_state]})", value_label=symbol,
-    ), width="stretch", key="gm_search_traces")
+    with right:
+        charts.show(memory_figures.unit_trajectories(
+            arrays[search_state], top, channels, tokens=example.tokens, unknown=example.unknown, feature=feature,
+            span=span, threshold=threshold, title=f"The best units on this example ({TRACE_LABELS[search_state]})",
+            value_label=symbol,
+        ), "gm_search_traces", name=f"{arch}_neuron_search_best_units_step{checkpoint.step}", in_zip=False)
 except LstmVizError as error:
     st.warning(str(error))
 
@@ -260,8 +264,9 @@ if others:
             # Runs stop at different steps: the other cell's checkpoint nearest the one shown.
             other_checkpoint = min(other_run.checkpoints, key=lambda c: (abs(c.step - checkpoint.step), -c.step))
             other_arrays = memory_view.example_arrays(explored, other, other_checkpoint, example, layer)
-            column.plotly_chart(heatmaps(other, other_checkpoint, other_arrays, 130), width="stretch",
-                                key=f"gm_compare_{other}")
+            with column:
+                charts.show(heatmaps(other, other_checkpoint, other_arrays, 130), f"gm_compare_{other}",
+                            name=f"{other}_gates_and_states_step{other_checkpoint.step}", in_zip=False)
 
 # Values resolved above (the architecture, the feature, the span) go back into the address too.
 sync_with_url(URL_DEFAULTS, page="gates_memory")

@@ -7,7 +7,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from lstm_viz import jacobians
 from lstm_viz.architectures import ARCHITECTURES
 from lstm_viz.ui import gradient_lab_views as views
-from lstm_viz.ui import state, url_state
+from lstm_viz.ui import charts, state, url_state
 
 state.init_session()
 
@@ -78,15 +78,16 @@ tabs = dict(zip(TABS, st.tabs(TABS, key="glab_tab", on_change="rerun")))
 
 with tabs["Over training"]:
     if tabs["Over training"].open:
-        st.plotly_chart(views.flow_figure(trainer, step, layer, st.session_state["glab_relative"]), width="stretch",
-                        key="glab_flow")
+        charts.show(views.flow_figure(trainer, step, layer, st.session_state["glab_relative"]), "glab_flow",
+                    name=f"gradient_per_step_back_probe{step}", in_zip=False)
         reach = views.reach_table(trainer, step, layer, distance)
         st.dataframe(reach, hide_index=True, column_config=views.number_columns(reach))
         if st.toggle("Play through training", key="glab_play",
                      help="An animated copy of the chart above, one frame per probe, played in your browser."):
-            st.plotly_chart(views.animation_figure(trainer, layer, st.session_state["glab_relative"]), width="stretch",
-                            key="glab_animation")
-        st.plotly_chart(views.heatmap_figure(trainer, step, layer), width="stretch", key="glab_heatmap")
+            charts.show(views.animation_figure(trainer, layer, st.session_state["glab_relative"]), "glab_animation",
+                        name="gradient_per_step_back_over_training", in_zip=False)
+        charts.show(views.heatmap_figure(trainer, step, layer), "glab_heatmap",
+                    name="gradient_per_step_back_every_probe", in_zip=False)
         st.markdown(
             "Each curve is the figure of Arjovsky, Shah & Bengio (2016) measured on this run: the norm of the "
             "loss's gradient with respect to the hidden state d steps before the last one, averaged over "
@@ -112,13 +113,13 @@ with tabs["Why it vanishes"]:
         left, right = st.columns(2)
         with left:
             rnn = views.why_rnn(trainer, step, layer, example)
-            st.plotly_chart(rnn.figure, width="stretch", key="glab_rnn_jacobians")
+            charts.show(rnn.figure, "glab_rnn_jacobians", name=f"rnn_jacobian_norms_example{example + 1}", in_zip=False)
             if not rnn.trained:
                 st.info("This run has no RNN: these are the numbers of the RNN it would have started from.")
             st.markdown(views.rnn_explanation(rnn.jacobians, distance))
         with right:
             lstm = views.why_lstm(trainer, step, layer, example)
-            st.plotly_chart(lstm.figure, width="stretch", key="glab_forget_path")
+            charts.show(lstm.figure, "glab_forget_path", name=f"lstm_forget_gate_path_example{example + 1}", in_zip=False)
             if not lstm.trained:
                 st.info("This run has no LSTM: these are the numbers of the LSTM it would have started from.")
             st.markdown(views.lstm_explanation(lstm, distance))
@@ -126,8 +127,8 @@ with tabs["Why it vanishes"]:
 with tabs["Forget-gate bias"]:
     if tabs["Forget-gate bias"].open:
         probes = views.forget_bias_probes(trainer, views.config_key(trainer))
-        st.plotly_chart(views.init_probe_figure(probes, layer, f"LSTM at initialisation: forget-gate bias 0, 1, 3{layer_note}"),
-                        width="stretch", key="glab_forget_bias")
+        charts.show(views.init_probe_figure(probes, layer, f"LSTM at initialisation: forget-gate bias 0, 1, 3{layer_note}"),
+                    "glab_forget_bias", name="lstm_forget_bias_at_initialisation", in_zip=False)
         table = views.init_probe_table(probes, layer, distance, steps_in_sequence)
         st.dataframe(table, hide_index=True, column_config=views.number_columns(table))
         st.markdown(
@@ -157,7 +158,8 @@ with tabs["Clamp the forget gate"]:
                                                                                     distance),
             } for r in results]
             st.dataframe(rows, hide_index=True, column_config=views.number_columns(rows))
-            st.plotly_chart(views.clamp_figure(results, layer, trained_step), width="stretch", key="glab_clamp_fig")
+            charts.show(views.clamp_figure(results, layer, trained_step), "glab_clamp_fig",
+                        name=f"lstm_forget_gate_clamped_step{trained_step}", in_zip=False)
             st.markdown(
                 f"The LSTM at its latest probe (step {trained_step}) run on the {len(trainer.test_inputs)} test "
                 "sequences with every forget gate fixed to a constant c; its other gates keep their trained weights. "
@@ -170,8 +172,8 @@ with tabs["Clamp the forget gate"]:
 with tabs["Recurrent weight scale"]:
     if tabs["Recurrent weight scale"].open:
         probes = views.weight_scale_probes(trainer, views.config_key(trainer))
-        st.plotly_chart(views.init_probe_figure(probes, layer, f"Tanh RNN at initialisation: W_hh scaled by 0.5 to 3{layer_note}"),
-                        width="stretch", key="glab_weight_scale")
+        charts.show(views.init_probe_figure(probes, layer, f"Tanh RNN at initialisation: W_hh scaled by 0.5 to 3{layer_note}"),
+                    "glab_weight_scale", name="rnn_recurrent_weight_scale_at_initialisation", in_zip=False)
         table = views.init_probe_table(probes, layer, distance, steps_in_sequence)
         st.dataframe(table, hide_index=True, column_config=views.number_columns(table))
         st.markdown(
@@ -213,8 +215,8 @@ with tabs["Gradient clipping"]:
                 st.caption(f"Two short runs of {clip_steps} steps from the run's initial weights and batches "
                            f"(about {cost:.0f} GFLOP); results are kept for everyone who asks the same.")
         if runs is not None:
-            st.plotly_chart(views.clipping_figure(trainer, arch, runs, optimiser, clip_steps), width="stretch",
-                            key="glab_clipping")
+            charts.show(views.clipping_figure(trainer, arch, runs, optimiser, clip_steps), "glab_clipping",
+                        name=f"{arch}_gradient_clipping_{optimiser}_{clip_steps}_steps", in_zip=False)
             rows = views.clipping_table(trainer, runs)
             st.dataframe(rows, hide_index=True, column_config=views.number_columns(rows))
         st.markdown(

@@ -3,9 +3,12 @@ import streamlit as st
 from lstm_viz.errors import ModelFileError
 from lstm_viz.export import MAX_MODEL_FILE_BYTES
 from lstm_viz.model_upload import read_uploaded_model, trainer_from_upload
-from lstm_viz.ui import state
+from lstm_viz.ui import state, url_state
 
 state.init_session()
+# Nothing of this page goes in the address: its only widget is the file upload, and a file cannot be in a link.
+# The call takes the other pages' settings out of the address, as on Home (a link to this page is just the page).
+url_state.sync_with_url({}, page="import_model")
 
 st.title("Import a model")
 st.markdown(

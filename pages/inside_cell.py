@@ -5,7 +5,7 @@ import streamlit as st
 from lstm_viz import cell_figures
 from lstm_viz.architectures import ARCHITECTURES
 from lstm_viz.cell_step import fmt
-from lstm_viz.ui import cell_view, state, url_state
+from lstm_viz.ui import cell_view, charts, presenter, state, url_state
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def trained_view() -> None:
                                help="Whose equations and diagram to show. The default is the LSTM unit with the "
                                     "highest forget gate on this example: it holds the memory.")
 
-    back, slider, forward = st.columns([1, 10, 1], vertical_alignment="bottom")
+    # Presenter mode's larger type needs wider Back / Next buttons, or their labels are cut to "◀ …".
+    back, slider, forward = st.columns([2, 10, 2] if presenter.on() else [1, 10, 1], vertical_alignment="bottom")
     back.button("◀ Back", key="cell_back", on_click=cell_view.shift_step, args=(-1, steps - 1),
                 disabled=ss["cell_step"] <= 0, width="stretch")
     forward.button("Next ▶", key="cell_next", on_click=cell_view.shift_step, args=(1, steps - 1),
@@ -103,9 +104,10 @@ def trained_view() -> None:
             st.subheader(f"{label}, unit {unit}, t = {t}")
             show_equations(step, unit)
         with right:
-            st.plotly_chart(cell_figures.lstm_diagram(
+            charts.show(cell_figures.lstm_diagram(
                 step, unit, title=f"LSTM cell, unit {unit} at t = {t} (checkpoint {checkpoint.step})",
-                input_label=f"= {short}"), key="cell_diagram", width="stretch")
+                input_label=f"= {short}"), "cell_diagram",
+                name=f"lstm_cell_unit{unit}_t{t}_step{checkpoint.step}", in_zip=False)
             st.caption(f"σ(z) = 1 / (1 + e^(−z)). Numbers shown to 4 decimals: each shown sum adds up exactly; "
                        f"a product of two shown numbers can differ from the shown result in the last digit. "
                        f"c(t−1) = {fmt(step.c_prev[unit])}, h(t−1) = {fmt(step.h_prev[unit])}.")
@@ -113,9 +115,10 @@ def trained_view() -> None:
         st.subheader(f"{label}, unit {unit}, t = {t}")
         show_equations(step, unit)
         st.caption("The cell diagram is drawn for the LSTM; pick it above to see the conveyor belt.")
-    st.plotly_chart(cell_figures.unit_vectors(
+    charts.show(cell_figures.unit_vectors(
         step.vectors(), unit, arch=arch,
-        title=f"{label}: every unit at t = {t} (unit {unit} highlighted)"), key="cell_vectors", width="stretch")
+        title=f"{label}: every unit at t = {t} (unit {unit} highlighted)"), "cell_vectors",
+        name=f"{arch}_units_t{t}_step{checkpoint.step}", in_zip=False)
 
     others = [a for a in archs if a != arch]
     st.subheader("The same step in the other cells")
@@ -134,9 +137,10 @@ def trained_view() -> None:
                 f" (its last: it {stopped} at step {other_checkpoint.step})"
             st.markdown(f"**{other_label}**, checkpoint {other_checkpoint.step}{note}, unit {unit}")
             show_equations(other_step, unit, small=True)
-            st.plotly_chart(cell_figures.unit_vectors(
+            charts.show(cell_figures.unit_vectors(
                 other_step.vectors(), unit, arch=other, columns=2,
-                title=f"{other_label}: every unit at t = {t}"), key=f"cell_vectors_{other}", width="stretch")
+                title=f"{other_label}: every unit at t = {t}"), f"cell_vectors_{other}",
+                name=f"{other}_units_t{t}_step{other_checkpoint.step}", in_zip=False)
 
 
 def sandbox_view() -> None:
@@ -157,9 +161,9 @@ def sandbox_view() -> None:
     with left:
         show_equations(step, 0)
     with right:
-        st.plotly_chart(cell_figures.lstm_diagram(step, 0, title="One LSTM unit, set by hand",
-                                                  input_label=f"= {fmt(float(step.x[0]), 2)}"),
-                        key="cell_sandbox_diagram", width="stretch")
+        charts.show(cell_figures.lstm_diagram(step, 0, title="One LSTM unit, set by hand",
+                                              input_label=f"= {fmt(float(step.x[0]), 2)}"),
+                    "cell_sandbox_diagram", name="lstm_unit_set_by_hand", in_zip=False)
 
 
 try:

@@ -5,7 +5,7 @@ from lstm_viz import text_figures
 from lstm_viz.bundled import BRACKETS_RUN, SENTIMENT_RUN, load_bundled_run
 from lstm_viz.errors import LstmVizError
 from lstm_viz.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE, find_feature_unit, read_text, sample_characters
-from lstm_viz.ui import state, text_data
+from lstm_viz.ui import charts, state, text_data
 from lstm_viz.ui.url_state import sync_with_url
 
 state.init_session()
@@ -86,13 +86,14 @@ def classifier_section() -> None:
             + ". It has never seen them, so they carry no meaning for it.", icon=":material/help:")
     else:
         left.caption("Every word is in the model's vocabulary.")
-    right.plotly_chart(text_figures.class_probabilities(classes, reading.final, title="Probability of each class"),
-                       width="stretch", key="try_probabilities")
-    st.plotly_chart(text_figures.word_by_word(
+    with right:
+        charts.show(text_figures.class_probabilities(classes, reading.final, title="Probability of each class"),
+                    "try_probabilities", name=f"{arch}_class_probabilities", in_zip=False)
+    charts.show(text_figures.word_by_word(
         reading.tokens, reading.unknown, {f"P({c})": reading.probabilities[:, i] for i, c in enumerate(classes)},
         {n: a[0] for n, a in reading.trace.layers[0].items()}, names=names, title=f"{run.label} reading the sentence",
         colours=[text_figures.class_colour(c, i) for i, c in enumerate(classes)],
-    ), width="stretch", key="try_words")
+    ), "try_words", name=f"{arch}_reading_word_by_word", in_zip=False)
     with st.expander("Words the model knows"):
         st.write(", ".join(w for w in task.vocabulary.words[2:]))
 
@@ -143,18 +144,18 @@ def language_section() -> None:
         shown = sorted({reading.tokens[t] for t in reading.unknown})
         st.warning("Characters outside the alphabet, read as ¤ (unknown): " + " ".join(shown), icon=":material/help:")
     values = reading.trace.layers[found.layer][found.state][0][:, found.unit]
-    st.plotly_chart(text_figures.depth_unit(
+    charts.show(text_figures.depth_unit(
         reading.tokens, features[feature], values, unit=found.unit, correlation=found.correlation, arch=arch, feature=feature,
         quoted=features["inside quotes"], value_label="cell state cₜ" if found.state == "cell_state" else "hidden state hₜ",
         title=f"{run.label} unit {found.unit} against the true “{feature}” of your text",
-    ), width="stretch", key="try_depth")
+    ), "try_depth", name=f"{arch}_unit{found.unit}_{feature}", in_zip=False)
     following = inputs.argmax(axis=-1)[1:]
     surprise = np.r_[reading.probabilities[np.arange(len(following)), following], np.nan]
-    st.plotly_chart(text_figures.word_by_word(
+    charts.show(text_figures.word_by_word(
         reading.tokens, reading.unknown, {"P(the character that follows)": surprise}, {n: a[0] for n, a in reading.trace.layers[0].items()},
         names=names, title=f"{run.label} reading your text, character by character",
         lines_title="probability the model gave to the next character", token_name="character",
-    ), width="stretch", key="try_chars")
+    ), "try_chars", name=f"{arch}_reading_character_by_character", in_zip=False)
 
 
 if task.readout == "last" and hasattr(task, "classes"):

@@ -1,62 +1,22 @@
 """The app's pages through Streamlit's AppTest. Training runs in a background thread; every `at.run()` is one
 refresh of the page, drawing whatever the run has reached."""
-import time
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TIMEOUT = 60
-TRAINING_TIMEOUT_SECONDS = 60
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    # AppTest instances share one session id, so cached values would leak between tests.
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+from tests.app_support import (  # noqa: F401 - clear_caches is an autouse fixture; the others are used here and elsewhere
+    APP,
+    TIMEOUT,
+    TRAINING_TIMEOUT_SECONDS,
+    clear_caches,
+    open_from_home,
+    plotly_charts,
+    tiny_settings,
+    train_until_done,
+)
 
 
 def train_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception
-    return at
-
-
-def tiny_settings(at: AppTest, **overrides) -> None:
-    settings = dict(max_steps=20, hidden_size=8, length=20, batch_size=16)
-    settings.update(overrides)
-    for key, value in settings.items():
-        at.number_input(key=key).set_value(value)
-
-
-def train_until_done(at: AppTest) -> None:
-    at.button(key="start").click().run()
-    deadline = time.monotonic() + TRAINING_TIMEOUT_SECONDS
-    while at.session_state["running"] and time.monotonic() < deadline:
-        assert not at.exception, at.exception
-        time.sleep(0.1)
-        at.run()
-    assert not at.session_state["running"], "training did not finish"
-    assert not at.exception
-
-
-def plotly_charts(at: AppTest) -> dict:
-    """Plotly charts appear as unknown elements; their figure JSON is in proto.spec."""
-    import json
-
-    charts = {}
-    for element in at.get("plotly_chart"):
-        figure = json.loads(element.proto.spec)
-        charts[figure["layout"]["title"]["text"]] = figure
-    return charts
+    return open_from_home("pages/train.py")
 
 
 def texts(at: AppTest) -> str:

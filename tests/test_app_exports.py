@@ -5,33 +5,15 @@ import json
 import pickle
 import zipfile
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lstm_viz import export
 from lstm_viz.trainer import RunConfig, Trainer
-from tests.test_app import (
-    APP,
-    TIMEOUT,
-    plotly_charts,
-    texts,
-    tiny_settings,
-    train_page,
-    train_until_done,
-)
+from tests.app_support import clear_caches, open_from_home, tiny_settings, train_until_done  # noqa: F401
+from tests.test_app import plotly_charts, texts, train_page
 
 DOWNLOAD_KEYS = ["download_model", "download_metrics", "download_traces_csv", "download_traces_npz", "download_charts",
                  "download_script"]
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def download_keys(at: AppTest) -> list[str]:
@@ -74,10 +56,7 @@ def model_file() -> bytes:
 
 
 def import_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/import_model.py").run()
-    assert not at.exception
+    at = open_from_home("pages/import_model.py")
     assert at.title[0].value == "Import a model"
     return at
 

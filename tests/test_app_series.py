@@ -1,37 +1,16 @@
 """AppTest for the series controls on the Train page and the Forecast and anomalies page."""
-import json
-import time
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lstm_viz import datastore
+from tests.app_support import clear_caches_and_data, open_from_home, start_training  # noqa: F401 - an autouse fixture
+from tests.app_support import plotly_charts as charts
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-TIMEOUT = 60
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    datastore.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def charts(at: AppTest) -> dict:
-    return {json.loads(e.proto.spec)["layout"]["title"]["text"]: json.loads(e.proto.spec) for e in at.get("plotly_chart")}
 
 
 def forecast_train_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/train.py").run()
+    at = open_from_home("pages/train.py")
     at.selectbox(key="preset").set_value("forecast-airline").run()
     assert not at.exception
     return at
@@ -74,11 +53,7 @@ def test_a_tiny_forecast_run_then_the_forecast_page_shows_it():
     for key, value in dict(max_steps=30, hidden_size=8, batch_size=16).items():
         at.number_input(key=key).set_value(value)
     at.run()
-    at.button(key="start").click().run()
-    deadline = time.monotonic() + 60
-    while at.session_state["running"] and time.monotonic() < deadline:
-        time.sleep(0.2)
-        at.run()
+    start_training(at, pause=0.2)
     assert not at.exception and not at.session_state["running"]
     trainer = at.session_state["trainer"]
     assert trainer.task.series.name == "sine" and trainer.task.horizon == 20 and trainer.step == 30
@@ -95,10 +70,7 @@ def test_a_tiny_forecast_run_then_the_forecast_page_shows_it():
 
 
 def test_the_forecast_page_without_a_run_shows_the_bundled_airline_run():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/forecast.py").run()
-    assert not at.exception
+    at = open_from_home("pages/forecast.py")
     assert any("bundled run" in i.value for i in at.info)
     errors = at.dataframe[0].value.set_index("forecast")
     mae = errors.iloc[:, 0]

@@ -1,64 +1,23 @@
 """The real app in headless Chromium: the live fragment ticks, the charts render and the verdict appears."""
-import os
 import time
 
 import psutil
 import pytest
 
-from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-sync_playwright, expect = playwright_api.sync_playwright, playwright_api.expect
+from lstm_viz.ui.serve import running_app
+from tests.browser_support import ARTIFACTS, app_server, app_url, browser, expect, page, set_number  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = ROOT / "tests" / "artifacts"
-
-
-@pytest.fixture(scope="module")
-def app_server():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("LSTM_VIZ_REQUIRE_BROWSER"):
-            pytest.fail(f"no Chromium at {CHROMIUM}, and LSTM_VIZ_REQUIRE_BROWSER is set (as in CI)")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    # A short disconnect TTL lets the test see a closed tab's session released within seconds.
-    with running_app(ARTIFACTS / "streamlit.log", "--server.disconnectedSessionTTL", "1") as app:
-        yield app
-
-
-@pytest.fixture(scope="module")
-def app_url(app_server):
-    return app_server.url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 2600})
-    page = context.new_page()
-    yield page
-    context.close()
+# A short disconnect TTL lets the test see a closed tab's session released within seconds.
+APP_FLAGS = ("--server.disconnectedSessionTTL", "1")
+VIEWPORT = {"width": 1400, "height": 2600}
 
 
 def chart(page, key: str):
     """The visible Plotly chart under a widget key. While a fragment reruns, Streamlit briefly keeps a hidden
     "retained" copy of the element beside the new one, so a plain locator can match two."""
     return page.locator(f".st-key-{key} .stPlotlyChart").filter(visible=True).first
-
-
-def set_number(page, key: str, value) -> None:
-    field = page.locator(f".st-key-{key} input")
-    field.fill(str(value))
-    field.press("Enter")
-    expect(field).to_have_value(str(value))
 
 
 def test_home_page_links_to_the_headline_experiment(app_url, page):
@@ -77,7 +36,6 @@ def test_training_live_draws_charts_and_the_verdict(app_url, page):
     expect(start).to_be_visible(timeout=30_000)
     for key, value in (("max_steps", 60), ("hidden_size", 8), ("length", 20)):
         set_number(page, key, value)
-        expect(page.locator('[data-test-script-state="notRunning"]')).to_be_attached(timeout=30_000)
     start.click()
     expect(chart(page, "loss_chart")).to_be_visible(timeout=60_000)
     expect(chart(page, "loss_chart").locator(".main-svg").first).to_be_visible()
@@ -103,7 +61,6 @@ def test_closing_the_tab_stops_its_training(app_server, browser):
     start = page.locator(".st-key-start button")
     expect(start).to_be_visible(timeout=30_000)
     set_number(page, "max_steps", 100_000)
-    expect(page.locator('[data-test-script-state="notRunning"]')).to_be_attached(timeout=30_000)
     start.click()
     expect(chart(page, "loss_chart")).to_be_visible(timeout=60_000)
     before = server_cpu_seconds(app_server.process)

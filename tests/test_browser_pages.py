@@ -1,17 +1,12 @@
 """Every page in a real browser: it renders its charts with no error box, before and after a run is trained in the
 session, and leaves a screenshot in tests/artifacts/ to look at."""
-import os
-
 import pytest
 
-from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-sync_playwright, expect = playwright_api.sync_playwright, playwright_api.expect
+from tests.browser_support import ARTIFACTS, app_server, app_url, browser, expect, page, set_number  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = ROOT / "tests" / "artifacts"
+APP_LOG = "streamlit_pages.log"
 
 # (URL path, a heading the page shows). Adding a page: one line.
 PAGES = [
@@ -22,33 +17,6 @@ PAGES = [
     ("forecast", "Forecast and anomalies"),
     ("try_it", "Try it"),
 ]
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("LSTM_VIZ_REQUIRE_BROWSER"):
-            pytest.fail(f"no Chromium at {CHROMIUM}, and LSTM_VIZ_REQUIRE_BROWSER is set (as in CI)")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with running_app(ARTIFACTS / "streamlit_pages.log") as app:
-        yield app.url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 2000})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def wait_for_page(page, heading: str) -> None:
@@ -72,11 +40,7 @@ def test_explorer_pages_follow_the_run_trained_in_the_session(app_url, page):
     start = page.locator(".st-key-start button")
     expect(start).to_be_visible(timeout=60_000)
     for key, value in (("max_steps", 40), ("hidden_size", 8), ("length", 16)):
-        field = page.locator(f".st-key-{key} input")
-        field.fill(str(value))
-        field.press("Enter")
-        expect(field).to_have_value(str(value))
-        expect(page.locator('[data-test-script-state="notRunning"]')).to_be_attached(timeout=60_000)
+        set_number(page, key, value, timeout=60_000)
     start.click()
     expect(page.get_by_text("solved", exact=False).or_(page.get_by_text("baseline", exact=False)).filter(visible=True).first
            ).to_be_visible(timeout=120_000)

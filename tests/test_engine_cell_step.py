@@ -10,18 +10,9 @@ from lstm_viz.architectures import ARCHITECTURES, layer_params
 from lstm_viz.cell_step import cell_step, fmt, rounded_summands, sandbox_step, step_from_trace
 from lstm_viz.model import ModelConfig, build_model
 from lstm_viz.traces import trace
+from tests.test_engine_traces import trained_a_little
 
 TOLERANCE = 1e-6
-
-
-def trained_a_little(model, inputs):
-    # Random init leaves gates near 0.5; a few large Adam steps push some of them towards saturation.
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
-    for _ in range(5):
-        optimiser.zero_grad()
-        model(inputs).pow(2).mean().backward()
-        optimiser.step()
-    return model
 
 
 def reference_states(arch, model, example_input, num_layers):

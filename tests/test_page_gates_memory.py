@@ -3,11 +3,9 @@ typed text (a small fake one, since the real text tasks live on other branches).
 import base64
 import copy
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -15,29 +13,15 @@ from lstm_viz.tasks import TASKS
 from lstm_viz.traces import trace
 from lstm_viz.trainer import RunConfig, Trainer
 from tests.fake_text_task import FAKE_BRACKETS
-from tests.test_app import tiny_settings, train_until_done
+from tests import app_support
+from tests.app_support import clear_caches, open_from_home, tiny_settings, train_until_done  # noqa: F401
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/gates_memory.py"
 TIMEOUT = 90
 
 
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 def open_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page(PAGE).run()  # a link straight to the page, as a browser opens it
-    assert not at.exception, at.exception
-    return at
+    return app_support.open_page(PAGE, query, timeout=TIMEOUT)
 
 
 def charts(at: AppTest) -> dict[str, dict]:
@@ -158,9 +142,7 @@ def test_architecture_choice_and_a_view_opened_from_an_address():
 
 @pytest.mark.parametrize("task", ["adding", "copy"])
 def test_a_run_trained_in_the_session_is_explored_at_any_checkpoint(task):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/train.py").run()
+    at = open_from_home("pages/train.py", timeout=TIMEOUT)
     at.selectbox(key="task").set_value(task).run()
     # The copy run has two layers, so the layer picker is exercised too.
     tiny_settings(at, max_steps=10, length=20 if task == "adding" else 5, num_layers=1 if task == "adding" else 2)

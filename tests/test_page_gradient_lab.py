@@ -5,34 +5,23 @@ import copy
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
 from lstm_viz import jacobians
 from lstm_viz.bundled import load_bundled_run
-from tests.test_app import APP, plotly_charts, tiny_settings, train_until_done
+from tests import app_support
+from tests.app_support import clear_caches, open_from_home, tiny_settings, train_until_done  # noqa: F401
+from tests.test_app import plotly_charts
 
 TIMEOUT = 120
 PAGE = "pages/gradient_lab.py"
 
 
-@pytest.fixture(autouse=True)
-def clear_caches():
-    # AppTest instances share one session id, so cached values would leak between tests.
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 def lab_page(at: AppTest | None = None, **query) -> AppTest:
     if at is None:
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-        for key, value in query.items():
-            at.query_params[key] = value
-    at.switch_page(PAGE).run()  # a link straight to the page, as a browser opens it
+        return app_support.open_page(PAGE, query, timeout=TIMEOUT)  # a link straight to the page
+    at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at
 
@@ -178,9 +167,7 @@ def test_the_url_restores_the_view_and_bad_values_fall_back():
 
 
 def tiny_session_run(archs) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/train.py").run()
+    at = open_from_home("pages/train.py", timeout=TIMEOUT)
     at.multiselect(key="archs").set_value(archs)
     tiny_settings(at, max_steps=60)
     train_until_done(at)
@@ -228,9 +215,7 @@ def test_session_run_without_an_lstm_or_rnn_still_explains():
 
 
 def test_copy_task_with_two_layers_draws_every_tab_for_each_layer():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/train.py").run()
+    at = open_from_home("pages/train.py", timeout=TIMEOUT)
     at.selectbox(key="task").set_value("copy").run()
     at.multiselect(key="archs").set_value(["rnn", "lstm"])
     tiny_settings(at, max_steps=10, length=5, num_layers=2)

@@ -1,42 +1,26 @@
 """The "Inside the cell" page through AppTest: on the bundled run and on a tiny run trained in the session, stepping
 through time, changing unit, and the sandbox's sliders moving the numbers."""
 import copy
-import json
 import math
 import re
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lstm_viz.bundled import load_bundled_run
 from lstm_viz.traces import trace
+from tests import app_support
+from tests.app_support import APP, clear_caches, refresh_while, start_training  # noqa: F401
+from tests.app_support import plotly_charts as charts
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/inside_cell.py"
 TIMEOUT = 90
 BOLD = re.compile(r"\\mathbf\{(-?\d+\.\d+)\}")
 
 
-@pytest.fixture(autouse=True)
-def clear_caches():
-    # AppTest instances share one session id, so cached values would leak between tests.
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 def open_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page(PAGE).run()  # a link straight to the page, as a browser opens it
-    assert not at.exception, at.exception
+    at = app_support.open_page(PAGE, query, timeout=TIMEOUT)
     assert not at.error, [e.value for e in at.error]
     return at
 
@@ -44,10 +28,6 @@ def open_page(query: dict | None = None) -> AppTest:
 def results(at: AppTest) -> list[float]:
     """The bold result of every equation on the page, in order."""
     return [float(BOLD.findall(latex.value)[-1]) for latex in at.latex]
-
-
-def charts(at: AppTest) -> dict:
-    return {json.loads(e.proto.spec)["layout"]["title"]["text"]: json.loads(e.proto.spec) for e in at.get("plotly_chart")}
 
 
 def bundled_trace(arch: str):
@@ -157,19 +137,13 @@ def test_sandbox_sliders_change_every_value_shown():
 
 
 def train_tiny_run(task: str = "adding", archs=("rnn", "lstm"), **settings) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/train.py").run()
+    at = app_support.open_from_home("pages/train.py", timeout=TIMEOUT)
     if task != "adding":
         at.selectbox(key="task").set_value(task).run()
     at.multiselect(key="archs").set_value(list(archs))
     for key, value in dict(dict(max_steps=10, hidden_size=6, length=12, batch_size=8), **settings).items():
         at.number_input(key=key).set_value(value)
-    at.button(key="start").click().run()
-    deadline = time.monotonic() + 60
-    while at.session_state["running"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-        at.run()
+    start_training(at)
     assert not at.session_state["running"]
     return at
 
@@ -237,10 +211,7 @@ def test_a_run_still_training_is_shown_as_a_snapshot():
     try:
         assert at.session_state["running"]
         # The trainer is built in the training thread (after a free slot): wait for its first snapshot.
-        deadline = time.monotonic() + 60
-        while state_trainer(at) is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-            at.run()
+        refresh_while(at, lambda at: state_trainer(at) is None)
         at.switch_page(PAGE).run()
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert "still training" in " ".join(c.value for c in at.caption)

@@ -1,16 +1,14 @@
 """The Length sweep page through AppTest: the precomputed chart before anything runs, a tiny sweep with
 progress and then its points, Stop, settings from the URL. Every `at.run()` is one refresh of the page."""
 import json
-import time
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lstm_viz.sweep import POINT_CACHE, load_precomputed_sweep
+from tests import app_support
+from tests.app_support import clear_streamlit_caches, refresh_while
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/length_sweep.py"
 TIMEOUT = 60
 SWEEP_TIMEOUT_SECONDS = 120
@@ -19,22 +17,15 @@ SWEEP_TIMEOUT_SECONDS = 120
 @pytest.fixture(autouse=True)
 def clear_caches():
     # AppTest instances share one session id, so cached values (and the process-wide point cache) would leak.
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    clear_streamlit_caches()
     POINT_CACHE.clear()
     yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    clear_streamlit_caches()
     POINT_CACHE.clear()
 
 
 def sweep_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page(PAGE).run()  # a link straight to the page, as a browser opens it
-    assert not at.exception, at.exception
-    return at
+    return app_support.open_page(PAGE, query, timeout=TIMEOUT)
 
 
 def charts(at: AppTest) -> list[dict]:
@@ -91,11 +82,8 @@ def test_a_tiny_sweep_shows_progress_then_its_points():
     try:
         assert progress_texts(at), "no progress bar after Start"
         assert at.button(key="sweep_start").disabled
-        deadline = time.monotonic() + SWEEP_TIMEOUT_SECONDS
-        while at.session_state["sweep_running"] and time.monotonic() < deadline:
-            time.sleep(0.2)
-            at.run()
-            assert not at.exception, at.exception
+        refresh_while(at, lambda at: at.session_state["sweep_running"], SWEEP_TIMEOUT_SECONDS, pause=0.2,
+                      check_exceptions=True)
         assert not at.session_state["sweep_running"], "the sweep did not finish"
     finally:
         stop_worker(at)

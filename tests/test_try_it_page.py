@@ -1,36 +1,18 @@
 """The Try it page through AppTest: the bundled text models with typed input, sampling and the depth unit, the
 labelled-text upload with its messages, and the text tasks picked and trained on the Train page."""
 import base64
-import json
-import time
 
 import numpy as np
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lstm_viz import datastore
 from lstm_viz.bundled import BRACKETS_RUN, SENTIMENT_RUN
-from tests.test_app import APP, TIMEOUT, TRAINING_TIMEOUT_SECONDS, tiny_settings
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    datastore.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def charts(at: AppTest) -> dict:
-    found = {}
-    for element in at.get("plotly_chart"):
-        figure = json.loads(element.proto.spec)
-        found[figure["layout"]["title"]["text"]] = figure
-    return found
+from tests.app_support import (  # noqa: F401 - clear_caches_and_data is an autouse fixture
+    APP, TIMEOUT, clear_caches_and_data, open_from_home, start_training, tiny_settings,
+)
+from tests.app_support import plotly_charts as charts
 
 
 def values(array) -> np.ndarray:
@@ -41,11 +23,7 @@ def values(array) -> np.ndarray:
 
 
 def try_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/try_it.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_from_home("pages/try_it.py")
 
 
 def test_the_bundled_sentiment_model_reads_a_typed_sentence():
@@ -123,11 +101,7 @@ def test_valid_pasted_text_goes_to_the_train_page_and_trains():
     assert any("the pasted text, 30 rows, 2 classes" in c.value for c in at.caption)
     at.switch_page("pages/train.py").run()  # the browser stays on the Train page; AppTest returns to the last page set
     tiny_settings(at, length=12)
-    at.button(key="start").click().run()
-    deadline = time.monotonic() + TRAINING_TIMEOUT_SECONDS
-    while at.session_state["running"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-        at.run()
+    start_training(at)
     assert not at.exception
     assert at.session_state["trainer"].config.task_options == (("dataset", datastore.get(
         at.session_state["text_dataset"]).key),)
@@ -139,18 +113,12 @@ def test_valid_pasted_text_goes_to_the_train_page_and_trains():
 
 @pytest.mark.parametrize("task", ["sentiment", "brackets"])
 def test_text_tasks_are_picked_and_trained_on_the_train_page_then_tried(task):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/train.py").run()
+    at = open_from_home("pages/train.py")
     at.selectbox(key="task").set_value(task).run()
     assert at.number_input(key="length").value == {"sentiment": 30, "brackets": 100}[task]
     assert any("T = " in c.value for c in at.caption)  # the knob's meaning and limits, next to it
     tiny_settings(at, length={"sentiment": 4, "brackets": 30}[task])
-    at.button(key="start").click().run()
-    deadline = time.monotonic() + TRAINING_TIMEOUT_SECONDS
-    while at.session_state["running"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-        at.run()
+    start_training(at)
     assert not at.session_state["running"] and not at.exception
     at.switch_page("pages/try_it.py").run()
     assert not at.exception, at.exception

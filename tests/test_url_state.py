@@ -1,13 +1,9 @@
 """Every page's configuration lives in the address: opening a link gives the view, and changing a widget changes
 the address. A new page adds one line to URL_CASES."""
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TIMEOUT = 60
+from tests.app_support import APP, TIMEOUT, clear_caches, open_page  # noqa: F401 - clear_caches is an autouse fixture
 WIDGET_KINDS = ("number_input", "selectbox", "multiselect", "toggle", "checkbox", "slider", "select_slider",
                 "radio", "text_input", "text_area", "button_group", "date_input", "color_picker")
 
@@ -25,27 +21,61 @@ URL_CASES = [
      {"task": "copy", "length": 30, "batch_size": 32, "max_steps": 250, "forget_bias": -1.5, "task_options": {}},
      ("clip_threshold", 2.5, "2.5")),
     ("pages/home.py", {"presenter": "1"}, {"presenter": True}, ("presenter", False, None)),
+    # The explorer pages (the bundled adding run: RNN, GRU, LSTM; GRU checkpoints 0 to 275, LSTM 0 to 700).
+    ("pages/inside_cell.py",
+     {"cell_arch": "gru", "cell_example": "2", "cell_checkpoint": "150", "cell_step": "40", "cell_unit": "5",
+      "cell_sb_bf": "2.5"},
+     {"cell_mode": "trained", "cell_arch": "gru", "cell_example": 2, "cell_checkpoint": 150, "cell_step": 40,
+      "cell_unit": 5, "cell_sb_bf": 2.5},
+     ("cell_step", 41, "41")),
+    ("pages/inside_cell.py",
+     {"cell_mode": "sandbox", "cell_sb_x": "-1.5", "cell_sb_h": "0.25", "cell_sb_c": "2.0", "cell_sb_bi": "-3.0"},
+     {"cell_mode": "sandbox", "cell_sb_x": -1.5, "cell_sb_h": 0.25, "cell_sb_c": 2.0, "cell_sb_bi": -3.0},
+     ("cell_sb_bo", 1.5, "1.5")),
+    ("pages/gates_memory.py",
+     {"gm_arch": "gru", "gm_step": "200", "gm_example": "3", "gm_order": "peak", "gm_pick": "hand",
+      "gm_units": "3,7", "gm_state": "hidden_state", "gm_compare": "0"},
+     {"gm_arch": "gru", "gm_step": 200, "gm_example": 3, "gm_order": "peak", "gm_pick": "hand", "gm_units": [3, 7],
+      "gm_state": "hidden_state", "gm_compare": False},
+     ("gm_order", "index", "index")),
+    ("pages/gates_memory.py",
+     {"gm_search": "span", "gm_span_start": "10", "gm_span_end": "30", "gm_span_method": "match",
+      "gm_threshold": "0.5"},
+     {"gm_search": "span", "gm_span_start": 10, "gm_span_end": 30, "gm_span_method": "match", "gm_threshold": 0.5},
+     ("gm_threshold", 0.75, "0.75")),
+    ("pages/gradient_lab.py",
+     {"glab_tab": "Clamp the forget gate", "glab_step": "300", "glab_relative": "0", "glab_clamp": "0.8",
+      "glab_clip_arch": "lstm", "glab_clip_opt": "run", "glab_clip_steps": "400"},
+     {"glab_tab": "Clamp the forget gate", "glab_step": 300, "glab_relative": False, "glab_clamp": 0.8,
+      "glab_clip_arch": "lstm", "glab_clip_opt": "run", "glab_clip_steps": 400},
+     ("glab_clamp", 0.5, "0.5")),
+    ("pages/length_sweep.py",
+     {"sweep_task": "copy", "sweep_lengths": "10,20", "sweep_archs": "rnn,lstm", "sweep_seeds": "2",
+      "sweep_steps": "300", "sweep_hidden": "16", "sweep_lr": "0.005"},
+     {"sweep_task": "copy", "sweep_lengths": ["10", "20"], "sweep_archs": ["rnn", "lstm"], "sweep_seeds": 2,
+      "sweep_steps": 300, "sweep_hidden": 16, "sweep_lr": 0.005},
+     ("sweep_batch", 64, "64")),
+    ("pages/try_it.py",
+     {"try_source": "brackets-rnn-lstm", "try_arch": "rnn", "try_temperature": "1.2", "try_sample_length": "120",
+      "try_prompt": "[", "try_seed": "5", "try_paste": "(a [b])"},
+     {"try_source": "brackets-rnn-lstm", "try_arch": "rnn", "try_temperature": 1.2, "try_sample_length": 120,
+      "try_prompt": "[", "try_seed": 5, "try_paste": "(a [b])"},
+     ("try_seed", 9, "9")),
+    ("pages/try_it.py",
+     {"try_source": "sentiment-rnn-lstm", "try_text": "not bad at all ."},
+     {"try_source": "sentiment-rnn-lstm", "try_arch": "lstm", "try_text": "not bad at all ."},
+     ("try_text", "a dull film .", "a dull film .")),
+    ("pages/forecast.py",
+     {"forecast_anomaly_seed": "7", "forecast_detector": "rnn"},
+     {"forecast_anomaly_seed": 7, "forecast_detector": "rnn"},
+     ("forecast_anomaly_seed", 11, "11")),
+    # pages/import_model.py has no view settings to keep: its only widget is the file upload.
 ]
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def open_with_url(page: str, params: dict[str, str]) -> AppTest:
     """The app opened from a link to `page` with `params`, as a new visitor's browser would."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(page, params)
 
 
 def widget(at: AppTest, key: str):
@@ -114,6 +144,14 @@ def test_a_page_s_settings_leave_the_address_on_another_page_but_presenter_mode_
     assert "hidden_size" not in address(at) and at.query_params["presenter"] == "1"
     at.switch_page("pages/train.py").run()
     assert at.session_state["hidden_size"] == 16 and at.query_params["hidden_size"] == "16"
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/import_model.py"])
+def test_a_page_without_settings_has_an_address_without_another_page_s_settings(page):
+    at = open_with_url("pages/inside_cell.py", {"cell_step": "40", "presenter": "1"})
+    at.switch_page(page).run()
+    assert not at.exception
+    assert address(at) == {"presenter": "1"}
 
 
 def test_presenter_mode_hides_the_advanced_settings_and_tells_the_demo():

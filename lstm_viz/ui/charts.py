@@ -36,17 +36,21 @@ def plotly_config(name: str) -> dict:
     }
 
 
-def show(figure: go.Figure, key: str, *, name: str | None = None, html_button: bool = False) -> None:
+def show(figure: go.Figure, key: str, *, name: str | None = None, html_button: bool = False,
+         in_zip: bool = True) -> None:
     """st.plotly_chart with a good PNG file name (the chart's `name`, else its key), remembered for the charts zip;
-    `html_button` adds a small button under the chart that downloads it as an interactive HTML page."""
+    `html_button` adds a small button under the chart that downloads it as an interactive HTML page.
+    `in_zip=False` for charts of the explorer pages: the Train page's charts zip holds the session run's charts on
+    the Train page, not what another page drew (often of a bundled run)."""
     name = name or key
     # Presenter mode enlarges every chart drawn through here, on every page.
     st.plotly_chart(presenter.figure(figure), key=key, width="stretch", config=plotly_config(name))
-    shown = st.session_state.setdefault(SHOWN_FIGURES_KEY, {})
-    run_id = st.session_state.get("run_id", 0)
-    shown.setdefault(run_id, {})[key] = (file_stem(name), figure)  # by key: what is on screen now, bounded
-    for old in [k for k in shown if k != run_id]:
-        del shown[old]
+    if in_zip:
+        shown = st.session_state.setdefault(SHOWN_FIGURES_KEY, {})
+        run_id = st.session_state.get("run_id", 0)
+        shown.setdefault(run_id, {})[key] = (file_stem(name), figure)  # by key: what is on screen now, bounded
+        for old in [k for k in shown if k != run_id]:
+            del shown[old]
     if html_button:
         st.download_button(
             "Interactive HTML", data=lambda: figure_html(figure), file_name=f"{file_stem(name)}.html",

@@ -13,7 +13,7 @@ from ..errors import LstmVizError
 from ..forecasting import evaluate_forecasts
 from ..series_figures import anomaly_figure, forecast_figure
 from ..trainer import Trainer
-from . import state
+from . import charts, state
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ def _forecast_section(trainer: Trainer, models: dict) -> None:
     task, length = trainer.task, trainer.config.length
     evaluation = evaluate_forecasts(task, length, models)
     st.subheader("Multi-step forecast on the held-out test part")
-    st.plotly_chart(forecast_figure(evaluation), key="forecast_chart", width="stretch")
+    charts.show(forecast_figure(evaluation), "forecast_chart", name=f"forecast_{evaluation.horizon}_steps_test_part",
+                in_zip=False)
     errors = evaluation.errors()
     naive_mae = errors["naive"][0]
     table = pd.DataFrame(
@@ -110,8 +111,9 @@ def _anomaly_section(trainer: Trainer, models: dict) -> None:
                                        help="Whose flags and scores the chart shows; the table lists all.")
     report = detect_anomalies(task, length, models, int(seed))
     series = task.series
-    st.plotly_chart(anomaly_figure(report, series.times, series.unit, detector or methods[0], series.train_end,
-                                   series.val_end), key="anomaly_chart", width="stretch")
+    shown = detector or methods[0]
+    charts.show(anomaly_figure(report, series.times, series.unit, shown, series.train_end, series.val_end),
+                "anomaly_chart", name=f"anomalies_{shown}_seed{int(seed)}", in_zip=False)
     labelled = int(report.test_labels.sum())
     table = pd.DataFrame(
         [(d.label, d.threshold, int(d.flags.sum()), d.precision, d.recall, d.f1) for d in report.detections.values()],

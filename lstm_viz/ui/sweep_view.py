@@ -12,7 +12,7 @@ from ..sweep import (
 )
 from ..sweep_figures import figure_for_sweep
 from ..tasks import TASKS
-from . import sweep_state
+from . import charts, sweep_state
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def _settings_text(config: SweepConfig) -> str:
 
 def _chart_and_table(config: SweepConfig, rows: list[SweepRow], key: str) -> None:
     figure = figure_for_sweep(config, rows, _published())
-    st.plotly_chart(figure, key=f"sweep_chart_{key}", width="stretch")
+    charts.show(figure, f"sweep_chart_{key}", name=f"length_sweep_{config.task}_{key}", in_zip=False)
     if not rows:
         st.caption("No point has finished yet.")
         return

@@ -87,11 +87,6 @@ def _shared_memo(key: tuple, build: Callable[[], object]) -> object:
     return entry.value
 
 
-def clear_shared_cache() -> None:
-    with _shared_lock:
-        _shared_cache.clear()
-
-
 def run_source(trainer: Trainer) -> object:
     """What identifies the data of the session's run across sessions: the training it watches (live or its own), the
     recorded run it replays, or else the run object itself (an imported model). A token per such object, so two

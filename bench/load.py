@@ -65,6 +65,7 @@ class SessionResult:
     opened: float | None = None  # seconds from the navigation to the page settled
     answered: float | None = None  # seconds from the click on Start to the first chart (or the queue's message)
     by_kind: dict[str, list[float]] = field(default_factory=dict)  # ws client: responses per refresh interval
+    dropped: int = 0  # ws client: refreshes of a fragment that a full run replaced (the server never answers those)
     error: str = ""
 
 
@@ -121,6 +122,7 @@ class StreamlitClient:
         self.buttons: dict[str, str] = {}  # user key -> widget id
         self.verdict = False
         self.timers: dict[str, float] = {}  # fragment id -> refresh interval (s), as AutoRerun asks
+        self.announced: dict[str, float] = {}  # fragment id -> when its AutoRerun last arrived
         self.pending: dict[str, float] = {}  # fragment id ("" for a full run) -> when its run was sent
         self.run_started = 0.0  # when the server last said a run began
 
@@ -189,6 +191,7 @@ class StreamlitClient:
                 self.query_string = message.page_info_changed.query_string
             elif kind == "auto_rerun":
                 self.timers[message.auto_rerun.fragment_id] = message.auto_rerun.interval
+                self.announced[message.auto_rerun.fragment_id] = time.perf_counter()
             elif kind == "stop_auto_rerun":
                 self.timers.clear()
             elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
@@ -205,7 +208,16 @@ class StreamlitClient:
                     continue  # the same run goes on (st.rerun, a page switch)
                 now = time.perf_counter()
                 if status == "FINISHED_SUCCESSFULLY":
-                    done = [""] if "" in self.pending else []
+                    # A full run answers the fragment runs queued before it (Streamlit replaces them by it), and
+                    # drops the fragments it did not draw again (their ids change when the page's layout above them
+                    # does): as a browser does, stop refreshing those; the server ignores runs of a vanished fragment.
+                    done = [key for key, sent in self.pending.items() if not key or sent <= self.run_started]
+                    gone = [key for key in self.timers if self.announced.get(key, 0.0) < self.run_started]
+                    for key in gone:
+                        del self.timers[key]
+                        if key in self.pending and key not in done:
+                            del self.pending[key]
+                            self.result.dropped += 1
                 else:
                     # Streamlit runs every fragment queued before a run starts in that one run, then says so once.
                     done = [key for key, sent in self.pending.items() if key and sent <= self.run_started]
@@ -294,6 +306,7 @@ async def one_round(browser, base_url: str, scenario: str, sessions: int, server
         "server_cpu": cpu_seconds([server]) - server_cpu,
         "browser_cpu": cpu_seconds(clients()) - browser_cpu,
         "errors": sorted({result.error for result in results if result.error}),
+        "dropped": sum(result.dropped for result in results),
     }
 
 
@@ -339,7 +352,9 @@ async def main_async(args) -> None:
                     print(f"    page open p50 {row['open_p50']:.2f} s, Start to first chart p50 "
                           f"{row['click_p50']:.2f} s; " + "; ".join(
                               f"{kind}: p50 {p50:.2f} s, p95 {p95:.2f} s ({count} runs)"
-                              for kind, (p50, p95, count) in row["by_kind"].items()))
+                              for kind, (p50, p95, count) in row["by_kind"].items())
+                          + (f"; {row['dropped']} refreshes of fragments a full run replaced, unanswered"
+                             if row["dropped"] else ""))
                     for error in row["errors"]:
                         print(f"    error: {error}")
                     await asyncio.sleep(5)  # the round's sessions disconnect and are released

@@ -7,6 +7,8 @@ heatmaps are capped in size, because each figure is resent to the browser on eve
 """
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -72,11 +74,18 @@ def _downsample(steps: np.ndarray, values: np.ndarray, max_points: int) -> tuple
     """Mean over equal bins of consecutive steps: smooths noisy train loss and bounds the payload."""
     if len(values) <= max_points:
         return steps, values
-    bins = np.array_split(np.arange(len(values)), max_points)
-    return (
-        np.array([steps[b[-1]] for b in bins]),
-        np.array([np.nanmean(values[b]) if np.isfinite(values[b]).any() else np.nan for b in bins]),
-    )
+    # The bins of np.array_split (the first len % max_points bins one longer), as two rectangular blocks: one
+    # vectorised mean per block instead of a Python loop over 600 bins (this runs on every refresh of a live run).
+    size, longer = divmod(len(values), max_points)
+    split = longer * (size + 1)
+    values = np.asarray(values, dtype=np.float64)
+    values = np.where(np.isfinite(values), values, np.nan)
+    blocks = [values[:split].reshape(longer, size + 1), values[split:].reshape(max_points - longer, size)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN bin (a diverged stretch) is NaN, as it should be
+        means = np.concatenate([np.nanmean(block, axis=1) for block in blocks if block.size])
+    last = np.concatenate([np.arange(size, split, size + 1), np.arange(split + size - 1, len(values), size)])
+    return np.asarray(steps)[last], means
 
 
 def _finite_or_nan(values: Sequence[float]) -> np.ndarray:
@@ -106,7 +115,27 @@ def loss_curves(
     title: str = "Test error during training",
     baseline_name: str = "no-memory baseline",
 ) -> go.Figure:
-    figure = go.Figure()
+    right = max_steps or max([max(item.steps, default=1) for item in series] + [1])
+    guides = (
+        (baseline, f"{baseline_name} ({baseline:.3g})", BASELINE_COLOUR, "dash", baseline_name),
+        (solved_threshold, f"solved (≤ {solved_threshold:.3g})", SOLVED_COLOUR, "dot", "solved"),
+    )
+    # The layout goes into the constructor: the same settings applied with update_layout after the traces cost
+    # Plotly 5x more (~26 of 40 ms), and this chart is rebuilt whenever a live run's history grows.
+    figure = go.Figure(layout=dict(
+        **BASE_LAYOUT, title=dict(text=title), height=440,
+        xaxis=dict(title=dict(text="training step"), range=[0, right], **GRID),
+        # One label per decade: Plotly's default labels minor ticks with bare digits ("5 2 1 5 2 0.1").
+        yaxis=dict(title=dict(text=f"{metric_name} (log scale)"), type="log", dtick=1,
+                   range=_loss_axis_range(series, baseline, solved_threshold), **GRID),
+        # Annotations, not trace text: drawn above the curves, on a backing that keeps them legible where a curve
+        # sits on the line (the RNN sits on the baseline for the whole run).
+        annotations=[
+            dict(x=right, y=np.log10(y), text=text, showarrow=False, xanchor="right", yanchor="bottom",
+                 font=dict(color=colour, size=12), bgcolor="rgba(255,255,255,0.85)")
+            for y, _, colour, _, text in guides
+        ],
+    ))
     for item in series:
         colour = arch_colour(item.arch)
         steps, train = _downsample(np.asarray(item.steps), _finite_or_nan(item.train_loss), MAX_CURVE_POINTS)
@@ -121,28 +150,11 @@ def loss_curves(
             marker=dict(size=5, color=colour),
             hovertemplate=f"{item.label} test {metric_name}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>",
         ))
-    right = max_steps or max([max(item.steps, default=1) for item in series] + [1])
-    for y, name, colour, dash, text in (
-        (baseline, f"{baseline_name} ({baseline:.3g})", BASELINE_COLOUR, "dash", baseline_name),
-        (solved_threshold, f"solved (≤ {solved_threshold:.3g})", SOLVED_COLOUR, "dot", "solved"),
-    ):
+    for y, name, colour, dash, _ in guides:
         figure.add_trace(go.Scatter(
             x=[0, right], y=[y, y], mode="lines", name=name,
             line=dict(color=colour, width=1.5, dash=dash), hovertemplate=f"{name}<extra></extra>",
         ))
-        # An annotation, not trace text: it is drawn above the curves, on a backing that keeps it legible
-        # where a curve sits on the line (the RNN sits on the baseline for the whole run).
-        figure.add_annotation(
-            x=right, y=np.log10(y), text=text, showarrow=False, xanchor="right", yanchor="bottom",
-            font=dict(color=colour, size=12), bgcolor="rgba(255,255,255,0.85)",
-        )
-    figure.update_layout(
-        **BASE_LAYOUT, title=dict(text=title), height=440,
-        xaxis=dict(title=dict(text="training step"), range=[0, right], **GRID),
-        # One label per decade: Plotly's default labels minor ticks with bare digits ("5 2 1 5 2 0.1").
-        yaxis=dict(title=dict(text=f"{metric_name} (log scale)"), type="log", dtick=1,
-                   range=_loss_axis_range(series, baseline, solved_threshold), **GRID),
-    )
     return figure
 
 
@@ -180,7 +192,13 @@ def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, tit
 
     Float64 on purpose: the norms reach 1e-60, below float32's range.
     """
-    figure = go.Figure()
+    y_title = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖ (log scale)" if relative else "‖∂L/∂hₜ‖ (log scale)"
+    figure = go.Figure(layout=dict(  # layout first: see loss_curves
+        **BASE_LAYOUT, height=440,
+        title=dict(text=title or "How much gradient reaches each time step"),
+        xaxis=dict(title=dict(text="time step t (the loss is computed after the last step)"), **GRID),
+        yaxis=dict(title=dict(text=y_title), type="log", exponentformat="power", **GRID),
+    ))
     for curve in curves:
         colour = arch_colour(curve.arch)
         transform = _relative if relative else (lambda a: np.asarray(a, dtype=np.float64))
@@ -199,13 +217,6 @@ def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, tit
             name=f"{curve.label}{when}", legendgroup=curve.arch, line=dict(color=colour, width=2.5),
             hovertemplate=f"{curve.label}{when}<br>t=%{{x}}<br>%{{y:.3g}}<extra></extra>",
         ))
-    y_title = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖ (log scale)" if relative else "‖∂L/∂hₜ‖ (log scale)"
-    figure.update_layout(
-        **BASE_LAYOUT, height=440,
-        title=dict(text=title or "How much gradient reaches each time step"),
-        xaxis=dict(title=dict(text="time step t (the loss is computed after the last step)"), **GRID),
-        yaxis=dict(title=dict(text=y_title), type="log", exponentformat="power", **GRID),
-    )
     return figure
 
 
@@ -216,20 +227,19 @@ def gradient_reach(
 
     `series`: arch -> (label, checkpoint steps, ratios). The LSTM's jump here is the moment it learns to remember.
     """
-    figure = go.Figure()
+    figure = go.Figure(layout=dict(  # layout first: see loss_curves
+        **BASE_LAYOUT, height=400,
+        title=dict(text=title or f"Gradient reaching {distance} steps back, over training"),
+        xaxis=dict(title=dict(text="training step"), **GRID),
+        yaxis=dict(title=dict(text=f"‖∂L/∂h_(T−{distance})‖ / ‖∂L/∂h_T‖ (log scale)"), type="log",
+                   exponentformat="power", **GRID),
+    ))
     for arch, (label, steps, ratios) in series.items():
         figure.add_trace(go.Scatter(
             x=np.asarray(steps, dtype=np.int32), y=_finite_or_nan(ratios), mode="lines+markers", name=label,
             line=dict(color=arch_colour(arch), width=2.5), marker=dict(size=5),
             hovertemplate=f"{label}<br>step %{{x}}<br>ratio %{{y:.3g}}<extra></extra>",
         ))
-    figure.update_layout(
-        **BASE_LAYOUT, height=400,
-        title=dict(text=title or f"Gradient reaching {distance} steps back, over training"),
-        xaxis=dict(title=dict(text="training step"), **GRID),
-        yaxis=dict(title=dict(text=f"‖∂L/∂h_(T−{distance})‖ / ‖∂L/∂h_T‖ (log scale)"), type="log",
-                   exponentformat="power", **GRID),
-    )
     return figure
 
 
@@ -425,7 +435,11 @@ def forget_gate_over_training(
     """
     per_unit = np.asarray(forget_gate_mean_per_unit, dtype=np.float32)
     steps = np.asarray(steps, dtype=np.int32)
-    figure = go.Figure()
+    figure = go.Figure(layout=dict(  # layout first: see loss_curves
+        **BASE_LAYOUT, title=dict(text=title), height=460,
+        xaxis=dict(title=dict(text="training step"), **GRID),
+        yaxis=dict(title=dict(text="forget gate fₜ, mean over steps"), range=[0, 1.02], **GRID),
+    ))
     top_units = np.argsort(per_unit[-1])[::-1][:highlight] if per_unit.size else np.array([], dtype=int)
     show_units = _select_units([per_unit], MAX_HEATMAP_UNITS)
     background_units = [unit for unit in show_units if unit not in top_units]
@@ -453,11 +467,6 @@ def forget_gate_over_training(
         line=dict(color=ARCH_COLOURS["lstm"], width=3.5), marker=dict(size=5),
         hovertemplate="mean over units<br>step %{x}<br>f = %{y:.3f}<extra></extra>",
     ))
-    figure.update_layout(
-        **BASE_LAYOUT, title=dict(text=title), height=460,
-        xaxis=dict(title=dict(text="training step"), **GRID),
-        yaxis=dict(title=dict(text="forget gate fₜ, mean over steps"), range=[0, 1.02], **GRID),
-    )
     return figure
 
 
@@ -465,15 +474,17 @@ def forget_gate_per_unit(forget_gate_mean_per_unit: np.ndarray, *, step: int | N
     """Sorted bar chart of each unit's mean forget gate at one checkpoint: the few near 1 carry the memory."""
     values = np.asarray(forget_gate_mean_per_unit, dtype=np.float32)
     order = np.argsort(values)[::-1]
-    figure = go.Figure(go.Bar(
-        x=np.arange(len(values), dtype=np.int32), y=values[order], customdata=order.astype(np.int32),
-        marker=dict(color=values[order], colorscale=GATE_COLORSCALE, cmin=0, cmax=1),
-        hovertemplate="unit %{customdata}<br>mean f = %{y:.3f}<extra></extra>",
-    ))
     when = f" at step {step}" if step is not None else ""
-    figure.update_layout(
-        **BASE_LAYOUT, title=dict(text=f"Forget gate per unit{when}, sorted"), height=300,
-        xaxis=dict(title=dict(text="units, sorted by forget gate (hover for the unit number)"), showticklabels=False),
-        yaxis=dict(title=dict(text="mean forget gate fₜ"), range=[0, 1], **GRID),
+    return go.Figure(
+        go.Bar(
+            x=np.arange(len(values), dtype=np.int32), y=values[order], customdata=order.astype(np.int32),
+            marker=dict(color=values[order], colorscale=GATE_COLORSCALE, cmin=0, cmax=1),
+            hovertemplate="unit %{customdata}<br>mean f = %{y:.3f}<extra></extra>",
+        ),
+        layout=dict(  # in the constructor: see loss_curves
+            **BASE_LAYOUT, title=dict(text=f"Forget gate per unit{when}, sorted"), height=300,
+            xaxis=dict(title=dict(text="units, sorted by forget gate (hover for the unit number)"),
+                       showticklabels=False),
+            yaxis=dict(title=dict(text="mean forget gate fₜ"), range=[0, 1], **GRID),
+        ),
     )
-    return figure

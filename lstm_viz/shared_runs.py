@@ -39,6 +39,9 @@ LSTM_VIZ_CACHED_RUNS = 16  # finished runs kept in memory (a run is 1-10 MB of c
 # A cached run is replayed in this many seconds: the curves grow as they did, quickly, and then stay. Long enough
 # for a presenter to talk through the steps of the headline demo, short enough not to keep a class waiting.
 REPLAY_SECONDS = 20.0
+# The replay advances in frames, as the live charts refresh (every 0.5 s): sessions replaying the same run then
+# show the same few steps, so they share one set of figures (lstm_viz.ui.views) instead of one per session and step.
+REPLAY_FRAMES_PER_SECOND = 2.0
 
 SOURCES = ("trained", "shared-live", "cached", "precomputed")
 
@@ -132,7 +135,9 @@ class Replay:
         if self.started is None:
             return 0
         fraction = (time.monotonic() - self.started) / self.seconds if self.seconds > 0 else 1.0
-        return min(self.trainer.step, int(fraction * self.trainer.step))
+        frames = max(1, round(self.seconds * REPLAY_FRAMES_PER_SECOND))
+        frame = min(frames, int(fraction * frames))
+        return frame * self.trainer.step // frames
 
     @property
     def alive(self) -> bool:

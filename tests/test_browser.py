@@ -63,9 +63,11 @@ def test_closing_the_tab_stops_its_training(app_server, browser):
     set_number(page, "max_steps", 100_000)
     start.click()
     expect(chart(page, "loss_chart")).to_be_visible(timeout=60_000)
-    before = server_cpu_seconds(app_server.process)
-    time.sleep(1.0)
-    assert server_cpu_seconds(app_server.process) - before > 0.5, "the run was not training"
+    # Training uses most of a core; on a machine other jobs share, that share can take a few seconds to add up.
+    before, deadline = server_cpu_seconds(app_server.process), time.monotonic() + 10
+    while server_cpu_seconds(app_server.process) - before <= 0.5:
+        assert time.monotonic() < deadline, "the run was not training"
+        time.sleep(0.2)
     context.close()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))  # run as a plain script from any folder
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
+from bench.load import cpu_seconds  # noqa: E402
 from bench.run import bare_loop_seconds_per_step  # noqa: E402
 from lstm_viz.presets import DEFAULT_PRESET, preset_config  # noqa: E402
 from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
@@ -47,16 +48,6 @@ def main() -> None:
         expect(start).to_be_visible(timeout=60_000)
         server_process = psutil.Process(app.process.pid)
         browser_processes = [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
-
-        def cpu_seconds(processes):
-            total = 0.0
-            for process in processes:
-                try:
-                    times = process.cpu_times()
-                    total += times.user + times.system
-                except psutil.NoSuchProcess:
-                    pass
-            return total
 
         server_cpu_before, browser_cpu_before = cpu_seconds([server_process]), cpu_seconds(browser_processes)
         start.click()

@@ -1,11 +1,12 @@
 """Benchmarks for the engine's speed targets; every figure is a ratio to a baseline measured in this run.
 
-Usage: python bench/run.py [trace] [overhead] [headline] [threads]
+Usage: python bench/run.py [cells] [trace] [overhead] [headline] [threads]
 """
 from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,53 @@ def best_of(function, repeats: int, rounds: int = 5) -> float:
             function()
         timings.append((time.perf_counter() - started) / repeats)
     return min(timings)
+
+
+def with_pytorch_module(model):
+    """The same model with its recurrent module swapped for PyTorch's own nn.RNN / nn.GRU / nn.LSTM."""
+    config = model.config
+    plain = model.architecture.fused_class(config.input_size, config.hidden_size, num_layers=config.num_layers,
+                                           dropout=model.recurrent.dropout, batch_first=True)
+    plain.load_state_dict(model.recurrent.state_dict())
+    model.recurrent = plain
+    return model
+
+
+def bench_cells() -> None:
+    print("\n== cells: one training step (forward, backward, Adam), B=64 T=100 H=64 / the fused LSTM's "
+          "(targets: RNN <= 0.35x, GRU <= 1.0x)")
+    task = get_task("adding")
+    inputs, targets = task.generate(64, 100, torch.Generator().manual_seed(0))
+    for layers in (1, 2):
+        steps = {}
+        for arch in ("lstm", "rnn", "gru"):
+            config = ModelConfig.for_task(arch, task, hidden_size=64, num_layers=layers)
+            variants = {"app": build_model(config, seed=0)}
+            if arch != "lstm":
+                variants["pytorch"] = with_pytorch_module(build_model(config, seed=0))
+            for variant, model in variants.items():
+                optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+                def step(model=model, optimiser=optimiser):
+                    optimiser.zero_grad(set_to_none=True)
+                    task.loss(model(inputs), targets).backward()
+                    optimiser.step()
+
+                steps[arch, variant] = step
+        # Interleaved rounds, best of each: load drifting during the run hits every variant alike.
+        best = {key: float("inf") for key in steps}
+        for _ in range(7):
+            for key, step in steps.items():
+                best[key] = min(best[key], best_of(step, repeats=5, rounds=1))
+        lstm = best["lstm", "app"]
+        print(f"  layers={layers}  LSTM (fused nn.LSTM) {lstm * 1e3:6.2f} ms")
+        for arch in ("rnn", "gru"):
+            new, old = best[arch, "app"], best[arch, "pytorch"]
+            RESULTS[f"cells/{arch}/L{layers}"] = {"app_ms": new * 1e3, "pytorch_ms": old * 1e3, "lstm_ms": lstm * 1e3,
+                                                  "ratio": new / lstm, "pytorch_ratio": old / lstm}
+            print(f"  layers={layers}  {arch:<4} app {new * 1e3:6.2f} ms = {new / lstm:4.2f}x the LSTM   "
+                  f"(nn.{arch.upper()} {old * 1e3:6.2f} ms = {old / lstm:4.2f}x)")
+    print(f"  load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
 
 
 def bench_trace() -> None:
@@ -162,7 +210,7 @@ def bench_threads() -> None:
           f"two threads are {ratio:4.2f}x slower")
 
 
-BENCHMARKS = {"trace": bench_trace, "overhead": bench_overhead, "headline": bench_headline, "threads": bench_threads}
+BENCHMARKS = {"cells": bench_cells, "trace": bench_trace, "overhead": bench_overhead, "headline": bench_headline, "threads": bench_threads}
 
 
 def main(names: list[str]) -> None:

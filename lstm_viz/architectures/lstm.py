@@ -10,42 +10,36 @@ from torch import Tensor, nn
 from .base import Architecture, LayerParams, State
 
 
-def recompute_layer(params: LayerParams, layer_input: Tensor, hidden: Tensor) -> dict[str, Tensor]:
-    batch, steps, hidden_size = hidden.shape
-    input_size = layer_input.shape[-1]
-    # Gates at step t depend only on x_t and h_{t-1}, so one matmul of [x_t, h_{t-1}, 1] against
-    # [W_ih, W_hh, b] covers every step; the ones column adds the bias inside the matmul, sparing a
-    # broadcast copy of a (B*T, 4H) tensor.
-    joint_input = torch.empty(batch, steps, input_size + hidden_size + 1, dtype=hidden.dtype)
-    joint_input[..., :input_size] = layer_input
-    joint_input[:, 0, input_size:-1] = 0.0  # h_{-1} = 0
-    joint_input[:, 1:, input_size:-1] = hidden[:, :-1]
-    joint_input[..., -1] = 1.0
-    joint_weight = torch.cat(
-        [params["weight_ih"], params["weight_hh"], (params["bias_ih"] + params["bias_hh"])[:, None]], dim=1
-    )  # (4H, D+H+1)
+def trace_layer(params: LayerParams, layer_input: Tensor) -> dict[str, Tensor]:
+    steps, batch, input_size = layer_input.shape
+    hidden_size = params["weight_hh"].shape[1]
+    # h_t from PyTorch's fused kernel, on a throwaway module on the meta device: functional_call swaps
+    # this layer's parameters in, so nothing is allocated for it.
+    module = nn.LSTM(input_size, hidden_size, device="meta")
+    hidden, _ = torch.func.functional_call(module, {f"{name}_l0": value for name, value in params.items()}, (layer_input,))
+    # Gates at step t depend only on x_t and h_{t-1}, so two matmuls over all steps rebuild them. Time-major
+    # rows make h_{t-1} for t >= 1 one contiguous block (h_{-1} = 0 adds nothing to step 0).
     # tanh(x) = 2*sigmoid(2x) - 1: doubling the candidate rows lets one sigmoid over all gates serve for g,
     # which on CPU is much cheaper than a separate tanh call.
-    joint_weight[2 * hidden_size : 3 * hidden_size] *= 2.0
-    preactivation = torch.mm(joint_input.view(batch * steps, -1), joint_weight.t())
-    activated = torch.sigmoid_(preactivation).view(batch, steps, 4 * hidden_size)
+    row_scale = torch.ones(4 * hidden_size, 1, dtype=hidden.dtype)
+    row_scale[2 * hidden_size : 3 * hidden_size] = 2.0
+    preactivation = torch.addmm(((params["bias_ih"] + params["bias_hh"]) * row_scale[:, 0]),
+                                layer_input.reshape(steps * batch, input_size), (params["weight_ih"] * row_scale).t())
+    preactivation[batch:].addmm_(hidden[:-1].reshape(-1, hidden_size), (params["weight_hh"] * row_scale).t())
+    activated = torch.sigmoid_(preactivation).view(steps, batch, 4 * hidden_size)
     input_gate, forget_gate, candidate, output_gate = activated.split(hidden_size, dim=-1)
     candidate.mul_(2.0).sub_(1.0)
 
-    # c_t = f_t * c_{t-1} + i_t * g_t is a linear recurrence in c alone: two element-wise ops per step,
-    # written time-major so each step's output is one contiguous block.
-    written = (input_gate * candidate).transpose(0, 1)
-    forget_time_major = forget_gate.transpose(0, 1)
-    cell_state = torch.empty(steps, batch, hidden_size, dtype=hidden.dtype)
-    cell_previous = torch.zeros(batch, hidden_size, dtype=hidden.dtype)
-    for t in range(steps):
-        cell_previous = torch.addcmul(written[t], forget_time_major[t], cell_previous, out=cell_state[t])
+    # c_t = f_t * c_{t-1} + i_t * g_t is a linear recurrence in c alone: two element-wise ops per step.
+    cell_state = torch.mul(input_gate, candidate)  # (T, B, H), i_t g_t until step t overwrites it with c_t
+    for cell, forget, cell_previous in zip(cell_state[1:].unbind(0), forget_gate[1:].unbind(0), cell_state.unbind(0)):
+        cell.addcmul_(forget, cell_previous)
     return {
         "input_gate": input_gate,
         "forget_gate": forget_gate,
         "candidate": candidate,
         "output_gate": output_gate,
-        "cell_state": cell_state.transpose(0, 1),  # (B, T, H) view
+        "cell_state": cell_state,
         "hidden_state": hidden,
     }
 
@@ -69,7 +63,7 @@ LSTM = Architecture(
     trace_names=("input_gate", "forget_gate", "candidate", "output_gate", "cell_state", "hidden_state"),
     gate_names=("input_gate", "forget_gate", "output_gate"),
     description="Gated cell state: the forget gate decides what memory survives each step.",
-    recompute_layer=recompute_layer,
+    trace_layer=trace_layer,
     step=step,
     state_size=2,
 )

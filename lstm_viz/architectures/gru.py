@@ -80,7 +80,9 @@ class GatedRecurrence(torch.autograd.Function):
 
         grad_h = torch.empty_like(hidden).copy_(grad_hidden)  # (T, B, H), becomes the full dL/dh_t
         grad_recurrent = torch.empty(steps, batch, 3, hidden_size, dtype=hidden.dtype)  # dL/da_t
-        grad_h_steps, grad_h_columns = grad_h.unbind(0), grad_h.unsqueeze(2).unbind(0)
+        # dh broadcast over the three blocks as an expanded view: measured faster than broadcasting inside torch.mul.
+        grad_h_steps = grad_h.unbind(0)
+        grad_h_columns = grad_h.unsqueeze(2).expand(steps, batch, 3, hidden_size).unbind(0)
         grad_recurrent_steps, grad_recurrent_flat = grad_recurrent.unbind(0), grad_recurrent.view(steps, batch, -1).unbind(0)
         coefficients, updates = coefficient.unbind(0), z.unbind(0)
         for t in range(steps - 1, 0, -1):

@@ -1,8 +1,8 @@
 """Every gate and state at every step of every layer, exact to float rounding.
 
 Training never pays for visibility: only afterwards, for the few sequences a page shows, each layer
-runs its architecture's `trace_layer` (the LSTM: PyTorch's fused kernel, then its gates rebuilt in
-matmuls over all steps; the RNN and GRU: their recurrence loop, which computes the gates anyway).
+runs its architecture's `trace_layer`, the layer's recurrence once more in a loop that keeps every gate
+and state (input terms of all steps in one matmul, one matmul per step for h_{t-1}).
 tests/test_engine_traces.py checks the result against step-by-step PyTorch cells.
 """
 from __future__ import annotations

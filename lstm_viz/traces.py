@@ -1,8 +1,9 @@
-"""Every gate and state at every step, recomputed exactly from the weights and the fused hidden states.
+"""Every gate and state at every step of every layer, exact to float rounding.
 
-Training never pays for visibility: the fused kernel runs as usual, and only afterwards, for the few
-sequences a page shows, each layer's gates are rebuilt in batched matmuls (gates at step t depend only
-on x_t and h_{t-1}). tests/test_traces.py checks the result against a step-by-step nn.LSTMCell loop.
+Training never pays for visibility: only afterwards, for the few sequences a page shows, each layer
+runs its architecture's `trace_layer`, the layer's recurrence once more in a loop that keeps every gate
+and state (input terms of all steps in one matmul, one matmul per step for h_{t-1}).
+tests/test_engine_traces.py checks the result against step-by-step PyTorch cells.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .architectures import layer_params
 from .model import SequenceModel
@@ -28,30 +29,20 @@ class Trace:
         return self.layers[-1][name]
 
 
-def layer_module(model: SequenceModel, input_size: int) -> nn.RNNBase:
-    # Parameters are swapped in by functional_call; on the meta device this throwaway module allocates nothing.
-    return model.architecture.fused_class(input_size, model.config.hidden_size, batch_first=True, device="meta")
-
-
 @torch.no_grad()
 def trace_tensors(model: SequenceModel, inputs: Tensor) -> tuple[list[dict[str, Tensor]], Tensor]:
     """Per layer {name: (B,T,H) tensor} and the model outputs, in eval mode (no dropout)."""
     was_training = model.training
     model.eval()
     try:
-        recurrent = model.recurrent
         layers: list[dict[str, Tensor]] = []
-        layer_input = inputs
+        # Time-major inside (each step one contiguous block); the arrays handed out are (B, T, H) views.
+        layer_input = inputs.transpose(0, 1).contiguous()
         for layer in range(model.config.num_layers):
-            params = layer_params(recurrent, layer)
-            if model.config.num_layers == 1:
-                hidden, _ = recurrent(layer_input)
-            else:
-                module = layer_module(model, layer_input.shape[-1])
-                hidden, _ = torch.func.functional_call(module, {f"{k}_l0": v for k, v in params.items()}, (layer_input,))
-            layers.append(model.architecture.recompute_layer(params, layer_input, hidden))
-            layer_input = hidden
-        outputs = model.readout_from_hidden(layer_input)
+            arrays = model.architecture.trace_layer(layer_params(model.recurrent, layer), layer_input)
+            layers.append({name: array.transpose(0, 1) for name, array in arrays.items()})
+            layer_input = arrays["hidden_state"]
+        outputs = model.readout_from_hidden(layers[-1]["hidden_state"])
     finally:
         model.train(was_training)
     return layers, outputs

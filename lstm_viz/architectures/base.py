@@ -1,12 +1,14 @@
 """What every recurrent architecture provides to the rest of the engine.
 
-An architecture is trained through PyTorch's fused module (fast); everything the app shows
-about its insides is recomputed afterwards from the weights and the fused hidden states.
+An architecture trains through the fastest exact implementation measured on CPU: PyTorch's fused
+nn.LSTM (oneDNN), and for the RNN and GRU, whose PyTorch modules run step by step in ATen, a
+subclass of nn.RNN / nn.GRU whose training forward and backward are written out (`StackedRecurrence`).
+Everything the app shows about a cell's insides comes from `trace_layer`, exact to float rounding.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -22,24 +24,28 @@ State = tuple[Tensor, ...]
 class Architecture:
     name: str
     label: str
+    # PyTorch's module for this cell: its parameter names are the ones every export and import uses.
     fused_class: type[nn.RNNBase]
     # The single-step PyTorch cell; only tests use it, as an independent reference.
     cell_class: type[nn.Module]
     gate_count: int
-    # Names of the arrays `recompute_layer` returns, in display order.
+    # Names of the arrays `trace_layer` returns, in display order.
     trace_names: tuple[str, ...]
     # Of those, the ones that are gate activations in [0, 1].
     gate_names: tuple[str, ...]
     description: str
-    # (params, layer_input (B,T,D), hidden (B,T,H)) -> {trace name: (B,T,H)}; exact, no loop over h.
-    recompute_layer: Callable[[LayerParams, Tensor, Tensor], dict[str, Tensor]]
+    # (params, layer_input (T,B,D) time-major) -> {trace name: (T,B,H)}: every gate and state of one layer,
+    # no autograd; the "hidden_state" entry is the next layer's input.
+    trace_layer: Callable[[LayerParams, Tensor], dict[str, Tensor]]
     # (params, input_projection_t (B,G*H) = x_t W_ih^T + b_ih, state) -> (new state, gates dict).
     # Written with plain autograd-friendly ops so the gradient-flow probe can differentiate through it.
     step: Callable[[LayerParams, Tensor, State], tuple[State, dict[str, Tensor]]]
     state_size: int = 1
+    # What `build` makes: fused_class itself, or a subclass of it with the same parameters and a faster training path.
+    module_class: type[nn.RNNBase] | None = None
 
     def build(self, input_size: int, hidden_size: int, num_layers: int, dropout: float) -> nn.RNNBase:
-        return self.fused_class(
+        return (self.module_class or self.fused_class)(
             input_size=input_size,
             hidden_size=hidden_size,
             num_layers=num_layers,
@@ -61,6 +67,42 @@ def layer_params(module: nn.RNNBase, layer: int) -> LayerParams:
     }
 
 
-def previous_hidden(hidden: Tensor) -> Tensor:
-    """h_{t-1} for every t, with the zero initial state in front: (B,T,H) -> (B,T,H)."""
-    return torch.cat([torch.zeros_like(hidden[:, :1]), hidden[:, :-1]], dim=1)
+class StackedRecurrence:
+    """Mixin for a subclass of nn.RNN / nn.GRU: while autograd records, each layer runs through
+    `layer_function`, an autograd.Function whose forward and backward loop over time with one matmul
+    per step and do the rest in matmuls over all steps; otherwise PyTorch's own forward runs, so
+    inference gives exactly what a plain nn.RNN / nn.GRU loaded from an export gives.
+
+    Same parameters, same results up to float rounding, same dropout between layers (drawn by the
+    same call on a tensor of the same shape, so a seed gives the masks PyTorch's module would draw).
+    """
+
+    # apply(layer_input (T,B,D), initial (B,H), weight_ih, weight_hh, bias_ih, bias_hh) -> hidden (T,B,H)
+    layer_function: ClassVar[type[torch.autograd.Function]]
+
+    def forward(self, input, hx=None):  # noqa: A002 - PyTorch's own argument names
+        if not (torch.is_grad_enabled() and self._runs_layer_function(input, hx)):
+            return super().forward(input, hx)  # type: ignore[misc]
+        if hx is not None:
+            self.check_forward_args(input, hx, None)  # PyTorch's own message for a mis-shaped state
+        layer_input = (input.transpose(0, 1) if self.batch_first else input).contiguous()  # (T, B, D)
+        batch = layer_input.shape[1]
+        if hx is None:
+            hx = layer_input.new_zeros(self.num_layers, batch, self.hidden_size)
+        final_states = []
+        for layer, weights in enumerate(self.all_weights):
+            hidden = self.layer_function.apply(layer_input, hx[layer], *weights)  # (T, B, H)
+            final_states.append(hidden[-1])
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                hidden = nn.functional.dropout(hidden, self.dropout, training=True)
+            layer_input = hidden
+        output = layer_input.transpose(0, 1) if self.batch_first else layer_input
+        return output, torch.stack(final_states)
+
+    def _runs_layer_function(self, input, hx) -> bool:  # noqa: A002
+        return (
+            isinstance(input, Tensor) and input.dim() == 3 and input.device.type == "cpu"
+            and input.dtype in (torch.float32, torch.float64) and input.dtype == self.weight_hh_l0.dtype
+            and (hx is None or isinstance(hx, Tensor))
+            and self.bias and not self.bidirectional and getattr(self, "nonlinearity", "tanh") == "tanh"
+        )

@@ -71,4 +71,7 @@ def test_a_shipped_run_reads_light_with_the_numbers_of_the_restored_run():
     assert light == RunRecord.of(full)
     assert light.verdict_step == max(run.steps[-1] for run in full.runs.values())
     lstm = full.runs["lstm"]
-    assert light.recorded_seconds(lstm.solved_step) == pytest.approx(lstm.eval_elapsed[lstm.eval_steps.index(lstm.solved_step)])
+    # The clock is the longest-evaluated cell's (the RNN's): cells are evaluated one after the other in a step, so
+    # their clocks differ by one evaluation, a few tens of milliseconds.
+    solved_at = lstm.eval_elapsed[lstm.eval_steps.index(lstm.solved_step)]
+    assert light.recorded_seconds(lstm.solved_step) == pytest.approx(solved_at, abs=0.1)

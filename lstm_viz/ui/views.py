@@ -141,7 +141,14 @@ def empty_charts(config: RunConfig) -> tuple[go.Figure, go.Figure]:
         title=f"{task.label}, T = {config.length}: test {task.metric_name} while training",
         baseline_name=task.baseline_name,
     )
-    return loss, figures.gradient_flow([])
+    gradient = figures.gradient_flow([])
+    # Without curves Plotly would pick arbitrary axes; these are the ones a run at initialisation roughly fills.
+    gradient.update_layout(
+        xaxis_range=[0, task.sequence_length(config.length) - 1], yaxis_range=[-20, 0.5],
+        annotations=[dict(text="After Start: one line per cell, how much of the last step's gradient reaches each step",
+                          x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=13))],
+    )
+    return loss, gradient
 
 
 def _checkpoint_key(trainer: Trainer) -> tuple:

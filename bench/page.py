@@ -1,12 +1,18 @@
 """The headline preset from the page, in headless Chromium against a real server on loopback.
 
-Measures wall time from clicking Start to the LSTM's test MSE dropping below 0.01 on the page, and the
-page's training rate (steps per wall second, drawing included) against a bare PyTorch loop of the same
-two models measured in this run. Usage: python bench/page.py
+`python bench/page.py` measures wall time from clicking Start to the LSTM's test MSE dropping below 0.01 on the
+page, and the page's training rate (steps per wall second, drawing included) against a bare PyTorch loop of the
+same two models measured in this run.
+
+`python bench/page.py first-chart [repeats]` measures, in the browser's own clock, the time from the Start click to
+the first training chart drawn with data (target < 1 s), for the shipped replay and for a live run (seed 1), each
+in a fresh browser context (cold cache, as a student's first visit).
 """
 from __future__ import annotations
 
+import os
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -17,7 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script from any folder
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Error as PlaywrightError, expect, sync_playwright  # noqa: E402
 
 from bench.load import cpu_seconds  # noqa: E402
 from bench.run import bare_loop_seconds_per_step  # noqa: E402
@@ -31,6 +37,65 @@ def metric_value(page, label: str) -> str:
     # filter(visible=True): during a rerun Streamlit keeps a hidden copy of the element beside the new one.
     metric = page.locator('[data-testid="stMetric"]', has_text=label).filter(visible=True).first
     return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+# Installed before the click, in the page: the click's time and the first moment the loss chart shows a run's curve,
+# both on the browser's clock (performance.now), so neither Playwright's polling nor its messages count.
+WATCH_FIRST_CHART = """() => {
+    window.__clicked = null; window.__firstChart = null;
+    document.addEventListener('click', () => { if (window.__clicked === null) window.__clicked = performance.now(); }, true);
+    // A test-metric curve (lines+markers), not the empty chart with only its guide lines the page shows before Start.
+    const drawn = () => {
+        const plot = document.querySelector('.st-key-loss_chart .js-plotly-plot');
+        return plot && plot.querySelector('.main-svg') && (plot.data || []).some(t => t.mode === 'lines+markers');
+    };
+    const check = () => {
+        if (window.__clicked !== null && window.__firstChart === null && drawn()) window.__firstChart = performance.now();
+    };
+    new MutationObserver(check).observe(document.body, {childList: true, subtree: true, attributes: true});
+}"""
+
+
+def first_chart_seconds(browser, url: str) -> float:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        start = page.locator(".st-key-start button")
+        expect(start).to_be_enabled(timeout=120_000)
+        page.locator('[data-test-script-state="notRunning"]').wait_for(timeout=120_000)
+        time.sleep(1.0)  # a visitor reads the page before pressing Start
+        page.evaluate(WATCH_FIRST_CHART)
+        start.click()
+        page.wait_for_function("window.__firstChart !== null", timeout=120_000, polling=50)
+        seconds = page.evaluate("(window.__firstChart - window.__clicked) / 1000")
+        try:  # a live run would train on for the session's lifetime, slowing the next measurement
+            page.locator(".st-key-stop button").click(timeout=5_000)
+        except PlaywrightError:
+            pass  # it had ended (a replay) or the button is redrawn: closing the context ends the session anyway
+        return seconds
+    finally:
+        context.close()
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def first_chart(repeats: int) -> None:
+    with running_app() as app, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        replay = f"{app.url}/train"
+        cases = {"replay": lambda _: replay,
+                 # A new seed each time: the same one would join the earlier run instead of training.
+                 "live": lambda repeat: f"{app.url}/train?preset={DEFAULT_PRESET}&seed={repeat + 1}"}
+        first_chart_seconds(browser, replay)  # the server's first page load reads the shipped runs
+        for name, url in cases.items():
+            times = [first_chart_seconds(browser, url(repeat)) for repeat in range(repeats)]
+            print(f"first chart, {name:<14} median {statistics.median(times):.2f} s  "
+                  f"(runs: {', '.join(f'{t:.2f}' for t in times)}; target < 1 s)  load average {load_average()}",
+                  flush=True)
+        browser.close()
 
 
 def main() -> None:
@@ -88,4 +153,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["first-chart"]:
+        first_chart(int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+    else:
+        main()

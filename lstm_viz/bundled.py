@@ -8,6 +8,7 @@ from pathlib import Path
 from .errors import ModelFileError
 from .presets import preset_config
 from .runstore import load_run_state
+from .speed import RunRecord
 from .trainer import RunConfig, Trainer
 
 BUNDLED_RUNS_DIR = Path(__file__).resolve().parent.parent / "assets" / "runs"
@@ -47,6 +48,21 @@ def bundled_run_path(name: str) -> Path:
 def load_bundled_run(name: str = EXPLORER_RUN) -> Trainer:
     """Shared by every caller in the process: treat it as read-only (pages copy a model before loading weights)."""
     return load_run_state(bundled_run_path(name))
+
+
+@lru_cache(maxsize=len(BUNDLED_RUNS))
+def bundled_record(name: str) -> RunRecord | None:
+    """The shipped run's steps and timings without its weights (milliseconds, for the Home page's claims); None
+    when it is missing or unreadable."""
+    try:
+        return RunRecord.read(bundled_run_path(name))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def precomputed_record(preset: str) -> RunRecord | None:
+    """The shipped run of a precomputed preset, read light."""
+    return bundled_record(f"preset-{preset}") if preset in PRECOMPUTED_PRESETS else None
 
 
 def precomputed_run(config: RunConfig) -> Trainer | None:

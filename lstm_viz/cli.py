@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-every", type=int, default=DEFAULTS.eval_every)
     train.add_argument("--probe-every", type=int, default=DEFAULTS.probe_every)
     train.add_argument("--no-early-stop", action="store_true", help="keep training an architecture after it solves the task")
+    train.add_argument("--train-to-budget", action="store_true",
+                       help="train every architecture until it solves, diverges or uses the step budget, instead of "
+                            "ending the run when its verdict is known (every gated cell solved, plateaued or diverged "
+                            "and the RNN still at the no-memory baseline)")
     train.add_argument("--no-compute-limit", action="store_true",
                        help="allow settings above the per-step compute budget the app enforces")
     train.add_argument("--threads", type=int, default=1, help="torch threads (one is fastest on a shared 2-core machine)")
@@ -62,6 +66,7 @@ def train(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, learning_rate=args.lr, batch_size=args.batch,
         clip_grad_norm=args.clip if args.clip and args.clip > 0 else None,
         eval_every=args.eval_every, probe_every=args.probe_every, stop_when_solved=not args.no_early_stop,
+        train_to_budget=args.train_to_budget,
         max_step_gflop=None if args.no_compute_limit else DEFAULTS.max_step_gflop,
     )
     trainer = Trainer(config)

@@ -327,6 +327,7 @@ def clipping_config(config: RunConfig, arch: str, clip: float | None, steps: int
     """The run's settings for one architecture, a short budget, clipping on (threshold) or off (None)."""
     return replace(
         config, archs=(arch,), clip_grad_norm=clip, max_steps=int(steps), stop_when_solved=False, patience=None,
+        train_to_budget=True,  # clipped and unclipped runs are compared over the same budget
         eval_every=max(1, int(steps) // 20), probe_every=int(steps), max_checkpoints=4,
     ).validate()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .stopping import RECENT_EVALUATIONS
 from .trainer import Trainer
 
 STAGE_COUNT = 5
@@ -43,6 +44,16 @@ def _power(value: float) -> str:
     return f"1e{math.floor(math.log10(value)):d}"
 
 
+def _what_the_rnn_does_next(trainer: Trainer) -> str:
+    """The RNN's part while the run goes on past the LSTM's solve, as this run's settings decide it."""
+    budget = trainer.config.max_steps
+    if trainer.config.train_to_budget:
+        return f"The RNN trains on to its full budget of {budget:,} steps, to show it is not a matter of time."
+    window = RECENT_EVALUATIONS * trainer.config.eval_every
+    return (f"The RNN trains on until it has stayed on the baseline for {window} steps (or reaches the budget of "
+            f"{budget:,}); then the run ends, its verdict known. “Train to the full budget” would keep it going.")
+
+
 def headline_stage(trainer: Trainer | None) -> Stage:
     if trainer is None:
         return Stage(1, "the task",
@@ -69,7 +80,7 @@ def headline_stage(trainer: Trainer | None) -> Stage:
                      f"At step {lstm.solved_step} the LSTM's test error fell below the solved line "
                      f"(MSE {lstm_metric:.3f}); the RNN is at {rnn_metric:.3f}, on the baseline of {baseline:.3f}. "
                      f"Gradient reaching the first of {length} steps: LSTM {_power(reach_lstm)} of the last step's, "
-                     f"RNN {_power(reach_rnn)}. The RNN trains on for its full budget to show it is not a matter of time.")
+                     f"RNN {_power(reach_rnn)}. {_what_the_rnn_does_next(trainer)}")
     if lstm_metric < LEFT_BASELINE_FRACTION * baseline:
         return Stage(3, "the LSTM finds the markers",
                      f"The LSTM's test error ({lstm_metric:.3f}) has left the baseline ({baseline:.3f}); the RNN's "

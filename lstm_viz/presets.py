@@ -22,14 +22,14 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset(
             name="vanishing-gradients",
-            title="Vanishing gradients in 30 seconds: adding problem, T = 100",
+            title="Vanishing gradients: adding problem, T = 100",
             featured=True,
             card_text="An RNN and an LSTM must add two numbers seen up to 100 steps ago. Watch the RNN's gradient "
                       "vanish while the LSTM's forget gates keep a path open and it solves the task.",
             description=(
                 "The RNN and the LSTM see the same batches. At initialisation both pass back ~1e-20 of the last "
                 "step's gradient to the first step; the LSTM then opens a path through its forget gates and solves "
-                "the task in about 700 steps, while the RNN's gradient keeps vanishing and it never leaves the baseline."
+                "the task, while the RNN's gradient keeps vanishing and it never leaves the baseline."
             ),
             config=RunConfig(
                 task="adding",
@@ -58,7 +58,7 @@ PRESETS: dict[str, Preset] = {
                 "A forget-gate bias of +1 at init starts f near 0.73 instead of 0.5: at initialisation the gradient "
                 "reaching the first of 200 steps is ~1e-14 of the last step's instead of ~1e-40 (compare the "
                 "gradient chart with bias 0). It does not guarantee faster learning: measured here with seed 0, the "
-                "LSTM solves at step 1775 with +1 and at 1300 with 0, in about two minutes."
+                "LSTM solves at step 1775 with +1 and at 1300 with 0."
             ),
             config=RunConfig(task="adding", length=200, archs=("rnn", "lstm"), forget_bias=1.0,
                              max_steps=3000),  # seed 0 needs 1775 steps; margin for other seeds

@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from .background import BackgroundTraining, TrainingSlots, snapshot
+from .speed import SERVER_SPEED
 from .trainer import RunConfig, Trainer
 
 # Defaults for a 2-core server; each can be set by an environment variable of the same name.
@@ -316,7 +317,10 @@ class RunHub:
             subscription.worker.stop(reason)
 
     def _finish(self, key: str, worker: BackgroundTraining) -> None:
-        """In the worker thread, as it ends: a run that completed on its own becomes the cached result."""
+        """In the worker thread, as it ends: a run that completed on its own becomes the cached result, and every
+        training that ran tells the server's speed log how fast this server trains now (lstm_viz.speed)."""
+        if worker.error is None and worker.trainer is not None:
+            SERVER_SPEED.record(worker.trainer)
         with self._lock:
             live = self._live.get(key)
             if live is not None and live.worker is worker:

@@ -5,15 +5,17 @@ fused nn.RNN / nn.GRU / nn.LSTM + Linear readout with the same seeded initialisa
 draws every training batch from one torch.Generator seeded like the Trainer's, and follows the Trainer's schedule:
 one batch per step shared by every architecture still training, gradient clipping, an evaluation on the same test
 set every `eval_every` steps and at the budget, stopping an architecture when it solves the task (or plateaus, or
-diverges). It prints each architecture's final test metric; tests/test_engine_exports.py checks it equals the app's.
+diverges), and ending the run when its verdict is known (lstm_viz.stopping, whose source it embeds). It prints each architecture's final test metric; tests/test_engine_exports.py checks it equals the app's.
 
 Gradient probes and checkpoints are left out: they never change training. Dropout (only with 2+ layers) draws from
 torch's global generator, which neither the app nor the script seeds, so such runs do not repeat exactly.
 """
 from __future__ import annotations
 
+import inspect
 import json
 
+from . import stopping
 from .errors import ConfigError
 from .trainer import OPTIMIZERS, PROBE_SEED_OFFSET, TEST_SEED_OFFSET, RunConfig
 
@@ -43,6 +45,11 @@ OPTIMIZERS = {optimizers}
 
 # ----- the task: {task_label} -----
 {task_source}
+# ----- when the verdict is known: the app's own rules (lstm_viz/stopping.py) -----
+{stopping_source}
+FLOOR = {floor!r}  # the task's best possible metric
+GATED = {gated!r}  # architectures with gates; the others wait for them before stopping at the baseline
+
 
 # ----- the model: PyTorch's fused recurrent module and a linear readout -----
 class SequenceModel(nn.Module):
@@ -89,11 +96,13 @@ def main():
     for arch in CONFIG["archs"]:
         model = build_model(arch, seed)
         runs[arch] = {{"model": model, "optimizer": OPTIMIZERS[CONFIG["optimizer"]](model.parameters(), lr=CONFIG["learning_rate"]),
-                      "status": "training", "detail": "", "metric": None, "best": math.inf, "since_best": 0}}
+                      "status": "training", "detail": "", "metric": None, "best": math.inf, "since_best": 0,
+                      "metrics": [], "steps": 0}}
 
     def record(arch, step):
         run = runs[arch]
         metric = run["metric"] = evaluate(run["model"], test_inputs, test_targets)
+        run["metrics"].append(metric)
         if not math.isfinite(metric):
             run["status"], run["detail"] = "diverged", f"test {{METRIC_NAME}} became NaN at step {{step}}"
             return
@@ -106,6 +115,9 @@ def main():
         patience = CONFIG["patience"]
         if run["status"] == "training" and patience is not None and run["since_best"] > patience:
             run["status"], run["detail"] = "plateaued", f"no improvement in {{patience}} evaluations (step {{step}})"
+        elif (run["status"] == "training" and patience is None and not CONFIG["train_to_budget"]
+              and has_plateaued(run["metrics"], baseline(length), FLOOR)):
+            run["status"], run["detail"] = "plateaued", f"no progress lately (step {{step}})"
 
     for arch in runs:
         record(arch, 0)
@@ -117,6 +129,7 @@ def main():
             if run["status"] != "training":
                 continue
             model, optimizer = run["model"], run["optimizer"]
+            run["steps"] = step
             model.train()
             optimizer.zero_grad(set_to_none=True)
             loss = per_example_loss(model(inputs), targets).mean()
@@ -134,6 +147,11 @@ def main():
                 if run["status"] == "training":
                     record(arch, step)
                     print(f"step {{step:>6}}  {{arch}}: test {{METRIC_NAME}} {{run['metric']:.6f}}", flush=True)
+            if not CONFIG["train_to_budget"]:
+                cells = {{arch: {{"gated": arch in GATED, "active": run["status"] == "training", "steps": run["steps"],
+                                "metrics": run["metrics"]}} for arch, run in runs.items()}}
+                for arch in plain_cells_to_stop(cells, baseline(length), FLOOR)[0]:
+                    runs[arch]["status"], runs[arch]["detail"] = "baseline", f"still at the baseline at step {{step}}"
         if step >= CONFIG["max_steps"]:
             for run in runs.values():
                 if run["status"] == "training":
@@ -163,7 +181,7 @@ def standalone_script(config: RunConfig, expected: dict[str, float | None] | Non
         raise ConfigError(f"a standalone script is available for the adding and copy tasks, not for {task.label}")
     fields = ("task", "length", "archs", "hidden_size", "num_layers", "dropout", "forget_bias", "optimizer",
               "learning_rate", "batch_size", "clip_grad_norm", "seed", "max_steps", "eval_every", "eval_size",
-              "stop_when_solved", "patience")
+              "stop_when_solved", "patience", "train_to_budget")
     values = {name: getattr(config, name) for name in fields}
     values["archs"] = list(values["archs"])
     # JSON is valid Python for these values except null/true/false; repr keeps Python's spelling.
@@ -195,4 +213,7 @@ def standalone_script(config: RunConfig, expected: dict[str, float | None] | Non
         optimizers=optimizers,
         task_label=task.label,
         task_source=source.strip("\n") + "\n",
+        stopping_source=inspect.getsource(stopping).split('"""', 2)[2].strip("\n") + "\n",  # without its docstring
+        floor=task.metric_floor(config.length),
+        gated=sorted(arch for arch in config.archs if ARCHITECTURES[arch].gate_names),
     )

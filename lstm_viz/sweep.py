@@ -121,6 +121,9 @@ class SweepConfig:
             probe_size=4,
             trace_examples=1,
             stop_when_solved=True,
+            # A point's result is its metric after the whole budget (or its solve): the length sweep asks whether
+            # more training would help, and the shipped sweep results were trained this way.
+            train_to_budget=True,
             max_checkpoints=2,
         )
 

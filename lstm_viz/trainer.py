@@ -18,6 +18,7 @@ from .architectures import ARCHITECTURES
 from .errors import ConfigError
 from .gradient_flow import GradientFlow, measure_gradient_flow
 from .model import ModelConfig, SequenceModel, build_model
+from .stopping import PLATEAU_EVALUATIONS, has_plateaued, plain_cells_to_stop
 from .tasks import Task, get_task
 
 OPTIMIZERS = {
@@ -62,7 +63,12 @@ class RunConfig:
     probe_size: int = 16
     trace_examples: int = 4  # the first probe sequences, whose gates the pages show
     stop_when_solved: bool = True
-    patience: int | None = None  # evaluations without a 1% improvement before an architecture stops
+    # Evaluations without a 1% improvement before an architecture stops, even on the baseline. None: the
+    # verdict's own rules (lstm_viz.stopping) decide when a cell has plateaued.
+    patience: int | None = None
+    # Off: the run ends when its verdict is known (lstm_viz.stopping). On: every cell trains until it solves,
+    # diverges or uses the step budget, as a check that the RNN's failure is not a matter of time.
+    train_to_budget: bool = False
     max_checkpoints: int = 64
     max_step_gflop: float | None = MAX_STEP_GFLOP  # None lifts the compute budget (scripts that know what they ask)
 
@@ -166,7 +172,7 @@ class ArchRun:
     label: str
     model: SequenceModel
     optimizer: torch.optim.Optimizer
-    status: str = "training"  # training | solved | diverged | plateaued | budget | stopped
+    status: str = "training"  # training | solved | diverged | plateaued | baseline | budget | stopped
     status_detail: str = ""
     steps: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
@@ -251,6 +257,10 @@ class Trainer:
         return self.task.solved_threshold(self.config.length)
 
     @property
+    def metric_floor(self) -> float:
+        return self.task.metric_floor(self.config.length)
+
+    @property
     def trace_inputs(self) -> Tensor:
         return self.probe_inputs[: self.config.trace_examples]
 
@@ -291,6 +301,8 @@ class Trainer:
             for run in self.runs.values():
                 if run.active:
                     eval_metric[run.arch] = self._evaluate(run)
+        if evaluated and not config.train_to_budget:
+            self._stop_cells_whose_verdict_is_known()
         if self.step >= config.max_steps:
             for run in self.runs.values():
                 if run.active:
@@ -378,8 +390,38 @@ class Trainer:
                 run.status_detail = f"solved at step {self.step} (test {self.task.metric_name} {metric:.4f})"
         if run.active and self.config.patience is not None and run.evals_since_best > self.config.patience:
             run.status = "plateaued"
-            run.status_detail = f"no improvement in {self.config.patience} evaluations (step {self.step})"
+            run.status_detail = f"stopped at step {self.step}: no 1% improvement in {self.config.patience} evaluations"
+        elif (run.active and self.config.patience is None and not self.config.train_to_budget
+              and has_plateaued(run.eval_metric, self.baseline, self.metric_floor)):
+            run.status = "plateaued"
+            run.status_detail = (f"stopped at step {self.step}: no progress in its last "
+                                 f"{PLATEAU_EVALUATIONS * self.config.eval_every} steps")
         return metric
+
+    def _stop_cells_whose_verdict_is_known(self) -> None:
+        """Once every gated cell has ended, stop a plain RNN that has trained as long and still sits at the
+        baseline (lstm_viz.stopping): nothing it could still show would change the verdict."""
+        cells = {
+            arch: {"gated": bool(run.model.architecture.gate_names), "active": run.active,
+                   "steps": run.steps[-1] if run.steps else 0, "metrics": run.eval_metric}
+            for arch, run in self.runs.items()
+        }
+        stop, deciders = plain_cells_to_stop(cells, self.baseline, self.metric_floor)
+        if not stop:
+            return
+        last = cells[deciders[0]]["steps"]
+        events = {}
+        for arch in deciders:
+            events.setdefault(self.runs[arch].status, []).append(f"the {self.runs[arch].label}")
+        what = " and ".join(f"{' and '.join(labels)} {status}" for status, labels in events.items())
+        when = f"when {what}" if last == self.step else f"{self.step - last} steps after {what} (step {last})"
+        for arch in stop:
+            run = self.runs[arch]
+            run.status = "baseline"
+            run.status_detail = (
+                f"stopped at step {self.step}: still at the {self.task.baseline_name} (test {self.task.metric_name} "
+                f"{run.last_metric:.3f}; baseline {self.baseline:.3f}) {when}"
+            )
 
     def _checkpoint(self, run: ArchRun) -> None:
         flow = measure_gradient_flow(run.model, self.task, self.probe_inputs, self.probe_targets)
@@ -407,36 +449,55 @@ class Trainer:
         }
 
     def verdict(self) -> str:
-        length, metric_name, baseline = self.config.length, self.task.metric_name, self.baseline
-        baseline_name = self.task.baseline_name
+        """One sentence per cell: where it got, and why it ended, in the user's terms."""
+        runs = sorted(self.runs.values(), key=lambda run: run.status == "baseline")  # those refer to the others
+        sentences = [sentence for sentence in map(self._cell_verdict, runs) if sentence]
+        return " ".join(sentence + "." for sentence in sentences)
+
+    def _cell_verdict(self, run: ArchRun) -> str:
+        length, metric_name = self.config.length, self.task.metric_name
+        ended_at = run.steps[-1] if run.steps else self.step
+        if run.status == "diverged":
+            return f"{run.label} diverged: {run.status_detail}"
+        if run.solved_step is not None:
+            solved_metric = run.eval_metric[run.eval_steps.index(run.solved_step)]
+            text = f"{run.label} {self.task.solved_phrase(length)} at step {run.solved_step} ({metric_name} {solved_metric:.3f})"
+            if run.status == "budget" and ended_at > run.solved_step:
+                text += f", then trained on to the step budget of {self.config.max_steps:,} ({run.last_metric:.3f})"
+            elif run.status == "plateaued":
+                text += f", then {run.status_detail}"
+            elif run.status == "stopped":
+                text += f", then was {run.status_detail}"
+            return text
+        if run.last_metric is None:
+            return ""
+        place = self._place(run.last_metric)
+        if run.status == "baseline":
+            return f"{run.label} {run.status_detail}"
+        if run.status == "budget":
+            budget = self.config.max_steps
+            return f"{run.label} trained the whole budget of {budget:,} step{'s' if budget != 1 else ''} and {place}"
+        if run.status == "plateaued":
+            return f"{run.label} {place}; it {run.status_detail}"
+        if run.status == "stopped":
+            return f"{run.label} {place}, then was {run.status_detail}"
+        return f"{run.label} {place}"
+
+    def _place(self, value: float) -> str:
+        """Where a metric stands against the baseline, e.g. "stayed at 0.170, the no-memory baseline"."""
+        baseline, baseline_name = self.baseline, self.task.baseline_name
         # Judged on the way from the best possible value to the baseline: for a language model the floor (the
         # language's own entropy) is far above 0, and 93% of the baseline can be most of the way to the floor.
-        floor = self.task.metric_floor(length)
-        parts = []
-        for run in self.runs.values():
-            if run.solved_step is not None:
-                solved_metric = run.eval_metric[run.eval_steps.index(run.solved_step)]
-                parts.append(f"{run.label} {self.task.solved_phrase(length)} at step {run.solved_step} ({metric_name} {solved_metric:.3f})")
-            elif run.status == "diverged":
-                parts.append(f"{run.label} diverged: {run.status_detail}")
-            elif run.last_metric is not None:
-                value = run.last_metric
-                relative = (value - floor) / (baseline - floor)
-                if relative > 1.1:
-                    parts.append(f"{run.label} ended at {value:.3f}, worse than the {baseline_name} {baseline:.3f}")
-                elif relative >= 0.9:
-                    parts.append(f"{run.label} stayed at {value:.3f}, the {baseline_name}")
-                elif floor == 0:
-                    parts.append(
-                        f"{run.label} reached {value:.3f} ({value / baseline:.0%} of the {baseline_name} "
-                        f"{baseline:.3f}) without solving it"
-                    )
-                else:
-                    parts.append(
-                        f"{run.label} reached {value:.3f}, {1 - relative:.0%} of the way from the {baseline_name} "
-                        f"{baseline:.3f} to the best possible {floor:.3f}, without solving it"
-                    )
-        return "; ".join(parts) + "."
+        floor = self.metric_floor
+        relative = (value - floor) / (baseline - floor)
+        if relative > 1.1:
+            return f"ended at {value:.3f}, worse than the {baseline_name} {baseline:.3f}"
+        if relative >= 0.9:
+            return f"stayed at {value:.3f}, the {baseline_name}"
+        if floor == 0:
+            return f"reached {value:.3f} ({value / baseline:.0%} of the {baseline_name} {baseline:.3f}) without solving it"
+        return (f"reached {value:.3f}, {1 - relative:.0%} of the way from the {baseline_name} {baseline:.3f} to the "
+                f"best possible {floor:.3f}, without solving it")
 
 
 def iter_training(config: RunConfig) -> Iterator[ProgressEvent]:

@@ -1,6 +1,8 @@
 import streamlit as st
 
+from lstm_viz.bundled import precomputed_record
 from lstm_viz.presets import DEFAULT_PRESET, PRESETS
+from lstm_viz.speed import timing_sentence
 from lstm_viz.ui import state, url_state
 
 state.init_session()
@@ -25,9 +27,11 @@ with left:
     )
     st.button("▶ Open the vanishing-gradients experiment", type="primary", key="open_headline",
               on_click=state.open_preset, args=(DEFAULT_PRESET,))
-    st.caption("Trained live, the LSTM solves it 25-35 seconds after you press Start on a 2-core CPU. This exact "
-               "preset also ships precomputed, so pressing Start replays that recorded run at once (labelled as "
-               "such); change any setting or the seed to train live.")
+    record = precomputed_record(DEFAULT_PRESET)
+    # Computed from the shipped run and this server's measured speed: a busy server breaks any fixed figure.
+    st.caption((timing_sentence(record) + " " if record is not None else "")
+               + "This exact preset ships precomputed, so pressing Start replays that recorded run at once (labelled "
+               "as such); change any setting or the seed to train live.")
 with right:
     st.markdown(
         "**What to look for**\n"

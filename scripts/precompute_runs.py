@@ -2,6 +2,7 @@
 
     python scripts/precompute_runs.py            # every bundled run
     python scripts/precompute_runs.py NAME ...   # some of them
+    python scripts/precompute_runs.py --out /tmp/runs forecast-airline   # into another folder, to try it
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from lstm_viz.trainer import Trainer  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", choices=[[], *BUNDLED_RUNS], help="bundled runs to regenerate (default: all)")
+    parser.add_argument("--out", type=Path, help="write <out>/<name>/ instead of assets/runs/<name>/")
     args = parser.parse_args()
     torch.set_num_threads(1)  # the same arithmetic as the app's one-thread sessions
     for name in args.names or BUNDLED_RUNS:
@@ -29,7 +31,7 @@ def main() -> None:
         trainer = Trainer(BUNDLED_RUNS[name])
         while not trainer.finished:
             trainer.train_step()
-        folder = save_run_state(trainer, bundled_run_path(name))
+        folder = save_run_state(trainer, args.out / name if args.out else bundled_run_path(name))
         size = sum(path.stat().st_size for path in folder.iterdir()) / 2**20
         print(f"{name}: {trainer.verdict()} ({time.perf_counter() - started:.0f} s, {size:.1f} MB in {folder})")
 

@@ -47,7 +47,13 @@ def test_train_page_shows_defaults_and_limits_before_training():
     assert at.number_input(key="max_steps").max == 100_000
     assert at.button(key="stop").disabled
     assert "Start training" in texts(at)
-    assert not at.get("plotly_chart")
+    # Before Start the charts are drawn empty (so the browser loads Plotly before the click): the loss chart has its
+    # baseline and solved lines and no curve, the gradient chart nothing.
+    charts = plotly_charts(at)
+    loss = charts["Adding problem, T = 100: test MSE while training"]
+    assert [trace["name"].split(" (")[0] for trace in loss["data"]] == ["no-memory baseline", "solved"]
+    assert loss["data"][0]["y"] == [pytest.approx(1 / 6)] * 2
+    assert not charts["How much gradient reaches each time step"].get("data")
 
 
 def test_presets_and_task_change_update_the_widgets():

@@ -86,8 +86,13 @@ def settings_sidebar() -> None:
                 "Step budget", min_value=MAX_STEPS_RANGE[0], max_value=MAX_STEPS_RANGE[1], step=100,
                 key="max_steps", disabled=disabled,
                 help=f"Training stops after this many steps ({MAX_STEPS_RANGE[0]}–{MAX_STEPS_RANGE[1]:,}) "
-                     "or earlier when every architecture has solved the task or diverged.",
+                     "or earlier, once the verdict is known (see “Train to the full budget”).",
             )
+            st.toggle("Train to the full budget", key="train_to_budget", disabled=disabled,
+                      help="Off: the run ends when its verdict is known: every gated cell (GRU, LSTM) has solved, "
+                           "stopped improving or diverged, and the RNN has trained as long and is still at the "
+                           "no-memory baseline. On: each cell trains until it solves or diverges, or the step budget "
+                           "is used, to check that the RNN's failure is not a matter of time.")
             st.toggle("Clip gradients", key="clip_enabled", disabled=disabled,
                         help="Rescale the gradient when its total norm exceeds the threshold (Pascanu et al. 2013).")
             st.number_input(

@@ -8,8 +8,11 @@ import streamlit as st
 
 from .. import narrative
 from ..architectures import ARCHITECTURES
+from ..bundled import precomputed_record
+from ..errors import LstmVizError
 from ..model_upload import IMPORTED_STATUS
 from ..presets import PRESETS
+from ..speed import timing_sentence
 from ..trainer import Trainer
 from . import charts, presenter, state, views
 
@@ -22,6 +25,7 @@ STATUS_BADGES = {
     "solved": ("green", "solved"),
     "diverged": ("red", "diverged"),
     "plateaued": ("orange", "plateaued"),
+    "baseline": ("gray", "stopped at the baseline"),
     "budget": ("gray", "budget used"),
     "stopped": ("gray", "stopped"),
     IMPORTED_STATUS: ("violet", "imported"),
@@ -57,6 +61,7 @@ def live_panel() -> None:
                 _waiting_state()
             else:
                 _empty_state()
+            _empty_charts()
             return
         ended = state.poll_training()
         try:
@@ -87,8 +92,9 @@ def live_panel() -> None:
 
 def _empty_state() -> None:
     preset = PRESETS[st.session_state["preset"]]
+    record = precomputed_record(preset.name)
     st.info(
-        f"**{preset.title}.** {preset.description}\n\n"
+        f"**{preset.title}.** {preset.description}" + (f" {timing_sentence(record)}" if record else "") + "\n\n"
         "Press **Start training** to watch the networks learn: the loss curves, how much gradient reaches each "
         "time step, and every gate of the LSTM update live."
     )
@@ -102,6 +108,20 @@ def _narrative(trainer: Trainer | None) -> None:
         return
     stage = narrative.headline_stage(trainer)
     st.info(f"**{stage.label}.** {stage.text}", icon=":material/co_present:")
+
+
+def _empty_charts() -> None:
+    """Where the charts will be, before there is a run: it also has the browser load Plotly before Start."""
+    try:
+        config = state.config_from_settings()
+        loss, gradient = views.empty_charts(config)
+    except (LstmVizError, KeyError, ValueError):  # settings Start would refuse with a message: no charts yet
+        return
+    left, right = (st.container(), st.container()) if presenter.on() else st.columns(2)
+    with left:
+        charts.show(loss, "loss_chart", in_zip=False)
+    with right:
+        charts.show(gradient, "gradient_chart", in_zip=False)
 
 
 def _waiting_state() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 
 import streamlit as st
@@ -46,7 +47,7 @@ IMPORTED_RUN_KEY = "imported_run"
 # (a dict, e.g. {"series": "airline"}; set by presets, empty for tasks without options).
 SETTING_KEYS = (
     "preset", "task", "task_options", "length", "archs", "hidden_size", "num_layers", "learning_rate", "batch_size",
-    "optimizer", "clip_enabled", "clip_threshold", "forget_bias", "seed", "max_steps",
+    "optimizer", "clip_enabled", "clip_threshold", "forget_bias", "seed", "max_steps", "train_to_budget",
 )
 TRAIN_PAGE = "train"
 DEFAULT_TASK = "adding"
@@ -133,6 +134,7 @@ def apply_preset(name: str) -> None:
     state["forget_bias"] = float(config.forget_bias)
     state["seed"] = config.seed
     state["max_steps"] = config.max_steps
+    state["train_to_budget"] = config.train_to_budget
 
 
 def open_preset(name: str) -> None:
@@ -234,6 +236,7 @@ def config_from_settings() -> RunConfig:
         forget_bias=float(state["forget_bias"]),
         seed=int(state["seed"]),
         max_steps=int(state["max_steps"]),
+        train_to_budget=bool(state.get("train_to_budget", base.train_to_budget)),
     )
 
 
@@ -342,6 +345,22 @@ def start_training() -> None:
     subscriptions.append(joined)
     state["worker"] = joined
     state["running"] = True
+    _wait_for_first_snapshot(joined)
+
+
+# A live run's models and initial measurements take about 0.3-1 s to build. Waiting that long in the Start click
+# lets the rerun it triggers draw the first charts, instead of the next refresh half a second later.
+FIRST_SNAPSHOT_WAIT_SECONDS = 1.5
+
+
+def _wait_for_first_snapshot(joined: Subscription) -> None:
+    worker = joined.worker
+    if worker is None:  # a replay has its snapshot at once
+        return
+    deadline = time.monotonic() + FIRST_SNAPSHOT_WAIT_SECONDS
+    # A run queued for a training slot would wait far longer: the page shows its place in the queue instead.
+    while worker.trainer is None and worker.alive and joined.queue_position is None and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def explore_imported(trainer: Trainer) -> None:

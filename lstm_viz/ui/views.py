@@ -19,7 +19,7 @@ import streamlit as st
 
 from .. import figures
 from ..traces import Trace, trace
-from ..trainer import ArchRun, Checkpoint, Trainer
+from ..trainer import ArchRun, Checkpoint, RunConfig, Trainer
 from . import state
 
 FIGURE_CACHE_KEY = "figure_cache"
@@ -128,6 +128,27 @@ def _build_loss_figure(trainer: Trainer) -> go.Figure:
         title=f"{task.label}, T = {trainer.config.length}: test {task.metric_name} while training",
         baseline_name=task.baseline_name,
     )
+
+
+def empty_charts(config: RunConfig) -> tuple[go.Figure, go.Figure]:
+    """The loss and gradient charts before a run exists: axes, titles and the baseline and solved lines, no curves.
+    Drawn under the Start button so the browser has loaded and laid out Plotly before the click: drawing the first
+    chart after it cost about 3 s, mostly the browser fetching and starting plotly.js."""
+    task = config.make_task()
+    loss = figures.loss_curves(
+        [], baseline=task.baseline(config.length), solved_threshold=task.solved_threshold(config.length),
+        metric_name=f"test {task.metric_name}", max_steps=config.max_steps,
+        title=f"{task.label}, T = {config.length}: test {task.metric_name} while training",
+        baseline_name=task.baseline_name,
+    )
+    gradient = figures.gradient_flow([])
+    # Without curves Plotly would pick arbitrary axes; these are the ones a run at initialisation roughly fills.
+    gradient.update_layout(
+        xaxis_range=[0, task.sequence_length(config.length) - 1], yaxis_range=[-20, 0.5],
+        annotations=[dict(text="After Start: one line per cell, how much of the last step's gradient reaches each step",
+                          x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=13))],
+    )
+    return loss, gradient
 
 
 def _checkpoint_key(trainer: Trainer) -> tuple:

@@ -553,11 +553,12 @@ class BackgroundSweep:
     """Runs `iter_sweep` in a daemon thread; readers take snapshots under a short lock. Never calls a UI."""
 
     def __init__(self, config: SweepConfig, cache: PointCache | None = POINT_CACHE,
-                 unwatched_timeout: float | None = None, scheduler: Scheduler | None = None, owner: Hashable = None):
+                 unwatched_timeout: float | None = None, scheduler: Scheduler | None = None, owner: Hashable = None,
+                 torch_threads: int | None = None):
         """`unwatched_timeout`: stop when nobody asked for a snapshot for this many seconds (tab closed).
         `scheduler`: the server's; each point waits there for a slot, queued under `owner` (the session)."""
         self.config = config.validate()
-        self.scheduler, self.owner = scheduler, owner
+        self.scheduler, self.owner, self.torch_threads = scheduler, owner, torch_threads
         self.cache = cache
         self.unwatched_timeout = unwatched_timeout
         self.error: BaseException | None = None
@@ -589,6 +590,10 @@ class BackgroundSweep:
         return False
 
     def _run(self) -> None:
+        if self.torch_threads is not None:
+            import torch
+
+            torch.set_num_threads(self.torch_threads)
         status = "finished"
         try:
             for event in iter_sweep(self.config, self.cache, self._should_stop, self.scheduler, self.owner):

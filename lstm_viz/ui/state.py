@@ -252,6 +252,30 @@ def session_owner() -> str:
     return st.session_state.setdefault("_scheduler_owner", uuid.uuid4().hex)
 
 
+def run_job(compute, *, kind: str, units: float, label: str):
+    """`compute(ticket)` as a job of the server's scheduler, from a page: blocks this script run until it is done,
+    showing the job's place in the queue and its estimated wait meanwhile. Leaving the page cancels the job.
+    Returns its result (None if the scheduler stopped it); re-raises its error."""
+    from ..scheduler import describe_wait, wait_for
+
+    def work(ticket):
+        torch.set_num_threads(hub().torch_threads)  # as every training: one thread per job
+        return compute(ticket)
+
+    job = scheduler().spawn(work, owner=session_owner(), kind=kind, units=units, label=label)
+    placeholder = st.empty()
+
+    def show(view) -> None:
+        waiting = describe_wait(view.ticket)
+        placeholder.info(f"Waiting for the server: {waiting}." if waiting else f"{label.capitalize()}…",
+                         icon=":material/hourglass_top:")
+
+    try:
+        return wait_for(job, show)
+    finally:
+        placeholder.empty()
+
+
 @st.cache_resource(show_spinner=False, on_release=lambda hub: hub.shutdown())
 def hub() -> RunHub:
     """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.shared_runs).

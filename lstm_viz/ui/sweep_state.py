@@ -158,7 +158,7 @@ def start_sweep() -> None:
     try:
         worker = BackgroundSweep(config_from_settings(), cache=POINT_CACHE,
                                  unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=train_state.scheduler(),
-                                 owner=train_state.session_owner())
+                                 owner=train_state.session_owner(), torch_threads=train_state.hub().torch_threads)
     except ConfigError as exc:
         state["sweep_error"] = f"Check the sweep settings: {exc}"
         return

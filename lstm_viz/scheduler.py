@@ -20,6 +20,7 @@ holds a slot while it computes and waits without CPU (a condition variable) befo
 """
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import logging
@@ -43,8 +44,11 @@ PRIOR_UNITS_PER_SECOND = 5.0
 # Weight of the newest measurement in the running averages: the last few jobs dominate, so a server that becomes
 # busier (or quieter) is followed within a few jobs.
 SMOOTHING = 0.35
-# A running job's own rate is trusted once it has run this long (its first steps include building the models).
+# A running job's own rate is trusted once it has run this long (its first steps include building the models),
+# and is measured over its last RATE_WINDOW_SECONDS: a server that just became busier is seen within seconds.
 RATE_AFTER_SECONDS = 1.0
+RATE_WINDOW_SECONDS = 5.0
+_SAMPLE_SECONDS = 0.25
 _POLL_SECONDS = 0.25  # a waiter re-checks give_up() this often
 
 
@@ -77,6 +81,7 @@ class Ticket:
         self.completed = False  # finished its work (not cancelled, capped or failed): its measurements count
         self._order = next(scheduler._counter)
         self._cancelled = threading.Event()
+        self._samples: collections.deque = collections.deque()  # (time, done units), for the recent rate
 
     # ----- for the job -----
     @property
@@ -90,6 +95,21 @@ class Ticket:
     def progress(self, done_units: float) -> None:
         """Work done so far, in the units of `units`: what the wait estimates of everyone behind are computed from."""
         self.done_units = float(done_units)
+        now = self.scheduler.clock()
+        if not self._samples or now - self._samples[-1][0] >= _SAMPLE_SECONDS:
+            self._samples.append((now, self.done_units))
+            while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW_SECONDS:
+                self._samples.popleft()
+
+    def recent_rate(self, now: float) -> float | None:
+        """Units per second over about the last RATE_WINDOW_SECONDS; None until the job has run RATE_AFTER_SECONDS."""
+        if self.started_at is None or now - self.started_at < RATE_AFTER_SECONDS or self.done_units <= 0:
+            return None
+        samples = list(self._samples)
+        if len(samples) < 2 or now - samples[0][0] < RATE_AFTER_SECONDS:
+            return self.done_units / (now - self.started_at)
+        then, units = samples[0]
+        return (self.done_units - units) / (now - then) if self.done_units > units else None
 
     @property
     def over_time(self) -> bool:
@@ -207,7 +227,7 @@ class Scheduler:
             chosen = min(pending, key=lambda t: (running.get(t.owner, 0), last.get(t.owner, -math.inf), t._order))
             pending.remove(chosen)
             order.append(chosen)
-            last[chosen.owner] = math.ldexp(1.0, 1000) + turn  # later than any clock reading
+            last[chosen.owner] = 2.0 ** 52 + turn  # later than any clock reading, and still exact
         return order
 
     def _wait_admitted(self, ticket: Ticket, timeout: float | None) -> bool:
@@ -263,15 +283,17 @@ class Scheduler:
             stats.finished += 1
 
     def _rate(self, kind: str, now: float) -> float:
+        """Units per second one job of `kind` achieves: now, by the running jobs of that kind; else as the last
+        finished ones did; else as running jobs of any kind do now; else as anything measured did; else the prior."""
+        same = [r for t in self._running if t.kind == kind and (r := t.recent_rate(now)) is not None]
+        if same:
+            return sum(same) / len(same)
         stats = self._stats.get(kind)
         if stats is not None and stats.rate is not None:
             return stats.rate
-        # Nothing of this kind finished yet: what the running ones of this kind achieve, else of any kind.
-        for same_kind in (True, False):
-            rates = [t.done_units / (now - t.started_at) for t in self._running
-                     if (t.kind == kind) == same_kind and t.done_units > 0 and now - t.started_at >= RATE_AFTER_SECONDS]
-            if rates:
-                return sum(rates) / len(rates)
+        other = [r for t in self._running if (r := t.recent_rate(now)) is not None]
+        if other:
+            return sum(other) / len(other)
         measured = [s.rate for s in self._stats.values() if s.rate is not None]
         return sum(measured) / len(measured) if measured else self.prior_rate
 
@@ -285,8 +307,7 @@ class Scheduler:
         expected = self._expected_units(ticket)
         if ticket.done_units >= expected:  # past the typical share of its plan: assume it ends soon, not never
             expected = min(ticket.units, ticket.done_units + 0.1 * ticket.units)
-        own = ticket.done_units / elapsed if elapsed >= RATE_AFTER_SECONDS and ticket.done_units > 0 else None
-        left = max(0.0, expected - ticket.done_units) / (own or self._rate(ticket.kind, now))
+        left = max(0.0, expected - ticket.done_units) / (ticket.recent_rate(now) or self._rate(ticket.kind, now))
         if ticket.max_seconds is not None:
             left = min(left, max(0.0, ticket.max_seconds - elapsed))
         return left

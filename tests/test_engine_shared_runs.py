@@ -110,7 +110,7 @@ def test_slots_admit_up_to_capacity_at_once():
     finally:
         for worker in workers:
             worker.stop()
-    assert not training_threads() or all(not worker.alive for worker in workers)
+    assert all(not worker.alive for worker in workers) and slots.running == slots.waiting == 0
 
 
 def test_a_run_over_the_wall_time_cap_stops_with_a_message():

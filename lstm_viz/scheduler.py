@@ -79,6 +79,7 @@ class Ticket:
         self.ended_at: float | None = None
         self.state = "queued"  # queued | running | done | cancelled
         self.completed = False  # finished its work (not cancelled, capped or failed): its measurements count
+        self.estimate_is_guess = False  # the last estimated_wait had no measured speed to go on (a fresh server)
         self._order = next(scheduler._counter)
         self._cancelled = threading.Event()
         self._samples: collections.deque = collections.deque()  # (time, done units), for the recent rate
@@ -175,6 +176,7 @@ class Scheduler:
         self._stats: dict[str, _KindStats] = {}
         self._shared: dict[Hashable, "SharedJob"] = {}
         self._closed = False
+        self._guessed = False  # set by _rate when it had nothing measured to go on
         self.admissions: list[Ticket] = []  # the order jobs were admitted in (bounded; the tests read it)
 
     # ----- queueing -----
@@ -295,6 +297,8 @@ class Scheduler:
         if other:
             return sum(other) / len(other)
         measured = [s.rate for s in self._stats.values() if s.rate is not None]
+        if not measured:
+            self._guessed = True
         return sum(measured) / len(measured) if measured else self.prior_rate
 
     def _expected_units(self, ticket: Ticket) -> float:
@@ -317,6 +321,7 @@ class Scheduler:
             if ticket.state != "queued":
                 return None
             now = self.clock()
+            self._guessed = False
             order = self._order()
             slots = sorted(self._remaining_seconds(t, now) for t in self._running)
             slots += [0.0] * (self.capacity - len(slots))
@@ -324,6 +329,7 @@ class Scheduler:
             for ahead in order:
                 free_at = heapq.heappop(slots)
                 if ahead is ticket:
+                    ticket.estimate_is_guess = self._guessed
                     return free_at
                 duration = self._expected_units(ahead) / self._rate(ahead.kind, now)
                 if ahead.max_seconds is not None:
@@ -499,7 +505,8 @@ def describe_wait(ticket: Ticket) -> str | None:
     seconds = ticket.estimated_wait()
     if seconds is None:
         return f"position {position} in the queue"
-    return f"position {position} in the queue, about {format_wait(seconds)} to wait"
+    guess = " (a first guess: the server has not measured its speed yet)" if ticket.estimate_is_guess else ""
+    return f"position {position} in the queue, about {format_wait(seconds)} to wait{guess}"
 
 
 def format_wait(seconds: float) -> str:

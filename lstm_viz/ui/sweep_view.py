@@ -131,7 +131,8 @@ def _session_view(snap: SweepSnapshot) -> None:
             text = f"starting: {snap.point_count} points"
         elif snap.queue_position is not None:
             text = (f"point {current.point_index + 1} of {snap.point_count}: {current.point.label}: waiting for a "
-                    f"free slot on this server, position {snap.queue_position} in the queue"
+                    f"free slot on this server (it runs every session's jobs in turn), position "
+                    f"{snap.queue_position} in the queue"
                     + (f", about {format_wait(snap.queue_wait)} to wait" if snap.queue_wait is not None else ""))
         elif current.waiting:
             text = (f"point {current.point_index + 1} of {snap.point_count}: {current.point.label}: another session "

@@ -79,6 +79,7 @@ class SessionResult:
     by_kind: dict[str, list[float]] = field(default_factory=dict)  # ws client: responses per refresh interval
     dropped: int = 0  # ws client: refreshes of a fragment that a full run replaced (the server never answers those)
     verdict_at: float | None = None  # perf_counter time the verdict reached the client
+    capped: bool = False  # the run ended at the server's wall-time cap (LSTM_VIZ_RUN_SECONDS), not by its own rules
     error: str = ""
 
 
@@ -212,6 +213,8 @@ class StreamlitClient:
                 element = message.delta.new_element
                 if element.WhichOneof("type") == "button" and "-" in element.button.id:
                     self.buttons[element.button.id.rsplit("-", 1)[1]] = element.button.id
+                elif element.WhichOneof("type") == "alert" and "Time limit reached" in element.alert.body:
+                    self.result.capped = True
                 elif element.WhichOneof("type") == "alert" and "Result:" in element.alert.body:
                     if not self.verdict:
                         self.result.verdict_at = time.perf_counter()
@@ -339,6 +342,7 @@ async def one_round(browser, base_url: str, scenario: str, sessions: int, server
         "errors": sorted({result.error for result in results if result.error}),
         "dropped": sum(result.dropped for result in results),
         "verdicts": verdicts, "load_after": load_after, "floor_loop": floor_loop,
+        "capped": sum(result.capped for result in results),
         "floor": floor_loop * sessions / CORES if floor_loop is not None else None,
     }
 
@@ -401,7 +405,10 @@ async def main_async(args) -> None:
                               f"loop, {FLOOR_STEPS} steps, one thread) / {CORES} cores = {row['floor']:.0f} s. "
                               f"Last verdict / floor = {last / row['floor']:.2f} (target <= 1.5); UI p95 "
                               f"{row['p95']:.2f} s (target < 1 s); load average {row['load_before']:.1f} before, "
-                              f"{row['load_after']:.1f} after", flush=True)
+                              f"{row['load_after']:.1f} after"
+                              + (f". {row['capped']} run(s) ended at the server's wall-time cap (LSTM_VIZ_RUN_SECONDS), "
+                                 "not at their verdict: those verdict times are the cap's" if row["capped"] else ""),
+                              flush=True)
                     for error in row["errors"]:
                         print(f"    error: {error}")
                     await asyncio.sleep(5)  # the round's sessions disconnect and are released

@@ -50,6 +50,9 @@ RATE_AFTER_SECONDS = 1.0
 RATE_WINDOW_SECONDS = 5.0
 _SAMPLE_SECONDS = 0.25
 _POLL_SECONDS = 0.25  # a waiter re-checks give_up() this often
+# A shared job whose last watcher let go is kept this long before it is cancelled: a page that reruns (a click while
+# it waits) asks for the same key again at once and keeps its place in the queue instead of going to the back.
+RELEASE_GRACE_SECONDS = 2.0
 
 
 def env_setting(name: str, default: float, cast: Callable = int) -> float:
@@ -83,6 +86,7 @@ class Ticket:
         self._order = next(scheduler._counter)
         self._cancelled = threading.Event()
         self._samples: collections.deque = collections.deque()  # (time, done units), for the recent rate
+        self.abandoned: Callable[[], bool] | None = None  # set by SharedJob: nobody has watched it for a while
 
     # ----- for the job -----
     @property
@@ -118,6 +122,8 @@ class Ticket:
                 and self.scheduler.clock() - self.started_at > self.max_seconds)
 
     def should_stop(self) -> bool:
+        if self.abandoned is not None and self.abandoned():
+            self.cancel()
         return self._cancelled.is_set() or self.over_time
 
     def finish(self, completed: bool = True) -> None:
@@ -161,13 +167,15 @@ class Scheduler:
     """The server's slots, queue and measurements. Thread-safe."""
 
     def __init__(self, capacity: int | None = None, max_seconds: float | None = None,
-                 clock: Callable[[], float] = time.monotonic, prior_rate: float = PRIOR_UNITS_PER_SECOND):
+                 clock: Callable[[], float] = time.monotonic, prior_rate: float = PRIOR_UNITS_PER_SECOND,
+                 release_grace: float = RELEASE_GRACE_SECONDS):
         self.capacity = int(capacity or env_setting("LSTM_VIZ_MAX_TRAININGS", LSTM_VIZ_MAX_TRAININGS))
         if self.capacity < 1:
             raise ValueError("at least one slot")
         self.max_seconds = max_seconds or env_setting("LSTM_VIZ_RUN_SECONDS", LSTM_VIZ_RUN_SECONDS, float)
         self.clock = clock
         self.prior_rate = prior_rate
+        self.release_grace = release_grace
         self._condition = threading.Condition()
         self._counter = itertools.count()
         self._waiting: list[Ticket] = []
@@ -375,8 +383,9 @@ class Scheduler:
         with self._condition:
             if key is not None:
                 existing = self._shared.get(key)
-                if existing is not None and not existing.ended:
+                if existing is not None and not existing.ended and not existing.ticket.cancelled:
                     existing._watchers += 1
+                    existing._unwatched_since = None
                     return existing._view()
             job = SharedJob(self, key, self.submit(owner, kind, units, label), work)
             if key is not None:
@@ -408,6 +417,8 @@ class SharedJob:
         self.error: BaseException | None = None
         self._work = work
         self._watchers = 0
+        self._unwatched_since: float | None = None  # monotonic time the last watcher let go
+        ticket.abandoned = self._abandoned
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lstm-viz-{ticket.kind}", daemon=True)
 
@@ -415,11 +426,15 @@ class SharedJob:
     def ended(self) -> bool:
         return self._done.is_set()
 
+    def _abandoned(self) -> bool:
+        since = self._unwatched_since
+        return since is not None and time.monotonic() - since >= self.scheduler.release_grace
+
     def _run(self) -> None:
         ticket = self.ticket
         try:
             while not ticket.wait_admitted(_POLL_SECONDS):
-                if ticket.cancelled:
+                if ticket.should_stop():  # cancelled, or nobody has watched it for the grace period
                     return
             if ticket.should_stop():
                 return
@@ -471,11 +486,14 @@ class JobView:
         if self._released:
             return
         self._released = True
-        with self.job.scheduler._condition:
+        scheduler = self.job.scheduler
+        with scheduler._condition:
             self.job._watchers -= 1
             last = self.job._watchers <= 0
-        if last and not self.job.ended:
-            self.job.ticket.cancel()
+            if last:
+                self.job._unwatched_since = time.monotonic()
+        if last and not self.job.ended and (self.job.key is None or scheduler.release_grace <= 0):
+            self.job.ticket.cancel()  # nobody can ask for it again: no need to wait
 
     def join(self, timeout: float | None = None) -> bool:
         self.job._thread.join(timeout)

@@ -193,6 +193,10 @@ def test_cancelled_and_released_jobs_leave_no_thread(no_threads_left):
     first.release()
     assert not first.ticket.cancelled and scheduler.waiting == 1
     second.release()
+    # A page that reruns asks again at once: it finds the same job, in the same place.
+    again = scheduler.spawn(clipping_job, owner="b", kind="clipping", units=1.0, key="clip rnn 30")
+    assert again.job is first.job and again.ticket.position == 1
+    again.release()  # and now nobody asks again: cancelled after the grace period
     assert first.join(WAIT_SECONDS) and first.ticket.state == "cancelled" and first.result is None
 
     # A page that is left while waiting (Streamlit stops its script with an exception): the job is cancelled.

@@ -347,11 +347,14 @@ async def one_round(browser, base_url: str, scenario: str, sessions: int, server
     }
 
 
-def start_server(port: int, log_path: Path, max_trainings: int | None = None) -> subprocess.Popen:
+def start_server(port: int, log_path: Path, max_trainings: int | None = None,
+                 run_seconds: float | None = None) -> subprocess.Popen:
     log = open(log_path, "w")
     env = dict(os.environ)
     if max_trainings is not None:
         env["LSTM_VIZ_MAX_TRAININGS"] = str(max_trainings)
+    if run_seconds is not None:
+        env["LSTM_VIZ_RUN_SECONDS"] = str(run_seconds)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.disconnectedSessionTTL", "2"],
@@ -365,7 +368,7 @@ async def main_async(args) -> None:
     base_url = f"http://127.0.0.1:{args.port}"
     global RUN_TIMEOUT_SECONDS
     RUN_TIMEOUT_SECONDS = args.timeout
-    server = start_server(args.port, Path(args.log), args.max_trainings)
+    server = start_server(args.port, Path(args.log), args.max_trainings, args.run_seconds)
     try:
         process = psutil.Process(server.pid)
         idle = process.memory_info().rss
@@ -433,6 +436,9 @@ def main() -> None:
                         help="seconds a session may wait for its verdict (a distinct round of 20: give it 1800)")
     parser.add_argument("--max-trainings", type=int, default=None,
                         help="the server's LSTM_VIZ_MAX_TRAININGS (default: the environment's, else 2)")
+    parser.add_argument("--run-seconds", type=float, default=None,
+                        help="the server's LSTM_VIZ_RUN_SECONDS, the wall-time cap per job (default: the "
+                             "environment's, else 600); raise it on a loaded machine, or capped runs end the round")
     asyncio.run(main_async(parser.parse_args()))
 
 

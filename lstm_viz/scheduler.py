@@ -86,6 +86,7 @@ class Ticket:
         self._order = next(scheduler._counter)
         self._cancelled = threading.Event()
         self._samples: collections.deque = collections.deque()  # (time, done units), for the recent rate
+        self._samples_lock = threading.Lock()
         self.abandoned: Callable[[], bool] | None = None  # set by SharedJob: nobody has watched it for a while
 
     # ----- for the job -----
@@ -101,16 +102,18 @@ class Ticket:
         """Work done so far, in the units of `units`: what the wait estimates of everyone behind are computed from."""
         self.done_units = float(done_units)
         now = self.scheduler.clock()
-        if not self._samples or now - self._samples[-1][0] >= _SAMPLE_SECONDS:
-            self._samples.append((now, self.done_units))
-            while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW_SECONDS:
-                self._samples.popleft()
+        with self._samples_lock:  # the pages read them from other threads
+            if not self._samples or now - self._samples[-1][0] >= _SAMPLE_SECONDS:
+                self._samples.append((now, self.done_units))
+                while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW_SECONDS:
+                    self._samples.popleft()
 
     def recent_rate(self, now: float) -> float | None:
         """Units per second over about the last RATE_WINDOW_SECONDS; None until the job has run RATE_AFTER_SECONDS."""
         if self.started_at is None or now - self.started_at < RATE_AFTER_SECONDS or self.done_units <= 0:
             return None
-        samples = list(self._samples)
+        with self._samples_lock:
+            samples = list(self._samples)
         if len(samples) < 2 or now - samples[0][0] < RATE_AFTER_SECONDS:
             return self.done_units / (now - self.started_at)
         then, units = samples[0]

@@ -292,8 +292,10 @@ def scheduled(kind: str, key: Hashable, units: float, compute: Callable[[Ticket]
     if stored is not None:
         return stored
 
+    threads = state.hub().torch_threads
+
     def work(ticket: Ticket) -> Any:
-        torch.set_num_threads(state.hub().torch_threads)  # as every training: one thread per job
+        torch.set_num_threads(threads)  # as every training: one torch thread per job
         result = compute(ticket)
         if result is not None and not ticket.should_stop():
             ticket.progress(ticket.units)

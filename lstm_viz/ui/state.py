@@ -258,8 +258,10 @@ def run_job(compute, *, kind: str, units: float, label: str):
     Returns its result (None if the scheduler stopped it); re-raises its error."""
     from ..scheduler import describe_wait, wait_for
 
+    threads = hub().torch_threads
+
     def work(ticket):
-        torch.set_num_threads(hub().torch_threads)  # as every training: one thread per job
+        torch.set_num_threads(threads)  # as every training: one torch thread per job
         return compute(ticket)
 
     job = scheduler().spawn(work, owner=session_owner(), kind=kind, units=units, label=label)

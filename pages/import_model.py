@@ -29,7 +29,7 @@ if uploaded is not None and st.session_state.get("import_model_done") != uploade
         trainer = state.run_job(lambda ticket: trainer_from_upload(upload), kind="import",
                                 units=upload.run_config.estimated_step_gflop() * upload.run_config.eval_size
                                 / max(1, upload.run_config.batch_size),
-                                label=f"measuring {upload.file_name}")
+                                label="measuring the uploaded model")
         if trainer is None:
             raise ModelFileError("the server stopped measuring the model before it finished (a restart); try again")
     except ModelFileError as error:

@@ -14,9 +14,10 @@ holds a slot while it computes and waits without CPU (a condition variable) befo
   (`Ticket.progress`). The scheduler measures, per kind of job, the units per second running jobs actually achieve
   on this server and the share of their plan finished jobs actually used (a run that stops when solved uses less
   than its budget); `estimated_wait` plays the queue forward on the slots with those measurements.
-- **Cancellation.** A waiting job leaves the queue when cancelled or when its `give_up` turns true; a running one
-  sees `should_stop()`. `spawn` runs a job in its own thread, shared by a key between the sessions that watch it:
-  it is cancelled when the last watcher releases it.
+- **Cancellation.** A waiting job leaves the queue when cancelled (its owner's thread stops waiting: Stop, a closed
+  tab, nobody watching); a running one sees `should_stop()`. `spawn` runs a job in its own thread, shared by a key
+  between the sessions that watch it: it is cancelled when the last watcher lets go (after RELEASE_GRACE_SECONDS,
+  so a page that reruns and asks again keeps its place).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
 log = logging.getLogger(__name__)

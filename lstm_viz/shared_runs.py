@@ -20,7 +20,6 @@ import bisect
 import copy
 import dataclasses
 import json
-import os
 import threading
 import time
 import weakref

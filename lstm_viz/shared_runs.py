@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from .background import BackgroundTraining, snapshot
-from .scheduler import LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, Scheduler, env_setting  # noqa: F401
+from .scheduler import Scheduler, env_setting
 from .trainer import RunConfig, Trainer
 
 # Defaults for a 2-core server; each can be set by an environment variable of the same name (the slots and the

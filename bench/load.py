@@ -15,12 +15,18 @@ made, the page open and the Start click separately, and the server's memory: res
 warm-up session, its peak with N sessions, and (peak - warm) / N per session.
 
 Scenarios:
-  preset  the headline preset from its link (/train?preset=vanishing-gradients): shipped precomputed, replayed;
-  live    the same link with max_steps=300 and a seed of its own: not precomputed, so the first session starts a real training
-          and every other session watches that same training (the shared cache), none trains its own.
+  preset    the headline preset from its link (/train?preset=vanishing-gradients): shipped precomputed, replayed;
+  live      the same link with max_steps=300 and a seed of its own: not precomputed, so the first session starts a real
+            training and every other session watches that same training (the shared cache), none trains its own.
+  distinct  the classroom where every student picks a seed: N sessions on the headline preset, each with its own seed,
+            full budget, so N real trainings compete for the server's slots. Reported besides: each session's verdict
+            time (from the moment all of them opened the link) and the last one; the floor measured in the same run,
+            N x (a bare fused LSTM loop of 700 steps, B64 T100 H64, one thread, in a process of its own) / cores; and
+            last verdict / floor (target <= 1.5 at N = 10 and 20, with UI p95 < 1 s).
 
-    python bench/load.py                      # N = 1, 10, 20, both scenarios, websocket clients
+    python bench/load.py                      # N = 1, 10, 20, the preset and live scenarios, websocket clients
     python bench/load.py --sessions 20 --scenario live --client browser --port 8620
+    python bench/load.py --scenario distinct --sessions 10 20
 
 The load average before each round says how busy the machine was.
 """
@@ -49,12 +55,18 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, wait_until_healthy  # noqa: E402
 
-# Each round of "live" uses its own seed, so that it is not served by the previous round's cached run.
+# Each scenario gives session `index` of a round of `sessions` its link's query string. Each round of "live" uses its
+# own seed, so that it is not served by the previous round's cached run; "distinct" gives every session a seed of its
+# own, never the preset's (shipped precomputed) seed 0, nor one of another round.
 SCENARIOS = {
-    "preset": lambda sessions: "preset=vanishing-gradients",
-    "live": lambda sessions: f"preset=vanishing-gradients&max_steps=300&seed={10 + sessions}",
+    "preset": lambda sessions, index: "preset=vanishing-gradients",
+    "live": lambda sessions, index: f"preset=vanishing-gradients&max_steps=300&seed={10 + sessions}",
+    "distinct": lambda sessions, index: f"preset=vanishing-gradients&seed={1000 * sessions + index + 1}",
 }
-RUN_TIMEOUT_SECONDS = 600
+DEFAULT_SCENARIOS = ["preset", "live"]
+CORES = psutil.cpu_count()
+RUN_TIMEOUT_SECONDS = 600  # per session; --timeout changes it (a distinct round of 20 needs longer)
+FLOOR_STEPS = 700  # the LSTM of the headline preset solves at about step 700
 SETTLED = '[data-test-script-state="notRunning"]'
 
 
@@ -66,6 +78,8 @@ class SessionResult:
     answered: float | None = None  # seconds from the click on Start to the first chart (or the queue's message)
     by_kind: dict[str, list[float]] = field(default_factory=dict)  # ws client: responses per refresh interval
     dropped: int = 0  # ws client: refreshes of a fragment that a full run replaced (the server never answers those)
+    verdict_at: float | None = None  # perf_counter time the verdict reached the client
+    capped: bool = False  # the run ended at the server's wall-time cap (LSTM_VIZ_RUN_SECONDS), not by its own rules
     error: str = ""
 
 
@@ -104,6 +118,7 @@ async def student(browser, url: str, result: SessionResult, started: asyncio.Eve
         result.responses.append(result.answered)
         await expect(page.get_by_text("Result:").filter(visible=True).first).to_be_visible(
             timeout=RUN_TIMEOUT_SECONDS * 1000)
+        result.verdict_at = time.perf_counter()
         result.completed = True
     except Exception as error:  # noqa: BLE001 - a failed session is counted, not fatal
         result.error = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
@@ -198,7 +213,11 @@ class StreamlitClient:
                 element = message.delta.new_element
                 if element.WhichOneof("type") == "button" and "-" in element.button.id:
                     self.buttons[element.button.id.rsplit("-", 1)[1]] = element.button.id
+                elif element.WhichOneof("type") == "alert" and "Time limit reached" in element.alert.body:
+                    self.result.capped = True
                 elif element.WhichOneof("type") == "alert" and "Result:" in element.alert.body:
+                    if not self.verdict:
+                        self.result.verdict_at = time.perf_counter()
                     self.verdict = True
             elif kind == "session_status_changed" and message.session_status_changed.script_is_running:
                 self.run_started = time.perf_counter()
@@ -275,9 +294,20 @@ def chromium_processes() -> list[psutil.Process]:
     return [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
 
 
+def bare_lstm_loop_seconds(steps: int = FLOOR_STEPS) -> float:
+    """A bare fused LSTM training loop of the headline preset's model (B64 T100 H64, Adam, clipping), one torch
+    thread, in a process of its own: what one run's verdict costs at the least (bench/run.py's bare loop)."""
+    code = ("import sys, torch; sys.path.insert(0, '.'); torch.set_num_threads(1)\n"
+            "from bench.run import bare_loop_seconds_per_step\n"
+            "from lstm_viz.presets import preset_config\n"
+            f"print(bare_loop_seconds_per_step(preset_config('vanishing-gradients'), 'lstm', {steps}) * {steps})")
+    output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(output.stdout.strip().splitlines()[-1])
+
+
 async def one_round(browser, base_url: str, scenario: str, sessions: int, server: psutil.Process) -> dict:
-    query_string = SCENARIOS[scenario](sessions)
-    url = f"{base_url}/train?{query_string}"
+    queries = [SCENARIOS[scenario](sessions, index) for index in range(sessions)]
+    floor_loop = bare_lstm_loop_seconds() if scenario == "distinct" else None
     results = [SessionResult() for _ in range(sessions)]
     started = asyncio.Event()
     load = os.getloadavg()[0]
@@ -286,12 +316,16 @@ async def one_round(browser, base_url: str, scenario: str, sessions: int, server
     server_cpu, browser_cpu = cpu_seconds([server]), cpu_seconds(browsers_before)
     began = time.perf_counter()
     with MemorySampler(server) as memory:
-        tasks = [asyncio.create_task(student(browser, url, result, started) if browser is not None
-                                     else ws_student(base_url, query_string, result, started)) for result in results]
+        tasks = [asyncio.create_task(student(browser, f"{base_url}/train?{query}", result, started)
+                                     if browser is not None else ws_student(base_url, query, result, started))
+                 for query, result in zip(queries, results)]
         await asyncio.sleep(0.5)  # every context open before anyone navigates: they arrive together
+        opened = time.perf_counter()
         started.set()
         await asyncio.gather(*tasks)
     wall = time.perf_counter() - began
+    load_after = os.getloadavg()[0]
+    verdicts = sorted(r.verdict_at - opened for r in results if r.verdict_at is not None)
     responses = [r for result in results for r in result.responses]
     return {
         "scenario": scenario, "sessions": sessions,
@@ -307,15 +341,24 @@ async def one_round(browser, base_url: str, scenario: str, sessions: int, server
         "browser_cpu": cpu_seconds(clients()) - browser_cpu,
         "errors": sorted({result.error for result in results if result.error}),
         "dropped": sum(result.dropped for result in results),
+        "verdicts": verdicts, "load_after": load_after, "floor_loop": floor_loop,
+        "capped": sum(result.capped for result in results),
+        "floor": floor_loop * sessions / CORES if floor_loop is not None else None,
     }
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
+def start_server(port: int, log_path: Path, max_trainings: int | None = None,
+                 run_seconds: float | None = None) -> subprocess.Popen:
     log = open(log_path, "w")
+    env = dict(os.environ)
+    if max_trainings is not None:
+        env["LSTM_VIZ_MAX_TRAININGS"] = str(max_trainings)
+    if run_seconds is not None:
+        env["LSTM_VIZ_RUN_SECONDS"] = str(run_seconds)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.disconnectedSessionTTL", "2"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     wait_until_healthy(f"http://127.0.0.1:{port}", server)
     return server
@@ -323,7 +366,9 @@ def start_server(port: int, log_path: Path) -> subprocess.Popen:
 
 async def main_async(args) -> None:
     base_url = f"http://127.0.0.1:{args.port}"
-    server = start_server(args.port, Path(args.log))
+    global RUN_TIMEOUT_SECONDS
+    RUN_TIMEOUT_SECONDS = args.timeout
+    server = start_server(args.port, Path(args.log), args.max_trainings, args.run_seconds)
     try:
         process = psutil.Process(server.pid)
         idle = process.memory_info().rss
@@ -336,7 +381,8 @@ async def main_async(args) -> None:
             await asyncio.sleep(5)
             warm = process.memory_info().rss
             print(f"{args.client} clients; server RSS: {idle / 2**20:.0f} MB at start, {warm / 2**20:.0f} MB after a "
-                  f"warm-up session ({psutil.cpu_count()} CPUs)")
+                  f"warm-up session ({CORES} CPUs; LSTM_VIZ_MAX_TRAININGS="
+                  f"{args.max_trainings or os.environ.get('LSTM_VIZ_MAX_TRAININGS', 'default')})")
             client_column = "Chromium CPU" if args.client == "browser" else "client CPU"
             print("| scenario | N | completed | response p50 | response p95 | server RSS peak | per session "
                   f"| wall | server CPU | {client_column} | load avg before |")
@@ -355,6 +401,17 @@ async def main_async(args) -> None:
                               for kind, (p50, p95, count) in row["by_kind"].items())
                           + (f"; {row['dropped']} refreshes of fragments a full run replaced, unanswered"
                              if row["dropped"] else ""))
+                    if row["floor"] is not None:
+                        last = row["verdicts"][-1] if len(row["verdicts"]) == sessions else float("nan")
+                        print(f"    verdicts (s from opening the link): {', '.join(f'{v:.0f}' for v in row['verdicts'])}"
+                              f"; last {last:.0f} s. Floor: {sessions} x {row['floor_loop']:.1f} s (bare fused LSTM "
+                              f"loop, {FLOOR_STEPS} steps, one thread) / {CORES} cores = {row['floor']:.0f} s. "
+                              f"Last verdict / floor = {last / row['floor']:.2f} (target <= 1.5); UI p95 "
+                              f"{row['p95']:.2f} s (target < 1 s); load average {row['load_before']:.1f} before, "
+                              f"{row['load_after']:.1f} after"
+                              + (f". {row['capped']} run(s) ended at the server's wall-time cap (LSTM_VIZ_RUN_SECONDS), "
+                                 "not at their verdict: those verdict times are the cap's" if row["capped"] else ""),
+                              flush=True)
                     for error in row["errors"]:
                         print(f"    error: {error}")
                     await asyncio.sleep(5)  # the round's sessions disconnect and are released
@@ -371,10 +428,17 @@ async def main_async(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 20])
-    parser.add_argument("--scenario", choices=list(SCENARIOS), nargs="+", default=list(SCENARIOS))
+    parser.add_argument("--scenario", choices=list(SCENARIOS), nargs="+", default=DEFAULT_SCENARIOS)
     parser.add_argument("--port", type=int, default=8620)
     parser.add_argument("--client", choices=("ws", "browser"), default="ws")
     parser.add_argument("--log", default=str(ROOT / "bench" / "load_server.log"))
+    parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT_SECONDS,
+                        help="seconds a session may wait for its verdict (a distinct round of 20: give it 1800)")
+    parser.add_argument("--max-trainings", type=int, default=None,
+                        help="the server's LSTM_VIZ_MAX_TRAININGS (default: the environment's, else 2)")
+    parser.add_argument("--run-seconds", type=float, default=None,
+                        help="the server's LSTM_VIZ_RUN_SECONDS, the wall-time cap per job (default: the "
+                             "environment's, else 600); raise it on a loaded machine, or capped runs end the round")
     asyncio.run(main_async(parser.parse_args()))
 
 

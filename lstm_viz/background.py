@@ -5,8 +5,8 @@ training step at a time, readers hold it only long enough to copy a snapshot (li
 references to immutable checkpoints) and build their figures from the copy, outside the lock.
 Nothing here knows about Streamlit; the worker never calls into the UI.
 
-On a shared server a worker may first queue for one of a fixed number of training slots (TrainingSlots), is
-limited to a number of torch threads, and stops itself after a wall-time cap.
+On a shared server a worker first queues for one of the server's slots (lstm_viz.scheduler, shared with every
+other kind of job), is limited to a number of torch threads, and stops itself after the scheduler's wall-time cap.
 """
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ import dataclasses
 import logging
 import threading
 import time
-from typing import Callable, Iterator
+from typing import Callable, Hashable, Iterator
 
 import torch
 
+from .scheduler import Scheduler, Ticket
 from .trainer import RunConfig, Trainer
 
 log = logging.getLogger(__name__)
@@ -49,92 +50,55 @@ def snapshot(trainer: Trainer) -> Trainer:
     return copied
 
 
-class TrainingSlots:
-    """A server-wide limit on concurrent trainings: at most `capacity` run, the rest wait first come, first served.
-
-    Waiting costs no CPU (a condition variable); a waiter leaves the queue when `give_up()` turns true."""
-
-    def __init__(self, capacity: int):
-        if capacity < 1:
-            raise ValueError("at least one training slot")
-        self.capacity = capacity
-        self._condition = threading.Condition()
-        self._running: list[object] = []
-        self._waiting: list[object] = []
-
-    def enter(self, job: object, give_up: Callable[[], bool]) -> bool:
-        """Block until `job` may train (True) or `give_up()` (False, and the job has left the queue)."""
-        with self._condition:
-            self._waiting.append(job)
-            try:
-                while not give_up():
-                    if self._waiting[0] is job and len(self._running) < self.capacity:
-                        self._waiting.pop(0)
-                        self._running.append(job)
-                        return True
-                    self._condition.wait(0.25)  # also re-checks give_up(), e.g. nobody watching any more
-                return False
-            finally:
-                if job in self._waiting:
-                    self._waiting.remove(job)
-                self._condition.notify_all()
-
-    def leave(self, job: object) -> None:
-        with self._condition:
-            if job in self._running:
-                self._running.remove(job)
-            self._condition.notify_all()
-
-    def wake(self) -> None:
-        with self._condition:
-            self._condition.notify_all()
-
-    def position(self, job: object) -> int | None:
-        """1 for the next in line; None when the job is not waiting."""
-        with self._condition:
-            return self._waiting.index(job) + 1 if job in self._waiting else None
-
-    @property
-    def waiting(self) -> int:
-        with self._condition:
-            return len(self._waiting)
-
-    @property
-    def running(self) -> int:
-        with self._condition:
-            return len(self._running)
-
-
 class BackgroundTraining:
+    KIND = "training"
+
     def __init__(self, trainer: Trainer | RunConfig, unwatched_timeout: float | None = None, *,
-                 slots: TrainingSlots | None = None, max_seconds: float | None = None,
+                 scheduler: Scheduler | None = None, owner: Hashable = None, max_seconds: float | None = None,
                  torch_threads: int | None = None, on_exit: Callable[["BackgroundTraining"], None] | None = None):
         """`trainer`: a Trainer, or a RunConfig to build one in the worker thread once it holds a slot (building
         measures the initial state, which is work too); `trainer` stays None until then.
         `unwatched_timeout`: stop when nobody has called `snapshot()` for this many seconds, so a run
         whose browser went away without a clean disconnect does not train for nobody.
-        `slots`: wait for a free training slot first. `max_seconds`: wall-time cap from the moment training
-        starts. `torch_threads`: torch's thread count in the worker. `on_exit(worker)` runs in the worker at the end."""
+        `scheduler`: wait for one of its slots first (queued fairly under `owner`, the session). `max_seconds`: wall-time
+        cap from the moment training starts (default: the scheduler's). `torch_threads`: torch's thread count in the
+        worker. `on_exit(worker)` runs in the worker at the end."""
         self.config = trainer.config if isinstance(trainer, Trainer) else trainer
         self.trainer: Trainer | None = trainer if isinstance(trainer, Trainer) else None
         self.unwatched_timeout = unwatched_timeout
-        self.slots = slots
-        self.max_seconds = max_seconds
+        self.scheduler = scheduler
+        self.owner = owner
+        self.max_seconds = max_seconds if max_seconds is not None else (
+            scheduler.max_seconds if scheduler is not None else None)
         self.torch_threads = torch_threads
         self.on_exit = on_exit
         self.error: BaseException | None = None
         self.started_at: float | None = None  # monotonic time training began (after the queue)
+        self.ticket: Ticket | None = None
         self._lock = threading.Lock()
         self._readers_waiting = 0
         self._readers_waiting_lock = threading.Lock()
         self._stop_requested = threading.Event()
         self._stop_reason = "stopped by the user"
         self._last_watched = time.monotonic()
+        self._gflop = {arch: dataclasses.replace(self.config, archs=(arch,)).estimated_step_gflop()
+                       for arch in self.config.archs}
         self._thread = threading.Thread(target=self._run, name="lstm-viz-training", daemon=True)
 
     def start(self) -> "BackgroundTraining":
+        if self.scheduler is not None:
+            # Queued at once, in the caller's order, so the page can show the place before the thread runs.
+            self.ticket = self.scheduler.submit(self.owner, self.KIND, self.planned_units(), label=self.config.task,
+                                                max_seconds=self.max_seconds)
         self._thread.start()
         return self
+
+    def planned_units(self) -> float:
+        """GFLOP of the whole step budget: what the scheduler's wait estimates weigh this run by."""
+        return self.config.max_steps * sum(self._gflop.values())
+
+    def _done_units(self) -> float:
+        return sum(len(run.steps) * self._gflop[arch] for arch, run in self.trainer.runs.items())
 
     @property
     def alive(self) -> bool:
@@ -142,7 +106,10 @@ class BackgroundTraining:
 
     @property
     def queue_position(self) -> int | None:
-        return self.slots.position(self) if self.slots is not None else None
+        return self.ticket.position if self.ticket is not None else None
+
+    def estimated_wait(self) -> float | None:
+        return self.ticket.estimated_wait() if self.ticket is not None else None
 
     def _unwatched(self) -> bool:
         return self.unwatched_timeout is not None and time.monotonic() - self._last_watched > self.unwatched_timeout
@@ -153,18 +120,21 @@ class BackgroundTraining:
     def _run(self) -> None:
         if self.torch_threads is not None:
             torch.set_num_threads(self.torch_threads)
-        entered = False
+        ticket = self.ticket
+        completed = False
         try:
-            if self.slots is not None:
-                entered = self.slots.enter(self, self._give_up_waiting)
-                if not entered:
-                    return
+            if ticket is not None:
+                while not ticket.wait_admitted(0.25):
+                    if self._give_up_waiting() or ticket.cancelled:
+                        ticket.cancel()
+                        return
             self.started_at = time.monotonic()
             if self.trainer is None:
                 trainer = Trainer(self.config)
                 with self._lock:
                     self.trainer = trainer
             self._train()
+            completed = self.error is None and all(run.status != "stopped" for run in self.trainer.runs.values())
         except Exception as error:  # noqa: BLE001 - reported to the page; the server must go on
             log.exception("training failed")
             self.error = error
@@ -173,27 +143,38 @@ class BackgroundTraining:
                     if not self.trainer.finished:
                         self.trainer.stop("stopped by an error")
         finally:
-            if entered:
-                self.slots.leave(self)
+            if ticket is not None:
+                if self.trainer is not None:
+                    ticket.progress(self._done_units())
+                ticket.finish(completed=completed)
             if self.on_exit is not None:
                 try:
                     self.on_exit(self)
                 except Exception:  # noqa: BLE001
                     log.exception("on_exit failed")
 
+    def _over_time(self) -> bool:
+        return self.max_seconds is not None and time.monotonic() - self.started_at > self.max_seconds
+
     def _train(self) -> None:
+        ticket = self.ticket
         while not self._stop_requested.is_set():
             with self._lock:
                 if self.trainer.finished:
                     return
                 self.trainer.train_step()
+            if ticket is not None:
+                ticket.progress(self._done_units())
+                if ticket.cancelled:
+                    self._stop_reason = "stopped: the server is shutting down"
+                    break
             while self._readers_waiting and not self._stop_requested.is_set():
                 time.sleep(_READER_POLL_SECONDS)
             if self._unwatched():
                 with self._lock:
                     self.trainer.stop(f"stopped after {self.unwatched_timeout:.0f} s with no page watching")
                 return
-            if self.max_seconds is not None and time.monotonic() - self.started_at > self.max_seconds:
+            if self._over_time():
                 with self._lock:
                     self.trainer.stop(f"stopped: this server limits a run to {_duration(self.max_seconds)} "
                                       "of wall time")
@@ -222,8 +203,8 @@ class BackgroundTraining:
         """Stop after the current step (a few tens of milliseconds) and mark the run as stopped."""
         self._stop_reason = reason
         self._stop_requested.set()
-        if self.slots is not None:
-            self.slots.wake()
+        if self.ticket is not None and not self.ticket.admitted:
+            self.ticket.cancel()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
         with self._reading() as trainer:

@@ -333,11 +333,16 @@ def clipping_config(config: RunConfig, arch: str, clip: float | None, steps: int
 
 
 def clipping_run(config: RunConfig, arch: str, clip: float | None, steps: int,
-                 on_progress: Callable[[float], None] | None = None, chunk: int = 10) -> ClippingRun:
-    """Train `arch` for `steps` steps from the run's seed with clipping on or off, reporting progress in [0, 1]."""
+                 on_progress: Callable[[float], None] | None = None, chunk: int = 10,
+                 should_stop: Callable[[], bool] | None = None) -> ClippingRun:
+    """Train `arch` for `steps` steps from the run's seed with clipping on or off, reporting progress in [0, 1].
+    `should_stop` is checked every `chunk` steps; a stopped run is returned as far as it got, status "stopped"."""
     trainer = Trainer(clipping_config(config, arch, clip, steps))
     started = time.perf_counter()
     while not trainer.finished:
+        if should_stop is not None and should_stop():
+            trainer.stop("stopped by the server")
+            break
         trainer.advance(max_steps=chunk)
         if on_progress is not None:
             on_progress(min(1.0, trainer.step / steps))

@@ -3,7 +3,8 @@
 A run is keyed by its RunConfig as canonical JSON (settings and seed; same key, same numbers). `RunHub.join(config)`
 gives a session a `Subscription`, whatever state that run is in:
 
-- "trained":       nobody had it; a new training starts (after queueing for one of the server's training slots);
+- "trained":       nobody had it; a new training starts (after queueing for one of the server's slots, which every
+                   kind of background job shares: lstm_viz.scheduler);
 - "shared-live":   another session is training exactly this configuration right now; this one watches the same
                    training (the same snapshots), it does not start its own;
 - "cached":        it finished earlier on this server; its recorded history is replayed quickly;
@@ -19,7 +20,6 @@ import bisect
 import copy
 import dataclasses
 import json
-import os
 import threading
 import time
 import weakref
@@ -28,13 +28,13 @@ from typing import Callable
 
 import numpy as np
 
-from .background import BackgroundTraining, TrainingSlots, snapshot
+from .background import BackgroundTraining, snapshot
+from .scheduler import Scheduler, env_setting
 from .speed import SERVER_SPEED
 from .trainer import RunConfig, Trainer
 
-# Defaults for a 2-core server; each can be set by an environment variable of the same name.
-LSTM_VIZ_MAX_TRAININGS = 2  # trainings at once: one per core, each on one torch thread
-LSTM_VIZ_RUN_SECONDS = 600  # wall-time cap per run, from the moment it leaves the queue
+# Defaults for a 2-core server; each can be set by an environment variable of the same name (the slots and the
+# wall-time cap are the scheduler's: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS).
 LSTM_VIZ_TORCH_THREADS = 1  # per training: on 2 shared cores more threads only make sessions fight
 LSTM_VIZ_CACHED_RUNS = 16  # finished runs kept in memory (a run is 1-10 MB of checkpoints)
 # A cached run is replayed in this many seconds: the curves grow as they did, quickly, and then stay. Long enough
@@ -45,19 +45,6 @@ REPLAY_SECONDS = 20.0
 REPLAY_FRAMES_PER_SECOND = 2.0
 
 SOURCES = ("trained", "shared-live", "cached", "precomputed")
-
-
-def env_setting(name: str, default: float, cast: Callable = int) -> float:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        parsed = cast(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number (got {value!r})") from None
-    if parsed <= 0:
-        raise ValueError(f"{name} must be positive (got {value!r})")
-    return parsed
 
 
 def config_key(config: RunConfig) -> str:
@@ -187,6 +174,10 @@ class Subscription:
     def queue_position(self) -> int | None:
         return self.worker.queue_position if self.worker is not None and self.alive else None
 
+    def estimated_wait(self) -> float | None:
+        """Seconds until the training starts, from the server's measured throughput; None unless queued."""
+        return self.worker.estimated_wait() if self.worker is not None and self.alive else None
+
     @property
     def watchers(self) -> int:
         return self.hub.watchers(self.key) if self.worker is not None else 1
@@ -233,20 +224,22 @@ class _LiveRun:
 
 
 class RunHub:
-    """The server's runs by configuration, its training slots and its limits. Thread-safe."""
+    """The server's runs by configuration and its limits. Thread-safe. Its trainings queue in `scheduler` (the
+    server's one scheduler, shared with sweeps and the Gradient lab's runs; a private one if none is given)."""
 
     def __init__(self, max_trainings: int | None = None, run_seconds: float | None = None,
                  torch_threads: int | None = None, cached_runs: int | None = None,
                  precomputed: Callable[[RunConfig], Trainer | None] | None = None,
-                 unwatched_timeout: float | None = None, replay_seconds: float = REPLAY_SECONDS):
-        self.max_trainings = max_trainings or env_setting("LSTM_VIZ_MAX_TRAININGS", LSTM_VIZ_MAX_TRAININGS)
-        self.run_seconds = run_seconds or env_setting("LSTM_VIZ_RUN_SECONDS", LSTM_VIZ_RUN_SECONDS, float)
+                 unwatched_timeout: float | None = None, replay_seconds: float = REPLAY_SECONDS,
+                 scheduler: Scheduler | None = None):
+        self.scheduler = scheduler or Scheduler(max_trainings, run_seconds)
+        self.max_trainings = self.scheduler.capacity
+        self.run_seconds = run_seconds or self.scheduler.max_seconds
         self.torch_threads = torch_threads or env_setting("LSTM_VIZ_TORCH_THREADS", LSTM_VIZ_TORCH_THREADS)
         self.cached_runs = cached_runs or env_setting("LSTM_VIZ_CACHED_RUNS", LSTM_VIZ_CACHED_RUNS)
         self.precomputed = precomputed
         self.unwatched_timeout = unwatched_timeout
         self.replay_seconds = replay_seconds
-        self.slots = TrainingSlots(self.max_trainings)
         self.trainings_started = 0  # how many Trainers this hub has trained (the shared-cache tests count them)
         self._lock = threading.Lock()
         self._live: dict[str, _LiveRun] = {}
@@ -264,11 +257,12 @@ class RunHub:
             self._subscriptions.add(subscription)
         return subscription
 
-    def join(self, config: RunConfig) -> Subscription:
-        """The session's view of the run of `config`: validated first (ConfigError with a user message)."""
-        return self._track(self._join(config))
+    def join(self, config: RunConfig, owner=None) -> Subscription:
+        """The session's view of the run of `config`: validated first (ConfigError with a user message). `owner`
+        (the session) is whose turn a new training takes in the scheduler's fair queue."""
+        return self._track(self._join(config, owner))
 
-    def _join(self, config: RunConfig) -> Subscription:
+    def _join(self, config: RunConfig, owner) -> Subscription:
         config.validate()
         key = config_key(config)
         with self._lock:
@@ -289,7 +283,8 @@ class RunHub:
                 live.watchers += 1
                 return Subscription(self, key, "shared-live", worker=live.worker)
             worker = BackgroundTraining(
-                config, unwatched_timeout=self.unwatched_timeout, slots=self.slots, max_seconds=self.run_seconds,
+                config, unwatched_timeout=self.unwatched_timeout, scheduler=self.scheduler, owner=owner,
+                max_seconds=self.run_seconds,
                 torch_threads=self.torch_threads, on_exit=lambda worker: self._finish(key, worker),
             )
             self._live[key] = _LiveRun(worker, watchers=1)
@@ -336,7 +331,8 @@ class RunHub:
         with self._lock:
             live = len(self._live)
             cached = len(self._finished)
-        return {"training": self.slots.running, "waiting": self.slots.waiting, "max_trainings": self.max_trainings,
+        jobs = self.scheduler.status()
+        return {"training": jobs["running"], "waiting": jobs["waiting"], "max_trainings": self.max_trainings,
                 "live_runs": live, "cached_runs": cached}
 
     def shutdown(self, timeout: float = 10.0) -> None:

@@ -9,6 +9,9 @@ so rerunning a sweep, or another session running the same one, trains nothing tw
 A single-architecture run equals that architecture's part of a multi-architecture run: the Trainer draws
 every batch from one seeded generator and seeds each model by the run's seed alone.
 
+On a server, each point is a job of the server's scheduler (lstm_viz.scheduler): it queues for a slot as a training
+does, in turn with every other session's jobs, so a sweep never trains beside the server's limit.
+
 Nothing here knows about Streamlit: `BackgroundSweep` runs a sweep in a thread and hands out snapshots.
 """
 from __future__ import annotations
@@ -21,10 +24,11 @@ import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Hashable, Iterator
 
 from .architectures import ARCHITECTURES
 from .errors import ConfigError
+from .scheduler import Scheduler, Ticket
 from .tasks import TASKS, get_task
 from .trainer import RunConfig, Trainer
 
@@ -327,18 +331,26 @@ class SweepEvent:
     max_steps: int
     row: SweepRow | None = None  # set when the point finished (trained or taken from the cache)
     waiting: bool = False  # another thread (session) is training this point; its result will be used
+    queued: Ticket | None = None  # set while the point waits for one of the server's slots
 
 
 _WAIT_POLL_SECONDS = 0.25  # how often a thread waiting for another's point checks for Stop
+
+
+SWEEP_POINT_KIND = "sweep point"
 
 
 def iter_sweep(
     config: SweepConfig,
     cache: PointCache | None = POINT_CACHE,
     should_stop: Callable[[], bool] = lambda: False,
+    scheduler: Scheduler | None = None,
+    owner: Hashable = None,
 ) -> Iterator[SweepEvent]:
     """Train the points one at a time, yielding after every training step and when a point finishes.
-    `should_stop` is checked between steps; a point stopped part-way is dropped, never cached."""
+    `should_stop` is checked between steps; a point stopped part-way is dropped, never cached. With a `scheduler`,
+    each point first waits for a slot there (queued under `owner`), yielding `queued` events meanwhile; a point the
+    scheduler stops (its wall-time cap, a shutdown) ends the sweep as a stop does."""
     config.validate()
     points = config.points()
     for index, point in enumerate(points):
@@ -358,20 +370,34 @@ def iter_sweep(
             yield SweepEvent(index, len(points), point, cached.steps_trained, config.steps_per_point,
                              row=replace(cached, cached=True))
             continue
+        gflop = run_config.estimated_step_gflop()
+        ticket = None
+        completed = False
         try:
+            if scheduler is not None:
+                ticket = scheduler.submit(owner, SWEEP_POINT_KIND, gflop * config.steps_per_point, label=point.label)
+                while not ticket.wait_admitted(_WAIT_POLL_SECONDS):
+                    if should_stop() or ticket.cancelled:
+                        return
+                    yield SweepEvent(index, len(points), point, 0, config.steps_per_point, queued=ticket)
             yield SweepEvent(index, len(points), point, 0, config.steps_per_point)  # building the run
             started = time.perf_counter()
             trainer = Trainer(run_config)
             while not trainer.finished:
-                if should_stop():
+                if should_stop() or (ticket is not None and ticket.should_stop()):
                     return
                 trainer.train_step()
+                if ticket is not None:
+                    ticket.progress(trainer.step * gflop)
                 if not trainer.finished:
                     yield SweepEvent(index, len(points), point, trainer.step, config.steps_per_point)
             row = row_from_trainer(trainer, time.perf_counter() - started)
             if cache is not None:
                 cache.put(run_config, row)
+            completed = True
         finally:
+            if ticket is not None:
+                ticket.finish(completed=completed)  # frees the slot (or the place in the queue) at once
             if cache is not None:
                 cache.release(run_config)  # also when stopped or closed: a waiting thread then trains it
         yield SweepEvent(index, len(points), point, trainer.step, config.steps_per_point, row=row)
@@ -490,6 +516,8 @@ class SweepSnapshot:
     status: str  # running | finished | stopped | error
     elapsed: float  # wall seconds since the start
     error: str | None = None
+    queue_position: int | None = None  # the current point waits for a slot of the server: its place
+    queue_wait: float | None = None  # and the estimated seconds until it starts
 
     @property
     def finished_count(self) -> int:
@@ -511,7 +539,7 @@ class SweepSnapshot:
                                      if key(point) in finished and not finished[key(point)].cached)
         left = sum(self.config.point_seconds(point) for point in points if key(point) not in finished) - partial
         speed = self.elapsed / planned_done if planned_done > 0.5 else 1.0
-        return max(0.0, left * max(speed, 0.1))
+        return max(0.0, left * max(speed, 0.1)) + (self.queue_wait or 0.0)
 
     @property
     def fraction(self) -> float:
@@ -528,9 +556,12 @@ class BackgroundSweep:
     """Runs `iter_sweep` in a daemon thread; readers take snapshots under a short lock. Never calls a UI."""
 
     def __init__(self, config: SweepConfig, cache: PointCache | None = POINT_CACHE,
-                 unwatched_timeout: float | None = None):
-        """`unwatched_timeout`: stop when nobody asked for a snapshot for this many seconds (tab closed)."""
+                 unwatched_timeout: float | None = None, scheduler: Scheduler | None = None, owner: Hashable = None,
+                 torch_threads: int | None = None):
+        """`unwatched_timeout`: stop when nobody asked for a snapshot for this many seconds (tab closed).
+        `scheduler`: the server's; each point waits there for a slot, queued under `owner` (the session)."""
         self.config = config.validate()
+        self.scheduler, self.owner, self.torch_threads = scheduler, owner, torch_threads
         self.cache = cache
         self.unwatched_timeout = unwatched_timeout
         self.error: BaseException | None = None
@@ -562,14 +593,18 @@ class BackgroundSweep:
         return False
 
     def _run(self) -> None:
+        if self.torch_threads is not None:
+            import torch
+
+            torch.set_num_threads(self.torch_threads)
         status = "finished"
         try:
-            for event in iter_sweep(self.config, self.cache, self._should_stop):
+            for event in iter_sweep(self.config, self.cache, self._should_stop, self.scheduler, self.owner):
                 with self._lock:
                     self._current = event
                     if event.row is not None:
                         self._rows.append(event.row)
-            if self._stop_requested.is_set() and len(self._rows) < self._point_count:
+            if len(self._rows) < self._point_count:  # stopped by the user, unwatched, or by the scheduler
                 status = "stopped"
         except Exception as error:  # noqa: BLE001 - reported to the page; the server must go on
             log.exception("sweep failed")
@@ -583,7 +618,10 @@ class BackgroundSweep:
         self._last_watched = time.monotonic()
         with self._lock:
             end = self._ended if self._ended is not None else time.monotonic()
+            queued = self._current.queued if self._current is not None and self._status == "running" else None
             return SweepSnapshot(
+                queue_position=queued.position if queued is not None else None,
+                queue_wait=queued.estimated_wait() if queued is not None else None,
                 config=self.config,
                 rows=tuple(self._rows),
                 point_count=self._point_count,

@@ -126,7 +126,7 @@ with tabs["Why it vanishes"]:
 
 with tabs["Forget-gate bias"]:
     if tabs["Forget-gate bias"].open:
-        probes = views.forget_bias_probes(trainer, views.config_key(trainer))
+        probes = views.required(views.forget_bias_probes(trainer, views.config_key(trainer)))
         charts.show(views.init_probe_figure(probes, layer, f"LSTM at initialisation: forget-gate bias 0, 1, 3{layer_note}"),
                     "glab_forget_bias", name="lstm_forget_bias_at_initialisation", in_zip=False)
         table = views.init_probe_table(probes, layer, distance, steps_in_sequence)
@@ -171,7 +171,7 @@ with tabs["Clamp the forget gate"]:
 
 with tabs["Recurrent weight scale"]:
     if tabs["Recurrent weight scale"].open:
-        probes = views.weight_scale_probes(trainer, views.config_key(trainer))
+        probes = views.required(views.weight_scale_probes(trainer, views.config_key(trainer)))
         charts.show(views.init_probe_figure(probes, layer, f"Tanh RNN at initialisation: W_hh scaled by 0.5 to 3{layer_note}"),
                     "glab_weight_scale", name="rnn_recurrent_weight_scale_at_initialisation", in_zip=False)
         table = views.init_probe_table(probes, layer, distance, steps_in_sequence)
@@ -203,10 +203,13 @@ with tabs["Gradient clipping"]:
                 st.warning(f"These two runs would need about {cost:.0f} GFLOP, more than this page's limit of "
                            f"{views.CLIPPING_GFLOP_BUDGET:.0f}: pick fewer steps, or train a smaller run.")
             elif st.session_state.pop("glab_clip_requested", False):
-                bar = st.progress(0.0, text="waiting for the server (one comparison trains at a time)")
+                bar = st.progress(0.0, text="Waiting for the server…")
                 runs = views.run_clipping(trainer, arch, optimiser, clip_steps,
-                                          lambda fraction, what: bar.progress(fraction, text=f"training with {what}"))
+                                          lambda fraction, text: bar.progress(fraction, text=text))
                 bar.empty()
+                if runs is None:
+                    st.warning("The server stopped this comparison before it finished (its time limit, or a "
+                               "restart). Press the button to try again, or pick fewer steps.")
             else:
                 # A callback, not `if st.button(...)`: its flag survives the rerun init_session may make.
                 st.button(f"Train both: clipping at {threshold:g} and no clipping", key="glab_clip_go",

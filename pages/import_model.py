@@ -25,7 +25,13 @@ if uploaded is not None and st.session_state.get("import_model_done") != uploade
     st.session_state["import_model_done"] = uploaded.file_id
     try:
         upload = read_uploaded_model(uploaded.getvalue(), uploaded.name)
-        trainer = trainer_from_upload(upload)
+        # Measuring the model on its test and probe sets is work like a training's: a job of the server's scheduler.
+        trainer = state.run_job(lambda ticket: trainer_from_upload(upload), kind="import",
+                                units=upload.run_config.estimated_step_gflop() * upload.run_config.eval_size
+                                / max(1, upload.run_config.batch_size),
+                                label="measuring the uploaded model")
+        if trainer is None:
+            raise ModelFileError("the server stopped measuring the model before it finished (a restart); try again")
     except ModelFileError as error:
         st.session_state["import_model_message"] = ("error", f"Refused: {error}")
     else:

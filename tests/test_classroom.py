@@ -88,6 +88,7 @@ def test_a_run_over_the_slot_limit_queues_shows_its_place_and_starts_when_a_slot
     waiting.button(key="start").click().run()
     info = "\n".join(i.value for i in waiting.info)
     assert "Waiting for a free training slot: position 1 of 1" in info
+    assert "Estimated wait: about" in info and "from how fast this server's jobs run" in info
     assert waiting.session_state["running"] and waiting.session_state["trainer"] is None
     busy.button(key="stop").click().run()
     refresh_until(waiting, lambda at: not at.session_state["running"])
@@ -148,3 +149,26 @@ def test_a_run_over_the_wall_time_cap_ends_with_a_clear_message(monkeypatch):
     assert any(w.value.startswith("**Time limit reached.** This server limits a run to 1 s of wall time")
                for w in at.warning)
     assert all(run.status == "stopped" for run in at.session_state["trainer"].runs.values())
+
+
+def test_a_sweep_queues_behind_a_training_on_the_one_slot_and_says_where_it_stands():
+    """The Length sweep takes the server's slot in turn (issue 10, F4): while a training holds the only slot, the
+    sweep's first point waits, and the page says so with its place and an estimated wait."""
+    busy = session(max_steps=100_000)
+    busy.button(key="start").click().run()
+    refresh_until(busy, lambda at: at.session_state["trainer"] is not None)
+    sweeper = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    sweeper.run()
+    sweeper.switch_page("pages/length_sweep.py").run()
+    sweeper.multiselect(key="sweep_lengths").set_value(["5"])
+    sweeper.number_input(key="sweep_steps").set_value(5)
+    sweeper.number_input(key="sweep_hidden").set_value(4)
+    sweeper.button(key="sweep_start").click().run()
+    refresh_until(sweeper, lambda at: any("waiting for a free slot on this server" in p.proto.text
+                                          for p in at.get("progress")))
+    text = next(p.proto.text for p in sweeper.get("progress") if "waiting for a free slot" in p.proto.text)
+    assert "position 1 in the queue, about" in text
+    assert state.scheduler().status()["running_kinds"] == ["training"]
+    busy.button(key="stop").click().run()
+    refresh_until(sweeper, lambda at: not at.session_state["sweep_running"])
+    assert sweeper.session_state["sweep_worker"].snapshot().status == "finished"

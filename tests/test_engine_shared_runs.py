@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 
 from lstm_viz import narrative
-from lstm_viz.background import BackgroundTraining, TrainingSlots
+from lstm_viz.background import BackgroundTraining
+from lstm_viz.scheduler import Scheduler
 from lstm_viz.bundled import BUNDLED_RUNS, PRECOMPUTED_PRESETS, bundled_run_path, precomputed_run
 from lstm_viz.presets import PRESETS, preset_config
 from lstm_viz.shared_runs import RunHub, config_key, env_setting, replay_snapshot
@@ -99,8 +100,8 @@ def test_the_slot_limit_queues_extra_runs_in_order_and_a_stopped_one_leaves_the_
 
 
 def test_slots_admit_up_to_capacity_at_once():
-    slots = TrainingSlots(2)
-    workers = [BackgroundTraining(replace(ENDLESS, seed=seed), slots=slots) for seed in range(3)]
+    slots = Scheduler(2)
+    workers = [BackgroundTraining(replace(ENDLESS, seed=seed), scheduler=slots, owner=seed) for seed in range(3)]
     for worker in workers:
         worker.start()
     try:
@@ -109,7 +110,7 @@ def test_slots_admit_up_to_capacity_at_once():
     finally:
         for worker in workers:
             worker.stop()
-    assert not training_threads() or all(not worker.alive for worker in workers)
+    assert all(not worker.alive for worker in workers) and slots.running == slots.waiting == 0
 
 
 def test_a_run_over_the_wall_time_cap_stops_with_a_message():
@@ -187,7 +188,7 @@ def test_limits_from_the_environment(monkeypatch):
     monkeypatch.setenv("LSTM_VIZ_MAX_TRAININGS", "3")
     monkeypatch.setenv("LSTM_VIZ_RUN_SECONDS", "90")
     hub = RunHub()
-    assert hub.max_trainings == 3 and hub.run_seconds == 90 and hub.slots.capacity == 3
+    assert hub.max_trainings == 3 and hub.run_seconds == 90 and hub.scheduler.capacity == 3
     monkeypatch.setenv("LSTM_VIZ_MAX_TRAININGS", "two")
     with pytest.raises(ValueError, match="LSTM_VIZ_MAX_TRAININGS must be a number"):
         env_setting("LSTM_VIZ_MAX_TRAININGS", 2)

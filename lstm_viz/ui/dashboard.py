@@ -12,6 +12,7 @@ from ..bundled import precomputed_record
 from ..errors import LstmVizError
 from ..model_upload import IMPORTED_STATUS
 from ..presets import PRESETS
+from ..scheduler import format_wait
 from ..speed import timing_sentence
 from ..trainer import Trainer
 from . import charts, presenter, state, views
@@ -130,11 +131,14 @@ def _waiting_state() -> None:
     position = joined.queue_position if joined is not None else None
     server = state.hub().status()
     if position is not None:
+        wait = joined.estimated_wait()
+        estimate = f" Estimated wait: about {format_wait(wait)}, from how fast this server's jobs run." if wait else ""
         st.info(
-            f"**Waiting for a free training slot: position {position} of {server['waiting']}.** This server trains "
-            f"at most {server['max_trainings']} runs at once so that every run keeps its speed; yours starts "
-            "automatically when a slot frees up. Runs other sessions already trained (same settings and seed) are "
-            "shown at once without queueing.",
+            f"**Waiting for a free training slot: position {position} of {server['waiting']}.** This server runs "
+            f"at most {server['max_trainings']} jobs at once (trainings, sweeps, lab runs) so that every run keeps its "
+            "speed; yours starts automatically when a slot frees up, taking turns fairly between sessions."
+            f"{estimate} Runs other sessions already trained (same settings and seed) are shown at once without "
+            "queueing.",
             icon=":material/hourglass_top:",
         )
     else:

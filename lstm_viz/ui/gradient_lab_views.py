@@ -1,7 +1,9 @@
 """Streamlit glue of the Gradient flow lab: cached engine calls (lstm_viz.jacobians) and figures per section.
 
 Caches key on small descriptors (the run's config as JSON, a digest of the checkpoint's weights, the knob value),
-never on tensors; the trainer and weights ride along as underscore arguments that Streamlit does not hash. Every
+never on tensors. The what-if and clipping computations are jobs of the server's scheduler (state.scheduler): they
+take a slot like a training, the page shows their place in the queue meanwhile, and their results are kept
+server-wide, so a result already computed costs no queueing; the trainer and weights ride along as underscore arguments that Streamlit does not hash. Every
 model here is built privately from the config and loaded with checkpoint weights, so the training thread's model
 and the shared bundled one are never touched.
 """
@@ -10,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Any, Callable, Hashable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -24,7 +27,9 @@ from ..architectures import ARCHITECTURES
 from ..figures import arch_colour
 from ..gradient_flow import measure_gradient_flow
 from ..model import SequenceModel, build_model
+from ..scheduler import Ticket, describe_wait, wait_for
 from ..trainer import Checkpoint, Trainer
+from . import state
 
 # Other settings of the clipping comparison. Adam rescales every gradient, so with the run's own optimiser clipping
 # changes little; plain SGD with a large rate is where an exploding step ruins a run (Pascanu et al. 2013).
@@ -245,19 +250,110 @@ def why_lstm(trainer: Trainer, step: int, layer: int, example: int) -> WhyLstm:
 
 
 # ----------------------------------------------------------------------------------------------------
+# what-if results: computed as scheduler jobs, kept server-wide
+WHAT_IF_KIND = "what-if"
+CLIPPING_KIND = "clipping"
+
+
+@dataclass
+class _ResultStore:
+    """Finished what-if and clipping results by key, for every session (bounded, least recently used goes first)."""
+    results: OrderedDict = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    max_entries: int = 96
+
+    def get(self, key: Hashable) -> Any:
+        with self.lock:
+            if key in self.results:
+                self.results.move_to_end(key)
+                return self.results[key]
+            return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self.lock:
+            self.results[key] = value
+            self.results.move_to_end(key)
+            while len(self.results) > self.max_entries:
+                self.results.popitem(last=False)
+
+
+@st.cache_resource
+def _results() -> _ResultStore:
+    return _ResultStore()
+
+
+def scheduled(kind: str, key: Hashable, units: float, compute: Callable[[Ticket], Any], label: str,
+              on_progress: Callable[[float, str], None] | None = None) -> Any:
+    """`compute(ticket)`'s result for `key`: from the server-wide store, else computed as a job of the server's
+    scheduler (shared with any session asking the same meanwhile) while this page shows the job's place in the
+    queue and its estimated wait, then its progress. None if the job was stopped (a time limit, a shutdown)."""
+    store = _results()
+    stored = store.get((kind, key))
+    if stored is not None:
+        return stored
+
+    threads = state.hub().torch_threads
+
+    def work(ticket: Ticket) -> Any:
+        torch.set_num_threads(threads)  # as every training: one torch thread per job
+        result = compute(ticket)
+        if result is not None and not ticket.should_stop():
+            ticket.progress(ticket.units)
+            store.put((kind, key), result)
+        return result
+
+    job = state.scheduler().spawn(work, owner=state.session_owner(), kind=kind, units=units, key=(kind, key),
+                                  label=label)
+    placeholder = st.empty() if on_progress is None else None
+
+    def show(view) -> None:
+        waiting = describe_wait(view.ticket)
+        fraction = min(1.0, view.ticket.done_units / view.ticket.units)
+        text = f"Waiting for the server: {waiting} ({label})" if waiting else f"Computing {label}…"
+        if on_progress is not None:
+            on_progress(0.0 if waiting else fraction, text)
+        else:
+            placeholder.info(text, icon=":material/hourglass_top:")
+
+    try:
+        return wait_for(job, show)
+    finally:
+        if placeholder is not None:
+            placeholder.empty()
+
+
+def required(result: Any) -> Any:
+    """A scheduled result the page cannot do without: None (the server stopped the job) ends the page with a note."""
+    if result is None:
+        st.warning("The server stopped this computation before it finished (a restart). Reload the page to try again.")
+        st.stop()
+    return result
+
+
+def _probe_units(trainer: Trainer, count: int) -> float:
+    """About one unrolled forward and backward of the probe batch per setting, in GFLOP (for the wait estimates)."""
+    config = trainer.config
+    return count * config.estimated_step_gflop() * config.probe_size / max(1, config.batch_size) / len(config.archs)
+
+
+# ----------------------------------------------------------------------------------------------------
 # what if: initialisation
-@st.cache_data(show_spinner=False, max_entries=16)
-def forget_bias_probes(_trainer: Trainer, key: str) -> list[jacobians.InitProbe]:
-    probe = (_trainer.probe_inputs, _trainer.probe_targets)
-    return [jacobians.init_probe(_trainer.config, "lstm", probe, forget_bias=bias, label=f"forget bias {bias:g}")
-            for bias in jacobians.FORGET_BIASES]
+def forget_bias_probes(trainer: Trainer, key: str) -> list[jacobians.InitProbe] | None:
+    probe = (trainer.probe_inputs, trainer.probe_targets)
+    return scheduled(
+        WHAT_IF_KIND, ("forget-bias", key), _probe_units(trainer, len(jacobians.FORGET_BIASES)),
+        lambda ticket: [jacobians.init_probe(trainer.config, "lstm", probe, forget_bias=bias,
+                                             label=f"forget bias {bias:g}") for bias in jacobians.FORGET_BIASES],
+        "the forget-bias probes")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def weight_scale_probes(_trainer: Trainer, key: str) -> list[jacobians.InitProbe]:
-    probe = (_trainer.probe_inputs, _trainer.probe_targets)
-    return [jacobians.init_probe(_trainer.config, "rnn", probe, weight_scale=scale, label=f"W_hh × {scale:g}")
-            for scale in jacobians.WEIGHT_SCALES]
+def weight_scale_probes(trainer: Trainer, key: str) -> list[jacobians.InitProbe] | None:
+    probe = (trainer.probe_inputs, trainer.probe_targets)
+    return scheduled(
+        WHAT_IF_KIND, ("weight-scale", key), _probe_units(trainer, len(jacobians.WEIGHT_SCALES)),
+        lambda ticket: [jacobians.init_probe(trainer.config, "rnn", probe, weight_scale=scale,
+                                             label=f"W_hh × {scale:g}") for scale in jacobians.WEIGHT_SCALES],
+        "the recurrent-weight probes")
 
 
 def init_probe_figure(probes: list[jacobians.InitProbe], layer: int, title: str) -> go.Figure:
@@ -281,12 +377,17 @@ def init_probe_table(probes: list[jacobians.InitProbe], layer: int, distance: in
 
 # ----------------------------------------------------------------------------------------------------
 # what if: clamp the trained LSTM's forget gate
-@st.cache_data(show_spinner=False, max_entries=64)
-def _clamp(_trainer: Trainer, _state_dict, key: tuple, clamps: tuple[float | None, ...]) -> list[jacobians.ClampResult]:
-    model = _model_with(_trainer, "lstm", _state_dict)
-    return jacobians.clamp_experiments(
-        model, _trainer.task, (_trainer.test_inputs, _trainer.test_targets),
-        (_trainer.probe_inputs, _trainer.probe_targets), list(clamps))
+def _clamp(trainer: Trainer, state_dict, key: tuple, clamps: tuple[float | None, ...]) -> list[jacobians.ClampResult]:
+    def compute(ticket: Ticket) -> list[jacobians.ClampResult]:
+        model = _model_with(trainer, "lstm", state_dict)
+        return jacobians.clamp_experiments(
+            model, trainer.task, (trainer.test_inputs, trainer.test_targets),
+            (trainer.probe_inputs, trainer.probe_targets), list(clamps))
+
+    config = trainer.config
+    units = len(clamps) * config.estimated_step_gflop() * (config.eval_size + config.probe_size) / max(
+        1, config.batch_size) / len(config.archs)
+    return scheduled(WHAT_IF_KIND, ("clamp", key, clamps), units, compute, "the clamped forget gates")
 
 
 def clamp_values(chosen: float) -> list[float | None]:
@@ -300,10 +401,10 @@ def clamp_results(trainer: Trainer, chosen: float) -> tuple[int, list[jacobians.
     checkpoint = trainer.runs["lstm"].checkpoints[-1]
     key = (config_key(trainer), weights_digest(checkpoint.state_dict))
     fixed: tuple[float | None, ...] = (None, *jacobians.CLAMP_VALUES)
-    results = {r.clamp: r for r in _clamp(trainer, checkpoint.state_dict, key, fixed)}
+    results = {r.clamp: r for r in required(_clamp(trainer, checkpoint.state_dict, key, fixed))}
     chosen = round(float(chosen), 2)
     if chosen not in results:
-        results[chosen] = _clamp(trainer, checkpoint.state_dict, key, (chosen,))[0]
+        results[chosen] = required(_clamp(trainer, checkpoint.state_dict, key, (chosen,)))[0]
     return checkpoint.step, [results[value] for value in clamp_values(chosen)]
 
 
@@ -325,21 +426,7 @@ def clamp_figure(results: list[jacobians.ClampResult], layer: int, step: int) ->
 
 
 # ----------------------------------------------------------------------------------------------------
-# what if: gradient clipping on and off, trained here with a progress bar, shared by every session
-@dataclass
-class _ClippingStore:
-    results: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    # One comparison trains at a time on the whole server: 30 visitors clicking at once queue, not thrash 2 cores.
-    busy: threading.Lock = field(default_factory=threading.Lock)
-    max_entries: int = 32
-
-
-@st.cache_resource
-def _clipping_store() -> _ClippingStore:
-    return _ClippingStore()
-
-
+# what if: gradient clipping on and off, trained as one job of the server's scheduler, shared by every session
 def clipping_base_config(trainer: Trainer, optimiser: str):
     name, rate, _ = CLIP_OPTIMISERS[optimiser]
     config = trainer.config
@@ -361,33 +448,29 @@ def _clipping_key(trainer: Trainer, arch: str, optimiser: str, steps: int) -> st
 
 
 def cached_clipping(trainer: Trainer, arch: str, optimiser: str, steps: int) -> list[jacobians.ClippingRun] | None:
-    store = _clipping_store()
-    with store.lock:
-        return store.results.get(_clipping_key(trainer, arch, optimiser, steps))
+    return _results().get((CLIPPING_KIND, _clipping_key(trainer, arch, optimiser, steps)))
 
 
 def run_clipping(trainer: Trainer, arch: str, optimiser: str, steps: int,
-                 on_progress: Callable[[float, str], None]) -> list[jacobians.ClippingRun]:
-    """Train clipping on, then off (unless another session already did); progress goes to `on_progress`."""
-    store = _clipping_store()
-    key = _clipping_key(trainer, arch, optimiser, steps)
-    with store.busy:
-        cached = cached_clipping(trainer, arch, optimiser, steps)
-        if cached is not None:
-            return cached
-        base = clipping_base_config(trainer, optimiser)
-        threshold = clipping_threshold(trainer)
+                 on_progress: Callable[[float, str], None]) -> list[jacobians.ClippingRun] | None:
+    """Train clipping on, then off, as one scheduler job (unless another session already did, or is doing it);
+    the queue and then the progress go to `on_progress(fraction, text)`. None if the server stopped the job."""
+    base = clipping_base_config(trainer, optimiser)
+    threshold = clipping_threshold(trainer)
+
+    def compute(ticket: Ticket) -> list[jacobians.ClippingRun] | None:
         runs = []
         for index, clip in enumerate((threshold, None)):
-            what = f"clipping at {threshold:g}" if clip is not None else "no clipping"
             runs.append(jacobians.clipping_run(
-                base, arch, clip, steps,
-                on_progress=lambda fraction, i=index, w=what: on_progress((i + fraction) / 2, w)))
-        with store.lock:
-            if len(store.results) >= store.max_entries:
-                store.results.pop(next(iter(store.results)))
-            store.results[key] = runs
+                base, arch, clip, steps, should_stop=ticket.should_stop,
+                on_progress=lambda fraction, i=index: ticket.progress(ticket.units * (i + fraction) / 2)))
+            if ticket.should_stop():
+                return None
         return runs
+
+    return scheduled(CLIPPING_KIND, _clipping_key(trainer, arch, optimiser, steps),
+                     clipping_cost(trainer, arch, optimiser, steps), compute,
+                     f"clipping at {threshold:g} and no clipping", on_progress=on_progress)
 
 
 def optimiser_label(trainer: Trainer, optimiser: str) -> str:

@@ -15,6 +15,7 @@ from ..bundled import BUNDLED_RUNS, EXPLORER_RUN, load_bundled_run, precomputed_
 from ..errors import ConfigError, LstmVizError
 from ..presets import DEFAULT_PRESET, PRESETS
 from ..model import build_model
+from ..scheduler import Scheduler
 from ..shared_runs import RunHub, Subscription
 from ..tasks import TASKS
 from ..trainer import RunConfig, Trainer
@@ -240,11 +241,51 @@ def config_from_settings() -> RunConfig:
     )
 
 
+@st.cache_resource(show_spinner=False, on_release=lambda scheduler: scheduler.shutdown())
+def scheduler() -> Scheduler:
+    """The server's one scheduler: every background job of every page (trainings, sweep points, the Gradient lab's
+    runs, model imports) takes one of its LSTM_VIZ_MAX_TRAININGS slots, capped at LSTM_VIZ_RUN_SECONDS each."""
+    return Scheduler()
+
+
+def session_owner() -> str:
+    """Whose turn a job takes in the scheduler's fair queue: this browser session (a random id kept in its state)."""
+    import uuid
+
+    return st.session_state.setdefault("_scheduler_owner", uuid.uuid4().hex)
+
+
+def run_job(compute, *, kind: str, units: float, label: str):
+    """`compute(ticket)` as a job of the server's scheduler, from a page: blocks this script run until it is done,
+    showing the job's place in the queue and its estimated wait meanwhile. Leaving the page cancels the job.
+    Returns its result (None if the scheduler stopped it); re-raises its error."""
+    from ..scheduler import describe_wait, wait_for
+
+    threads = hub().torch_threads
+
+    def work(ticket):
+        torch.set_num_threads(threads)  # as every training: one torch thread per job
+        return compute(ticket)
+
+    job = scheduler().spawn(work, owner=session_owner(), kind=kind, units=units, label=label)
+    placeholder = st.empty()
+
+    def show(view) -> None:
+        waiting = describe_wait(view.ticket)
+        placeholder.info(f"Waiting for the server: {waiting}." if waiting else f"{label.capitalize()}…",
+                         icon=":material/hourglass_top:")
+
+    try:
+        return wait_for(job, show)
+    finally:
+        placeholder.empty()
+
+
 @st.cache_resource(show_spinner=False, on_release=lambda hub: hub.shutdown())
 def hub() -> RunHub:
     """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.shared_runs).
     Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS."""
-    return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS)
+    return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=scheduler())
 
 
 @st.cache_resource(scope="session", show_spinner=False,
@@ -327,7 +368,7 @@ def start_training() -> None:
     stop_training()
     state["error"] = None
     try:
-        joined = hub().join(config_from_settings())
+        joined = hub().join(config_from_settings(), owner=session_owner())
     except ConfigError as exc:
         state["error"] = f"Check the settings: {exc}"
         return

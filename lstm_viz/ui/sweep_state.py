@@ -1,7 +1,8 @@
 """The Length sweep page's settings and its session's sweep thread (lstm_viz.sweep.BackgroundSweep).
 
-Start builds a SweepConfig from the widgets and runs it in a background thread; Stop ends it after the
-current training step; the page's fragment reads snapshots. Finished points go to the process-wide cache,
+Start builds a SweepConfig from the widgets and runs it in a background thread, each point queueing for a slot of
+the server's scheduler (state.scheduler) like every other job; Stop ends it after the current training step; the
+page's fragment reads snapshots. Finished points go to the process-wide cache,
 so another session asking for the same points gets them at once.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..errors import ConfigError, LstmVizError
 from ..sweep import DEFAULT_SWEEP, POINT_CACHE, BackgroundSweep, SweepConfig, SweepSnapshot
 from ..tasks import TASKS
 from ..trainer import RunConfig
+from . import state as train_state
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +157,8 @@ def start_sweep() -> None:
     state["sweep_error"] = None
     try:
         worker = BackgroundSweep(config_from_settings(), cache=POINT_CACHE,
-                                 unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS)
+                                 unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=train_state.scheduler(),
+                                 owner=train_state.session_owner(), torch_threads=train_state.hub().torch_threads)
     except ConfigError as exc:
         state["sweep_error"] = f"Check the sweep settings: {exc}"
         return

@@ -10,6 +10,7 @@ from ..sweep import (
     POINT_CACHE, MAX_SEEDS, SavedSweep, SweepConfig, SweepRow, SweepSnapshot, format_duration,
     load_precomputed_sweep, load_published_results, result_table,
 )
+from ..scheduler import format_wait
 from ..sweep_figures import figure_for_sweep
 from ..tasks import TASKS
 from . import charts, sweep_state
@@ -128,6 +129,11 @@ def _session_view(snap: SweepSnapshot) -> None:
         current = snap.current
         if current is None:
             text = f"starting: {snap.point_count} points"
+        elif snap.queue_position is not None:
+            text = (f"point {current.point_index + 1} of {snap.point_count}: {current.point.label}: waiting for a "
+                    f"free slot on this server (it runs every session's jobs in turn), position "
+                    f"{snap.queue_position} in the queue"
+                    + (f", about {format_wait(snap.queue_wait)} to wait" if snap.queue_wait is not None else ""))
         elif current.waiting:
             text = (f"point {current.point_index + 1} of {snap.point_count}: {current.point.label}: another session "
                     "is training this point; its result will be used")

@@ -105,6 +105,19 @@ class RunConfig:
                 total += 3 * 2 * self.batch_size * steps * gate_rows * (layer_input + self.hidden_size)
         return total / 1e9
 
+    def estimated_evaluation_gflop(self) -> float:
+        """Multiply-adds of one evaluation on the test set plus one gradient probe (forward and backward) of every
+        architecture: what a Trainer spends when it starts, and every eval_every steps."""
+        task = self.make_task()
+        steps = task.sequence_length(self.length)
+        per_sequence = 0.0
+        for arch in self.archs:
+            gate_rows = ARCHITECTURES[arch].gate_count * self.hidden_size
+            for layer in range(self.num_layers):
+                layer_input = task.input_size if layer == 0 else self.hidden_size
+                per_sequence += 2 * steps * gate_rows * (layer_input + self.hidden_size)
+        return (self.eval_size + 3 * self.probe_size) * per_sequence / 1e9
+
     def validate(self) -> "RunConfig":
         """Every field's type and range, then the rules between fields; ConfigError naming the setting otherwise.
         Runs before any tensor is allocated or any data read: the same checks for every way a config arrives."""
@@ -130,6 +143,13 @@ class RunConfig:
                     f"{needed / MEASURED_GFLOP_PER_SECOND:.0f} s per step on a 2-core CPU; the limit is "
                     f"{self.max_step_gflop:.0f} GFLOP. Lower the hidden size, layers, sequence length or batch size, "
                     "or train fewer architectures"
+                )
+            needed = self.estimated_evaluation_gflop()
+            if needed > self.max_step_gflop:
+                raise ConfigError(
+                    f"evaluating this setting on its {self.eval_size} test sequences needs about {needed:.0f} GFLOP, "
+                    f"roughly {needed / MEASURED_GFLOP_PER_SECOND:.0f} s each time on a 2-core CPU; the limit is "
+                    f"{self.max_step_gflop:.0f} GFLOP. Lower the hidden size, layers or sequence length"
                 )
         return self
 

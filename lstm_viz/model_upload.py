@@ -26,7 +26,7 @@ from .model import ModelConfig, SequenceModel
 from .tasks import TASKS
 from .trainer import MAX_STEP_GFLOP, RunConfig, Trainer
 
-MAX_HEADER_BYTES = 1 * 2**20  # our headers are a few kB; safetensors itself allows 100 MB
+MAX_HEADER_BYTES = 64 * 2**10  # our headers are under 4 kB (3 layers: 14 tensors); safetensors itself allows 100 MB
 # Our header: one entry per tensor (a 3-layer model has 14), each {"dtype", "shape", "data_offsets"}; metadata holds
 # two small JSON texts. Anything deeper or longer is refused before it is parsed (json recursion, memory).
 MAX_HEADER_DEPTH = 4

@@ -31,6 +31,9 @@ _LOADED_KEY = "_url_loaded_pages"
 _SHADOW_KEY = "_url_values"
 # Every page's keys seen by this server, to take one page's settings out of another page's address.
 _PAGE_KEYS: dict[str, frozenset[str]] = {}
+# Every page's defaults and own rules seen by this server: what the fuzz tests feed random values to.
+PAGE_DEFAULTS: dict[str, dict[str, Any]] = {}
+PAGE_RULES: dict[str, dict[str, Callable[[Any], bool]]] = {}
 
 # Sizes checked before a value is parsed: the longest text a page's widget accepts, a list no widget offers, a
 # JSON value as deep as our own (task_options nests 2 deep); 5,000 '[' used to reach json's recursion limit.
@@ -127,6 +130,7 @@ def sync_with_url(defaults: Mapping[str, Any], page: str | None = None, *,
     state = st.session_state
     page = page or ",".join(sorted(defaults))
     _PAGE_KEYS[page] = frozenset(defaults)
+    PAGE_DEFAULTS[page], PAGE_RULES[page] = dict(defaults), dict(valid or {})
     loaded = state.setdefault(_LOADED_KEY, set())
     shadow: dict = state.setdefault(_SHADOW_KEY, {})
     rejected: list[str] = []

@@ -81,7 +81,10 @@ def _header(data: bytes, name: str) -> dict:
     if len(data) < 8:
         raise ModelFileError(corrupted)
     length = int.from_bytes(data[:8], "little")
-    if length < 2 or length > min(MAX_HEADER_BYTES, len(data) - 8):
+    if MAX_HEADER_BYTES < length <= len(data) - 8:
+        raise ModelFileError(f"{name}: its header is {length:,} bytes long; this app's model files have headers under "
+                             f"{MAX_HEADER_BYTES // 1024} kB (was the file edited?)")
+    if length < 2 or length > len(data) - 8:
         raise ModelFileError(corrupted)
     try:
         header = checks.bounded_json("the file's header", data[8:8 + length], max_chars=MAX_HEADER_BYTES,

@@ -119,7 +119,8 @@ def test_f1_shapes_are_compared_with_the_header_without_building_the_model():
     ({"run_config_text": "[]"}, "run config: it must be a JSON object of settings, not list"),
     ({"model_config_text": "[" * 5000}, "model config: its model_config nests 5,000 levels deep; at most 3"),
     ({"run_config_text": '{"a":' * 2000 + "1" + "}" * 2000}, "run config: its run_config nests 2,000 levels"),
-    ({"run_config_text": '{"a":' * 20000}, "run config: its run_config is 100,000 characters long; at most 16,384"),
+    ({"run_config_text": "[" * 30000}, "run config: its run_config is 30,000 characters long; at most 16,384"),
+    ({"run_config_text": '{"a":' * 20000}, "its header is 1.*bytes long; this app's model files have headers under 64 kB"),
 ])
 def test_f3_edited_configs_are_refused_with_a_message_naming_the_setting(nothing_is_built, edit, message):
     metadata = {}

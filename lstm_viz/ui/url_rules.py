@@ -8,6 +8,7 @@ when a value does not fit the run. The Train page passes its own rules (lstm_viz
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import checks, memory
@@ -18,6 +19,7 @@ from ..text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE
 from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, SEED_RANGE
 from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
 from . import cell_view, memory_view
+from .url_state import Bounds
 
 Rule = Callable[[Any], bool]
 
@@ -26,11 +28,11 @@ TEXT_LIMITS = {"try_text": 2000, "try_paste": 1000, "try_prompt": 200, "gm_text"
 
 
 def whole(low: int, high: int) -> Rule:
-    return lambda value: isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    return Bounds(low, high, whole=True)
 
 
 def real(low: float, high: float) -> Rule:
-    return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+    return Bounds(low, high)
 
 
 def name() -> Rule:
@@ -38,8 +40,19 @@ def name() -> Rule:
     return lambda value: isinstance(value, str) and len(value) <= checks.MAX_NAME_CHARS
 
 
+@dataclass(frozen=True)
+class Text:
+    max_chars: int
+
+    def __call__(self, value: Any) -> bool:
+        return isinstance(value, str) and len(value) <= self.max_chars
+
+    def edges(self) -> list[str]:
+        return ["é" * self.max_chars, "x" * (self.max_chars + 1)]
+
+
 def texts(max_chars: int) -> Rule:
-    return lambda value: isinstance(value, str) and len(value) <= max_chars
+    return Text(max_chars)
 
 
 def names_of(options) -> Rule:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlencode
 
@@ -190,8 +191,28 @@ def current_link() -> str:
     return f"{base}?{query}" if query else (base or "./")
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """A rule for a number in [low, high] (an int when `whole`) that can also say its edges, for the fuzz tests."""
+    low: float
+    high: float
+    whole: bool = False
+
+    def __call__(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int if self.whole else (int, float)):
+            return False
+        return self.low <= value <= self.high
+
+    def edges(self) -> list[str]:
+        """Address texts at and just past both ends of the range."""
+        if self.whole or (isinstance(self.low, int) and isinstance(self.high, int)):
+            return [str(v) for v in (self.low, self.high, self.low - 1, self.high + 1)]
+        step = max(abs(self.high - self.low) * 1e-3, 1e-9)
+        return [repr(float(v)) for v in (self.low, self.high, self.low - step, self.high + step)]
+
+
 def between(low: float, high: float) -> Callable[[Any], bool]:
-    return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+    return Bounds(low, high)
 
 
 def one_of(options: Iterable) -> Callable[[Any], bool]:

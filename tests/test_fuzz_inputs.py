@@ -2,8 +2,8 @@
 
 Each case must end in the project's own error (LstmVizError) or a valid result, never another exception; crafted
 model files must stay under the memory bound. Counts per CI run: 1,500 model files, 1,500 URL values through the
-parser every page uses, and per page, through AppTest, four links with every key at an edge of its range and two random links. bench/fuzz.py
-runs the same generators at 30,000 inputs and reports the slowest and most memory-hungry case.
+parser every page uses, and per page, through AppTest, four links with every key at an edge of its range and two
+random links. bench/fuzz.py runs the same generators at 30,000 inputs and reports the slowest and hungriest case.
 """
 import json
 import os
@@ -12,17 +12,16 @@ import sys
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
-from lstm_viz.ui import url_rules, url_state
-from tests.app_support import APP, TIMEOUT, clear_caches  # noqa: F401 - clear_caches is an autouse fixture
-from tests.fuzz_support import MODEL_MEMORY_BOUND_MB, ROOT, run_url_cases, url_text
+from lstm_viz.ui import url_rules
+from tests.app_support import clear_caches  # noqa: F401 - clear_caches is an autouse fixture
+from tests.fuzz_support import (
+    MODEL_MEMORY_BOUND_MB, PAGES, ROOT, collect_page_keys, edge_links, open_page_cleanly, page_of, random_links, run_url_cases,
+)
 
 MODEL_FILE_CASES = 1500
 URL_VALUE_CASES = 1500
 LINKS_PER_PAGE = int(os.environ.get("LSTM_VIZ_FUZZ_LINKS", 2))  # random links per page; bench/fuzz.py raises it
-PAGES = ("pages/home.py", "pages/train.py", "pages/try_it.py", "pages/forecast.py", "pages/gates_memory.py",
-         "pages/gradient_lab.py", "pages/inside_cell.py", "pages/length_sweep.py", "pages/import_model.py")
 
 
 def test_crafted_model_files_end_in_our_error_and_stay_under_the_memory_bound():
@@ -41,13 +40,7 @@ def test_crafted_model_files_end_in_our_error_and_stay_under_the_memory_bound():
 @pytest.fixture(scope="module")
 def page_keys() -> dict:
     """{page: (its URL defaults, its own rules)}, as each page declares them on its first run."""
-    from streamlit.testing.v1 import AppTest
-
-    for page in PAGES:
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-        at.switch_page(page).run()
-        assert not at.exception, (page, at.exception)
-    return {page: (url_state.PAGE_DEFAULTS[page], url_state.PAGE_RULES[page]) for page in url_state.PAGE_DEFAULTS}
+    return collect_page_keys()
 
 
 def test_every_url_key_of_every_page_has_a_rule(page_keys):
@@ -65,53 +58,16 @@ def test_url_values_for_every_key_are_parsed_or_refused(page_keys):
     assert report.accepted > 0 and report.refused > 0
 
 
-# Values a page accepts, at and near the edges of its ranges: where a page, not the parser, would break.
-PLAUSIBLE = st.sampled_from(["-1", "0", "1", "2", "5", "999999", "1000000", "2147483647", "0.05", "3.0", "10.0",
-                             "1e-06", "lstm", "gru", "rnn", "sandbox", "hand", "span", "match", "text", "feature",
-                             "0.5", "3,7", "0,999,5", "copy", "brackets-rnn-lstm", "sentiment-rnn-lstm",
-                             '{"forecast": {"horizon": 3}}', '{"forecast": {"series": "co2"}}', "(a [b])", "forecast"])
-# Keys that choose which part of a page is drawn: each link takes one of these, so the parts behind them are reached.
-MODES = {
-    "try_source": ["brackets-rnn-lstm", "sentiment-rnn-lstm"], "cell_mode": ["sandbox", "trained"],
-    "gm_source": ["text", "test"], "gm_search": ["span", "feature"], "gm_pick": ["hand", "feature", "active"],
-    "gm_span_method": ["match", "contrast"], "gm_text": ["1,2,3", ""],
-    "glab_tab": ["Clamp the forget gate", "Gradient clipping", "Why it vanishes", "Recurrent weight scale"],
-    "task": ["copy", "forecast", "brackets", "sentiment"],
-}
-EDGE_LINKS = 4  # every key at its range's low end, high end, just below, just above
-
-
-def _page_of(path: str) -> str:
-    return {"pages/inside_cell.py": next((p for p in url_state.PAGE_DEFAULTS if "cell_mode" in p), "")}.get(
-        path, path.removeprefix("pages/").removesuffix(".py"))
-
-
-def _open_clean(path: str, query: dict) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(path).run()
-    assert not at.exception, (path, {k: v[:80] for k, v in query.items()}, at.exception)
-
-
 @pytest.mark.parametrize("path", [p for p in PAGES if p not in ("pages/home.py", "pages/import_model.py")])
 def test_links_at_the_edges_and_random_links_open_every_page_cleanly(page_keys, path):
-    defaults, rules = page_keys[_page_of(path)]
-    edges = {key: list(getattr(rules.get(key) or url_rules.RULES.get(key), "edges", list)()) for key in defaults}
-    for link in range(EDGE_LINKS):
-        query = {key: values[link % len(values)] for key, values in edges.items() if values}
-        query.update({key: modes[link % len(modes)] for key, modes in MODES.items() if key in defaults})
-        _open_clean(path, query)
-
-    links = st.fixed_dictionaries({key: st.one_of(st.sampled_from(MODES[key]), url_text()) if key in MODES
-                                   else st.one_of(url_text(), PLAUSIBLE) for key in sorted(defaults)})
+    defaults, rules = page_keys[page_of(path)]
+    for query in edge_links(defaults, rules):
+        open_page_cleanly(path, query)
 
     @settings(max_examples=LINKS_PER_PAGE, derandomize=True, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(links)
+    @given(random_links(defaults))
     def open_link(query):
-        _open_clean(path, query)
+        open_page_cleanly(path, query)
 
     open_link()

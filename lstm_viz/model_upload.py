@@ -172,8 +172,12 @@ def _run_config(metadata: dict, config: ModelConfig, name: str) -> tuple[RunConf
             raise ModelFileError(f"{name} has a run config this app cannot use: {error}") from None
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{name} has a damaged run config ({str(error)[:120]})") from None
-        if run_config.model_config(config.arch) != config:
-            raise ModelFileError(f"{name}: its run config and its model config disagree (the file was edited?)")
+        implied = run_config.model_config(config.arch)
+        if implied != config:
+            differ = [f"{f.name} {getattr(config, f.name)!r} in the model config, {getattr(implied, f.name)!r} in the "
+                      "run config" for f in fields(ModelConfig) if getattr(config, f.name) != getattr(implied, f.name)]
+            raise ModelFileError(f"{name}: its run config and its model config disagree (the file was edited?): "
+                                 + "; ".join(differ[:3]))
         return run_config, True
     # A file without its run's config: the first task whose inputs and outputs fit, at its default length.
     for task in TASKS.values():

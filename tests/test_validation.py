@@ -133,6 +133,12 @@ def test_f3_edited_configs_are_refused_with_a_message_naming_the_setting(nothing
         model_upload.read_uploaded_model(data, "edited.safetensors")
 
 
+def test_configs_that_disagree_name_the_setting(nothing_is_built):
+    data = edited(run_config={"task": "copy", "length": 30})
+    with pytest.raises(ModelFileError, match="disagree .*input_size 2 in the model config, 10 in the run config"):
+        model_upload.read_uploaded_model(data, "edited.safetensors")
+
+
 def test_f3_a_deeply_nested_header_is_refused_before_json_recursion(nothing_is_built):
     _, body = export()
     for header in (b"[" * 5000 + b"]" * 5000, b'{"a":' * 5000 + b"1" + b"}" * 5000):

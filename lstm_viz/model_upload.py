@@ -33,6 +33,7 @@ MAX_HEADER_DEPTH = 4
 MAX_HEADER_ENTRIES = 64
 MAX_CONFIG_CHARS = 16 * 1024
 MAX_STEPS_TRAINED = 10**9
+REEXPORT = "Upload the file as this app exported it, or export the model again (Train page, Download section)."
 IMPORTED_STATUS = "imported"
 
 
@@ -101,7 +102,7 @@ def _config_values(metadata: dict, key: str, name: str) -> dict:
     try:
         values = checks.bounded_json(f"its {key}", metadata[key], max_chars=MAX_CONFIG_CHARS, max_depth=3)
     except ConfigError as error:
-        raise ModelFileError(f"{name} has a damaged {key.replace('_', ' ')}: {error}") from None
+        raise ModelFileError(f"{name} has a damaged {key.replace('_', ' ')}: {error}. {REEXPORT}") from None
     if not isinstance(values, dict):
         raise ModelFileError(f"{name} has a damaged {key.replace('_', ' ')}: it must be a JSON object of settings, "
                              f"not {type(values).__name__}. Export the model again from the Train page.")
@@ -125,7 +126,7 @@ def _model_config(metadata: dict, name: str) -> ModelConfig:
         config = ModelConfig(**values)
         config.validate()
     except ConfigError as error:
-        raise ModelFileError(f"{name} describes a model outside this app's limits: {error}") from None
+        raise ModelFileError(f"{name} describes a model outside this app's limits: {error}. {REEXPORT}") from None
     except TypeError as error:  # a required setting is missing
         raise ModelFileError(f"{name} has a damaged model config ({error})") from None
     return config
@@ -169,7 +170,7 @@ def _run_config(metadata: dict, config: ModelConfig, name: str) -> tuple[RunConf
             run_config = RunConfig.from_dict({**values, "archs": (config.arch,), "max_step_gflop": MAX_STEP_GFLOP})
             run_config.validate()
         except ConfigError as error:
-            raise ModelFileError(f"{name} has a run config this app cannot use: {error}") from None
+            raise ModelFileError(f"{name} has a run config this app cannot use: {error}. {REEXPORT}") from None
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{name} has a damaged run config ({str(error)[:120]})") from None
         implied = run_config.model_config(config.arch)

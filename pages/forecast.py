@@ -8,5 +8,5 @@ rejected = sync_with_url({"forecast_anomaly_seed": 0, "forecast_detector": "lstm
 
 st.title("Forecast and anomalies")
 if rejected:
-    st.warning(f"Ignored values in the address that do not fit this page: {', '.join(rejected)}.")
+    st.warning(f"Ignored values in the address that do not fit this page: {', '.join(rejected)}; their defaults are shown.")
 forecast_view.forecast_page()

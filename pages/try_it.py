@@ -25,7 +25,7 @@ rejected = sync_with_url({
 st.title("Try it")
 st.caption("Type your own input into a trained network and watch it read, word by word or character by character.")
 if rejected:
-    st.warning(f"Ignored values in the address that do not fit this page: {', '.join(rejected)}.")
+    st.warning(f"Ignored values in the address that do not fit this page: {', '.join(rejected)}; their defaults are shown.")
 
 session_trainer = state.current_trainer()
 sources = {}

@@ -66,15 +66,16 @@ def show(report: FuzzReport, load: str) -> None:
     for failure in report.failures[:10]:
         print("  FAILURE", failure)
     if report.baseline_seconds:
-        print(f"  the unedited export imports in {report.baseline_seconds * 1e3:.1f} ms (median of 20)")
+        print(f"  the unedited export imports in {report.baseline_seconds * 1e3:.1f} ms of CPU (median of 20)")
         print(f"  slowest: {report.slowest_seconds / report.baseline_seconds:.1f}x that; {report.slowest_case}")
     else:
         print(f"  slowest: {report.slowest_case}")
     if report.hungriest_case:
         print(f"  most memory-hungry (tracemalloc peak of the import): {report.hungriest_case}")
     if report.rss_case:
-        print(f"  process peak RSS above the warm baseline: +{report.peak_rss_delta_mb:.1f} MB, raised last by "
-              f"{report.rss_case}")
+        print(f"  largest rise of the peak RSS during one import: {report.rss_case}")
+        print(f"  peak RSS above the warm baseline after every case (the generator's data included): "
+              f"+{report.rss_growth_mb:.1f} MB")
     print(f"  slow cases: {len(report.slow_cases)}")
     for case in report.slow_cases[:10]:
         print("   ", case)

@@ -18,7 +18,6 @@ from . import charts, state
 log = logging.getLogger(__name__)
 
 
-
 def _explored() -> state.ExploredRun:
     trainer = state.current_trainer()
     if trainer is not None and trainer.config.task == "forecast":

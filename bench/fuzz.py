@@ -50,6 +50,9 @@ def link_cases(page_keys: dict, per_page: int) -> FuzzReport:
         for query in edge_links(defaults, rules):
             one(path, query)
 
+        if per_page < 1:
+            continue
+
         @settings(max_examples=per_page, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(random_links(defaults))

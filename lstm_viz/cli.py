@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from . import checks
 from .architectures import ARCHITECTURES
 from .errors import LstmVizError
 from .export import save_run
@@ -58,8 +59,11 @@ def list_registered() -> None:
         print(f"  {arch.name:<10} {arch.label}: {arch.description}")
 
 
+MAX_THREADS = 64
+
+
 def train(args: argparse.Namespace) -> int:
-    torch.set_num_threads(args.threads)
+    checks.whole_number("--threads", args.threads, 1, MAX_THREADS)
     config = RunConfig(
         task=args.task, length=args.length, archs=tuple(args.arch), max_steps=args.steps, seed=args.seed,
         hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout, forget_bias=args.forget_bias,
@@ -69,6 +73,8 @@ def train(args: argparse.Namespace) -> int:
         train_to_budget=args.train_to_budget,
         max_step_gflop=None if args.no_compute_limit else DEFAULTS.max_step_gflop,
     )
+    config.validate()  # every setting checked, with the app's own messages, before the thread count or any tensor
+    torch.set_num_threads(args.threads)
     trainer = Trainer(config)
     while not trainer.finished:
         event = trainer.train_step()

@@ -19,6 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
+from . import checks
 from .errors import ConfigError, ModelFileError
 from .model import ModelConfig, SequenceModel, build_model
 from .traces import trace
@@ -75,18 +76,26 @@ def load_model(path: Path | str, config: ModelConfig | None = None) -> SequenceM
     if path.stat().st_size > MAX_MODEL_FILE_BYTES:
         raise ModelFileError(f"{path.name} is larger than {MAX_MODEL_FILE_BYTES // 2**20} MB; this app's models are far smaller")
     try:
-        state = load_file(str(path))
         with open(path, "rb") as handle:
             header_length = int.from_bytes(handle.read(8), "little")
-            metadata = json.loads(handle.read(header_length)).get("__metadata__", {})
+            if not 2 <= header_length <= min(2**20, path.stat().st_size - 8):
+                raise ValueError("its header length is outside the file")
+            header = checks.bounded_json(f"{path.name}'s header", handle.read(header_length), max_chars=2**20,
+                                         max_depth=4)
+        metadata = header.get("__metadata__", {}) if isinstance(header, dict) else {}
+        if config is None:
+            values = checks.bounded_json("its model config", metadata["model_config"], max_chars=16 * 1024, max_depth=3)
+            if not isinstance(values, dict):
+                raise TypeError("the model config is not a JSON object")
+            config = ModelConfig(**values)
+        config.validate()  # before any tensor is read: sizes from a file are not trusted
+        state = load_file(str(path))
+    except ConfigError as error:
+        raise ModelFileError(f"{path.name} has no valid LSTM Explorer model config ({error})") from None
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ModelFileError(f"{path.name} has no valid LSTM Explorer model config ({error})") from None
     except (SafetensorError, ValueError, OSError) as error:
         raise ModelFileError(f"{path.name} is not a safetensors file ({error})") from None
-    if config is None:
-        try:
-            config = ModelConfig(**json.loads(metadata["model_config"]))
-            config.validate()
-        except (KeyError, TypeError, json.JSONDecodeError, ConfigError) as error:
-            raise ModelFileError(f"{path.name} has no valid LSTM Explorer model config ({error})") from None
     return model_from_state(config, state)
 
 

@@ -6,13 +6,22 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from .architectures import Architecture, get_architecture
+from . import checks
+from .architectures import ARCHITECTURES, Architecture, get_architecture
 from .errors import ConfigError
 from .tasks import Task, get_task
 
-# Bounds every entry point enforces, so a typo cannot allocate gigabytes on a shared server.
+# Bounds every entry point enforces (the UI's widgets read them from here), so a typo or an edited file cannot
+# allocate gigabytes on a shared server.
 HIDDEN_SIZE_RANGE = (1, 512)
 LAYER_RANGE = (1, 3)
+DROPOUT_RANGE = (0.0, 1.0)  # 1 itself excluded: it would zero every activation between layers
+FORGET_BIAS_RANGE = (-10.0, 10.0)
+# One-hot inputs: the largest vocabulary of any task is labelled text's 200 words; the largest output is a
+# forecast horizon or a vocabulary. Checked before any weight is allocated (a file claiming 1e8 inputs cost 9.6 GB).
+INPUT_SIZE_RANGE = (1, 256)
+OUTPUT_SIZE_RANGE = (1, 256)
+READOUTS = ("last", "every")
 
 
 @dataclass(frozen=True)
@@ -27,20 +36,37 @@ class ModelConfig:
     forget_bias: float = 0.0
     readout: str = "last"
 
-    def validate(self) -> None:
-        get_architecture(self.arch)
-        low, high = HIDDEN_SIZE_RANGE
-        if not low <= self.hidden_size <= high:
-            raise ConfigError(f"hidden size must be between {low} and {high} (got {self.hidden_size})")
-        low, high = LAYER_RANGE
-        if not low <= self.num_layers <= high:
-            raise ConfigError(f"layers must be between {low} and {high} (got {self.num_layers})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1) (got {self.dropout})")
-        if not -10.0 <= self.forget_bias <= 10.0:
-            raise ConfigError(f"forget-gate bias must be between -10 and 10 (got {self.forget_bias})")
-        if self.readout not in ("last", "every"):
-            raise ConfigError(f"readout must be 'last' or 'every' (got {self.readout!r})")
+    def validate(self, task: Task | None = None) -> "ModelConfig":
+        """Every field's type and range; with `task`, also that the sizes and readout are the task's."""
+        checks.one_of("architecture", self.arch, ARCHITECTURES)
+        checks.whole_number("input size", self.input_size, *INPUT_SIZE_RANGE)
+        checks.whole_number("output size", self.output_size, *OUTPUT_SIZE_RANGE)
+        checks.whole_number("hidden size", self.hidden_size, *HIDDEN_SIZE_RANGE)
+        checks.whole_number("layers", self.num_layers, *LAYER_RANGE)
+        checks.real_number("dropout", self.dropout, *DROPOUT_RANGE, below_high=True)
+        checks.real_number("forget-gate bias", self.forget_bias, *FORGET_BIAS_RANGE)
+        checks.one_of("readout", self.readout, READOUTS)
+        if task is not None:
+            for name, own, expected in (("input size", self.input_size, task.input_size),
+                                        ("output size", self.output_size, task.output_size),
+                                        ("readout", self.readout, task.readout)):
+                if own != expected:
+                    raise ConfigError(f"the {task.label} task needs a model with {name} {expected!r} (got {own!r})")
+        return self
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The state dict's names and shapes (PyTorch's own names), computed without allocating a weight."""
+        rows = ARCHITECTURES[self.arch].gate_count * self.hidden_size
+        shapes: dict[str, tuple[int, ...]] = {}
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else self.hidden_size
+            shapes[f"recurrent.weight_ih_l{layer}"] = (rows, layer_input)
+            shapes[f"recurrent.weight_hh_l{layer}"] = (rows, self.hidden_size)
+            shapes[f"recurrent.bias_ih_l{layer}"] = (rows,)
+            shapes[f"recurrent.bias_hh_l{layer}"] = (rows,)
+        shapes["readout.weight"] = (self.output_size, self.hidden_size)
+        shapes["readout.bias"] = (self.output_size,)
+        return shapes
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -10,23 +10,30 @@ that config implies. Each refusal raises ModelFileError with a message for the p
 from __future__ import annotations
 
 import io
-import json
 import math
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 
+from . import checks
 from .architectures import ARCHITECTURES
 from .errors import ConfigError, ModelFileError
 from .export import FORMAT, MAX_MODEL_FILE_BYTES, model_from_state
 from .model import ModelConfig, SequenceModel
 from .tasks import TASKS
-from .trainer import RunConfig, Trainer
+from .trainer import MAX_STEP_GFLOP, RunConfig, Trainer
 
-MAX_HEADER_BYTES = 1 * 2**20  # our headers are a few kB; safetensors itself allows 100 MB
+MAX_HEADER_BYTES = 64 * 2**10  # our headers are under 4 kB (3 layers: 14 tensors); safetensors itself allows 100 MB
+# Our header: one entry per tensor (a 3-layer model has 14), each {"dtype", "shape", "data_offsets"}; metadata holds
+# two small JSON texts. Anything deeper or longer is refused before it is parsed (json recursion, memory).
+MAX_HEADER_DEPTH = 4
+MAX_HEADER_ENTRIES = 64
+MAX_CONFIG_CHARS = 16 * 1024
+MAX_STEPS_TRAINED = 10**9
+REEXPORT = "Upload the file as this app exported it, or export the model again (Train page, Download section)."
 IMPORTED_STATUS = "imported"
 
 
@@ -75,15 +82,31 @@ def _header(data: bytes, name: str) -> dict:
     if len(data) < 8:
         raise ModelFileError(corrupted)
     length = int.from_bytes(data[:8], "little")
-    if length < 2 or length > min(MAX_HEADER_BYTES, len(data) - 8):
+    if MAX_HEADER_BYTES < length <= len(data) - 8:
+        raise ModelFileError(f"{name}: its header is {length:,} bytes long; this app's model files have headers under "
+                             f"{MAX_HEADER_BYTES // 1024} kB (was the file edited?)")
+    if length < 2 or length > len(data) - 8:
         raise ModelFileError(corrupted)
     try:
-        header = json.loads(data[8:8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ModelFileError(corrupted) from None
-    if not isinstance(header, dict):
+        header = checks.bounded_json("the file's header", data[8:8 + length], max_chars=MAX_HEADER_BYTES,
+                                     max_depth=MAX_HEADER_DEPTH)
+    except ConfigError as error:
+        raise ModelFileError(f"{corrupted}: {error}") from None
+    if not isinstance(header, dict) or len(header) > MAX_HEADER_ENTRIES + 1:
         raise ModelFileError(corrupted)
     return header
+
+
+def _config_values(metadata: dict, key: str, name: str) -> dict:
+    """A metadata entry holding a JSON object, parsed only once its length and depth are known to be small."""
+    try:
+        values = checks.bounded_json(f"its {key}", metadata[key], max_chars=MAX_CONFIG_CHARS, max_depth=3)
+    except ConfigError as error:
+        raise ModelFileError(f"{name} has a damaged {key.replace('_', ' ')}: {error}. {REEXPORT}") from None
+    if not isinstance(values, dict):
+        raise ModelFileError(f"{name} has a damaged {key.replace('_', ' ')}: it must be a JSON object of settings, "
+                             f"not {type(values).__name__}. Export the model again from the Train page.")
+    return values
 
 
 def _model_config(metadata: dict, name: str) -> ModelConfig:
@@ -92,33 +115,36 @@ def _model_config(metadata: dict, name: str) -> ModelConfig:
             f"{name} is a safetensors file, but not one this app exported (its metadata has no LSTM Explorer model "
             "config). Export a model from the Train page's Download section."
         )
+    values = _config_values(metadata, "model_config", name)
+    arch = values.get("arch")
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
+        raise ModelFileError(f"{name} is for an unknown architecture {arch!r:.60}; this app knows {', '.join(ARCHITECTURES)}")
+    unknown = sorted(set(values) - {f.name for f in fields(ModelConfig)})
+    if unknown:
+        raise ModelFileError(f"{name} has a damaged model config (unknown settings: {', '.join(map(str, unknown))[:120]})")
     try:
-        values = json.loads(metadata["model_config"])
-        if not isinstance(values, dict):
-            raise TypeError("not an object")
-        arch = values.get("arch")
-        if arch not in ARCHITECTURES:
-            raise ModelFileError(
-                f"{name} is for an unknown architecture {arch!r}; this app knows {', '.join(ARCHITECTURES)}"
-            )
         config = ModelConfig(**values)
         config.validate()
-    except ModelFileError:
-        raise
     except ConfigError as error:
-        raise ModelFileError(f"{name} describes a model outside this app's limits: {error}") from None
-    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{name} describes a model outside this app's limits: {error}. {REEXPORT}") from None
+    except TypeError as error:  # a required setting is missing
         raise ModelFileError(f"{name} has a damaged model config ({error})") from None
     return config
 
 
 def _check_shapes(config: ModelConfig, header: dict, name: str) -> None:
-    expected = {
-        key.removeprefix("recurrent."): tuple(tensor.shape)
-        for key, tensor in SequenceModel(config).state_dict().items()
-    }
-    found = {key: tuple(entry.get("shape", ())) for key, entry in header.items()
-             if key != "__metadata__" and isinstance(entry, dict)}
+    """The header's tensors against the shapes the config implies, computed without building the model."""
+    expected = {key.removeprefix("recurrent."): shape for key, shape in config.parameter_shapes().items()}
+    found = {}
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
+            raise ModelFileError(f"{name}: the entry for {key[:60]!r} has no readable shape (the file is damaged)")
+        if isinstance(entry, dict) and entry.get("dtype") != "F32":
+            raise ModelFileError(f"{name}: {key[:60]} is {str(entry.get('dtype'))[:20]}, expected float32 (F32)")
+        found[key] = tuple(shape)
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     wrong = [f"{key} is {list(found[key])}, expected {list(expected[key])}"
@@ -127,8 +153,8 @@ def _check_shapes(config: ModelConfig, header: dict, name: str) -> None:
     if missing:
         problems.append("missing " + ", ".join(missing[:4]) + (" ..." if len(missing) > 4 else ""))
     if extra:
-        problems.append("unexpected " + ", ".join(extra[:4]) + (" ..." if len(extra) > 4 else ""))
-    problems.extend(wrong[:4])
+        problems.append("unexpected " + ", ".join(k[:60] for k in extra[:4]) + (" ..." if len(extra) > 4 else ""))
+    problems.extend(w[:200] for w in wrong[:4])
     if problems:
         described = (f"a {config.num_layers}-layer {ARCHITECTURES[config.arch].label} with {config.hidden_size} units, "
                      f"{config.input_size} inputs and {config.output_size} outputs")
@@ -138,14 +164,21 @@ def _check_shapes(config: ModelConfig, header: dict, name: str) -> None:
 
 def _run_config(metadata: dict, config: ModelConfig, name: str) -> tuple[RunConfig, bool]:
     if "run_config" in metadata:
+        values = _config_values(metadata, "run_config", name)
         try:
-            run_config = RunConfig.from_dict(json.loads(metadata["run_config"]))
-            run_config = RunConfig.from_dict({**run_config.to_dict(), "archs": (config.arch,)})
+            # Imports always run under the app's compute limits: the file's own max_step_gflop is not trusted.
+            run_config = RunConfig.from_dict({**values, "archs": (config.arch,), "max_step_gflop": MAX_STEP_GFLOP})
             run_config.validate()
-        except (ConfigError, KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"{name} has a run config this app cannot use: {error}") from None
-        if run_config.model_config(config.arch) != config:
-            raise ModelFileError(f"{name}: its run config and its model config disagree (the file was edited?)")
+        except ConfigError as error:
+            raise ModelFileError(f"{name} has a run config this app cannot use: {error}. {REEXPORT}") from None
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{name} has a damaged run config ({str(error)[:120]})") from None
+        implied = run_config.model_config(config.arch)
+        if implied != config:
+            differ = [f"{f.name} {getattr(config, f.name)!r} in the model config, {getattr(implied, f.name)!r} in the "
+                      "run config" for f in fields(ModelConfig) if getattr(config, f.name) != getattr(implied, f.name)]
+            raise ModelFileError(f"{name}: its run config and its model config disagree (the file was edited?): "
+                                 + "; ".join(differ[:3]))
         return run_config, True
     # A file without its run's config: the first task whose inputs and outputs fit, at its default length.
     for task in TASKS.values():
@@ -156,6 +189,13 @@ def _run_config(metadata: dict, config: ModelConfig, name: str) -> tuple[RunConf
             return run_config, False
     raise ModelFileError(f"{name}: no task of this app takes {config.input_size} inputs and gives "
                          f"{config.output_size} outputs ({config.readout} readout)")
+
+
+def _steps_trained(metadata: dict) -> int:
+    text = metadata.get("steps_trained", "0")
+    if not isinstance(text, str) or len(text) > 12 or not text.strip().isdigit():
+        return 0  # informative only: a damaged count is shown as 0, never a reason to refuse the weights
+    return min(int(text), MAX_STEPS_TRAINED)
 
 
 def read_uploaded_model(data: bytes, name: str) -> UploadedModel:
@@ -170,27 +210,24 @@ def read_uploaded_model(data: bytes, name: str) -> UploadedModel:
         raise ModelFileError(f"{name}: only .safetensors model files exported by this app can be uploaded")
     header = _header(data, name)
     metadata = header.get("__metadata__") or {}
-    if not isinstance(metadata, dict):
-        raise ModelFileError(f"{name} has damaged metadata")
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ModelFileError(f"{name} has damaged metadata (safetensors metadata maps names to text)")
+    # Every config and every shape is checked before a tensor is read or a model built: a file that lies about its
+    # sizes is refused at the cost of parsing a small header.
     config = _model_config(metadata, name)
     _check_shapes(config, header, name)
+    run_config, from_file = _run_config(metadata, config, name)
     try:
         state = load_safetensors(data)
     except (SafetensorError, ValueError, RuntimeError) as error:
-        raise ModelFileError(f"{name} is damaged: {error}") from None
+        raise ModelFileError(f"{name} is damaged: {str(error)[:200]}") from None
     for key, tensor in state.items():
         if tensor.dtype != torch.float32:
             raise ModelFileError(f"{name}: {key} is {tensor.dtype}, expected float32")
         if not torch.isfinite(tensor).all():
             raise ModelFileError(f"{name}: {key} holds NaN or infinite values (a diverged model cannot be explored)")
     model = model_from_state(config, state)
-    run_config, from_file = _run_config(metadata, config, name)
-    try:
-        steps_trained = int(metadata.get("steps_trained", 0))
-    except ValueError:
-        steps_trained = 0
-    steps_trained = min(max(steps_trained, 0), 10**9)
-    return UploadedModel(model=model, run_config=run_config, steps_trained=steps_trained, file_name=name,
+    return UploadedModel(model=model, run_config=run_config, steps_trained=_steps_trained(metadata), file_name=name,
                          config_from_file=from_file)
 
 

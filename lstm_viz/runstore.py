@@ -19,11 +19,15 @@ from pathlib import Path
 import numpy as np
 from safetensors.torch import load_file, save_file
 
-from .errors import ModelFileError
+from . import checks
+from .errors import ConfigError, ModelFileError
 from .gradient_flow import GradientFlow
 from .trainer import Checkpoint, RunConfig, Trainer
 
 FORMAT = "lstm-explorer-run/1"
+# A run.json holds a run's histories: the shipped ones are 50-300 kB and nest 5 deep.
+MAX_RUN_JSON_BYTES = 32 * 2**20
+MAX_RUN_JSON_DEPTH = 6
 HISTORY_FIELDS = ("steps", "train_loss", "grad_norm", "eval_steps", "eval_metric", "eval_elapsed")
 FLOW_FIELDS = tuple(field.name for field in dataclasses.fields(GradientFlow))
 
@@ -82,13 +86,22 @@ def load_run_state(folder: Path | str) -> Trainer:
     """A Trainer with the saved histories and checkpoints; its live models hold the last checkpoint's weights,
     so it can be explored but continues training only from there (the optimiser state is not saved)."""
     folder = Path(folder)
+    path = folder / "run.json"
     try:
-        document = json.loads((folder / "run.json").read_text())
-    except (OSError, ValueError) as error:
+        if path.stat().st_size > MAX_RUN_JSON_BYTES:
+            raise ConfigError(f"run.json is larger than {MAX_RUN_JSON_BYTES // 2**20} MB")
+        document = checks.bounded_json("run.json", path.read_bytes(), max_chars=MAX_RUN_JSON_BYTES,
+                                       max_depth=MAX_RUN_JSON_DEPTH)
+    except (OSError, ConfigError) as error:
         raise ModelFileError(f"no readable run in {folder}: {error}") from None
-    if document.get("format") != FORMAT:
-        raise ModelFileError(f"{folder} holds format {document.get('format')!r}, expected {FORMAT!r}")
-    config = RunConfig.from_dict(document["config"])
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        found = document.get("format") if isinstance(document, dict) else None
+        raise ModelFileError(f"{folder} holds format {found!r}, expected {FORMAT!r}")
+    try:
+        # Validated like any other config before the Trainer allocates its test and probe sets.
+        config = RunConfig.from_dict(document.get("config")).validate()
+    except ConfigError as error:
+        raise ModelFileError(f"{folder}: its run config cannot be used: {error}") from None
     trainer = Trainer(config, measure_initial_state=False)
     weights = load_file(str(folder / "checkpoints.safetensors"))
     with np.load(folder / "gradient_flow.npz", allow_pickle=False) as flow_file:

@@ -175,6 +175,7 @@ def standalone_script(config: RunConfig, expected: dict[str, float | None] | Non
     """The script's text for `config`; `expected` (arch -> final metric the app reported) goes into its docstring."""
     import torch
 
+    config.validate()  # the script embeds these values: the same checks as every other way in
     task = config.make_task()
     source = task.standalone_source()
     if source is None or config.task_options:

@@ -14,21 +14,36 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
+from . import checks
 from .architectures import ARCHITECTURES
-from .errors import ConfigError
+from .errors import ConfigError, LstmVizError
 from .gradient_flow import GradientFlow, measure_gradient_flow
-from .model import ModelConfig, SequenceModel, build_model
+from .model import FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE, ModelConfig, SequenceModel, build_model
 from .stopping import PLATEAU_EVALUATIONS, has_plateaued, plain_cells_to_stop
-from .tasks import Task, get_task
+from .tasks import TASKS, Task, get_task
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "rmsprop": torch.optim.RMSprop,
     "sgd": torch.optim.SGD,
 }
+# The ranges of RunConfig's fields, checked by RunConfig.validate for every way in (the UI's widgets read them here).
 BATCH_SIZE_RANGE = (1, 512)
 MAX_STEPS_RANGE = (1, 100_000)
 LEARNING_RATE_RANGE = (1e-6, 10.0)
+CLIP_RANGE = (0.01, 100.0)
+SEED_RANGE = (0, 2**31 - 1)  # torch.manual_seed takes 64 bits; the offsets below must stay inside them
+EVERY_RANGE = (1, 100_000)  # eval_every, probe_every: steps between evaluations, between probes
+# The test set, the probe batch and the traced examples are allocated when a Trainer starts: bounded so an edited
+# file cannot ask for 100,000 test sequences (F1 of issue 10: +7.7 GB).
+EVAL_SIZE_RANGE = (1, 2048)
+PROBE_SIZE_RANGE = (1, 64)
+TRACE_EXAMPLES_RANGE = (1, 16)
+MAX_CHECKPOINTS_RANGE = (2, 256)
+PATIENCE_RANGE = (0, 100_000)
+STEP_GFLOP_RANGE = (1e-3, 1e6)
+MAX_TASK_OPTIONS = 8
+MAX_OPTION_TEXT_CHARS = 200
 # Each knob has its own range, but their product is what costs time: a 3-layer H=512 LSTM on T=1000
 # took 37 s per step here and 63 s to set up. Above this budget a setting is refused with a message.
 MAX_STEP_GFLOP = 60.0  # about 1.3 s per step here; the default preset needs 0.8
@@ -74,7 +89,11 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         options = self.task_options.items() if isinstance(self.task_options, dict) else self.task_options
-        object.__setattr__(self, "task_options", tuple(sorted((str(name), value) for name, value in options)))
+        try:
+            pairs = [(str(name), value) for name, value in options]
+        except (TypeError, ValueError):
+            raise ConfigError(f"task options must be pairs of a name and a value (got {self.task_options!r:.60})") from None
+        object.__setattr__(self, "task_options", tuple(sorted(pairs, key=lambda pair: pair[0])))
 
     def make_task(self) -> Task:
         """The task object this run trains on, configured by task_options."""
@@ -92,36 +111,36 @@ class RunConfig:
                 total += 3 * 2 * self.batch_size * steps * gate_rows * (layer_input + self.hidden_size)
         return total / 1e9
 
-    def validate(self) -> "RunConfig":
+    def estimated_evaluation_gflop(self) -> float:
+        """Multiply-adds of one evaluation on the test set plus one gradient probe (forward and backward) of every
+        architecture: what a Trainer spends when it starts, and every eval_every steps."""
         task = self.make_task()
-        if not self.archs:
-            raise ConfigError("pick at least one architecture")
+        steps = task.sequence_length(self.length)
+        per_sequence = 0.0
         for arch in self.archs:
-            if arch not in ARCHITECTURES:
-                raise ConfigError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
-        if len(set(self.archs)) != len(self.archs):
-            raise ConfigError("each architecture may be picked once")
+            gate_rows = ARCHITECTURES[arch].gate_count * self.hidden_size
+            for layer in range(self.num_layers):
+                layer_input = task.input_size if layer == 0 else self.hidden_size
+                per_sequence += 2 * steps * gate_rows * (layer_input + self.hidden_size)
+        return (self.eval_size + 3 * self.probe_size) * per_sequence / 1e9
+
+    def validate(self) -> "RunConfig":
+        """Every field's type and range, then the rules between fields; ConfigError naming the setting otherwise.
+        Runs before any tensor is allocated or any data read: the same checks for every way a config arrives."""
+        self._check_fields()
+        try:
+            task = self.make_task()
+        except ConfigError:
+            raise
+        except (LstmVizError, KeyError, TypeError, ValueError) as error:
+            raise ConfigError(f"task options {dict(self.task_options)!r} do not fit the {self.task} task: "
+                              f"{str(error).strip(chr(39))}") from None
         if not task.min_length <= self.length <= task.max_length:
             raise ConfigError(f"{task.label}: length must be between {task.min_length} and {task.max_length} (got {self.length})")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
-        checks = [
-            ("batch size", self.batch_size, BATCH_SIZE_RANGE),
-            ("step budget", self.max_steps, MAX_STEPS_RANGE),
-            ("learning rate", self.learning_rate, LEARNING_RATE_RANGE),
-        ]
-        for name, value, (low, high) in checks:
-            if not (low <= value <= high) or (isinstance(value, float) and not math.isfinite(value)):
-                raise ConfigError(f"{name} must be between {low:g} and {high:g} (got {value})")
-        if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
-            raise ConfigError(f"gradient clipping threshold must be positive (got {self.clip_grad_norm})")
-        for name in ("eval_every", "eval_size", "probe_every", "probe_size", "trace_examples", "max_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name.replace('_', ' ')} must be at least 1")
         if self.trace_examples > self.probe_size:
             raise ConfigError("trace examples are taken from the probe batch: trace_examples <= probe_size")
         for arch in self.archs:
-            self.model_config(arch).validate()
+            self.model_config(arch).validate(task)
         if self.max_step_gflop is not None:
             needed = self.estimated_step_gflop()
             if needed > self.max_step_gflop:
@@ -131,7 +150,56 @@ class RunConfig:
                     f"{self.max_step_gflop:.0f} GFLOP. Lower the hidden size, layers, sequence length or batch size, "
                     "or train fewer architectures"
                 )
+            needed = self.estimated_evaluation_gflop()
+            if needed > self.max_step_gflop:
+                raise ConfigError(
+                    f"evaluating this setting on its {self.eval_size} test sequences needs about {needed:.0f} GFLOP, "
+                    f"roughly {needed / MEASURED_GFLOP_PER_SECOND:.0f} s each time on a 2-core CPU; the limit is "
+                    f"{self.max_step_gflop:.0f} GFLOP. Lower the hidden size, layers or sequence length"
+                )
         return self
+
+    def _check_fields(self) -> None:
+        checks.one_of("task", self.task, TASKS)
+        if len(self.task_options) > MAX_TASK_OPTIONS:
+            raise ConfigError(f"task options: at most {MAX_TASK_OPTIONS} (got {len(self.task_options)})")
+        for name, value in self.task_options:
+            checks.text("a task option's name", name, checks.MAX_NAME_CHARS)
+            if value is not None and not isinstance(value, str):
+                checks.whole_number(f"task option {name!r}", value, -2**31, 2**31 - 1)
+            elif value is not None:
+                checks.text(f"task option {name!r}", value, MAX_OPTION_TEXT_CHARS)
+        if not isinstance(self.archs, tuple) or not self.archs:
+            raise ConfigError("pick at least one architecture")
+        for arch in self.archs:
+            if not isinstance(arch, str) or arch not in ARCHITECTURES:
+                raise ConfigError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+        if len(set(self.archs)) != len(self.archs):
+            raise ConfigError("each architecture may be picked once")
+        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+        checks.whole_number("length", self.length, 0, 100_000)  # the task's own range is checked below
+        checks.whole_number("hidden size", self.hidden_size, *HIDDEN_SIZE_RANGE)
+        checks.whole_number("layers", self.num_layers, *LAYER_RANGE)
+        checks.real_number("forget-gate bias", self.forget_bias, *FORGET_BIAS_RANGE)
+        checks.whole_number("batch size", self.batch_size, *BATCH_SIZE_RANGE)
+        checks.whole_number("step budget", self.max_steps, *MAX_STEPS_RANGE)
+        checks.real_number("learning rate", self.learning_rate, *LEARNING_RATE_RANGE)
+        if self.clip_grad_norm is not None:
+            checks.real_number("gradient clipping threshold", self.clip_grad_norm, *CLIP_RANGE)
+        checks.whole_number("seed", self.seed, *SEED_RANGE)
+        checks.whole_number("eval_every", self.eval_every, *EVERY_RANGE)
+        checks.whole_number("probe_every", self.probe_every, *EVERY_RANGE)
+        checks.whole_number("eval_size", self.eval_size, *EVAL_SIZE_RANGE)
+        checks.whole_number("probe_size", self.probe_size, *PROBE_SIZE_RANGE)
+        checks.whole_number("trace_examples", self.trace_examples, *TRACE_EXAMPLES_RANGE)
+        checks.whole_number("max_checkpoints", self.max_checkpoints, *MAX_CHECKPOINTS_RANGE)
+        checks.flag("stop_when_solved", self.stop_when_solved)
+        checks.flag("train_to_budget", self.train_to_budget)
+        if self.patience is not None:
+            checks.whole_number("patience", self.patience, *PATIENCE_RANGE)
+        if self.max_step_gflop is not None:
+            checks.real_number("max_step_gflop", self.max_step_gflop, *STEP_GFLOP_RANGE)
 
     def model_config(self, arch: str) -> ModelConfig:
         return ModelConfig.for_task(
@@ -148,12 +216,25 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":
+        """A RunConfig from its JSON form (a file, a shipped run); unknown keys are ignored, a wrongly shaped value is
+        a ConfigError. Call validate() on the result before using it."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"a run config must be a JSON object of settings (got a {type(values).__name__})")
         known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
         if "archs" in known:
-            known["archs"] = tuple(known["archs"])
+            archs = known["archs"]
+            if not isinstance(archs, (list, tuple)) or len(archs) > len(ARCHITECTURES):
+                raise ConfigError(f"archs must be a list of up to {len(ARCHITECTURES)} architecture names "
+                                  f"(got {archs!r:.60})")
+            known["archs"] = tuple(archs)
         if "task_options" in known:
             options = known["task_options"]
-            known["task_options"] = tuple(options.items()) if isinstance(options, dict) else tuple(map(tuple, options))
+            if isinstance(options, dict):
+                known["task_options"] = tuple(options.items())
+            elif isinstance(options, (list, tuple)) and all(isinstance(o, (list, tuple)) and len(o) == 2 for o in options):
+                known["task_options"] = tuple(map(tuple, options))
+            else:
+                raise ConfigError(f"task_options must be an object of option names and values (got {options!r:.60})")
         return cls(**known)
 
 

@@ -3,7 +3,7 @@ import streamlit as st
 from lstm_viz import memory, memory_figures
 from lstm_viz.errors import LstmVizError
 from lstm_viz.figures import TRACE_LABELS
-from lstm_viz.ui import charts, memory_view, state
+from lstm_viz.ui import charts, memory_view, state, url_rules
 from lstm_viz.ui.url_state import sync_with_url
 
 state.init_session()
@@ -90,7 +90,7 @@ if not 1 <= ss.get("gm_example", 1) <= test_count:
     ss["gm_example"] = 1
 example = None
 if ss["gm_source"] == "text":
-    right.text_input("Your input", key="gm_text", placeholder="type a sequence for the task", max_chars=2000)
+    right.text_input("Your input", key="gm_text", placeholder="type a sequence for the task", max_chars=url_rules.TEXT_LIMITS["gm_text"])
     if ss["gm_text"].strip():
         try:
             example = memory.text_example(task, ss["gm_text"])
@@ -221,7 +221,7 @@ try:
             inner[0].selectbox("Score", list(memory.SPAN_METHODS), key="gm_span_method",
                                format_func=memory.SPAN_METHODS.get)
             if ss["gm_span_method"] == "match":
-                inner[1].number_input("“On” above", min_value=0.0, max_value=10.0, step=0.05, key="gm_threshold",
+                inner[1].number_input("“On” above", min_value=memory_view.THRESHOLD_RANGE[0], max_value=memory_view.THRESHOLD_RANGE[1], step=0.05, key="gm_threshold",
                                       help="A unit is on where its value exceeds this (or lies below minus this).")
         start, end = (int(v) for v in ss["gm_span"])
         ss["gm_span_start"], ss["gm_span_end"] = start, end

@@ -147,15 +147,15 @@ def sandbox_view() -> None:
     st.caption("One LSTM unit with one input. Every weight is 1, so each gate's pre-activation is "
                "x(t) + h(t−1) + its bias. Move a slider and every value below follows.")
     states = st.columns(3, gap="large")
-    states[0].slider("x(t), the input", -3.0, 3.0, step=0.05, key="cell_sb_x")
-    states[1].slider("h(t−1), the previous hidden state", -1.0, 1.0, step=0.05, key="cell_sb_h")
-    states[2].slider("c(t−1), the previous cell state", -3.0, 3.0, step=0.05, key="cell_sb_c")
+    states[0].slider("x(t), the input", *cell_view.SANDBOX_RANGES["cell_sb_x"], step=0.05, key="cell_sb_x")
+    states[1].slider("h(t−1), the previous hidden state", *cell_view.SANDBOX_RANGES["cell_sb_h"], step=0.05, key="cell_sb_h")
+    states[2].slider("c(t−1), the previous cell state", *cell_view.SANDBOX_RANGES["cell_sb_c"], step=0.05, key="cell_sb_c")
     biases = st.columns(4, gap="large")
-    biases[0].slider("input gate bias b_i", -6.0, 6.0, step=0.1, key="cell_sb_bi")
-    biases[1].slider("forget gate bias b_f", -6.0, 6.0, step=0.1, key="cell_sb_bf",
+    biases[0].slider("input gate bias b_i", *cell_view.SANDBOX_RANGES["cell_sb_bi"], step=0.1, key="cell_sb_bi")
+    biases[1].slider("forget gate bias b_f", *cell_view.SANDBOX_RANGES["cell_sb_bf"], step=0.1, key="cell_sb_bf",
                      help="A large forget bias keeps the cell state: c(t) ≈ c(t−1) + i·g.")
-    biases[2].slider("candidate bias b_g", -6.0, 6.0, step=0.1, key="cell_sb_bg")
-    biases[3].slider("output gate bias b_o", -6.0, 6.0, step=0.1, key="cell_sb_bo")
+    biases[2].slider("candidate bias b_g", *cell_view.SANDBOX_RANGES["cell_sb_bg"], step=0.1, key="cell_sb_bg")
+    biases[3].slider("output gate bias b_o", *cell_view.SANDBOX_RANGES["cell_sb_bo"], step=0.1, key="cell_sb_bo")
     step = cell_view.sandbox_from_state()
     left, right = st.columns([5, 6], gap="medium")
     with left:

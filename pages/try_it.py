@@ -6,6 +6,7 @@ from lstm_viz.bundled import BRACKETS_RUN, SENTIMENT_RUN, load_bundled_run
 from lstm_viz.errors import LstmVizError
 from lstm_viz.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE, find_feature_unit, read_text, sample_characters
 from lstm_viz.ui import charts, state, text_data
+from lstm_viz.ui.url_rules import TEXT_LIMITS
 from lstm_viz.ui.url_state import sync_with_url
 
 state.init_session()
@@ -16,13 +17,15 @@ BUNDLED = {
     SENTIMENT_RUN: "Bundled: sentiment of reviews",
     BRACKETS_RUN: "Bundled: brackets and quotes",
 }
-sync_with_url({
+rejected = sync_with_url({
     "try_source": "auto", "try_arch": "lstm", "try_text": DEFAULT_SENTENCE, "try_paste": DEFAULT_BRACKETS,
     "try_temperature": 0.8, "try_sample_length": 300, "try_prompt": "(", "try_seed": 0, "try_feature": "nesting depth",
 }, page="try_it")
 
 st.title("Try it")
 st.caption("Type your own input into a trained network and watch it read, word by word or character by character.")
+if rejected:
+    st.warning(f"Ignored values in the address that do not fit this page: {', '.join(rejected)}; their defaults are shown.")
 
 session_trainer = state.current_trainer()
 sources = {}
@@ -66,7 +69,7 @@ names = [n for n in model.architecture.trace_names if n != "hidden_state" or arc
 
 def classifier_section() -> None:
     st.subheader("Type a sentence")
-    st.text_input("Sentence", key="try_text", max_chars=2000,
+    st.text_input("Sentence", key="try_text", max_chars=TEXT_LIMITS["try_text"],
                   help=f"Words outside the model's vocabulary ({len(task.vocabulary) - 2} words) are read as <unk> "
                        "and marked ⚠. Up to " + f"{getattr(task, 'max_typed_words', task.max_length)} words.")
     try:
@@ -105,7 +108,7 @@ def language_section() -> None:
     columns[0].slider(f"Temperature ({low:g}–{high:g})", low, high, step=0.05, key="try_temperature",
                       help="Below 1: the model's likeliest characters; above 1: more random.")
     columns[1].slider(f"Characters (1–{MAX_SAMPLE_CHARACTERS})", 1, MAX_SAMPLE_CHARACTERS, step=10, key="try_sample_length")
-    columns[2].text_input("Start with", key="try_prompt", max_chars=200)
+    columns[2].text_input("Start with", key="try_prompt", max_chars=TEXT_LIMITS["try_prompt"])
     columns[3].number_input("Seed", 0, 2**31 - 1, step=1, key="try_seed")
     try:
         sample = sample_characters(model, task, st.session_state["try_prompt"], int(st.session_state["try_sample_length"]),
@@ -132,7 +135,7 @@ def language_section() -> None:
         f"sequences: the {found.state.replace('_', ' ')} of unit {found.unit} follows the {feature} best "
         f"(correlation {found.correlation:+.2f}; 0 means unrelated, ±1 a perfect tracker)."
     )
-    st.text_area("Paste or type text to trace (brackets, quotes, newlines)", key="try_paste", height=110, max_chars=1000)
+    st.text_area("Paste or type text to trace (brackets, quotes, newlines)", key="try_paste", height=110, max_chars=TEXT_LIMITS["try_paste"])
     try:
         reading = read_text(model, task, st.session_state["try_paste"])
     except LstmVizError as error:

@@ -11,7 +11,7 @@ from lstm_viz.gradient_flow import measure_gradient_flow
 from lstm_viz.model import ModelConfig, build_model
 from lstm_viz.tasks import get_task
 from lstm_viz.traces import trace
-from lstm_viz.trainer import RunConfig
+from lstm_viz.trainer import CLIP_RANGE, RunConfig
 
 torch.set_num_threads(1)
 
@@ -221,17 +221,22 @@ def test_recurrent_weight_scale_multiplies_w_hh_and_its_spectral_radius():
 def test_clipping_runs_share_init_and_batches_and_differ_only_by_clipping():
     config = RunConfig(archs=("rnn", "lstm"), hidden_size=4, length=10, batch_size=8, optimizer="sgd", learning_rate=0.5)
     progress = []
-    clipped = jacobians.clipping_run(config, "rnn", 1e-3, 20, on_progress=progress.append, chunk=7)
+    # The extremes of the clipping range every way in accepts (CLIP_RANGE, as on the Train page).
+    low, high = CLIP_RANGE
+    clipped = jacobians.clipping_run(config, "rnn", low, 20, on_progress=progress.append, chunk=7)
     unclipped = jacobians.clipping_run(config, "rnn", None, 20)
     assert progress[-1] == 1.0 and progress == sorted(progress)
     assert list(clipped.steps) == list(range(1, 21)) and clipped.status == "budget"
     # Step 1: same weights, same batch, so the same loss and the same gradient norm (recorded before clipping).
     assert clipped.train_loss[0] == unclipped.train_loss[0]
-    assert clipped.grad_norm[0] == unclipped.grad_norm[0] > 1e-3
+    assert clipped.grad_norm[0] == unclipped.grad_norm[0] > low
     assert clipped.train_loss[5] != unclipped.train_loss[5]
     # A threshold that is never reached changes nothing.
-    never = jacobians.clipping_run(config, "rnn", 1e9, 20)
-    np.testing.assert_array_equal(never.train_loss, unclipped.train_loss)
+    calm = replace(config, learning_rate=0.01)  # at 0.5 the unclipped RNN's norm passes 100 by step 7
+    calm_unclipped = jacobians.clipping_run(calm, "rnn", None, 20)
+    never = jacobians.clipping_run(calm, "rnn", high, 20)
+    assert max(calm_unclipped.grad_norm) < high
+    np.testing.assert_array_equal(never.train_loss, calm_unclipped.train_loss)
     assert len(clipped.eval_metric) >= 2
     assert jacobians.clipping_config(config, "gru", None, 100).archs == ("gru",)
 

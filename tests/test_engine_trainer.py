@@ -126,7 +126,7 @@ def test_checkpoints_are_thinned_but_keep_first_and_last():
     ({"archs": ("lstm", "transformer")}, "unknown architecture 'transformer'"),
     ({"archs": ("lstm", "lstm")}, "each architecture may be picked once"),
     ({"optimizer": "lbfgs"}, "unknown optimizer"),
-    ({"clip_grad_norm": -1.0}, "clipping threshold must be positive"),
+    ({"clip_grad_norm": -1.0}, "clipping threshold must be between 0.01 and 100"),
     ({"dropout": 1.0}, "dropout must be in [0, 1)"),
 ])
 def test_bad_settings_raise_a_clear_config_error(change, message):

@@ -21,6 +21,11 @@ SANDBOX_DEFAULTS = {
     "cell_sb_x": 0.5, "cell_sb_h": 0.0, "cell_sb_c": 0.5,
     "cell_sb_bi": 0.0, "cell_sb_bf": 1.0, "cell_sb_bg": 0.0, "cell_sb_bo": 0.0,
 }
+# The sandbox sliders' ranges (the page's sliders and the URL rules read them here).
+SANDBOX_RANGES = {
+    "cell_sb_x": (-3.0, 3.0), "cell_sb_h": (-1.0, 1.0), "cell_sb_c": (-3.0, 3.0),
+    "cell_sb_bi": (-6.0, 6.0), "cell_sb_bf": (-6.0, 6.0), "cell_sb_bg": (-6.0, 6.0), "cell_sb_bo": (-6.0, 6.0),
+}
 DEFAULTS = {
     "cell_mode": "trained",
     "cell_arch": "lstm",

@@ -4,15 +4,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ..architectures import ARCHITECTURES
-from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
+from ..model import FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE
 from ..presets import PRESETS
 from ..tasks import TASKS
-from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS
+from ..trainer import (
+    BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS, SEED_RANGE,
+)
 from . import presenter, series_data, state
-
-FORGET_BIAS_RANGE = (-10.0, 10.0)
-SEED_RANGE = (0, 2**31 - 1)
-CLIP_RANGE = (0.01, 100.0)
 
 
 def settings_sidebar() -> None:

@@ -12,12 +12,10 @@ from ..bundled import FORECAST_RUN, load_bundled_run
 from ..errors import LstmVizError
 from ..forecasting import evaluate_forecasts
 from ..series_figures import anomaly_figure, forecast_figure
-from ..trainer import Trainer
+from ..trainer import SEED_RANGE, Trainer
 from . import charts, state
 
 log = logging.getLogger(__name__)
-
-SEED_RANGE = (0, 2**31 - 1)
 
 
 def _explored() -> state.ExploredRun:

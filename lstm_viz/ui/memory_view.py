@@ -16,6 +16,7 @@ from ..trainer import Checkpoint
 from .state import ExploredRun
 
 CACHE_KEY = "gm_cache"
+THRESHOLD_RANGE = (0.0, 10.0)  # "on" above this, in the span search (the widget and the URL rule read it)
 CACHE_SIZE = 32
 
 

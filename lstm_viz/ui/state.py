@@ -174,7 +174,10 @@ def _valid_task_options(options_per_task: dict) -> bool:
     """{task name: options}: every named task must exist and accept its options."""
     try:
         for name, options in options_per_task.items():
-            TASKS[name].with_options(**options)
+            if name not in TASKS or not isinstance(options, dict):
+                return False
+            # The same checks as every other way in: option names and values typed and bounded, then the task's own.
+            RunConfig(task=name, length=TASKS[name].default_length, task_options=options).validate()
     except (LstmVizError, TypeError, ValueError, KeyError, AttributeError):
         return False
     return True

@@ -6,13 +6,15 @@ import logging
 import streamlit as st
 
 from ..architectures import ARCHITECTURES
+from ..model import HIDDEN_SIZE_RANGE
 from ..sweep import (
-    POINT_CACHE, MAX_SEEDS, SavedSweep, SweepConfig, SweepRow, SweepSnapshot, format_duration,
+    POINT_CACHE, MAX_SEEDS, STEPS_PER_POINT_RANGE, SavedSweep, SweepConfig, SweepRow, SweepSnapshot, format_duration,
     load_precomputed_sweep, load_published_results, result_table,
 )
 from ..scheduler import format_wait
 from ..sweep_figures import figure_for_sweep
 from ..tasks import TASKS
+from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE
 from . import charts, sweep_state
 
 log = logging.getLogger(__name__)
@@ -43,15 +45,15 @@ def settings_sidebar() -> None:
         st.multiselect("Architectures", list(ARCHITECTURES), key="sweep_archs", disabled=disabled,
                        format_func=lambda name: ARCHITECTURES[name].label)
         left, right = st.columns(2)
-        left.number_input("Steps per point", min_value=1, max_value=20_000, step=100, key="sweep_steps",
+        left.number_input("Steps per point", min_value=STEPS_PER_POINT_RANGE[0], max_value=STEPS_PER_POINT_RANGE[1], step=100, key="sweep_steps",
                           disabled=disabled,
                           help="The training budget of every point; a point stops early when it solves the task.")
         right.number_input("Seeds", min_value=1, max_value=MAX_SEEDS, step=1, key="sweep_seeds", disabled=disabled,
                            help="Seeds 0, 1, ...: each point is trained once per seed; the chart shows the mean "
                                 "and every seed.")
-        left.number_input("Hidden size", min_value=1, max_value=512, step=8, key="sweep_hidden", disabled=disabled)
-        right.number_input("Batch size", min_value=1, max_value=512, step=16, key="sweep_batch", disabled=disabled)
-        st.number_input("Learning rate (Adam)", min_value=1e-6, max_value=10.0, step=1e-3, format="%.4g",
+        left.number_input("Hidden size", min_value=HIDDEN_SIZE_RANGE[0], max_value=HIDDEN_SIZE_RANGE[1], step=8, key="sweep_hidden", disabled=disabled)
+        right.number_input("Batch size", min_value=BATCH_SIZE_RANGE[0], max_value=BATCH_SIZE_RANGE[1], step=16, key="sweep_batch", disabled=disabled)
+        st.number_input("Learning rate (Adam)", min_value=LEARNING_RATE_RANGE[0], max_value=LEARNING_RATE_RANGE[1], step=1e-3, format="%.4g",
                         key="sweep_lr", disabled=disabled, help="Gradient clipping at 1, as on the Train page.")
 
 

@@ -12,7 +12,7 @@ from ..sweep import (
 )
 from ..sweep_figures import figure_for_sweep
 from ..tasks import TASKS
-from . import charts, sweep_state
+from . import boundary, charts, sweep_state
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def start_stop() -> None:
 def live_panel() -> None:
     running = sweep_state.is_running()
 
-    @st.fragment(run_every=sweep_state.REFRESH_SECONDS if running else None)
+    @boundary.fragment(run_every=sweep_state.REFRESH_SECONDS if running else None)
     def sweep_fragment() -> None:
         current = sweep_state.snapshot()
         ended = sweep_state.poll()

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from lstm_viz import datastore
 from lstm_viz.bundled import BRACKETS_RUN, SENTIMENT_RUN
 from tests.app_support import (  # noqa: F401 - clear_caches_and_data is an autouse fixture
-    APP, TIMEOUT, clear_caches_and_data, open_from_home, start_training, tiny_settings,
+    APP, TIMEOUT, clear_caches_and_data, open_from_home, shown, start_training, tiny_settings,
 )
 from tests.app_support import plotly_charts as charts
 
@@ -85,7 +85,7 @@ def test_pasted_labelled_text_is_checked_with_a_message(pasted, message):
     at.text_area(key="text_upload_paste").set_value(pasted).run()
     at.button(key="text_upload_check").click().run()
     assert not at.exception
-    assert message in " ".join(e.value for e in at.error)
+    assert message in shown(" ".join(e.value for e in at.error))
 
 
 def test_valid_pasted_text_goes_to_the_train_page_and_trains():

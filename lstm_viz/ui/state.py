@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import streamlit as st
 import torch
 
+from .. import datastore
 from ..bundled import BUNDLED_RUNS, EXPLORER_RUN, load_bundled_run, precomputed_run
 from ..errors import ConfigError, LstmVizError
 from ..presets import DEFAULT_PRESET, PRESETS
@@ -17,6 +18,7 @@ from ..model import build_model
 from ..shared_runs import RunHub, Subscription
 from ..tasks import TASKS
 from ..trainer import RunConfig, Trainer
+from . import data_sharing  # noqa: F401 - tells the data store which session is asking (private uploads)
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +174,9 @@ def _valid_task_options(options_per_task: dict) -> bool:
     try:
         for name, options in options_per_task.items():
             TASKS[name].with_options(**options)
+    except datastore.PrivateDataError as error:
+        st.session_state["error"] = str(error)  # shown by the Start/Stop buttons: why the link's data did not open
+        return False
     except (LstmVizError, TypeError, ValueError, KeyError, AttributeError):
         return False
     return True

@@ -9,6 +9,7 @@ from ..presets import PRESETS
 from ..tasks import TASKS
 from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS
 from . import presenter, series_data, state
+from .plain import plain
 
 FORGET_BIAS_RANGE = (-10.0, 10.0)
 SEED_RANGE = (0, 2**31 - 1)
@@ -107,7 +108,7 @@ def _length_caption() -> None:
     except (KeyError, ValueError):
         return
     if getattr(task, "length_caption", None):
-        st.caption(task.length_caption)
+        st.caption(plain(task.length_caption))  # names the user's data set
 
 
 def _compute_estimate() -> None:

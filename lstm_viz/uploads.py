@@ -28,6 +28,7 @@ MAX_LINE_CHARACTERS = 20_000  # a row of 200 columns, or a labelled text of 2,00
 MAX_CELLS = 1_500_000
 SEPARATORS = ",;\t|"
 _QUOTED = re.compile(r'"[^"]*"')
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t\f\v]*\n)+")
 
 
 def decode_text(raw: bytes, what: str = "the file") -> str:
@@ -80,7 +81,7 @@ def _check_first_row(text: str, separator: str, columns: int, what: str) -> None
     try:
         next(rows, None)
         for row in rows:
-            if row:
+            if row and not (len(row) == 1 and not row[0].strip()):  # pandas skips blank and whitespace-only lines
                 if len(row) > columns:
                     raise UploadError(
                         f"{what} is not a readable CSV file: its first data row has {len(row):,} cells but the header "
@@ -100,11 +101,11 @@ def read_csv(raw: bytes, what: str = "the file", max_rows: int = MAX_ROWS) -> pd
     text = decode_text(raw, what)
     if "\r" in text:  # Windows (CRLF) and old Mac (CR) line ends, or a mix of both
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.lstrip("\n")
+    text = _LEADING_BLANK_LINES.sub("", text)  # pandas skips them too; the header is the first line with text
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if lines > 2 * max_rows:  # blank lines and line breaks inside quoted texts count as lines
         raise UploadError(f"{what} has {lines:,} lines; the limit is {max_rows:,} rows. Upload a shorter excerpt")
-    header, _, _ = text.partition("\n")
+    header, _, body = text.partition("\n")
     separator = _separator(header[:MAX_HEADER_CHARACTERS + 1])
     names = _header_names(header, separator, what)
     longest = max(map(len, text.split("\n")))
@@ -116,8 +117,9 @@ def read_csv(raw: bytes, what: str = "the file", max_rows: int = MAX_ROWS) -> pd
                           "Upload fewer rows or only the columns you need")
     _check_first_row(text, separator, len(names), what)
     try:
-        table = pd.read_csv(io.StringIO(text), sep=separator, engine="c", dtype=str, nrows=max_rows + 1,
-                            skip_blank_lines=True)
+        # The checked names, so pandas never reads (or renames) a header itself.
+        table = pd.read_csv(io.StringIO(body), sep=separator, engine="c", dtype=str, header=None, names=names,
+                            nrows=max_rows + 1, skip_blank_lines=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError, OverflowError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UploadError(f"{what} is not a readable CSV file: {shorten(reason, 200)}") from None
@@ -260,7 +262,9 @@ def read_series_csv(raw: bytes, column: str | None = None, time_column: str | No
     if column == time_column:
         raise UploadError("the value column and the time column must differ")
     values = to_numbers(table[column]).copy()
-    too_large = np.flatnonzero(np.isinf(values))
+    # A number written with digits that overflows a float (1e400, 400 digits) is refused; "inf" is not a measurement.
+    too_large = np.flatnonzero(np.isinf(values) & table[column].astype(str).str.contains(r"\d", regex=True).to_numpy())
+    values[~np.isfinite(values)] = np.nan
     if len(too_large):
         line = int(too_large[0])
         raise UploadError(

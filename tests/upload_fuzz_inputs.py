@@ -230,15 +230,20 @@ def whitespace_only(choose, header, body, text):
 BYTE_MUTATIONS = ("broken_utf8", "utf16")
 
 
-def generate(choose: Chooser) -> Upload:
-    kind = choose.choice(["series", "labelled", "pasted"])
+KINDS = ("series", "labelled", "pasted")
+MUTATION_NAMES = (*MUTATIONS, *BYTE_MUTATIONS)
+
+
+def generate(choose: Chooser, kind: str | None = None, mutations: Sequence[str] | None = None) -> Upload:
+    """An upload of `kind` with `mutations` applied in order (both chosen by `choose` when not given)."""
+    kind = kind or choose.choice(KINDS)
     header, body, options = _series_table(choose) if kind == "series" else _labelled_table(choose)
     separator = ","
     text = "\n".join(separator.join(_quote(cell, separator) for cell in row) for row in [header, *body]) + "\n"
-    names = list(MUTATIONS) + list(BYTE_MUTATIONS)
+    if mutations is None:
+        mutations = [choose.choice(MUTATION_NAMES) for _ in range(choose.choice([0, 0, 1, 1, 2, 3]))]
     applied = []
-    for _ in range(choose.choice([0, 0, 1, 1, 2, 3])):
-        name = choose.choice(names)
+    for name in mutations:
         applied.append(name)
         if name in MUTATIONS:
             text = MUTATIONS[name](choose, header, body, text)

@@ -171,10 +171,14 @@ def byte_order_marks(choose, header, body, text):
     return "\ufeff" * choose.integer(1, 3) + text
 
 
+def _insert(choose, text, piece):
+    where = choose.integer(0, len(text))
+    return text[:where] + piece + text[where:]
+
+
 @mutation
 def unbalanced_quote(choose, header, body, text):
-    where = choose.integer(0, len(text))
-    return text[:where] + '"' + text[where:]
+    return _insert(choose, text, '"')
 
 
 @mutation
@@ -198,8 +202,7 @@ def huge_integers(choose, header, body, text):
 
 @mutation
 def nul_byte(choose, header, body, text):
-    where = choose.integer(0, len(text))
-    return text[:where] + "\x00" + text[where:]
+    return _insert(choose, text, "\x00")
 
 
 @mutation

@@ -61,7 +61,7 @@ def share_controls(dataset: datastore.Dataset, task: str, widget_key: str) -> No
         st.warning(st.session_state.pop("share_error"))
     if current.shared:
         st.info(SHARED_NOTICE, icon=":material/share:")
-        st.code(train_link(task, {"dataset": current.key}), language=None)
+        st.code(train_link(task, {"dataset": current.key}), language=None, wrap_lines=True)
         return
     st.caption(PRIVATE_NOTICE)
     st.button("Share this data", key=widget_key, icon=":material/share:", on_click=_share, args=(current.key,),

@@ -13,7 +13,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import datastore
 from ..errors import LstmVizError
-from .plain import plain
 
 SHARED_NOTICE = (
     "Shared: anyone with this link sees this data (its file name, its rows and the examples drawn from it) for as "
@@ -67,5 +66,3 @@ def share_controls(dataset: datastore.Dataset, task: str, widget_key: str) -> No
     st.button("Share this data", key=widget_key, icon=":material/share:", on_click=_share, args=(current.key,),
               help="Makes a link to the Train page with this data set that opens it for anyone who has it.")
 
-
-__all__ = ["plain", "share_controls", "train_link"]

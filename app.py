@@ -1,7 +1,7 @@
 """LSTM Explorer: watch an LSTM learn next to a vanilla RNN and a GRU. Run with `streamlit run app.py`."""
 import streamlit as st
 
-from lstm_viz.ui import presenter, state
+from lstm_viz.ui import boundary, presenter, state
 
 state.init_session(entrypoint=True)
 presenter.init()
@@ -15,9 +15,10 @@ gradient_lab = st.Page("pages/gradient_lab.py", title="Gradient flow lab", icon=
 try_it = st.Page("pages/try_it.py", title="Try it", icon=":material/keyboard:")
 forecast = st.Page("pages/forecast.py", title="Forecasting", icon=":material/show_chart:")
 length_sweep = st.Page("pages/length_sweep.py", title="Length sweep", icon=":material/stacked_line_chart:")
-st.navigation({
+page = st.navigation({
     "": [home, train, import_model],
     "Explore": [inside_cell, gates_memory, gradient_lab, length_sweep],
     "Tasks": [try_it, forecast],
-}).run()
+})
+boundary.run_page(page)  # the page's one error boundary: a message and a log entry, never a traceback
 presenter.sidebar_controls()

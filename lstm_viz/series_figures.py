@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .anomaly import AnomalyReport
+from .figure_text import LABEL_CHARACTERS, plotly_text, short_labels
 from .figures import ARCH_COLOURS, BASE_LAYOUT, BASELINE_COLOUR, GRID, MARKER_COLOUR
 from .forecasting import ForecastEvaluation
 
@@ -74,7 +75,7 @@ def forecast_figure(evaluation: ForecastEvaluation, *, context: int | None = Non
     _parts(figure, evaluation.train_end, evaluation.val_end, end)
     figure.update_layout(
         **BASE_LAYOUT, height=460,
-        title=dict(text=f"{evaluation.series_label}: {evaluation.horizon}-step forecasts on the held-out test part "
+        title=dict(text=f"{plotly_text(short_labels([evaluation.series_label], 2 * LABEL_CHARACTERS)[0])}: {evaluation.horizon}-step forecasts on the held-out test part "
                         f"(input window {evaluation.length})"),
         xaxis=dict(title=dict(text="time"), **_time_axis(times, start, end)),
         yaxis=dict(title=dict(text=evaluation.unit), **GRID),

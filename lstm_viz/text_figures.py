@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .figure_text import LABEL_CHARACTERS, plotly_text, short_labels
 from .figures import (
     BASE_LAYOUT, GATE_COLORSCALE, GRID, MARKER_COLOUR, OKABE_ITO, SIGNED_COLORSCALE, TANH_TRACES, TRACE_LABELS,
     UNIT_INTERVAL_TRACES, arch_colour,
@@ -34,7 +35,7 @@ def class_colour(name: str, index: int) -> str:
 def token_labels(tokens: Sequence[str], unknown: Sequence[int]) -> list[str]:
     """Tick labels: unknown tokens get a warning mark, and a position suffix keeps repeated tokens apart."""
     flagged = set(unknown)
-    return [f"{UNKNOWN_MARK}{tok}" if t in flagged else tok for t, tok in enumerate(tokens)]
+    return [f"{UNKNOWN_MARK}{plotly_text(tok)}" if t in flagged else plotly_text(tok) for t, tok in enumerate(tokens)]
 
 
 def _categorical_ticks(labels: Sequence[str]) -> dict:
@@ -44,18 +45,22 @@ def _categorical_ticks(labels: Sequence[str]) -> dict:
 
 
 def class_probabilities(classes: Sequence[str], probabilities: np.ndarray, *, title: str) -> go.Figure:
-    """Horizontal bars: the model's probability of each class for the whole text."""
+    """Horizontal bars: the model's probability of each class for the whole text. Class names are the user's: shown
+    as text, cut to LABEL_CHARACTERS on the axis (the full name in the hover), so the bars keep their width."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
+    rows = list(range(len(classes)))
     figure = go.Figure(go.Bar(
-        x=probabilities, y=list(classes), orientation="h",
+        x=probabilities, y=rows, orientation="h",
         marker_color=[class_colour(c, i) for i, c in enumerate(classes)],
         text=[f"{p:.1%}" for p in probabilities], textposition="auto",
-        hovertemplate="%{y}: probability %{x:.4f}<extra></extra>",
+        customdata=[plotly_text(c) for c in classes],
+        hovertemplate="%{customdata}: probability %{x:.4f}<extra></extra>",
     ))
     figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=90, r=20, t=50, b=50)}, title=title, height=90 + 42 * len(classes),
                          showlegend=False)
     figure.update_xaxes(title_text="probability", range=[0, 1], tickformat=".0%", **GRID)
-    figure.update_yaxes(autorange="reversed")
+    figure.update_yaxes(autorange="reversed", tickmode="array", tickvals=rows, automargin=True,
+                        ticktext=[plotly_text(label) for label in short_labels(classes)])
     return figure
 
 
@@ -89,11 +94,12 @@ def word_by_word(
         subplot_titles=[lines_title] + [TRACE_LABELS.get(n, n) for n in names],
     )
     x = np.arange(steps)
-    for index, (name, series) in enumerate(lines.items()):
+    for index, ((full_name, series), name) in enumerate(zip(lines.items(), short_labels(lines, 2 * LABEL_CHARACTERS))):
+        name, full_name = plotly_text(name), plotly_text(full_name)
         figure.add_trace(go.Scatter(
             x=x, y=np.asarray(series, dtype=np.float64), mode="lines+markers", name=name,
             line=dict(color=colours[index] if colours else OKABE_ITO[index % len(OKABE_ITO)], width=2), marker=dict(size=5),
-            customdata=labels, hovertemplate=f"after “%{{customdata}}”<br>{name} = %{{y:.3f}}<extra></extra>",
+            customdata=labels, hovertemplate=f"after “%{{customdata}}”<br>{full_name} = %{{y:.3f}}<extra></extra>",
         ), row=1, col=1)
     figure.update_yaxes(title_text="probability", range=[0, 1], row=1, col=1, **GRID)
     for position, name in enumerate(names, start=2):

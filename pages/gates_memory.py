@@ -4,6 +4,7 @@ from lstm_viz import memory, memory_figures
 from lstm_viz.errors import LstmVizError
 from lstm_viz.figures import TRACE_LABELS
 from lstm_viz.ui import charts, memory_view, state, url_rules
+from lstm_viz.ui.plain import plain
 from lstm_viz.ui.url_state import sync_with_url
 
 state.init_session()
@@ -104,7 +105,7 @@ else:
 if example is None:
     example = memory.test_example(trainer, ss["gm_example"] - 1 if ss["gm_source"] == "test" else 0)
 if example.description:
-    right.caption(example.description)
+    right.caption(plain(example.description))
 channels = task.input_channels(example.inputs)
 
 # ----- heatmaps -----

@@ -6,6 +6,7 @@ from lstm_viz import cell_figures
 from lstm_viz.architectures import ARCHITECTURES
 from lstm_viz.cell_step import fmt
 from lstm_viz.ui import cell_view, charts, presenter, state, url_state
+from lstm_viz.ui.plain import plain
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def trained_view() -> None:
     example_inputs = trainer.trace_inputs[example].numpy()
     description = trainer.task.describe_example(example_inputs, trainer.trace_targets[example].numpy())
     layer_note = f" Layer {layer + 1} reads the hidden state of layer {layer} at this step." if layer else ""
-    st.info(f"**Step t = {t}** of {steps}: the input is {said}. {description}{layer_note}")
+    st.info(f"**Step t = {t}** of {steps}: the input is {said}. {plain(description)}{layer_note}")
 
     step = cell_view.step_of(explored, arch, checkpoint, example, layer, t)
     label = ARCHITECTURES[arch].label

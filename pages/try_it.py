@@ -6,6 +6,7 @@ from lstm_viz.bundled import BRACKETS_RUN, SENTIMENT_RUN, load_bundled_run
 from lstm_viz.errors import LstmVizError
 from lstm_viz.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE, find_feature_unit, read_text, sample_characters
 from lstm_viz.ui import charts, state, text_data
+from lstm_viz.ui.plain import plain, short
 from lstm_viz.ui.url_rules import TEXT_LIMITS
 from lstm_viz.ui.url_state import sync_with_url
 
@@ -75,17 +76,17 @@ def classifier_section() -> None:
     try:
         reading = read_text(model, task, st.session_state["try_text"])
     except LstmVizError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     classes = list(task.classes)
     winner = int(np.argmax(reading.final))
     left, right = st.columns([2, 3])
-    left.metric("Prediction", classes[winner], f"probability {reading.final[winner]:.1%}", delta_color="off",
-                delta_arrow="off")
+    left.metric("Prediction", short(classes[winner], 30), f"probability {reading.final[winner]:.1%}", delta_color="off",
+                delta_arrow="off", help=plain(classes[winner]) if len(classes[winner]) > 30 else None)
     if reading.unknown:
         unknown_words = sorted({reading.tokens[t] for t in reading.unknown})
         left.warning(
-            "Unknown to the model, read as <unk>: " + ", ".join(f"“{w}”" for w in unknown_words)
+            "Unknown to the model, read as <unk>: " + ", ".join(f"“{plain(w)}”" for w in unknown_words)
             + ". It has never seen them, so they carry no meaning for it.", icon=":material/help:")
     else:
         left.caption("Every word is in the model's vocabulary.")
@@ -98,7 +99,7 @@ def classifier_section() -> None:
         colours=[text_figures.class_colour(c, i) for i, c in enumerate(classes)],
     ), "try_words", name=f"{arch}_reading_word_by_word", in_zip=False)
     with st.expander("Words the model knows"):
-        st.write(", ".join(w for w in task.vocabulary.words[2:]))
+        st.write(plain(", ".join(w for w in task.vocabulary.words[2:])))
 
 
 def language_section() -> None:
@@ -114,7 +115,7 @@ def language_section() -> None:
         sample = sample_characters(model, task, st.session_state["try_prompt"], int(st.session_state["try_sample_length"]),
                                    float(st.session_state["try_temperature"]), seed=int(st.session_state["try_seed"]))
     except LstmVizError as error:
-        st.error(str(error))
+        st.error(plain(error))
     else:
         text = st.session_state["try_prompt"] + sample
         features = task.features(task.encode_text(text)[0])
@@ -139,13 +140,13 @@ def language_section() -> None:
     try:
         reading = read_text(model, task, st.session_state["try_paste"])
     except LstmVizError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     inputs = task.encode_text(st.session_state["try_paste"])[0]
     features = task.features(inputs)
     if reading.unknown:
         shown = sorted({reading.tokens[t] for t in reading.unknown})
-        st.warning("Characters outside the alphabet, read as ¤ (unknown): " + " ".join(shown), icon=":material/help:")
+        st.warning("Characters outside the alphabet, read as ¤ (unknown): " + plain(" ".join(shown)), icon=":material/help:")
     values = reading.trace.layers[found.layer][found.state][0][:, found.unit]
     charts.show(text_figures.depth_unit(
         reading.tokens, features[feature], values, unit=found.unit, correlation=found.correlation, arch=arch, feature=feature,

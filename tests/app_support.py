@@ -107,3 +107,10 @@ def train_until_done(at: AppTest) -> None:
     refresh_while(at, training, check_exceptions=True)
     assert not at.session_state["running"], "training did not finish"
     assert not at.exception
+
+
+def shown(markdown: str) -> str:
+    """The text a markdown element shows: user strings reach the page escaped (lstm_viz.ui.plain)."""
+    import re
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)

@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lstm_viz import datastore
-from tests.app_support import clear_caches_and_data, open_from_home, start_training  # noqa: F401 - an autouse fixture
+from tests.app_support import clear_caches_and_data, open_from_home, shown, start_training  # noqa: F401 - an autouse fixture
 from tests.app_support import plotly_charts as charts
 
 
@@ -101,11 +101,11 @@ def test_uploading_a_csv_picks_columns_reports_problems_and_configures_the_run()
     uploader.set_value(("mine.csv", bad, "text/csv")).run()
     assert not at.exception
     assert at.selectbox(key="series_column").options == ["level"]
-    assert any("missing or non-numeric" in e.value for e in at.error)
+    assert any("missing or non-numeric" in shown(e.value) for e in at.error)
     assert at.session_state["task_options"]["forecast"] == {"dataset": ""}
     at.radio(key="series_missing").set_value("interpolate").run()
     assert not at.exception and not at.error
-    assert any("60 values of 'level' ready: interpolated" in s.value for s in at.success)
+    assert any("60 values of “level” ready: interpolated" in shown(s.value) for s in at.success)
     options = at.session_state["task_options"]["forecast"]
     stored = datastore.get(options["dataset"], "series")
     assert stored.name == "mine.csv" and len(stored.content["values"]) == 60
@@ -113,4 +113,4 @@ def test_uploading_a_csv_picks_columns_reports_problems_and_configures_the_run()
     assert at.number_input(key="length").max == 42 - 9 - 8 + 1
     at.file_uploader(key="series_file").set_value(("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00", "text/csv")).run()
     assert not at.exception
-    assert any("not UTF-8" in e.value for e in at.error)
+    assert any("not UTF-8" in shown(e.value) for e in at.error)

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from lstm_viz import datastore
 from lstm_viz.bundled import BRACKETS_RUN, SENTIMENT_RUN
 from tests.app_support import (  # noqa: F401 - clear_caches_and_data is an autouse fixture
-    APP, TIMEOUT, clear_caches_and_data, open_from_home, start_training, tiny_settings,
+    APP, TIMEOUT, clear_caches_and_data, open_from_home, shown, start_training, tiny_settings,
 )
 from tests.app_support import plotly_charts as charts
 
@@ -33,7 +33,7 @@ def test_the_bundled_sentiment_model_reads_a_typed_sentence():
     at.text_input(key="try_text").set_value("the wine was not bad at all , honestly .").run()
     assert not at.exception
     assert at.metric[0].label == "Prediction" and at.metric[0].value == "positive"
-    warning = " ".join(w.value for w in at.warning)
+    warning = shown(" ".join(w.value for w in at.warning))
     assert "“honestly”" in warning and "“,”" in warning and "<unk>" in warning
     titles = list(charts(at))
     assert "Probability of each class" in titles
@@ -85,7 +85,7 @@ def test_pasted_labelled_text_is_checked_with_a_message(pasted, message):
     at.text_area(key="text_upload_paste").set_value(pasted).run()
     at.button(key="text_upload_check").click().run()
     assert not at.exception
-    assert message in " ".join(e.value for e in at.error)
+    assert message in shown(" ".join(e.value for e in at.error))
 
 
 def test_valid_pasted_text_goes_to_the_train_page_and_trains():
@@ -98,7 +98,7 @@ def test_valid_pasted_text_goes_to_the_train_page_and_trains():
     assert not at.exception
     assert at.title[0].value == "Watch an LSTM learn"
     assert at.session_state["task"] == "labelled-text"
-    assert any("the pasted text, 30 rows, 2 classes" in c.value for c in at.caption)
+    assert any("the pasted text, 30 rows, 2 classes" in shown(c.value) for c in at.caption)
     at.switch_page("pages/train.py").run()  # the browser stays on the Train page; AppTest returns to the last page set
     tiny_settings(at, length=12)
     start_training(at)
@@ -116,7 +116,7 @@ def test_text_tasks_are_picked_and_trained_on_the_train_page_then_tried(task):
     at = open_from_home("pages/train.py")
     at.selectbox(key="task").set_value(task).run()
     assert at.number_input(key="length").value == {"sentiment": 30, "brackets": 100}[task]
-    assert any("T = " in c.value for c in at.caption)  # the knob's meaning and limits, next to it
+    assert any("T = " in shown(c.value) for c in at.caption)  # the knob's meaning and limits, next to it
     tiny_settings(at, length={"sentiment": 4, "brackets": 30}[task])
     start_training(at)
     assert not at.session_state["running"] and not at.exception

@@ -76,6 +76,9 @@ class ForecastTask(Task):
             horizon = None if horizon is None else int(horizon)
         except (TypeError, ValueError):
             raise ConfigError(f"the horizon must be a whole number of steps (got {horizon!r})") from None
+        if options.get("dataset"):
+            # Before the cache: a task built for the uploader must not reach a session that may not open its data.
+            datastore.get(str(options["dataset"]), "series")
         return configured_forecast_task(options.get("series"), options.get("dataset"), horizon)
 
     # ----- data -----

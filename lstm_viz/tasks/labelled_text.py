@@ -51,7 +51,7 @@ def validate_labelled_text(raw: bytes, name: str = "the file") -> datastore.Data
     """Check an uploaded or pasted CSV of texts and labels and store it; every problem raises UploadError."""
     if len(raw) > 5 * 2**20:
         raise UploadError(f"{name} is {len(raw) / 2**20:.1f} MB; the limit for labelled text is 5 MB")
-    table = read_csv(raw, name)
+    table = read_csv(raw, name, max_rows=MAX_TEXT_ROWS)
     text_column = _find_column(table, TEXT_COLUMNS)
     label_column = _find_column(table, LABEL_COLUMNS)
     found = ", ".join(f"“{c}”" for c in table.columns)

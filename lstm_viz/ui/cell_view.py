@@ -12,7 +12,9 @@ from ..cell_step import CellStep, layer_input_of, sandbox_step, step_from_trace
 from ..figures import memory_units, most_active_units
 from ..traces import Trace, trace
 from ..trainer import Checkpoint, Trainer
+from ..figure_text import plotly_text
 from . import views
+from .plain import plain
 from .state import ExploredRun
 
 # The page's session-state keys and their defaults, all kept in the URL. -1 means "pick for me": the last
@@ -98,7 +100,7 @@ def input_at(trainer: Trainer, example: int, t: int) -> tuple[str, str]:
     inputs = trainer.trace_inputs[example].numpy()
     tokens = trainer.task.input_tokens(inputs)
     if tokens is not None:
-        return f"the token **{tokens[t]}**", f"token {tokens[t]}"
+        return f"the token **{plain(tokens[t])}**", f"token {plotly_text(tokens[t])}"
     channels = trainer.task.input_channels(inputs)
     parts = [f"{name} {float(values[t]):.4g}" for name, values in channels.items()]
     return ", ".join(f"**{p}**" for p in parts), "(" + ", ".join(f"{float(values[t]):.3g}" for values in channels.values()) + ")"

@@ -11,6 +11,7 @@ from ..trainer import (
     BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS, SEED_RANGE,
 )
 from . import presenter, series_data, state
+from .plain import plain
 
 
 def settings_sidebar() -> None:
@@ -110,7 +111,7 @@ def _length_caption() -> None:
     except (KeyError, ValueError):
         return
     if getattr(task, "length_caption", None):
-        st.caption(task.length_caption)
+        st.caption(plain(task.length_caption))  # names the user's data set
 
 
 def _compute_estimate() -> None:

@@ -15,7 +15,7 @@ from ..presets import PRESETS
 from ..scheduler import format_wait
 from ..speed import timing_sentence
 from ..trainer import Trainer
-from . import charts, presenter, state, views
+from . import boundary, charts, presenter, state, views
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def live_panel() -> None:
                    f"run), so the charts refresh every {state.REFRESH_SECONDS * scale:.1f} s instead of "
                    f"{state.REFRESH_SECONDS:g} s; training goes on at full speed.")
 
-    @st.fragment(run_every=state.REFRESH_SECONDS * scale if running else None)
+    @boundary.fragment(run_every=state.REFRESH_SECONDS * scale if running else None)
     def training_fragment() -> None:
         trainer = state.current_trainer()
         _narrative(trainer)
@@ -78,7 +78,7 @@ def live_panel() -> None:
 
     training_fragment()
 
-    @st.fragment(run_every=INTERNALS_REFRESH_SECONDS * scale if running else None)
+    @boundary.fragment(run_every=INTERNALS_REFRESH_SECONDS * scale if running else None)
     def internals_fragment() -> None:
         trainer = state.current_trainer()
         if trainer is not None:

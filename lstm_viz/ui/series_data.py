@@ -9,6 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import datastore
+from . import data_sharing
+from .plain import plain, plain_short
 from ..errors import ConfigError, UploadError
 from ..series import MAX_HORIZON, MAX_WINDOW, SERIES_NAMES, load_series
 from ..tasks import TASKS, Task
@@ -92,7 +94,7 @@ def series_settings(disabled: bool = False) -> Task:
     if not low <= int(state.get("length", low)) <= high:
         state["length"] = min(max(int(state.get("length", low)), low), high)
     st.caption(
-        f"**{series.label}.** {series.description} Split in time: train {series.train_end}, validation "
+        f"**{plain_short(series.label)}.** {series.description} Split in time: train {series.train_end}, validation "
         f"{series.val_size}, test {series.test_size} values (test: {series.times[series.val_end]} to "
         f"{series.times[-1]}). Input window (sequence length T below): {low}–{high} steps for this series and "
         f"horizon (at most {MAX_WINDOW}, leaving at least 8 training windows)."
@@ -117,13 +119,14 @@ def _upload_controls(disabled: bool) -> None:
         if state.get("series_dataset"):
             # The file widget was cleared (or this is another visit): keep the last valid upload.
             options["dataset"] = state["series_dataset"]
-            st.caption(f"Using your last upload, {state.get('series_dataset_name', '')}.")
+            name = state.get("series_dataset_name", "")
+            st.caption(f"Using your last upload, {plain_short(name)}.", help=plain(name) if len(name) > 40 else None)
         return
     raw = uploaded.getvalue()
     try:
         table = read_series_table(raw, uploaded.name)
     except UploadError as error:
-        st.error(f"**{uploaded.name}**: {error}.")
+        st.error(f"**{plain_short(uploaded.name)}**: {plain(error)}.")
         _forget_upload()
         return
     numeric = numeric_columns(table)
@@ -141,7 +144,7 @@ def _upload_controls(disabled: bool) -> None:
         series = read_series_csv(raw, column=value_column, time_column=None if time_column == NO_TIME else time_column,
                                  missing=missing, what=uploaded.name)
     except UploadError as error:
-        st.error(f"**{uploaded.name}**: {error}.")
+        st.error(f"**{plain_short(uploaded.name)}**: {plain(error)}.")
         _forget_upload()
         return
     stored = datastore.put("series", uploaded.name, {"values": series.values, "times": series.times})
@@ -153,7 +156,8 @@ def _upload_controls(disabled: bool) -> None:
         state["length"] = upload_task.default_length
         options["horizon"] = upload_task.horizon
     notes = "; ".join(series.notes)
-    st.success(f"{len(series.values):,} values of {series.column!r} ready{': ' + notes if notes else ''}.")
+    st.success(f"{len(series.values):,} values of “{plain_short(series.column)}” ready{': ' + plain(notes) if notes else ''}.")
+    data_sharing.share_controls(stored, task="forecast", widget_key="series_share")
 
 
 def _forget_upload() -> None:

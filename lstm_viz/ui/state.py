@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import streamlit as st
 import torch
 
+from .. import datastore
 from ..bundled import BUNDLED_RUNS, EXPLORER_RUN, load_bundled_run, precomputed_run
 from ..errors import ConfigError, LstmVizError
 from ..presets import DEFAULT_PRESET, PRESETS
@@ -19,6 +20,7 @@ from ..scheduler import Scheduler
 from ..shared_runs import RunHub, Subscription
 from ..tasks import TASKS
 from ..trainer import RunConfig, Trainer
+from . import data_sharing  # noqa: F401 - tells the data store which session is asking (private uploads)
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +180,9 @@ def _valid_task_options(options_per_task: dict) -> bool:
                 return False
             # The same checks as every other way in: option names and values typed and bounded, then the task's own.
             RunConfig(task=name, length=TASKS[name].default_length, task_options=options).validate()
+    except datastore.PrivateDataError as error:
+        st.session_state["error"] = str(error)  # shown by the Start/Stop buttons: why the link's data did not open
+        return False
     except (LstmVizError, TypeError, ValueError, KeyError, AttributeError):
         return False
     return True

@@ -15,7 +15,7 @@ from ..scheduler import format_wait
 from ..sweep_figures import figure_for_sweep
 from ..tasks import TASKS
 from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE
-from . import charts, sweep_state
+from . import boundary, charts, sweep_state
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def start_stop() -> None:
 def live_panel() -> None:
     running = sweep_state.is_running()
 
-    @st.fragment(run_every=sweep_state.REFRESH_SECONDS if running else None)
+    @boundary.fragment(run_every=sweep_state.REFRESH_SECONDS if running else None)
     def sweep_fragment() -> None:
         current = sweep_state.snapshot()
         ended = sweep_state.poll()

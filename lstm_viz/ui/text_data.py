@@ -13,7 +13,8 @@ from ..tasks.labelled_text import (
     validate_labelled_text,
 )
 from ..uploads import MAX_PASTED_CHARACTERS, check_pasted_text
-from . import state
+from . import data_sharing, state
+from .plain import plain, plain_short
 
 DATASET_KEY = "text_dataset"
 ERROR_KEY = "text_upload_error"
@@ -76,7 +77,7 @@ def labelled_text_upload() -> None:
                     max_chars=MAX_PASTED_CHARACTERS)
     right.button("Check the pasted text", key="text_upload_check", on_click=_on_paste)
     if st.session_state.get(ERROR_KEY):
-        st.error(st.session_state[ERROR_KEY], icon=":material/error:")
+        st.error(plain(st.session_state[ERROR_KEY]), icon=":material/error:")
         return
     key = st.session_state.get(DATASET_KEY)
     if not key:
@@ -85,18 +86,19 @@ def labelled_text_upload() -> None:
         dataset = datastore.get(key, KIND)
         data = LabelledData(dataset.name, dataset.content["texts"], dataset.content["labels"], dataset.content["classes"])
     except LstmVizError as error:
-        st.warning(str(error))
+        st.warning(plain(error))
         return
     counts = dataset.content["counts"]
     total = sum(counts.values())
     baseline = 1.0 - data.test_share_of_majority
     st.success(
-        f"**{dataset.name}** is ready: {total:,} rows, {len(data.classes)} classes ("
-        + ", ".join(f"{name} {count:,}" for name, count in counts.items())
+        f"**{plain_short(dataset.name)}** is ready: {total:,} rows, {len(data.classes)} classes ("
+        + ", ".join(f"{plain_short(name, 30)} {count:,}" for name, count in counts.items())
         + f"). {len(data.train_rows):,} rows train, {len(data.test_rows):,} test. Vocabulary: {len(data.vocabulary) - 2} "
         f"words kept, {data.words_left_out:,} rarer ones read as <unk> ({data.unknown_share:.0%} of all words). "
         f"Guessing the most common label scores a test error of {baseline:.3f}: that is the baseline to beat.",
         icon=":material/check_circle:",
     )
+    data_sharing.share_controls(dataset, task=LABELLED_TEXT.name, widget_key="text_upload_share")
     st.button("Train on it ▶", key="text_upload_train", type="primary", on_click=_train_on, args=(key,),
               help="Opens the Train page with the task “Your labelled text” on this data set.")

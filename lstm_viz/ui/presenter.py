@@ -175,8 +175,7 @@ def scroll_to(chart_key: str, token: str) -> None:
   const key = {json.dumps(chart_key)}, token = {json.dumps(token)};
   if (window.__presenterScrolled === token) return;
   window.__presenterScrolled = token;
-  const started = Date.now();
-  let settledAt = null;
+  let started = Date.now(), settledAt = null;
   // The elements above the chart may still be drawing: keep it in place for a moment once it is there.
   const place = () => {{
     if (window.__presenterScrolled !== token) return;
@@ -198,6 +197,12 @@ def scroll_to(chart_key: str, token: str) -> None:
     setTimeout(place, 150);
   }};
   place();
+  // A projector's full-screen switch reflows the page: put the chart back under the banner.
+  window.__presenterPlace = () => {{ started = Date.now(); settledAt = null; place(); }};
+  if (!window.__presenterResizeListener) {{
+    window.__presenterResizeListener = true;
+    window.addEventListener('resize', () => window.__presenterPlace && window.__presenterPlace());
+  }}
 }})();
 </script>
 """

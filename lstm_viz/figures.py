@@ -51,7 +51,12 @@ TANH_TRACES = {"candidate", "hidden_state"}
 
 # A small explicit template: Plotly's default one adds ~7 KB of JSON to every figure.
 BASE_LAYOUT = dict(
-    template=go.layout.Template(layout=dict(font=dict(size=13), hovermode="closest")),
+    # Titles start below the strip where Plotly's toolbar (modebar) appears on hover, so it never covers them.
+    template=go.layout.Template(layout=dict(
+        font=dict(size=13), hovermode="closest",
+        title=dict(x=0, xref="paper", xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=30),
+                   automargin=True),
+    )),
     paper_bgcolor="rgba(0,0,0,0)",
     plot_bgcolor="white",
     margin=dict(l=70, r=20, t=50, b=100),
@@ -113,28 +118,25 @@ def loss_curves(
     metric_name: str,
     max_steps: int | None = None,
     title: str = "Test error during training",
+    subtitle: str | None = None,
     baseline_name: str = "no-memory baseline",
 ) -> go.Figure:
     right = max_steps or max([max(item.steps, default=1) for item in series] + [1])
+    # Named in the legend only: a label drawn on the line sat on the curves (the RNN stays on the baseline).
     guides = (
-        (baseline, f"{baseline_name} ({baseline:.3g})", BASELINE_COLOUR, "dash", baseline_name),
-        (solved_threshold, f"solved (≤ {solved_threshold:.3g})", SOLVED_COLOUR, "dot", "solved"),
+        (baseline, f"{baseline_name} ({baseline:.3g})", BASELINE_COLOUR, "dash"),
+        (solved_threshold, f"solved (≤ {solved_threshold:.3g})", SOLVED_COLOUR, "dot"),
     )
     # The layout goes into the constructor: the same settings applied with update_layout after the traces cost
     # Plotly 5x more (~26 of 40 ms), and this chart is rebuilt whenever a live run's history grows.
     figure = go.Figure(layout=dict(
-        **BASE_LAYOUT, title=dict(text=title), height=440,
+        **BASE_LAYOUT, height=440,
+        # The task on a second line: one line of both ran past a half-width chart ("...error rate while trainin").
+        title=dict(text=title, subtitle=dict(text=subtitle)) if subtitle else dict(text=title),
         xaxis=dict(title=dict(text="training step"), range=[0, right], **GRID),
         # One label per decade: Plotly's default labels minor ticks with bare digits ("5 2 1 5 2 0.1").
         yaxis=dict(title=dict(text=f"{metric_name} (log scale)"), type="log", dtick=1,
                    range=_loss_axis_range(series, baseline, solved_threshold), **GRID),
-        # Annotations, not trace text: drawn above the curves, on a backing that keeps them legible where a curve
-        # sits on the line (the RNN sits on the baseline for the whole run).
-        annotations=[
-            dict(x=right, y=np.log10(y), text=text, showarrow=False, xanchor="right", yanchor="bottom",
-                 font=dict(color=colour, size=12), bgcolor="rgba(255,255,255,0.85)")
-            for y, _, colour, _, text in guides
-        ],
     ))
     for item in series:
         colour = arch_colour(item.arch)
@@ -150,7 +152,7 @@ def loss_curves(
             marker=dict(size=5, color=colour),
             hovertemplate=f"{item.label} test {metric_name}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>",
         ))
-    for y, name, colour, dash, _ in guides:
+    for y, name, colour, dash in guides:
         figure.add_trace(go.Scatter(
             x=[0, right], y=[y, y], mode="lines", name=name,
             line=dict(color=colour, width=1.5, dash=dash), hovertemplate=f"{name}<extra></extra>",
@@ -192,7 +194,7 @@ def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, tit
 
     Float64 on purpose: the norms reach 1e-60, below float32's range.
     """
-    y_title = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖ (log scale)" if relative else "‖∂L/∂hₜ‖ (log scale)"
+    y_title = "‖∂L/∂h<sub>t</sub>‖ / ‖∂L/∂h<sub>T</sub>‖ (log scale)" if relative else "‖∂L/∂h<sub>t</sub>‖ (log scale)"
     figure = go.Figure(layout=dict(  # layout first: see loss_curves
         **BASE_LAYOUT, height=440,
         title=dict(text=title or "How much gradient reaches each time step"),
@@ -231,7 +233,7 @@ def gradient_reach(
         **BASE_LAYOUT, height=400,
         title=dict(text=title or f"Gradient reaching {distance} steps back, over training"),
         xaxis=dict(title=dict(text="training step"), **GRID),
-        yaxis=dict(title=dict(text=f"‖∂L/∂h_(T−{distance})‖ / ‖∂L/∂h_T‖ (log scale)"), type="log",
+        yaxis=dict(title=dict(text=f"‖∂L/∂h<sub>T−{distance}</sub>‖ / ‖∂L/∂h<sub>T</sub>‖ (log scale)"), type="log",
                    exponentformat="power", **GRID),
     ))
     for arch, (label, steps, ratios) in series.items():
@@ -249,7 +251,7 @@ def _binary(values: np.ndarray) -> bool:
     return bool(np.isin(values, (0.0, 1.0)).all())
 
 
-def _event_steps(channels: Mapping[str, np.ndarray]) -> np.ndarray:
+def event_steps(channels: Mapping[str, np.ndarray]) -> np.ndarray:
     """Steps where a binary channel fires (adding: the markers): worth a vertical guide on every panel."""
     for values in channels.values():
         values = np.asarray(values)
@@ -360,7 +362,7 @@ def gate_heatmaps(
             hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{TRACE_LABELS.get(name, name)} = %{{z:.3f}}<extra></extra>",
         ), row=position, col=1)
         figure.update_yaxes(title_text="unit", row=position, col=1, showgrid=False)
-    _add_event_guides(figure, _event_steps(input_channels))
+    _add_event_guides(figure, event_steps(input_channels))
     shown = f"{len(units)} of {hidden} units" if len(units) < hidden else f"{hidden} units"
     if stride > 1:
         shown += f", every {stride}th step"
@@ -409,7 +411,7 @@ def cell_state_trajectories(
             line=dict(color=palette[index % len(palette)], width=2),
             hovertemplate=f"unit {unit}<br>t=%{{x}}<br>{value_label} = %{{y:.3f}}<extra></extra>",
         ), row=2, col=1)
-    _add_event_guides(figure, _event_steps(input_channels))
+    _add_event_guides(figure, event_steps(input_channels))
     # Titles of the narrow right-hand column run long: a smaller font keeps them on one line.
     figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14)), height=460)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)

@@ -130,7 +130,7 @@ def ordered_heatmaps(
 
 def figure_input_guides(figure: go.Figure, input_channels: Mapping[str, np.ndarray]) -> None:
     """Dotted orange lines through every panel at the marked input steps (adding: the two markers)."""
-    figures._add_event_guides(figure, figures._event_steps(input_channels))
+    figures._add_event_guides(figure, figures.event_steps(input_channels))
 
 
 def _add_span(figure: go.Figure, span: tuple[int, int] | None) -> None:

@@ -416,7 +416,12 @@ class Trainer:
         for run in self.runs.values():
             if run.solved_step is not None:
                 solved_metric = run.eval_metric[run.eval_steps.index(run.solved_step)]
-                parts.append(f"{run.label} {self.task.solved_phrase(length)} at step {run.solved_step} ({metric_name} {solved_metric:.3f})")
+                final = run.last_metric
+                # The metrics above the charts show the final value: say it too when training went on after.
+                later = (f", {final:.3f} at the end" if final is not None and run.eval_steps[-1] != run.solved_step
+                         and f"{final:.3f}" != f"{solved_metric:.3f}" else "")
+                parts.append(f"{run.label} {self.task.solved_phrase(length)} at step {run.solved_step} "
+                             f"({metric_name} {solved_metric:.3f}{later})")
             elif run.status == "diverged":
                 parts.append(f"{run.label} diverged: {run.status_detail}")
             elif run.last_metric is not None:

@@ -284,7 +284,8 @@ def _internals(trainer: Trainer) -> None:
                                           key=f"checkpoint_{run_id}_{arch}",
                                           help="Weights saved during training; traces are recomputed from them.")
         checkpoint = checkpoints[steps.index(chosen)]
-    st.caption(views.example_caption(trainer, example) + " Orange dotted lines mark the steps the task is about.")
+    guides = " Orange dotted lines mark the steps the task is about." if views.marks_task_steps(trainer, example) else ""
+    st.caption(views.example_caption(trainer, example) + guides)
 
     left, right = st.columns([3, 2])
     with left:

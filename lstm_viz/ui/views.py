@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from .. import figures
+from ..model_upload import IMPORTED_STATUS
 from ..traces import Trace, trace
 from ..trainer import ArchRun, Checkpoint, Trainer
 from . import state
@@ -125,7 +126,7 @@ def _build_loss_figure(trainer: Trainer) -> go.Figure:
     return figures.loss_curves(
         series, baseline=trainer.baseline, solved_threshold=trainer.solved_threshold,
         metric_name=f"test {task.metric_name}", max_steps=trainer.config.max_steps,
-        title=f"{task.label}, T = {trainer.config.length}: test {task.metric_name} while training",
+        title=f"Test {task.metric_name} while training", subtitle=f"{task.label}, T = {trainer.config.length}",
         baseline_name=task.baseline_name,
     )
 
@@ -145,7 +146,10 @@ def _build_gradient_figure(trainer: Trainer, layer: int) -> go.Figure:
         figures.GradientCurve(
             arch, run.label,
             run.checkpoints[-1].gradient_flow.grad_norm_per_step[layer],
-            run.checkpoints[0].gradient_flow.grad_norm_per_step[layer],
+            # An imported model has no initialisation of its own, and before the first checkpoint after it the
+            # "at initialisation" line would be the same line twice.
+            run.checkpoints[0].gradient_flow.grad_norm_per_step[layer]
+            if len(run.checkpoints) > 1 and run.status != IMPORTED_STATUS else None,
             step=run.checkpoints[-1].step,
         )
         for arch, run in trainer.runs.items()
@@ -193,6 +197,11 @@ def example_caption(trainer: Trainer, example: int) -> str:
     """What the shown example asks for, in numbers, so the heatmaps can be checked by eye."""
     inputs = trainer.trace_inputs[example].numpy()
     return trainer.task.describe_example(inputs, trainer.trace_targets[example].numpy())
+
+
+def marks_task_steps(trainer: Trainer, example: int) -> bool:
+    """Whether the example's charts draw orange dotted lines at the steps the task is about (adding: the markers)."""
+    return figures.event_steps(input_channels(trainer, example)).size > 0
 
 
 def internals_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Checkpoint, example: int, layer: int) -> go.Figure:

@@ -44,6 +44,14 @@ TRACE_LABELS = {
     "update_gate": "update gate zₜ",
     "preactivation": "pre-activation",
 }
+
+
+def html_label(name: str) -> str:
+    """TRACE_LABELS[name] for a chart text, the time index as an HTML subscript: a unicode "ₜ" in a subplot title
+    was drawn cut off by the panel under it."""
+    return TRACE_LABELS.get(name, name).replace("ₜ", "<sub>t</sub>")
+
+
 # Arrays whose values lie in [0, 1]; everything else is signed.
 UNIT_INTERVAL_TRACES = {"input_gate", "forget_gate", "output_gate", "reset_gate", "update_gate"}
 # Bounded by tanh, so a fixed [-1, 1] colour range keeps colours comparable between checkpoints.
@@ -189,7 +197,8 @@ def _relative(norms: np.ndarray) -> np.ndarray:
     return norms / last
 
 
-def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, title: str | None = None) -> go.Figure:
+def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, title: str | None = None,
+                  subtitle: str | None = None) -> go.Figure:
     """One line per architecture against time step t; relative=True divides by the last step's norm.
 
     Float64 on purpose: the norms reach 1e-60, below float32's range.
@@ -197,8 +206,9 @@ def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, tit
     y_title = "‖∂L/∂h<sub>t</sub>‖ / ‖∂L/∂h<sub>T</sub>‖ (log scale)" if relative else "‖∂L/∂h<sub>t</sub>‖ (log scale)"
     figure = go.Figure(layout=dict(  # layout first: see loss_curves
         **BASE_LAYOUT, height=440,
-        title=dict(text=title or "How much gradient reaches each time step"),
-        xaxis=dict(title=dict(text="time step t (the loss is computed after the last step)"), **GRID),
+        title=dict(text=title or "How much gradient reaches each time step",
+                   **({"subtitle": dict(text=subtitle)} if subtitle else {})),
+        xaxis=dict(title=dict(text="time step t (the output, after the last step, at the right)"), **GRID),
         yaxis=dict(title=dict(text=y_title), type="log", exponentformat="power", **GRID),
     ))
     for curve in curves:
@@ -335,7 +345,7 @@ def gate_heatmaps(
     time_index = np.arange(0, steps_total, stride, dtype=np.int32)
     rows = len(names) + 1
     heights = [0.7] + [1.0] * len(names)
-    subtitles = ["example input"] + [TRACE_LABELS.get(n, n) for n in names]
+    subtitles = ["example input"] + [html_label(n) for n in names]
     figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.035,
                            row_heights=heights, subplot_titles=subtitles)
     input_title = _add_input_traces(figure, input_channels, row=1)
@@ -396,6 +406,7 @@ def cell_state_trajectories(
     units: Sequence[int] | None = None,
     count: int = 6,
     title: str = "Cell state of the most active units",
+    subtitle: str | None = None,
     value_label: str = "cₜ",
 ) -> go.Figure:
     """`cell_state` (T, H) for one example; one line per unit under the example's inputs."""
@@ -412,8 +423,10 @@ def cell_state_trajectories(
             hovertemplate=f"unit {unit}<br>t=%{{x}}<br>{value_label} = %{{y:.3f}}<extra></extra>",
         ), row=2, col=1)
     _add_event_guides(figure, event_steps(input_channels))
-    # Titles of the narrow right-hand column run long: a smaller font keeps them on one line.
-    figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14)), height=460)
+    # The narrow right-hand column: which units on a second line, so the title is not cut.
+    figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14),
+                                                   **({"subtitle": dict(text=subtitle)} if subtitle else {})),
+                         height=460)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
     figure.update_yaxes(title_text=value_label, row=2, col=1, **GRID)
     figure.update_xaxes(**GRID)

@@ -30,6 +30,10 @@ GATE_COLOURS = {
 }
 
 
+# Unit numbers beside the heatmap rows: legible (11 px), one label per UNIT_TICK_PX of panel height.
+UNIT_TICK_FONT = 11
+UNIT_TICK_PX = 13
+
 def _add_input_row(figure: go.Figure, channels: Mapping[str, np.ndarray], tokens: Sequence[str] | None,
                    unknown: Sequence[int], row: int) -> str:
     """The example's input on the shared time axis: its tokens as text for token tasks, else values and markers."""
@@ -74,7 +78,7 @@ def ordered_heatmaps(
     unknown: Sequence[int] = (),
     title: str = "Gates and states",
     order_label: str = "by index",
-    height_per_panel: int = 150,
+    height_per_panel: int | None = None,
 ) -> go.Figure:
     """One heatmap (units x time) per array {name: (T, H)}, every panel with the units in the same `order` (top
     first), under the example's input on one shared time axis. Hover gives step, unit and the exact value."""
@@ -85,19 +89,21 @@ def ordered_heatmaps(
     stride = figures._time_stride(steps_total)
     time_index = np.arange(0, steps_total, stride, dtype=np.int32)
     rows = len(names) + 1
+    if height_per_panel is None:  # tall enough to label every second unit of 64 at a legible size
+        height_per_panel = int(np.clip(7 * len(units), 150, 420))
     height = height_per_panel * len(names) + 170
     figure = make_subplots(
         # ~30 px between panels whatever the figure's height: room for each panel's title.
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 30 / height),
         row_heights=[0.6] + [1.0] * len(names),
-        subplot_titles=["example input"] + [TRACE_LABELS.get(n, n) for n in names],
+        subplot_titles=["example input"] + [figures.html_label(n) for n in names],
     )
     input_title = _add_input_row(figure, input_channels, tokens, unknown, row=1)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
     # Unit numbers as categories keep the rows in `order` and give the hover its unit without a customdata grid
     # (which would double each heatmap's payload).
     unit_labels = [str(unit) for unit in units]
-    tick_every = max(1, int(np.ceil(len(units) * 14 / height_per_panel)))  # a label every ~14 px
+    tick_every = max(1, int(np.ceil(len(units) * UNIT_TICK_PX / height_per_panel)))
     for row, name in enumerate(names, start=2):
         values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (shown units, time)
         label = TRACE_LABELS.get(name, name)
@@ -111,7 +117,7 @@ def ordered_heatmaps(
         ), row=row, col=1)
         figure.update_yaxes(
             title_text="unit", type="category", autorange="reversed", showgrid=False, tickmode="array",
-            tickvals=unit_labels[::tick_every], tickfont=dict(size=9),
+            tickvals=unit_labels[::tick_every], tickfont=dict(size=UNIT_TICK_FONT),
             row=row, col=1,
         )
     figure_input_guides(figure, input_channels)

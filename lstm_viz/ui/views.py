@@ -155,7 +155,8 @@ def _build_gradient_figure(trainer: Trainer, layer: int) -> go.Figure:
         for arch, run in trainer.runs.items()
     ]
     layer_note = f", layer {layer + 1}" if trainer.config.num_layers > 1 else ""
-    return figures.gradient_flow(curves, title=f"Gradient reaching each time step (relative to the last{layer_note})")
+    return figures.gradient_flow(curves, title="Gradient reaching each time step",
+                                 subtitle=f"relative to the last step's{layer_note}")
 
 
 def reach_distance(trainer: Trainer) -> int:
@@ -236,7 +237,7 @@ def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Chec
             chosen = "most active units"
         return figures.cell_state_trajectories(
             layer_arrays[name][example], input_channels(trainer, example), units=units,
-            title=f"{run.label} {what}, {TRAJECTORY_UNITS} {chosen}", value_label=symbol,
+            title=f"{run.label} {what}", subtitle=f"{TRAJECTORY_UNITS} {chosen}", value_label=symbol,
         )
 
     return _shared_memo((run_source(trainer), "trajectory", arch, checkpoint.step, example, layer), build)

@@ -305,6 +305,28 @@ def _add_input_traces(figure: go.Figure, channels: Mapping[str, np.ndarray], row
     return "input"
 
 
+UNKNOWN_TOKEN_COLOUR = "#D55E00"
+
+
+def add_input_row(figure: go.Figure, channels: Mapping[str, np.ndarray], tokens: Sequence[str] | None,
+                  unknown: Sequence[int], row: int) -> str:
+    """The example's input on the shared time axis: its tokens as text for token tasks (a sentence's words, not
+    the 0/1 spikes of their one-hot codes), else values and markers. Returns a y-axis title."""
+    if tokens is None:
+        return _add_input_traces(figure, channels, row=row)
+    steps = np.arange(len(tokens), dtype=np.int32)
+    unknown_set = set(int(i) for i in unknown)
+    colours = [UNKNOWN_TOKEN_COLOUR if t in unknown_set else INPUT_COLOUR for t in range(len(tokens))]
+    labels = [f"{token} (unknown)" if t in unknown_set else token for t, token in enumerate(tokens)]
+    figure.add_trace(go.Scatter(
+        x=steps, y=np.zeros(len(tokens), dtype=np.float32), mode="text", text=list(tokens),
+        textfont=dict(color=colours, size=12), customdata=labels, name="input token", showlegend=False,
+        hovertemplate="t=%{x}<br>token %{customdata}<extra>input</extra>",
+    ), row=row, col=1)
+    figure.update_yaxes(showticklabels=False, range=[-1, 1], row=row, col=1)
+    return "token"
+
+
 def _add_event_guides(figure: go.Figure, event_steps: np.ndarray) -> None:
     for step in event_steps:
         figure.add_shape(type="line", xref="x", yref="paper", x0=float(step), x1=float(step), y0=0, y1=1,
@@ -332,6 +354,7 @@ def gate_heatmaps(
     *,
     title: str = "Inside the cell",
     names: Sequence[str] | None = None,
+    tokens: Sequence[str] | None = None,
 ) -> go.Figure:
     """One heatmap per array (units x time) under the example's inputs, all on one shared time axis.
 
@@ -348,7 +371,7 @@ def gate_heatmaps(
     subtitles = ["example input"] + [html_label(n) for n in names]
     figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.035,
                            row_heights=heights, subplot_titles=subtitles)
-    input_title = _add_input_traces(figure, input_channels, row=1)
+    input_title = add_input_row(figure, input_channels, tokens, (), row=1)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
 
     signed_limit = max(
@@ -408,12 +431,13 @@ def cell_state_trajectories(
     title: str = "Cell state of the most active units",
     subtitle: str | None = None,
     value_label: str = "cₜ",
+    tokens: Sequence[str] | None = None,
 ) -> go.Figure:
     """`cell_state` (T, H) for one example; one line per unit under the example's inputs."""
     cell_state = np.asarray(cell_state, dtype=np.float32)
     chosen = np.asarray(units if units is not None else most_active_units(cell_state, count), dtype=int)
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.28, 0.72])
-    input_title = _add_input_traces(figure, input_channels, row=1)
+    input_title = add_input_row(figure, input_channels, tokens, (), row=1)
     steps = np.arange(cell_state.shape[0], dtype=np.int32)
     palette = [c for c in OKABE_ITO if c not in (MARKER_COLOUR, "#F0E442")]
     for index, unit in enumerate(chosen):

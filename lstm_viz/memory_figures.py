@@ -20,7 +20,7 @@ from .memory import HIGH_SATURATION, LOW_SATURATION
 
 # Every unit of the bundled H = 64 run fits; wider layers show their most active units, in the chosen order.
 MAX_ORDERED_UNITS = 64
-UNKNOWN_TOKEN_COLOUR = "#D55E00"
+UNKNOWN_TOKEN_COLOUR = figures.UNKNOWN_TOKEN_COLOUR
 SPAN_FILL = "rgba(86,180,233,0.18)"  # Okabe-Ito sky blue, translucent
 # Okabe-Ito without orange (the marked inputs) and yellow (unreadable on white).
 LINE_PALETTE = ["#0072B2", "#CC79A7", "#009E73", "#56B4E9", "#D55E00", "#000000"]
@@ -34,22 +34,7 @@ GATE_COLOURS = {
 UNIT_TICK_FONT = 11
 UNIT_TICK_PX = 13
 
-def _add_input_row(figure: go.Figure, channels: Mapping[str, np.ndarray], tokens: Sequence[str] | None,
-                   unknown: Sequence[int], row: int) -> str:
-    """The example's input on the shared time axis: its tokens as text for token tasks, else values and markers."""
-    if tokens is None:
-        return figures._add_input_traces(figure, channels, row=row)
-    steps = np.arange(len(tokens), dtype=np.int32)
-    unknown_set = set(int(i) for i in unknown)
-    colours = [UNKNOWN_TOKEN_COLOUR if t in unknown_set else INPUT_COLOUR for t in range(len(tokens))]
-    labels = [f"{token} (unknown)" if t in unknown_set else token for t, token in enumerate(tokens)]
-    figure.add_trace(go.Scatter(
-        x=steps, y=np.zeros(len(tokens), dtype=np.float32), mode="text", text=list(tokens),
-        textfont=dict(color=colours, size=12), customdata=labels, name="input token", showlegend=False,
-        hovertemplate="t=%{x}<br>token %{customdata}<extra>input</extra>",
-    ), row=row, col=1)
-    figure.update_yaxes(showticklabels=False, range=[-1, 1], row=row, col=1)
-    return "token"
+_add_input_row = figures.add_input_row
 
 
 def _shown_units(arrays: Sequence[np.ndarray], order: np.ndarray) -> np.ndarray:

@@ -194,6 +194,11 @@ def input_channels(trainer: Trainer, example: int) -> dict[str, np.ndarray]:
     return trainer.task.input_channels(trainer.trace_inputs[example].numpy())
 
 
+def input_tokens(trainer: Trainer, example: int) -> list[str] | None:
+    """The token at each step of a token task's example (a sentence's words), drawn as text above the heatmaps."""
+    return trainer.task.input_tokens(trainer.trace_inputs[example].numpy())
+
+
 def example_caption(trainer: Trainer, example: int) -> str:
     """What the shown example asks for, in numbers, so the heatmaps can be checked by eye."""
     inputs = trainer.trace_inputs[example].numpy()
@@ -214,7 +219,7 @@ def internals_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Check
         arrays = {name: layer_arrays[name][example] for name in names}
         layer_note = f", layer {layer + 1}" if trainer.config.num_layers > 1 else ""
         return figures.gate_heatmaps(
-            arrays, input_channels(trainer, example),
+            arrays, input_channels(trainer, example), tokens=input_tokens(trainer, example),
             title=f"{run.label} at step {checkpoint.step}: example {example + 1}{layer_note}",
         )
 
@@ -237,6 +242,7 @@ def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Chec
             chosen = "most active units"
         return figures.cell_state_trajectories(
             layer_arrays[name][example], input_channels(trainer, example), units=units,
+            tokens=input_tokens(trainer, example),
             title=f"{run.label} {what}", subtitle=f"{TRAJECTORY_UNITS} {chosen}", value_label=symbol,
         )
 

@@ -80,7 +80,7 @@ def ordered_heatmaps(
     figure = make_subplots(
         # ~30 px between panels whatever the figure's height: room for each panel's title.
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 30 / height),
-        row_heights=[0.6] + [1.0] * len(names),
+        row_heights=[min(0.6, 150 / height_per_panel)] + [1.0] * len(names),  # the input row ~90-150 px
         subplot_titles=["example input"] + [figures.html_label(n) for n in names],
     )
     input_title = _add_input_row(figure, input_channels, tokens, unknown, row=1)

@@ -156,8 +156,13 @@ def enlarge(fig: go.Figure) -> go.Figure:
             enlarged.layout[name].update(colorbar=dict(tickfont_size=MIN_CHART_FONT_PX,
                                                        title_font_size=MIN_CHART_FONT_PX))
     height = fig.layout.height
-    enlarged.update_layout(height=max(CHART_HEIGHT, int(height * TALL_FIGURE_SCALE)) if height and height > 480
-                           else CHART_HEIGHT)
+    if not height:
+        height = CHART_HEIGHT
+    elif height > 480:
+        height = int(height * TALL_FIGURE_SCALE)
+    else:  # a little taller for the larger labels, and still under the banner on a 720 px screen
+        height = max(CHART_HEIGHT, height + 20)
+    enlarged.update_layout(height=height)
     return enlarged
 
 

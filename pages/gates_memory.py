@@ -85,8 +85,8 @@ columns[3].selectbox("Unit order", list(memory.ORDERINGS), key="gm_order", forma
                           "|cell state|. Forget-gate mean: highest first (GRU: update gate; RNN: index order).")
 
 probe_count = len(trainer.trace_inputs)
-sources = {"test": "an example from the test set",
-           "probe": f"a probe sequence (#1–#{probe_count}, as on the Train page)"}
+# Short labels: one line each in the narrow column, in presenter mode too.
+sources = {"test": "a test-set example", "probe": f"a probe (#1–#{probe_count}, as on Train)"}
 if task.accepts_text:
     sources["text"] = "text I type"
 keep_in("gm_source", list(sources), "test")

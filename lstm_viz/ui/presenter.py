@@ -23,6 +23,7 @@ CHART_TITLE_FONT_SIZE = 24
 # figures (stacked heatmaps) grow in proportion to keep their rows readable with the larger type.
 CHART_HEIGHT = 470
 TALL_FIGURE_SCALE = 1.3
+LEGEND_BELOW_MARGIN_PX = 150
 BANNER_KEY = "presenter_banner"
 _STYLE = """
 <style>
@@ -156,6 +157,12 @@ def enlarge(fig: go.Figure) -> go.Figure:
             enlarged.layout[name].update(colorbar=dict(tickfont_size=MIN_CHART_FONT_PX,
                                                        title_font_size=MIN_CHART_FONT_PX))
     height = fig.layout.height
+    legend = enlarged.layout.legend
+    if legend.orientation == "h" and legend.y is not None and legend.y < 0:
+        # Below the plot at a fraction of its height, the larger axis title ran into it: pin it to the chart's foot
+        # instead, with the room it needs (an axis title and two rows of legend at these sizes).
+        legend.update(yref="container", y=0, yanchor="bottom")
+        enlarged.update_layout(margin_b=max(enlarged.layout.margin.b or 0, LEGEND_BELOW_MARGIN_PX))
     if not height:
         height = CHART_HEIGHT
     elif height > 480:

@@ -71,6 +71,9 @@ def test_presenter_mode_raises_every_chart_text_to_the_projector_size(explorer_r
         for text in [enlarged["layout"].get("title", {}).get("text", "")]:
             for size in presenter._FONT_SIZE_IN_HTML.findall(text):
                 assert float(size) >= presenter.MIN_CHART_FONT_PX, (name, text)
+        subtitle = enlarged["layout"].get("title", {}).get("subtitle")
+        if subtitle:  # plotly.js draws a subtitle without a size smaller than the base font: it must say its size
+            assert subtitle["font"]["size"] >= presenter.MIN_CHART_FONT_PX, name
         assert json.loads(figure.to_json())["layout"] != enlarged["layout"]  # a copy: the original stays as it was
 
 

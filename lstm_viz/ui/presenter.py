@@ -132,6 +132,8 @@ def enlarge(fig: go.Figure) -> go.Figure:
     title = layout.get("title", {})
     enlarged.update_layout(font_size=CHART_FONT_SIZE, title_font_size=max(CHART_TITLE_FONT_SIZE,
                                                                           title.get("font", {}).get("size", 0)))
+    if title.get("subtitle", {}).get("text"):  # plotly.js draws a subtitle smaller than the title's size
+        enlarged.update_layout(title_subtitle_font_size=MIN_CHART_FONT_PX)
     for trace in enlarged.data:
         change = _font_patch({key: value for key, value in trace.to_plotly_json().items()
                               if key in ("colorbar", "marker", "textfont", "legendgrouptitle", "title")},

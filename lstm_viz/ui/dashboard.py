@@ -106,8 +106,8 @@ def _narrative(trainer: Trainer | None) -> None:
     with st.container(key=presenter.BANNER_KEY):
         text, button = st.columns([6, 1], vertical_alignment="center")
         text.info(f"**{stage.label}.** {stage.banner or stage.text}", icon=":material/co_present:")
-        label, help_text, disabled = _next_step_button(trainer, stage)
-        button.button(label, key="presenter_next", on_click=_next_step, disabled=disabled,
+        help_text, disabled = _next_step_button(trainer, stage)
+        button.button("Next step ▶", key="presenter_next", on_click=_next_step, disabled=disabled,
                       help=help_text, width="stretch", type="primary" if trainer is not None else "secondary")
         if stage.chart is not None:
             presenter.scroll_to(stage.chart, f"{st.session_state.get('run_id', 0)}-{stage.index}")
@@ -116,16 +116,16 @@ def _narrative(trainer: Trainer | None) -> None:
             st.markdown(stage.text)
 
 
-def _next_step_button(trainer: Trainer | None, stage: narrative.Stage) -> tuple[str, str, bool]:
-    """(label, help, disabled) of the Next step button at `stage`."""
+def _next_step_button(trainer: Trainer | None, stage: narrative.Stage) -> tuple[str, bool]:
+    """(help, disabled) of the Next step button at `stage`."""
     if trainer is None:
-        return "Next step ▶", "Starts the run: the same as Start training.", state.is_running()
+        return "Starts the run: the same as Start training.", state.is_running()
     if stage.index >= narrative.STAGE_COUNT:
-        return "Next step ▶", "This is the last step.", True
+        return "This is the last step.", True
     joined = state.subscription()
     if joined is None or joined.replay is None or not joined.alive:
-        return "Next step ▶", "This run trains live: the narrative moves on when the run does.", True
-    return "Next step ▶", "Plays the recorded run on to the end of the next step, and shows its chart.", False
+        return "This run trains live: the narrative moves on when the run does.", True
+    return "Plays the recorded run on to the end of the next step, and shows its chart.", False
 
 
 def _play_next_stage(current: int | None = None) -> None:

@@ -5,7 +5,7 @@ in a banner that stays at the top while the page scrolls, with a "Next step" but
 step talks about. Also the "copy link" control."""
 from __future__ import annotations
 
-import json
+import html
 import re
 
 import plotly.graph_objects as go
@@ -62,6 +62,7 @@ def init() -> None:
         # The sidebar holds nothing a room needs to see; the presenter opens it with the arrow at the top left.
         st.set_page_config(initial_sidebar_state="collapsed")
         st.html(_STYLE)
+        st.html(_SCROLL_WATCHER, unsafe_allow_javascript=True)
     st.html(_METRIC_STYLE)
 
 
@@ -181,43 +182,49 @@ def figure(fig: go.Figure) -> go.Figure:
 
 
 def scroll_to(chart_key: str, token: str) -> None:
-    """Scroll the page so that the chart `chart_key` (its `charts.show` key) sits just under the sticky banner, once
-    per `token` (a new step), waiting up to 10 s for the chart to be drawn."""
-    script = f"""
+    """Ask the page to scroll so that the chart `chart_key` (its `charts.show` key) sits just under the sticky
+    banner, once per `token` (a new step): a marker element that the watcher installed by `init` acts on (a script
+    in an element Streamlit updates in place does not always run again; the marker's attributes always change)."""
+    st.html(f'<div class="presenter-scroll-target" data-chart="{html.escape(chart_key)}" '
+            f'data-token="{html.escape(token)}"></div>')
+
+
+# Installed once per page: every 200 ms it looks for the marker `scroll_to` draws; for a token it has not handled it
+# places the chart under the banner and keeps it there for 1.5 s while the elements above finish drawing, and again
+# after a resize (a projector's full-screen switch reflows the page). Up to 10 s for the chart to appear.
+_SCROLL_WATCHER = f"""
 <script>
 (() => {{
-  const key = {json.dumps(chart_key)}, token = {json.dumps(token)};
-  if (window.__presenterScrolled === token) return;
-  window.__presenterScrolled = token;
-  let started = Date.now(), settledAt = null;
-  // The elements above the chart may still be drawing: keep it in place for a moment once it is there.
-  const place = () => {{
-    if (window.__presenterScrolled !== token) return;
+  if (window.__presenterWatcher) return;
+  window.__presenterWatcher = true;
+  let handled = null, startedAt = 0, settledAt = null;
+  const place = (key) => {{
     const chart = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
-    if (chart && chart.getBoundingClientRect().height > 50) {{
-      let scroller = chart.parentElement;
-      while (scroller && !(scroller.scrollHeight > scroller.clientHeight &&
-             ['auto', 'scroll'].includes(getComputedStyle(scroller).overflowY))) scroller = scroller.parentElement;
-      scroller = scroller || document.scrollingElement;
-      const banner = document.querySelector('.st-key-{BANNER_KEY}');
-      const header = document.querySelector('[data-testid="stHeader"]');
-      const top = Math.max(banner ? banner.getBoundingClientRect().bottom : 0,
-                           header ? header.getBoundingClientRect().bottom : 0);
-      const offset = chart.getBoundingClientRect().top - top - 8;
-      if (Math.abs(offset) > 2) scroller.scrollBy({{top: offset, behavior: 'instant'}});
-      settledAt = settledAt || Date.now();
-      if (Date.now() - settledAt > 1500) return;
-    }} else if (Date.now() - started > 10000) return;
-    setTimeout(place, 150);
+    if (!chart || chart.getBoundingClientRect().height < 50) return false;
+    let scroller = chart.parentElement;
+    while (scroller && !(scroller.scrollHeight > scroller.clientHeight &&
+           ['auto', 'scroll'].includes(getComputedStyle(scroller).overflowY))) scroller = scroller.parentElement;
+    scroller = scroller || document.scrollingElement;
+    const banner = document.querySelector('.st-key-{BANNER_KEY}');
+    const header = document.querySelector('[data-testid="stHeader"]');
+    const top = Math.max(banner ? banner.getBoundingClientRect().bottom : 0,
+                         header ? header.getBoundingClientRect().bottom : 0);
+    const offset = chart.getBoundingClientRect().top - top - 8;
+    if (Math.abs(offset) > 2) scroller.scrollBy({{top: offset, behavior: 'instant'}});
+    return true;
   }};
-  place();
-  // A projector's full-screen switch reflows the page: put the chart back under the banner.
-  window.__presenterPlace = () => {{ started = Date.now(); settledAt = null; place(); }};
-  if (!window.__presenterResizeListener) {{
-    window.__presenterResizeListener = true;
-    window.addEventListener('resize', () => window.__presenterPlace && window.__presenterPlace());
-  }}
+  window.addEventListener('resize', () => {{ startedAt = Date.now(); settledAt = null; }});
+  setInterval(() => {{
+    // The newest marker: while a fragment redraws, the old element can linger beside the new one.
+    const markers = [...document.querySelectorAll('.presenter-scroll-target')];
+    const marker = markers.filter(m => !m.closest('[data-stale="true"]')).pop() || markers.pop();
+    if (!marker) return;
+    const token = marker.dataset.token, key = marker.dataset.chart;
+    if (token !== handled) {{ handled = token; startedAt = Date.now(); settledAt = null; }}
+    if (!startedAt) return;
+    if (place(key)) settledAt = settledAt || Date.now();
+    if ((settledAt && Date.now() - settledAt > 1500) || Date.now() - startedAt > 10000) startedAt = 0;
+  }}, 200);
 }})();
 </script>
 """
-    st.html(script, unsafe_allow_javascript=True)

@@ -190,14 +190,15 @@ def scroll_to(chart_key: str, token: str) -> None:
 
 
 # Installed once per page: every 200 ms it looks for the marker `scroll_to` draws; for a token it has not handled it
-# places the chart under the banner and keeps it there for 1.5 s while the elements above finish drawing, and again
-# after a resize (a projector's full-screen switch reflows the page). Up to 10 s for the chart to appear.
+# places the chart under the banner until it has stayed there for 1.5 s (the elements around it may still be
+# drawing: above, they push it down; below, the page may not yet be long enough to scroll that far), and again
+# after a resize (a projector's full-screen switch reflows the page). Up to 20 s on a busy server.
 _SCROLL_WATCHER = f"""
 <script>
 (() => {{
   if (window.__presenterWatcher) return;
   window.__presenterWatcher = true;
-  let handled = null, startedAt = 0, settledAt = null;
+  let handled = [-1, -1], handledKey = null, startedAt = 0, settledAt = null;
   const place = (key) => {{
     const chart = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
     if (!chart || chart.getBoundingClientRect().height < 50) return false;
@@ -211,19 +212,21 @@ _SCROLL_WATCHER = f"""
                          header ? header.getBoundingClientRect().bottom : 0);
     const offset = chart.getBoundingClientRect().top - top - 8;
     if (Math.abs(offset) > 2) scroller.scrollBy({{top: offset, behavior: 'instant'}});
-    return true;
+    // In place only once the page below has drawn enough to scroll that far.
+    return Math.abs(chart.getBoundingClientRect().top - top - 8) <= 2;
   }};
-  window.addEventListener('resize', () => {{ startedAt = Date.now(); settledAt = null; }});
+  window.addEventListener('resize', () => {{ if (handledKey) {{ startedAt = Date.now(); settledAt = null; }} }});
   setInterval(() => {{
-    // The newest marker: while a fragment redraws, the old element can linger beside the new one.
-    const markers = [...document.querySelectorAll('.presenter-scroll-target')];
-    const marker = markers.filter(m => !m.closest('[data-stale="true"]')).pop() || markers.pop();
-    if (!marker) return;
-    const token = marker.dataset.token, key = marker.dataset.chart;
-    if (token !== handled) {{ handled = token; startedAt = Date.now(); settledAt = null; }}
-    if (!startedAt) return;
-    if (place(key)) settledAt = settledAt || Date.now();
-    if ((settledAt && Date.now() - settledAt > 1500) || Date.now() - startedAt > 10000) startedAt = 0;
+    // Tokens are "run-step" and only move forward: a marker an old redraw left behind never wins over the newest.
+    for (const marker of document.querySelectorAll('.presenter-scroll-target')) {{
+      const token = marker.dataset.token.split('-').map(Number);
+      if (token[0] > handled[0] || (token[0] === handled[0] && token[1] > handled[1])) {{
+        handled = token; handledKey = marker.dataset.chart; startedAt = Date.now(); settledAt = null;
+      }}
+    }}
+    if (!startedAt || !handledKey) return;
+    settledAt = place(handledKey) ? settledAt || Date.now() : null;
+    if ((settledAt && Date.now() - settledAt > 1500) || Date.now() - startedAt > 20000) startedAt = 0;
   }}, 200);
 }})();
 </script>

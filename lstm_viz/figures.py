@@ -44,6 +44,14 @@ TRACE_LABELS = {
     "update_gate": "update gate zₜ",
     "preactivation": "pre-activation",
 }
+
+
+def html_label(name: str) -> str:
+    """TRACE_LABELS[name] for a chart text, the time index as an HTML subscript: a unicode "ₜ" in a subplot title
+    was drawn cut off by the panel under it."""
+    return TRACE_LABELS.get(name, name).replace("ₜ", "<sub>t</sub>")
+
+
 # Arrays whose values lie in [0, 1]; everything else is signed.
 UNIT_INTERVAL_TRACES = {"input_gate", "forget_gate", "output_gate", "reset_gate", "update_gate"}
 # Bounded by tanh, so a fixed [-1, 1] colour range keeps colours comparable between checkpoints.
@@ -51,7 +59,12 @@ TANH_TRACES = {"candidate", "hidden_state"}
 
 # A small explicit template: Plotly's default one adds ~7 KB of JSON to every figure.
 BASE_LAYOUT = dict(
-    template=go.layout.Template(layout=dict(font=dict(size=13), hovermode="closest")),
+    # Titles start below the strip where Plotly's toolbar (modebar) appears on hover, so it never covers them.
+    template=go.layout.Template(layout=dict(
+        font=dict(size=13), hovermode="closest",
+        title=dict(x=0, xref="paper", xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=30),
+                   automargin=True),
+    )),
     paper_bgcolor="rgba(0,0,0,0)",
     plot_bgcolor="white",
     margin=dict(l=70, r=20, t=50, b=100),
@@ -113,28 +126,25 @@ def loss_curves(
     metric_name: str,
     max_steps: int | None = None,
     title: str = "Test error during training",
+    subtitle: str | None = None,
     baseline_name: str = "no-memory baseline",
 ) -> go.Figure:
     right = max_steps or max([max(item.steps, default=1) for item in series] + [1])
+    # Named in the legend only: a label drawn on the line sat on the curves (the RNN stays on the baseline).
     guides = (
-        (baseline, f"{baseline_name} ({baseline:.3g})", BASELINE_COLOUR, "dash", baseline_name),
-        (solved_threshold, f"solved (≤ {solved_threshold:.3g})", SOLVED_COLOUR, "dot", "solved"),
+        (baseline, f"{baseline_name} ({baseline:.3g})", BASELINE_COLOUR, "dash"),
+        (solved_threshold, f"solved (≤ {solved_threshold:.3g})", SOLVED_COLOUR, "dot"),
     )
     # The layout goes into the constructor: the same settings applied with update_layout after the traces cost
     # Plotly 5x more (~26 of 40 ms), and this chart is rebuilt whenever a live run's history grows.
     figure = go.Figure(layout=dict(
-        **BASE_LAYOUT, title=dict(text=title), height=440,
+        **BASE_LAYOUT, height=440,
+        # The task on a second line: one line of both ran past a half-width chart ("...error rate while trainin").
+        title=dict(text=title, subtitle=dict(text=subtitle)) if subtitle else dict(text=title),
         xaxis=dict(title=dict(text="training step"), range=[0, right], **GRID),
         # One label per decade: Plotly's default labels minor ticks with bare digits ("5 2 1 5 2 0.1").
         yaxis=dict(title=dict(text=f"{metric_name} (log scale)"), type="log", dtick=1,
                    range=_loss_axis_range(series, baseline, solved_threshold), **GRID),
-        # Annotations, not trace text: drawn above the curves, on a backing that keeps them legible where a curve
-        # sits on the line (the RNN sits on the baseline for the whole run).
-        annotations=[
-            dict(x=right, y=np.log10(y), text=text, showarrow=False, xanchor="right", yanchor="bottom",
-                 font=dict(color=colour, size=12), bgcolor="rgba(255,255,255,0.85)")
-            for y, _, colour, _, text in guides
-        ],
     ))
     for item in series:
         colour = arch_colour(item.arch)
@@ -150,7 +160,7 @@ def loss_curves(
             marker=dict(size=5, color=colour),
             hovertemplate=f"{item.label} test {metric_name}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>",
         ))
-    for y, name, colour, dash, _ in guides:
+    for y, name, colour, dash in guides:
         figure.add_trace(go.Scatter(
             x=[0, right], y=[y, y], mode="lines", name=name,
             line=dict(color=colour, width=1.5, dash=dash), hovertemplate=f"{name}<extra></extra>",
@@ -187,16 +197,18 @@ def _relative(norms: np.ndarray) -> np.ndarray:
     return norms / last
 
 
-def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, title: str | None = None) -> go.Figure:
+def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, title: str | None = None,
+                  subtitle: str | None = None) -> go.Figure:
     """One line per architecture against time step t; relative=True divides by the last step's norm.
 
     Float64 on purpose: the norms reach 1e-60, below float32's range.
     """
-    y_title = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖ (log scale)" if relative else "‖∂L/∂hₜ‖ (log scale)"
+    y_title = "‖∂L/∂h<sub>t</sub>‖ / ‖∂L/∂h<sub>T</sub>‖ (log scale)" if relative else "‖∂L/∂h<sub>t</sub>‖ (log scale)"
     figure = go.Figure(layout=dict(  # layout first: see loss_curves
         **BASE_LAYOUT, height=440,
-        title=dict(text=title or "How much gradient reaches each time step"),
-        xaxis=dict(title=dict(text="time step t (the loss is computed after the last step)"), **GRID),
+        title=dict(text=title or "How much gradient reaches each time step",
+                   **({"subtitle": dict(text=subtitle)} if subtitle else {})),
+        xaxis=dict(title=dict(text="time step t (the output, after the last step, at the right)"), **GRID),
         yaxis=dict(title=dict(text=y_title), type="log", exponentformat="power", **GRID),
     ))
     for curve in curves:
@@ -231,7 +243,7 @@ def gradient_reach(
         **BASE_LAYOUT, height=400,
         title=dict(text=title or f"Gradient reaching {distance} steps back, over training"),
         xaxis=dict(title=dict(text="training step"), **GRID),
-        yaxis=dict(title=dict(text=f"‖∂L/∂h_(T−{distance})‖ / ‖∂L/∂h_T‖ (log scale)"), type="log",
+        yaxis=dict(title=dict(text=f"‖∂L/∂h<sub>T−{distance}</sub>‖ / ‖∂L/∂h<sub>T</sub>‖ (log scale)"), type="log",
                    exponentformat="power", **GRID),
     ))
     for arch, (label, steps, ratios) in series.items():
@@ -249,7 +261,7 @@ def _binary(values: np.ndarray) -> bool:
     return bool(np.isin(values, (0.0, 1.0)).all())
 
 
-def _event_steps(channels: Mapping[str, np.ndarray]) -> np.ndarray:
+def event_steps(channels: Mapping[str, np.ndarray]) -> np.ndarray:
     """Steps where a binary channel fires (adding: the markers): worth a vertical guide on every panel."""
     for values in channels.values():
         values = np.asarray(values)
@@ -293,6 +305,28 @@ def _add_input_traces(figure: go.Figure, channels: Mapping[str, np.ndarray], row
     return "input"
 
 
+UNKNOWN_TOKEN_COLOUR = "#D55E00"
+
+
+def add_input_row(figure: go.Figure, channels: Mapping[str, np.ndarray], tokens: Sequence[str] | None,
+                  unknown: Sequence[int], row: int) -> str:
+    """The example's input on the shared time axis: its tokens as text for token tasks (a sentence's words, not
+    the 0/1 spikes of their one-hot codes), else values and markers. Returns a y-axis title."""
+    if tokens is None:
+        return _add_input_traces(figure, channels, row=row)
+    steps = np.arange(len(tokens), dtype=np.int32)
+    unknown_set = set(int(i) for i in unknown)
+    colours = [UNKNOWN_TOKEN_COLOUR if t in unknown_set else INPUT_COLOUR for t in range(len(tokens))]
+    labels = [f"{token} (unknown)" if t in unknown_set else token for t, token in enumerate(tokens)]
+    figure.add_trace(go.Scatter(
+        x=steps, y=np.zeros(len(tokens), dtype=np.float32), mode="text", text=list(tokens),
+        textfont=dict(color=colours, size=12), customdata=labels, name="input token", showlegend=False,
+        hovertemplate="t=%{x}<br>token %{customdata}<extra>input</extra>",
+    ), row=row, col=1)
+    figure.update_yaxes(showticklabels=False, range=[-1, 1], row=row, col=1)
+    return "token"
+
+
 def _add_event_guides(figure: go.Figure, event_steps: np.ndarray) -> None:
     for step in event_steps:
         figure.add_shape(type="line", xref="x", yref="paper", x0=float(step), x1=float(step), y0=0, y1=1,
@@ -320,6 +354,7 @@ def gate_heatmaps(
     *,
     title: str = "Inside the cell",
     names: Sequence[str] | None = None,
+    tokens: Sequence[str] | None = None,
 ) -> go.Figure:
     """One heatmap per array (units x time) under the example's inputs, all on one shared time axis.
 
@@ -333,10 +368,10 @@ def gate_heatmaps(
     time_index = np.arange(0, steps_total, stride, dtype=np.int32)
     rows = len(names) + 1
     heights = [0.7] + [1.0] * len(names)
-    subtitles = ["example input"] + [TRACE_LABELS.get(n, n) for n in names]
+    subtitles = ["example input"] + [html_label(n) for n in names]
     figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.035,
                            row_heights=heights, subplot_titles=subtitles)
-    input_title = _add_input_traces(figure, input_channels, row=1)
+    input_title = add_input_row(figure, input_channels, tokens, (), row=1)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
 
     signed_limit = max(
@@ -360,7 +395,7 @@ def gate_heatmaps(
             hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{TRACE_LABELS.get(name, name)} = %{{z:.3f}}<extra></extra>",
         ), row=position, col=1)
         figure.update_yaxes(title_text="unit", row=position, col=1, showgrid=False)
-    _add_event_guides(figure, _event_steps(input_channels))
+    _add_event_guides(figure, event_steps(input_channels))
     shown = f"{len(units)} of {hidden} units" if len(units) < hidden else f"{hidden} units"
     if stride > 1:
         shown += f", every {stride}th step"
@@ -394,13 +429,15 @@ def cell_state_trajectories(
     units: Sequence[int] | None = None,
     count: int = 6,
     title: str = "Cell state of the most active units",
+    subtitle: str | None = None,
     value_label: str = "cₜ",
+    tokens: Sequence[str] | None = None,
 ) -> go.Figure:
     """`cell_state` (T, H) for one example; one line per unit under the example's inputs."""
     cell_state = np.asarray(cell_state, dtype=np.float32)
     chosen = np.asarray(units if units is not None else most_active_units(cell_state, count), dtype=int)
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.28, 0.72])
-    input_title = _add_input_traces(figure, input_channels, row=1)
+    input_title = add_input_row(figure, input_channels, tokens, (), row=1)
     steps = np.arange(cell_state.shape[0], dtype=np.int32)
     palette = [c for c in OKABE_ITO if c not in (MARKER_COLOUR, "#F0E442")]
     for index, unit in enumerate(chosen):
@@ -409,9 +446,11 @@ def cell_state_trajectories(
             line=dict(color=palette[index % len(palette)], width=2),
             hovertemplate=f"unit {unit}<br>t=%{{x}}<br>{value_label} = %{{y:.3f}}<extra></extra>",
         ), row=2, col=1)
-    _add_event_guides(figure, _event_steps(input_channels))
-    # Titles of the narrow right-hand column run long: a smaller font keeps them on one line.
-    figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14)), height=460)
+    _add_event_guides(figure, event_steps(input_channels))
+    # The narrow right-hand column: which units on a second line, so the title is not cut.
+    figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14),
+                                                   **({"subtitle": dict(text=subtitle)} if subtitle else {})),
+                         height=460)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
     figure.update_yaxes(title_text=value_label, row=2, col=1, **GRID)
     figure.update_xaxes(**GRID)

@@ -17,7 +17,10 @@ from plotly.subplots import make_subplots
 
 from .figures import BASE_LAYOUT, GRID, _finite_or_nan, _rgba, arch_colour
 
-DISTANCE_AXIS = "steps back from the last step, d = T−1−t"
+# The Train page draws time step t with the output (after the last step) at the right; here the distance d runs
+# right to left so that both pages put the output at the right and the first step at the left.
+DISTANCE_AXIS = "steps back from the last step, d = T−1−t (the output at the right, as on the Train page)"
+DISTANCE_AXIS_LAYOUT = dict(title=dict(text=DISTANCE_AXIS), autorange="reversed", **GRID)
 LOG_AXIS = dict(type="log", exponentformat="power", **GRID)
 HEATMAP_COLORSCALE = "Viridis"
 
@@ -60,7 +63,7 @@ def distance_lines(lines: Sequence[Line], *, title: str, y_title: str, height: i
         ))
     figure.update_layout(
         **BASE_LAYOUT, height=height, title=dict(text=title),
-        xaxis=dict(title=dict(text=DISTANCE_AXIS), **GRID),
+        xaxis=DISTANCE_AXIS_LAYOUT,
         yaxis=dict(title=dict(text=y_title), **LOG_AXIS),
     )
     return figure
@@ -78,8 +81,8 @@ def absolute_by_distance(grad_norm_per_step: np.ndarray) -> np.ndarray:
 
 def gradient_y_title(relative: bool) -> str:
     if relative:
-        return "‖∂L/∂h_(T−1−d)‖ / ‖∂L/∂h_(T−1)‖ (ratio, log scale)"
-    return "‖∂L/∂hₜ‖, mean over probe sequences (loss units per unit of h, log scale)"
+        return "‖∂L/∂h<sub>T−1−d</sub>‖ / ‖∂L/∂h<sub>T−1</sub>‖ (ratio, log scale)"
+    return "‖∂L/∂h<sub>t</sub>‖, mean over probe sequences (loss units per unit of h, log scale)"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -136,6 +139,7 @@ def gradient_heatmaps(series: Mapping[str, tuple[str, Sequence[int], np.ndarray]
         figure.update_yaxes(title=dict(text="training step"), row=row, col=1, **GRID)
         if marked_step is not None:
             figure.add_hline(y=marked_step, line=dict(color="white", width=1.5, dash="dash"), row=row, col=1)
+    figure.update_xaxes(autorange="reversed")
     figure.update_xaxes(title=dict(text=DISTANCE_AXIS), row=len(arches), col=1)
     layout = {**BASE_LAYOUT, "margin": dict(l=70, r=20, t=70, b=60)}
     figure.update_layout(**layout, height=max(300, 190 * len(arches) + 110), title=dict(text=title))
@@ -154,8 +158,8 @@ def rnn_jacobian_figure(step_norm: np.ndarray, product_norm: np.ndarray, norm_pr
              width=1.5, hover_name="‖diag(1−hₜ²) W_hh‖₂ at that step"),
         Line("product of the step norms (upper bound)", norm_product, colour, dash="dash", width=2,
              hover_name="∏‖Jₖ‖₂ (upper bound)"),
-        Line("‖J_(T−1) ⋯ J_(T−d)‖₂ (actual product)", product_norm, colour, width=3,
-             hover_name="‖∂h_(T−1)/∂h_(T−1−d)‖₂"),
+        Line("‖J<sub>T−1</sub> ⋯ J<sub>T−d</sub>‖₂ (actual product)", product_norm, colour, width=3,
+             hover_name="‖∂h<sub>T−1</sub>/∂h<sub>T−1−d</sub>‖₂"),
     ]
     if measured_ratio is not None:
         lines.append(Line("measured ‖∂L/∂h‖ ratio, this example", measured_ratio, "#000000", dash="dot", width=2))
@@ -288,7 +292,7 @@ def gradient_animation(series: Mapping[str, tuple[str, Sequence[int], np.ndarray
     figure.update_layout(
         **{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=50, b=170)}, height=560,
         title=dict(text=title),  # the slider under the chart names the step shown
-        xaxis=dict(title=dict(text=DISTANCE_AXIS), **GRID),
+        xaxis=DISTANCE_AXIS_LAYOUT,
         yaxis=dict(title=dict(text=gradient_y_title(relative)), **LOG_AXIS),
         updatemenus=[dict(
             type="buttons", direction="left", x=0, y=-0.42, xanchor="left", yanchor="top", showactive=False,

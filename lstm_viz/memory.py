@@ -43,7 +43,7 @@ class Example:
     tokens: list[str] | None  # the token shown at each step, for token tasks
     unknown: tuple[int, ...]  # steps whose typed token the task does not know
     description: str
-    source: str  # "test" | "text"
+    source: str  # "test" | "probe" | "text"
 
 
 def test_example(trainer: Trainer, index: int) -> Example:
@@ -56,6 +56,18 @@ def test_example(trainer: Trainer, index: int) -> Example:
     task = trainer.task
     return Example(inputs=inputs, tokens=task.input_tokens(inputs), unknown=(),
                    description=task.describe_example(inputs, target), source="test")
+
+
+def trace_example(trainer: Trainer, index: int) -> Example:
+    """Probe sequence `index` (0-based) of the run: the examples the Train page traces at every checkpoint (#1...)."""
+    count = len(trainer.trace_inputs)
+    if not 0 <= index < count:
+        raise ConfigError(f"the run has probe sequences 1 to {count} (got {index + 1})")
+    inputs = trainer.trace_inputs[index].numpy()
+    target = trainer.trace_targets[index].numpy()
+    task = trainer.task
+    return Example(inputs=inputs, tokens=task.input_tokens(inputs), unknown=(),
+                   description=task.describe_example(inputs, target), source="probe")
 
 
 def text_example(task: Task, text: str) -> Example:

@@ -13,14 +13,14 @@ from plotly.subplots import make_subplots
 
 from . import figures
 from .figures import (
-    BASE_LAYOUT, GATE_COLORSCALE, GRID, INPUT_COLOUR, SIGNED_COLORSCALE, TANH_TRACES, TRACE_LABELS,
+    BASE_LAYOUT, GATE_COLORSCALE, GRID, SIGNED_COLORSCALE, TANH_TRACES, TRACE_LABELS,
     UNIT_INTERVAL_TRACES,
 )
 from .memory import HIGH_SATURATION, LOW_SATURATION
 
 # Every unit of the bundled H = 64 run fits; wider layers show their most active units, in the chosen order.
 MAX_ORDERED_UNITS = 64
-UNKNOWN_TOKEN_COLOUR = "#D55E00"
+UNKNOWN_TOKEN_COLOUR = figures.UNKNOWN_TOKEN_COLOUR
 SPAN_FILL = "rgba(86,180,233,0.18)"  # Okabe-Ito sky blue, translucent
 # Okabe-Ito without orange (the marked inputs) and yellow (unreadable on white).
 LINE_PALETTE = ["#0072B2", "#CC79A7", "#009E73", "#56B4E9", "#D55E00", "#000000"]
@@ -30,22 +30,11 @@ GATE_COLOURS = {
 }
 
 
-def _add_input_row(figure: go.Figure, channels: Mapping[str, np.ndarray], tokens: Sequence[str] | None,
-                   unknown: Sequence[int], row: int) -> str:
-    """The example's input on the shared time axis: its tokens as text for token tasks, else values and markers."""
-    if tokens is None:
-        return figures._add_input_traces(figure, channels, row=row)
-    steps = np.arange(len(tokens), dtype=np.int32)
-    unknown_set = set(int(i) for i in unknown)
-    colours = [UNKNOWN_TOKEN_COLOUR if t in unknown_set else INPUT_COLOUR for t in range(len(tokens))]
-    labels = [f"{token} (unknown)" if t in unknown_set else token for t, token in enumerate(tokens)]
-    figure.add_trace(go.Scatter(
-        x=steps, y=np.zeros(len(tokens), dtype=np.float32), mode="text", text=list(tokens),
-        textfont=dict(color=colours, size=12), customdata=labels, name="input token", showlegend=False,
-        hovertemplate="t=%{x}<br>token %{customdata}<extra>input</extra>",
-    ), row=row, col=1)
-    figure.update_yaxes(showticklabels=False, range=[-1, 1], row=row, col=1)
-    return "token"
+# Unit numbers beside the heatmap rows: legible (11 px), one label per UNIT_TICK_PX of panel height.
+UNIT_TICK_FONT = 11
+UNIT_TICK_PX = 13
+
+_add_input_row = figures.add_input_row
 
 
 def _shown_units(arrays: Sequence[np.ndarray], order: np.ndarray) -> np.ndarray:
@@ -74,7 +63,7 @@ def ordered_heatmaps(
     unknown: Sequence[int] = (),
     title: str = "Gates and states",
     order_label: str = "by index",
-    height_per_panel: int = 150,
+    height_per_panel: int | None = None,
 ) -> go.Figure:
     """One heatmap (units x time) per array {name: (T, H)}, every panel with the units in the same `order` (top
     first), under the example's input on one shared time axis. Hover gives step, unit and the exact value."""
@@ -85,19 +74,21 @@ def ordered_heatmaps(
     stride = figures._time_stride(steps_total)
     time_index = np.arange(0, steps_total, stride, dtype=np.int32)
     rows = len(names) + 1
+    if height_per_panel is None:  # tall enough to label every second unit of 64 at a legible size
+        height_per_panel = int(np.clip(7 * len(units), 150, 420))
     height = height_per_panel * len(names) + 170
     figure = make_subplots(
         # ~30 px between panels whatever the figure's height: room for each panel's title.
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 30 / height),
-        row_heights=[0.6] + [1.0] * len(names),
-        subplot_titles=["example input"] + [TRACE_LABELS.get(n, n) for n in names],
+        row_heights=[min(0.6, 150 / height_per_panel)] + [1.0] * len(names),  # the input row ~90-150 px
+        subplot_titles=["example input"] + [figures.html_label(n) for n in names],
     )
     input_title = _add_input_row(figure, input_channels, tokens, unknown, row=1)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
     # Unit numbers as categories keep the rows in `order` and give the hover its unit without a customdata grid
     # (which would double each heatmap's payload).
     unit_labels = [str(unit) for unit in units]
-    tick_every = max(1, int(np.ceil(len(units) * 14 / height_per_panel)))  # a label every ~14 px
+    tick_every = max(1, int(np.ceil(len(units) * UNIT_TICK_PX / height_per_panel)))
     for row, name in enumerate(names, start=2):
         values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (shown units, time)
         label = TRACE_LABELS.get(name, name)
@@ -111,7 +102,7 @@ def ordered_heatmaps(
         ), row=row, col=1)
         figure.update_yaxes(
             title_text="unit", type="category", autorange="reversed", showgrid=False, tickmode="array",
-            tickvals=unit_labels[::tick_every], tickfont=dict(size=9),
+            tickvals=unit_labels[::tick_every], tickfont=dict(size=UNIT_TICK_FONT),
             row=row, col=1,
         )
     figure_input_guides(figure, input_channels)
@@ -130,7 +121,7 @@ def ordered_heatmaps(
 
 def figure_input_guides(figure: go.Figure, input_channels: Mapping[str, np.ndarray]) -> None:
     """Dotted orange lines through every panel at the marked input steps (adding: the two markers)."""
-    figures._add_event_guides(figure, figures._event_steps(input_channels))
+    figures._add_event_guides(figure, figures.event_steps(input_channels))
 
 
 def _add_span(figure: go.Figure, span: tuple[int, int] | None) -> None:

@@ -115,6 +115,8 @@ class Replay:
         self.seconds = seconds
         self.started: float | None = None
         self._frozen_at: int | None = None
+        self._hold_at: int | None = None
+        self._resumed_at = 0  # play_until's starting step: the frame clock never shows an earlier one
 
     @property
     def step(self) -> int:
@@ -125,7 +127,19 @@ class Replay:
         fraction = (time.monotonic() - self.started) / self.seconds if self.seconds > 0 else 1.0
         frames = max(1, round(self.seconds * REPLAY_FRAMES_PER_SECOND))
         frame = min(frames, int(fraction * frames))
-        return frame * self.trainer.step // frames
+        step = max(frame * self.trainer.step // frames, self._resumed_at)
+        return step if self._hold_at is None else min(step, self._hold_at)
+
+    def play_until(self, step: int | None, *, start_at: int | None = None) -> None:
+        """Play on at the usual pace from where the replay stands (or from training step `start_at`, if that is
+        later) and hold at training step `step` (None: play to the end): for a presenter to talk through one stage
+        at a time (lstm_viz.narrative.stage_starts)."""
+        now = min(max(self.step, start_at or 0), self.trainer.step)
+        self._frozen_at = None
+        self._hold_at = None if step is None else max(now, min(step, self.trainer.step))
+        self._resumed_at = now
+        fraction = now / self.trainer.step if self.trainer.step else 1.0
+        self.started = time.monotonic() - fraction * self.seconds
 
     @property
     def alive(self) -> bool:
@@ -193,6 +207,11 @@ class Subscription:
         """Show a replayed run finished."""
         if self.replay is not None:
             self.replay.skip()
+
+    def play_until(self, step: int | None, *, start_at: int | None = None) -> None:
+        """A replayed run plays on to training step `step` and holds there (see Replay.play_until)."""
+        if self.replay is not None and not self._stopped:
+            self.replay.play_until(step, start_at=start_at)
 
     def stop(self, reason: str = "stopped by the user") -> None:
         """Stop watching. A live training also stops if nobody else watches it; others keep it running."""

@@ -542,9 +542,14 @@ class Trainer:
             return f"{run.label} diverged: {run.status_detail}"
         if run.solved_step is not None:
             solved_metric = run.eval_metric[run.eval_steps.index(run.solved_step)]
-            text = f"{run.label} {self.task.solved_phrase(length)} at step {run.solved_step} ({metric_name} {solved_metric:.3f})"
+            final = run.last_metric
+            # The metrics above the charts show the final value: say it too when training went on after solving.
+            later = (f", {final:.3f} at the end" if final is not None and run.eval_steps[-1] != run.solved_step
+                     and f"{final:.3f}" != f"{solved_metric:.3f}" else "")
+            text = (f"{run.label} {self.task.solved_phrase(length)} at step {run.solved_step} "
+                    f"({metric_name} {solved_metric:.3f}{later})")
             if run.status == "budget" and ended_at > run.solved_step:
-                text += f", then trained on to the step budget of {self.config.max_steps:,} ({run.last_metric:.3f})"
+                text += f", then trained on to the step budget of {self.config.max_steps:,}"
             elif run.status == "plateaued":
                 text += f", then {run.status_detail}"
             elif run.status == "stopped":

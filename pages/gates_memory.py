@@ -16,7 +16,8 @@ PICKS = {"active": "most active", "feature": "most correlated with the feature",
 SEARCHES = {"feature": "a task feature", "span": "a span of this example"}
 
 URL_DEFAULTS = {
-    "gm_arch": "", "gm_step": LATEST, "gm_layer": 0, "gm_source": "test", "gm_example": 1, "gm_text": "",
+    "gm_arch": "", "gm_step": LATEST, "gm_layer": 0, "gm_source": "test", "gm_example": 1, "gm_probe": 1,
+    "gm_text": "",
     "gm_order": "clustered", "gm_pick": "active", "gm_units": [], "gm_state": "cell_state", "gm_search": "feature",
     "gm_feature": "", "gm_span_start": LATEST, "gm_span_end": LATEST, "gm_span_method": "contrast",
     "gm_threshold": 0.3, "gm_compare": True,
@@ -44,8 +45,8 @@ if explored.source == "bundled":
     st.caption(f"Showing the bundled run ({task.label}, T = {trainer.config.length}, hidden size "
                f"{trainer.config.hidden_size}). Train a run on the Train page to explore your own.")
 else:
-    st.caption(f"Showing this session's run ({task.label}, T = {trainer.config.length}), at step {trainer.step}"
-               + (", still training" if state.is_running() else "") + ".")
+    st.caption(f"Showing this session's run ({task.label}, T = {trainer.config.length}), "
+               + ("still training, at step " if state.is_running() else "trained for ") + f"{trainer.step:,} steps.")
 if rejected:
     st.warning(f"Ignored unreadable values in the address: {', '.join(rejected)}.")
 
@@ -69,6 +70,10 @@ if len(step_options) > 1:
 else:
     columns[1].markdown(f"Checkpoint: step {steps[-1]} (the only one)")
 checkpoint = run.checkpoints[-1] if ss["gm_step"] == LATEST else run.checkpoints[steps.index(ss["gm_step"])]
+if steps[-1] < trainer.step and not state.is_running():
+    # e.g. the LSTM solved at 700 while the RNN trained on to 1500: its latest checkpoint is not the run's last step
+    columns[1].caption(f"{run.label} stopped at step {steps[-1]:,} ({run.status}); the run went on to step "
+                       f"{trainer.step:,}.")
 layers = list(range(trainer.config.num_layers))
 keep_in("gm_layer", layers, 0)
 columns[2].selectbox("Layer", layers, key="gm_layer", format_func=lambda l: f"layer {l + 1}",
@@ -80,7 +85,9 @@ columns[3].selectbox("Unit order", list(memory.ORDERINGS), key="gm_order", forma
                           "of the units' gate and state traces on this example. Peak time: the step of the largest "
                           "|cell state|. Forget-gate mean: highest first (GRU: update gate; RNN: index order).")
 
-sources = {"test": "an example from the test set"}
+probe_count = len(trainer.trace_inputs)
+# Short labels: one line each in the narrow column, in presenter mode too.
+sources = {"test": "a test-set example", "probe": f"a probe (#1–#{probe_count}, as on Train)"}
 if task.accepts_text:
     sources["text"] = "text I type"
 keep_in("gm_source", list(sources), "test")
@@ -99,6 +106,11 @@ if ss["gm_source"] == "text":
             right.error(f"Could not use this text: {error}")
     else:
         right.info("Type an input above; meanwhile the first test example is shown.")
+elif ss["gm_source"] == "probe":
+    keep_in("gm_probe", list(range(1, probe_count + 1)), 1)
+    right.segmented_control("Probe sequence", list(range(1, probe_count + 1)), key="gm_probe",
+                            format_func=lambda i: f"#{i}", help="The sequences traced at every checkpoint.")
+    example = memory.trace_example(trainer, (ss["gm_probe"] or 1) - 1)
 else:
     right.number_input(f"Test example (1 to {test_count})", min_value=1, max_value=test_count, step=1,
                        key="gm_example")
@@ -113,7 +125,7 @@ arrays = memory_view.example_arrays(explored, arch, checkpoint, example, layer)
 layer_note = f", layer {layer + 1}" if len(layers) > 1 else ""
 
 
-def heatmaps(arch_shown: str, shown_checkpoint, shown_arrays: dict, height_per_panel: int):
+def heatmaps(arch_shown: str, shown_checkpoint, shown_arrays: dict, height_per_panel: int | None):
     def build():
         return memory_figures.ordered_heatmaps(
             shown_arrays, memory.unit_order(ss["gm_order"], shown_arrays), channels, tokens=example.tokens,
@@ -126,7 +138,7 @@ def heatmaps(arch_shown: str, shown_checkpoint, shown_arrays: dict, height_per_p
     return memory_view.memo_figure(explored, key, build)
 
 
-charts.show(heatmaps(arch, checkpoint, arrays, 150), "gm_heatmaps",
+charts.show(heatmaps(arch, checkpoint, arrays, None), "gm_heatmaps",
             name=f"{arch}_gates_and_states_step{checkpoint.step}", in_zip=False)
 if ss["gm_order"] == "forget" and memory.keep_gate_name(arrays) is None:
     st.caption(f"The {run.label} has no forget gate: its units are shown in index order.")

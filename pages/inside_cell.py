@@ -53,7 +53,7 @@ def trained_view() -> None:
     if not 0 <= ss["cell_layer"] < trainer.config.num_layers:
         ss["cell_layer"] = 0
 
-    top = st.columns([2, 1, 1, 1, 3])
+    top = st.columns([3, 1, 1, 1, 2])  # the Cell radio on one line, in presenter mode too
     arch = top[0].radio("Cell", archs, key="cell_arch", horizontal=True, format_func=lambda a: ARCHITECTURES[a].label)
     example = top[1].selectbox("Example", list(range(examples)), key="cell_example", format_func=lambda i: f"#{i + 1}",
                                help="One of the run's fixed probe sequences, the same at every checkpoint.")

@@ -43,8 +43,11 @@ def main() -> None:
             page = browser.new_context(viewport={"width": 1400, "height": height}).new_page()
             page.goto(f"{app.url}/{path}")
             expect(page.locator('[data-test-script-state="notRunning"]')).to_be_attached(timeout=120_000)
-            if name == "presenter":  # the headline preset replays its shipped run: show it mid-way, at step 4 of 5
-                page.locator(".st-key-start button").click()
+            if name == "presenter":  # the headline preset replays its shipped run, one step per Next: show step 4 of 5
+                banner = page.locator(".st-key-presenter_banner")
+                for step in (2, 3, 4):
+                    page.locator(".st-key-presenter_next button").filter(visible=True).first.click()
+                    expect(banner).to_contain_text(f"Step {step} of 5", timeout=60_000)
                 page.wait_for_timeout(12_000)
             charts = page.locator(".stPlotlyChart .main-svg").filter(visible=True)
             if name not in ("home", "import_model"):

@@ -106,7 +106,7 @@ def test_bundled_run_why_tab_shows_the_jacobians_of_the_chosen_example():
     model = copy.deepcopy(trainer.runs["rnn"].model)
     model.load_state_dict(trainer.runs["rnn"].checkpoints[-1].state_dict)
     expected = jacobians.rnn_jacobians(model, trainer.trace_inputs[2])
-    np.testing.assert_allclose(y_values(trace_named(rnn_figure, "‖J_(T−1)")), expected.product_norm, rtol=1e-12)
+    np.testing.assert_allclose(y_values(trace_named(rnn_figure, "‖J<sub>T−1</sub>")), expected.product_norm, rtol=1e-12)
     assert y_values(trace_named(rnn_figure, "product of the step norms"))[50] == pytest.approx(expected.norm_product[50])
     lstm_figure = chart(at, "LSTM at step 700, example 3")
     mean = y_values(trace_named(lstm_figure, "mean over units (step 700)"))

@@ -100,7 +100,7 @@ def _direct_loss_figure(trainer):
          for arch, run in trainer.runs.items()],
         baseline=trainer.baseline, solved_threshold=trainer.solved_threshold,
         metric_name=f"test {task.metric_name}", max_steps=trainer.config.max_steps,
-        title=f"{task.label}, T = {trainer.config.length}: test {task.metric_name} while training",
+        title=f"Test {task.metric_name} while training", subtitle=f"{task.label}, T = {trainer.config.length}",
         baseline_name=task.baseline_name,
     )
 

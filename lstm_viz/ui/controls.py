@@ -114,6 +114,16 @@ def _length_caption() -> None:
         st.caption(plain(task.length_caption))  # names the user's data set
 
 
+def step_time_text(gflop: float) -> str:
+    """The measured CPU time of a step of `gflop`, in a unit that shows it (a small model's step is well under
+    10 ms: "0.00 s" would read as free)."""
+    seconds = gflop / MEASURED_GFLOP_PER_SECOND
+    if seconds >= 0.995:
+        return f"{seconds:.1f} s"
+    milliseconds = seconds * 1000
+    return f"{milliseconds:.0f} ms" if milliseconds >= 1 else "under 1 ms"
+
+
 def _compute_estimate() -> None:
     """The settings' cost per training step beside the budget, so the limit is visible before it is hit."""
     try:
@@ -122,8 +132,8 @@ def _compute_estimate() -> None:
     except (KeyError, ValueError):  # e.g. no architecture picked yet: Start explains that
         return
     budget = config.max_step_gflop
-    seconds = needed / MEASURED_GFLOP_PER_SECOND
-    line = f"Compute: {needed:.1f} GFLOP per training step (about {seconds:.2f} s on a 2-core CPU); limit {budget:.0f} GFLOP."
+    line = (f"Compute: {needed:.1f} GFLOP per training step (about {step_time_text(needed)} on a 2-core CPU); "
+            f"limit {budget:.0f} GFLOP.")
     if budget is not None and needed > budget:
         st.warning(line + " Lower the hidden size, layers, length or batch size.")
     else:

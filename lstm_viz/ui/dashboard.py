@@ -36,8 +36,9 @@ STATUS_BADGES = {
 def start_stop_buttons() -> None:
     running = state.is_running()
     left, right, _ = st.columns([3, 2, 7] if presenter.on() else [1, 1, 4])
-    left.button("▶ Start training", type="primary", key="start", on_click=state.start_training,
-                disabled=running, width="stretch")
+    left.button("▶ Start training", type="primary", key="start",
+                on_click=_start_presenting if presenter.on() else state.start_training, disabled=running,
+                width="stretch")
     right.button("■ Stop", key="stop", on_click=state.stop_training, disabled=not running, width="stretch")
     if st.session_state.get("error") and state.current_trainer() is None:
         st.error(st.session_state["error"])
@@ -102,13 +103,66 @@ def _empty_state() -> None:
 
 
 def _narrative(trainer: Trainer | None) -> None:
-    """Presenter mode: where the headline demo stands, in words and with this run's numbers."""
+    """Presenter mode: where the headline demo stands, in a banner that stays at the top with the run's numbers,
+    a Next step button, and the page scrolled to the chart the step talks about."""
     if not presenter.on() or not narrative.tells_headline(trainer):
         return
     if trainer is None and st.session_state.get("task") != "adding":
         return
     stage = narrative.headline_stage(trainer)
-    st.info(f"**{stage.label}.** {stage.text}", icon=":material/co_present:")
+    with st.container(key=presenter.BANNER_KEY):
+        text, button = st.columns([6, 1], vertical_alignment="center")
+        text.info(f"**{stage.label}.** {stage.banner or stage.text}", icon=":material/co_present:")
+        help_text, disabled = _next_step_button(trainer, stage)
+        button.button("Next step ▶", key="presenter_next", on_click=_next_step, disabled=disabled,
+                      help=help_text, width="stretch", type="primary" if trainer is not None else "secondary")
+        if stage.chart is not None:
+            presenter.scroll_to(stage.chart, f"{st.session_state.get('run_id', 0)}-{stage.index}")
+    if stage.banner:
+        with st.expander("What to say at this step"):
+            st.markdown(stage.text)
+
+
+def _next_step_button(trainer: Trainer | None, stage: narrative.Stage) -> tuple[str, bool]:
+    """(help, disabled) of the Next step button at `stage`."""
+    if trainer is None:
+        return "Starts the run: the same as Start training.", state.is_running()
+    if stage.index >= narrative.STAGE_COUNT:
+        return "This is the last step.", True
+    joined = state.subscription()
+    if joined is None or joined.replay is None or not joined.alive:
+        return "This run trains live: the narrative moves on when the run does.", True
+    return "Plays the recorded run on to the end of the next step, and shows its chart.", False
+
+
+def _play_next_stage(current: int | None = None) -> None:
+    """A replayed run jumps to the start of the stage after the one it shows and plays it, holding at its last step
+    for the presenter to talk it through; the last stage plays to the end. Before the first stage: from step 0."""
+    joined = state.subscription()
+    if joined is None or joined.replay is None:
+        return
+    recorded = joined.replay.trainer
+    starts = narrative.stage_starts(recorded)
+    if current is None:
+        current = narrative.headline_stage(state.current_trainer()).index
+    later = sorted(index for index in starts if index > current)
+    if not later:
+        return
+    after = [starts[index] for index in later[1:]]
+    joined.play_until(after[0] - 1 if after else None, start_at=starts[later[0]])
+
+
+def _start_presenting() -> None:
+    """Start in presenter mode: a replayed run holds at the end of the first step it shows."""
+    state.start_training()
+    _play_next_stage(current=1)
+
+
+def _next_step() -> None:
+    if state.current_trainer() is None:
+        _start_presenting()
+    else:
+        _play_next_stage()
 
 
 def _empty_charts() -> None:
@@ -161,12 +215,15 @@ def _source_note(trainer: Trainer) -> None:
     where = ("computed once on this server by an earlier session" if joined.source == "cached"
              else "precomputed with exactly these settings and seed, and shipped with the app")
     left, right = st.columns([4, 1])
-    left.caption(
-        f":material/history: **Cached result, replayed.** This run was {where}: the same settings and seed give "
-        f"the same run, so it is not trained again. Its recorded history plays back in about "
-        f"{state.hub().replay_seconds:.0f} s; every number is the recorded one (training took "
-        f"{joined.replay.trainer.elapsed:.0f} s at {joined.replay.trainer.steps_per_second:.0f} steps/s)."
-    )
+    if presenter.on():  # one line: the room needs the charts, the presenter knows where the run comes from
+        left.caption(f":material/history: **Replayed run**, {where}: every number is the recorded one.")
+    else:
+        left.caption(
+            f":material/history: **Cached result, replayed.** This run was {where}: the same settings and seed give "
+            f"the same run, so it is not trained again. Its recorded history plays back in about "
+            f"{state.hub().replay_seconds:.0f} s; every number is the recorded one (training took "
+            f"{joined.replay.trainer.elapsed:.0f} s at {joined.replay.trainer.steps_per_second:.0f} steps/s)."
+        )
     if joined.alive:
         right.button("Skip to end", key="skip_replay", on_click=state.skip_replay, width="stretch")
 
@@ -251,7 +308,8 @@ def _internals(trainer: Trainer) -> None:
                                           key=f"checkpoint_{run_id}_{arch}",
                                           help="Weights saved during training; traces are recomputed from them.")
         checkpoint = checkpoints[steps.index(chosen)]
-    st.caption(views.example_caption(trainer, example) + " Orange dotted lines mark the steps the task is about.")
+    guides = " Orange dotted lines mark the steps the task is about." if views.marks_task_steps(trainer, example) else ""
+    st.caption(views.example_caption(trainer, example) + guides)
 
     left, right = st.columns([3, 2])
     with left:

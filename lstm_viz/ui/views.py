@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from .. import figures
+from ..model_upload import IMPORTED_STATUS
 from ..traces import Trace, trace
 from ..trainer import ArchRun, Checkpoint, RunConfig, Trainer
 from . import state
@@ -125,7 +126,7 @@ def _build_loss_figure(trainer: Trainer) -> go.Figure:
     return figures.loss_curves(
         series, baseline=trainer.baseline, solved_threshold=trainer.solved_threshold,
         metric_name=f"test {task.metric_name}", max_steps=trainer.config.max_steps,
-        title=f"{task.label}, T = {trainer.config.length}: test {task.metric_name} while training",
+        title=f"Test {task.metric_name} while training", subtitle=f"{task.label}, T = {trainer.config.length}",
         baseline_name=task.baseline_name,
     )
 
@@ -166,13 +167,17 @@ def _build_gradient_figure(trainer: Trainer, layer: int) -> go.Figure:
         figures.GradientCurve(
             arch, run.label,
             run.checkpoints[-1].gradient_flow.grad_norm_per_step[layer],
-            run.checkpoints[0].gradient_flow.grad_norm_per_step[layer],
+            # An imported model has no initialisation of its own, and before the first checkpoint after it the
+            # "at initialisation" line would be the same line twice.
+            run.checkpoints[0].gradient_flow.grad_norm_per_step[layer]
+            if len(run.checkpoints) > 1 and run.status != IMPORTED_STATUS else None,
             step=run.checkpoints[-1].step,
         )
         for arch, run in trainer.runs.items()
     ]
     layer_note = f", layer {layer + 1}" if trainer.config.num_layers > 1 else ""
-    return figures.gradient_flow(curves, title=f"Gradient reaching each time step (relative to the last{layer_note})")
+    return figures.gradient_flow(curves, title="Gradient reaching each time step",
+                                 subtitle=f"relative to the last step's{layer_note}")
 
 
 def reach_distance(trainer: Trainer) -> int:
@@ -210,10 +215,20 @@ def input_channels(trainer: Trainer, example: int) -> dict[str, np.ndarray]:
     return trainer.task.input_channels(trainer.trace_inputs[example].numpy())
 
 
+def input_tokens(trainer: Trainer, example: int) -> list[str] | None:
+    """The token at each step of a token task's example (a sentence's words), drawn as text above the heatmaps."""
+    return trainer.task.input_tokens(trainer.trace_inputs[example].numpy())
+
+
 def example_caption(trainer: Trainer, example: int) -> str:
     """What the shown example asks for, in numbers, so the heatmaps can be checked by eye."""
     inputs = trainer.trace_inputs[example].numpy()
     return trainer.task.describe_example(inputs, trainer.trace_targets[example].numpy())
+
+
+def marks_task_steps(trainer: Trainer, example: int) -> bool:
+    """Whether the example's charts draw orange dotted lines at the steps the task is about (adding: the markers)."""
+    return figures.event_steps(input_channels(trainer, example)).size > 0
 
 
 def internals_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Checkpoint, example: int, layer: int) -> go.Figure:
@@ -225,7 +240,7 @@ def internals_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Check
         arrays = {name: layer_arrays[name][example] for name in names}
         layer_note = f", layer {layer + 1}" if trainer.config.num_layers > 1 else ""
         return figures.gate_heatmaps(
-            arrays, input_channels(trainer, example),
+            arrays, input_channels(trainer, example), tokens=input_tokens(trainer, example),
             title=f"{run.label} at step {checkpoint.step}: example {example + 1}{layer_note}",
         )
 
@@ -248,7 +263,8 @@ def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Chec
             chosen = "most active units"
         return figures.cell_state_trajectories(
             layer_arrays[name][example], input_channels(trainer, example), units=units,
-            title=f"{run.label} {what}, {TRAJECTORY_UNITS} {chosen}", value_label=symbol,
+            tokens=input_tokens(trainer, example),
+            title=f"{run.label} {what}", subtitle=f"{TRAJECTORY_UNITS} {chosen}", value_label=symbol,
         )
 
     return _shared_memo((run_source(trainer), "trajectory", arch, checkpoint.step, example, layer), build)

@@ -9,7 +9,6 @@ import streamlit as st
 from .. import narrative
 from ..architectures import ARCHITECTURES
 from ..model_upload import IMPORTED_STATUS
-from ..presets import PRESETS
 from ..trainer import Trainer
 from . import charts, presenter, state, views
 
@@ -86,9 +85,9 @@ def live_panel() -> None:
 
 
 def _empty_state() -> None:
-    preset = PRESETS[st.session_state["preset"]]
+    title, description = state.settings_title_and_description()
     st.info(
-        f"**{preset.title}.** {preset.description}\n\n"
+        f"**{title}.** {description}\n\n"
         "Press **Start training** to watch the networks learn: the loss curves, how much gradient reaches each "
         "time step, and every gate of the LSTM update live."
     )
@@ -137,6 +136,16 @@ def _source_note(trainer: Trainer) -> None:
     where = ("computed once on this server by an earlier session" if joined.source == "cached"
              else "precomputed with exactly these settings and seed, and shipped with the app")
     left, right = st.columns([4, 1])
+    if joined.opened_finished:
+        left.caption(
+            f":material/history: **Finished run.** This run was {where}: the same settings and seed give the same "
+            f"run, so it is shown finished (training took {joined.replay.trainer.elapsed:.0f} s at "
+            f"{joined.replay.trainer.steps_per_second:.0f} steps/s). **Replay training** plays its recorded history "
+            f"back in about {state.hub().replay_seconds:.0f} s, as it happened."
+        )
+        right.button("Replay training", key="replay_training", icon=":material/replay:", on_click=state.replay_run,
+                     width="stretch")
+        return
     left.caption(
         f":material/history: **Cached result, replayed.** This run was {where}: the same settings and seed give "
         f"the same run, so it is not trained again. Its recorded history plays back in about "

@@ -20,9 +20,11 @@ def test_a_shared_link_to_a_shipped_run_opens_on_its_finished_view(app_url, page
     # The first visit after a start reads the shipped run from disk and draws every chart of it.
     expect(visible(page.get_by_text("Result:"))).to_be_visible(timeout=120_000)
     expect(visible(page.get_by_text("LSTM solved T=100 at step 700"))).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "train_shared_link_opened.png", full_page=True)
     for key in ("loss_chart", "gradient_chart", "internals_chart"):
-        expect(visible(page.locator(f".st-key-{key} .stPlotlyChart")).locator(".main-svg").first).to_be_visible(
-            timeout=30_000)
+        chart = visible(page.locator(f".st-key-{key} .stPlotlyChart"))
+        expect(chart).to_be_visible(timeout=90_000)
+        expect(chart.locator(".main-svg").first).to_be_attached(timeout=90_000)
     expect(visible(page.get_by_text("step 1,500 of 1,500"))).to_be_visible()
     expect(visible(page.get_by_text("Checkpoint (training step)"))).to_be_visible()
     expect(page.get_by_text("Press Start training")).to_have_count(0)

@@ -189,7 +189,7 @@ def settings_title_and_description() -> tuple[str, str]:
         described = describe_config(config_from_settings())
     except (KeyError, TypeError, ValueError):
         described = ""
-    return preset_label(CUSTOM, st.session_state["preset"]), f"{described} Changed from the preset: {'; '.join(changes)}."
+    return preset_label(CUSTOM, st.session_state["preset"]), f"{described}\n\n**Changed from the preset:** {'; '.join(changes)}."
 
 
 def on_task_change() -> None:

@@ -189,7 +189,8 @@ def settings_title_and_description() -> tuple[str, str]:
         described = describe_config(config_from_settings())
     except (KeyError, TypeError, ValueError):
         described = ""
-    return preset_label(CUSTOM, st.session_state["preset"]), f"{described}\n\n**Changed from the preset:** {'; '.join(changes)}."
+    title = preset_label(CUSTOM, st.session_state["preset"])
+    return title, f"{described}\n\n**Changed from the preset:** {'; '.join(changes)}."
 
 
 def on_task_change() -> None:

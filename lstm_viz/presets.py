@@ -85,7 +85,7 @@ PRESETS: dict[str, Preset] = {
             description=(
                 "Monthly airline passengers 1949-1960 (Box & Jenkins): from the last 24 months, forecast the next 12. "
                 "Trained on 1949-1956, tested on 1959-1960; both cells beat the naive and seasonal-naive forecasts. "
-                "The Forecast and anomalies page plots the forecasts against the truth."
+                "The Forecasting page plots the forecasts against the truth."
             ),
             config=RunConfig(
                 task="forecast",  # airline, horizon 12 unless the Train page's series controls say otherwise

@@ -167,6 +167,8 @@ class Subscription:
         self.hub, self.key, self.source = hub, key, source
         self.worker, self.replay = worker, replay
         self._frozen: Trainer | None = None
+        # Shown finished from the start (RunHub.join_finished), not replayed: the page offers the replay.
+        self.opened_finished = False
         self._stopped = False
         self._released = False
 
@@ -310,6 +312,28 @@ class RunHub:
             self.trainings_started += 1
             worker.start()
             return Subscription(self, key, "trained", worker=worker)
+
+    def join_finished(self, config: RunConfig) -> Subscription | None:
+        """The run of `config` shown finished at once, if it has finished: computed earlier on this server or
+        shipped precomputed (what a shared link to a finished run opens on). None, and nothing starts, if it would
+        have to be trained. Raises ConfigError for settings that cannot be run."""
+        config.validate()
+        key = config_key(config)
+        with self._lock:
+            trainer = self._finished.get(key)
+            if trainer is not None:
+                self._finished.move_to_end(key)
+        source = "cached"
+        if trainer is None:
+            ready = self.precomputed(config) if self.precomputed is not None else None
+            if ready is None or config_key(ready.config) != key:
+                return None
+            trainer, source = ready, "precomputed"
+        replay = Replay(trainer, self.replay_seconds)
+        replay.skip()
+        subscription = Subscription(self, key, source, replay=replay)
+        subscription.opened_finished = True
+        return self._track(subscription)
 
     def watchers(self, key: str) -> int:
         with self._lock:

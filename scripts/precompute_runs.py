@@ -3,19 +3,23 @@
     python scripts/precompute_runs.py            # every bundled run
     python scripts/precompute_runs.py NAME ...   # some of them
     python scripts/precompute_runs.py --out /tmp/runs forecast-airline   # into another folder, to try it
+
+A run in bundled.CHECKED_SEEDS is also trained with those other seeds; their final metrics go to <run>/seeds.json.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstm_viz.bundled import BUNDLED_RUNS, bundled_run_path  # noqa: E402
+from lstm_viz.bundled import BUNDLED_RUNS, CHECKED_SEEDS, SEEDS_FILE, bundled_run_path, seed_summary  # noqa: E402
 from lstm_viz.runstore import save_run_state  # noqa: E402
 from lstm_viz.trainer import Trainer  # noqa: E402
 
@@ -34,6 +38,15 @@ def main() -> None:
         folder = save_run_state(trainer, args.out / name if args.out else bundled_run_path(name))
         size = sum(path.stat().st_size for path in folder.iterdir()) / 2**20
         print(f"{name}: {trainer.verdict()} ({time.perf_counter() - started:.0f} s, {size:.1f} MB in {folder})")
+        if name in CHECKED_SEEDS:
+            summaries = {}
+            for seed in CHECKED_SEEDS[name]:
+                other = Trainer(replace(BUNDLED_RUNS[name], seed=seed))
+                while not other.finished:
+                    other.train_step()
+                summaries[str(seed)] = seed_summary(other)
+                print(f"{name}, seed {seed}: {other.verdict()}")
+            (folder / SEEDS_FILE).write_text(json.dumps(summaries, indent=1) + "\n")
 
 
 if __name__ == "__main__":

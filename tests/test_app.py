@@ -39,7 +39,7 @@ def test_home_page_renders_and_its_button_opens_the_headline_preset():
 
 def test_train_page_shows_defaults_and_limits_before_training():
     at = train_page()
-    assert at.selectbox(key="preset").value == "vanishing-gradients"
+    assert at.selectbox(key="preset_box").value == "vanishing-gradients"
     assert at.multiselect(key="archs").value == ["rnn", "lstm"]
     hidden = at.number_input(key="hidden_size")
     assert (hidden.min, hidden.max) == (1, 512)
@@ -58,7 +58,7 @@ def test_train_page_shows_defaults_and_limits_before_training():
 
 def test_presets_and_task_change_update_the_widgets():
     at = train_page()
-    at.selectbox(key="preset").set_value("three-cells").run()
+    at.selectbox(key="preset_box").set_value("three-cells").run()
     assert at.multiselect(key="archs").value == ["rnn", "gru", "lstm"]
     assert at.number_input(key="length").value == 50
     at.selectbox(key="task").set_value("copy").run()

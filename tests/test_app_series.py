@@ -11,7 +11,7 @@ from tests.app_support import plotly_charts as charts
 
 def forecast_train_page() -> AppTest:
     at = open_from_home("pages/train.py")
-    at.selectbox(key="preset").set_value("forecast-airline").run()
+    at.selectbox(key="preset_box").set_value("forecast-airline").run()
     assert not at.exception
     return at
 
@@ -30,8 +30,8 @@ def test_the_forecast_preset_shows_the_series_picker_with_its_limits():
     at.number_input(key="series_horizon").set_value(5).run()
     assert at.session_state["task_options"]["forecast"] == {"series": "co2", "horizon": 5}
     # Loading a preset again brings back its own series, airline, and the length it was tuned for.
-    at.selectbox(key="preset").set_value("vanishing-gradients").run()
-    at.selectbox(key="preset").set_value("forecast-airline").run()
+    at.selectbox(key="preset_box").set_value("vanishing-gradients").run()
+    at.selectbox(key="preset_box").set_value("forecast-airline").run()
     assert not at.exception
     assert at.selectbox(key="series_picker").value == "airline" and at.number_input(key="series_horizon").value == 12
     assert at.number_input(key="length").value == 24

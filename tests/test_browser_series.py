@@ -23,7 +23,7 @@ def test_upload_a_csv_train_on_it_and_see_the_forecast(app_url, page, tmp_path):
     csv_file.write_text("day,sales\n" + "".join(f"{2000 + i},{v:.3f}\n" for i, v in enumerate(values)))
     page.goto(f"{app_url}/train")
     expect(page.locator(".st-key-start button")).to_be_visible(timeout=60_000)
-    pick(page, "preset", "Forecast airline passengers a year ahead")
+    pick(page, "preset_box", "Forecast airline passengers a year ahead")
     pick(page, "series_picker", "Your own CSV file…")
     page.locator(".st-key-series_file input[type='file']").set_input_files(str(csv_file))
     expect(page.get_by_text("200 values of 'sales' ready").filter(visible=True).first).to_be_visible(timeout=30_000)

@@ -157,7 +157,7 @@ def test_a_page_without_settings_has_an_address_without_another_page_s_settings(
 def test_presenter_mode_hides_the_advanced_settings_and_tells_the_demo():
     at = open_with_url("pages/train.py", {"preset": "vanishing-gradients", "presenter": "1"})
     assert at.toggle(key="presenter").value is True
-    assert widget(at, "hidden_size") is None and widget(at, "preset") is not None
+    assert widget(at, "hidden_size") is None and widget(at, "preset_box") is not None
     assert any(i.value.startswith("**Step 1 of 5: the task.**") for i in at.info)
     at.toggle(key="presenter").set_value(False).run()
     assert widget(at, "hidden_size") is not None and "presenter" not in address(at)

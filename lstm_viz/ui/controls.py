@@ -1,11 +1,12 @@
 """The settings widgets. Values live under the keys of `state.SETTING_KEYS`; limits come from the engine."""
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from ..architectures import ARCHITECTURES
 from ..model import FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE
-from ..presets import PRESETS
 from ..tasks import TASKS
 from ..trainer import (
     BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS, SEED_RANGE,
@@ -21,10 +22,15 @@ def settings_sidebar() -> None:
         if disabled:
             st.caption("Stop training to change the settings.")
         st.selectbox(
-            "Preset", list(PRESETS), key="preset", format_func=lambda name: PRESETS[name].title,
+            "Preset", state.preset_box_options(), key=state.PRESET_BOX_KEY,
+            format_func=functools.partial(state.preset_label, origin=st.session_state["preset"]),
             on_change=state.on_preset_change, disabled=disabled,
-            help="A tested starting point. Picking one overwrites all settings below.",
+            help="A tested starting point. Picking one (again) sets every setting below to it; once you change "
+                 "one, the box says Custom.",
         )
+        changes = state.preset_departures()
+        if changes:
+            st.caption("Changed from the preset: " + "; ".join(changes) + ". Pick it again to reset.")
         if presenter.on():
             st.caption("Presenter mode hides the other settings; switch it off at the foot of this sidebar.")
             return

@@ -11,7 +11,6 @@ from ..architectures import ARCHITECTURES
 from ..bundled import precomputed_record
 from ..errors import LstmVizError
 from ..model_upload import IMPORTED_STATUS
-from ..presets import PRESETS
 from ..scheduler import format_wait
 from ..speed import timing_sentence
 from ..trainer import Trainer
@@ -93,10 +92,11 @@ def live_panel() -> None:
 
 
 def _empty_state() -> None:
-    preset = PRESETS[st.session_state["preset"]]
-    record = precomputed_record(preset.name)
+    title, description = state.settings_title_and_description()
+    # The shipped run's timing is only the settings' when they are still the preset's.
+    record = None if state.preset_departures() else precomputed_record(st.session_state["preset"])
     st.info(
-        f"**{preset.title}.** {preset.description}" + (f" {timing_sentence(record)}" if record else "") + "\n\n"
+        f"**{title}.** {description}" + (f" {timing_sentence(record)}" if record else "") + "\n\n"
         "Press **Start training** to watch the networks learn: the loss curves, how much gradient reaches each "
         "time step, and every gate of the LSTM update live."
     )
@@ -215,6 +215,16 @@ def _source_note(trainer: Trainer) -> None:
     where = ("computed once on this server by an earlier session" if joined.source == "cached"
              else "precomputed with exactly these settings and seed, and shipped with the app")
     left, right = st.columns([4, 1])
+    if joined.opened_finished:
+        left.caption(
+            f":material/history: **Finished run.** This run was {where}: the same settings and seed give the same "
+            f"run, so it is shown finished (training took {joined.replay.trainer.elapsed:.0f} s at "
+            f"{joined.replay.trainer.steps_per_second:.0f} steps/s). **Replay training** plays its recorded history "
+            f"back in about {state.hub().replay_seconds:.0f} s, as it happened."
+        )
+        right.button("Replay training", key="replay_training", icon=":material/replay:", on_click=state.replay_run,
+                     width="stretch")
+        return
     if presenter.on():  # one line: the room needs the charts, the presenter knows where the run comes from
         left.caption(f":material/history: **Replayed run**, {where}: every number is the recorded one.")
     else:

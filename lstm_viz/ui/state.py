@@ -14,7 +14,7 @@ import torch
 from .. import datastore
 from ..bundled import BUNDLED_RUNS, EXPLORER_RUN, load_bundled_run, precomputed_run
 from ..errors import ConfigError, LstmVizError
-from ..presets import DEFAULT_PRESET, PRESETS
+from ..presets import DEFAULT_PRESET, PRESETS, departures, describe_config
 from ..model import build_model
 from ..scheduler import Scheduler
 from ..shared_runs import RunHub, Subscription
@@ -54,6 +54,10 @@ SETTING_KEYS = (
 )
 TRAIN_PAGE = "train"
 DEFAULT_TASK = "adding"
+# The Preset box: the preset the settings came from (`state["preset"]`, also in the address), or CUSTOM once any
+# setting departs from it. Its own key, so that picking the same preset again is a change that resets to it.
+PRESET_BOX_KEY = "preset_box"
+CUSTOM = "custom"
 
 
 @st.cache_resource
@@ -151,7 +155,47 @@ def open_preset(name: str) -> None:
 
 
 def on_preset_change() -> None:
-    apply_preset(st.session_state["preset"])
+    """The Preset box's callback: a preset picked (even the one the custom settings came from) resets to it."""
+    choice = st.session_state[PRESET_BOX_KEY]
+    if choice in PRESETS:
+        apply_preset(choice)
+
+
+def preset_departures() -> list[str]:
+    """The settings that differ from the preset they started from ("hidden size 64 → 32"); empty when none does."""
+    try:
+        config = config_from_settings()
+    except (KeyError, TypeError, ValueError):
+        return ["settings"]
+    return departures(config, st.session_state["preset"])
+
+
+def preset_box_options() -> list[str]:
+    """The Preset box's options and value for this run: CUSTOM comes first, and is chosen, once the settings depart."""
+    custom = bool(preset_departures())
+    st.session_state[PRESET_BOX_KEY] = CUSTOM if custom else st.session_state["preset"]
+    return [CUSTOM, *PRESETS] if custom else list(PRESETS)
+
+
+def preset_label(choice: str, origin: str) -> str:
+    """The Preset box's text for `choice`; CUSTOM names the preset `origin` the settings came from. Pure (AppTest
+    calls a widget's format function outside the script run)."""
+    return f"Custom (from {PRESETS[origin].title})" if choice == CUSTOM else PRESETS[choice].title
+
+
+def settings_title_and_description() -> tuple[str, str]:
+    """What the settings train, for the page: the preset's own title and story while they are the preset's, else
+    "Custom (from ...)" and a description generated from the actual settings."""
+    preset = PRESETS[st.session_state["preset"]]
+    changes = preset_departures()
+    if not changes:
+        return preset.title, preset.description
+    try:
+        described = describe_config(config_from_settings())
+    except (KeyError, TypeError, ValueError):
+        described = ""
+    title = preset_label(CUSTOM, st.session_state["preset"])
+    return title, f"{described}\n\n**Changed from the preset:** {'; '.join(changes)}."
 
 
 def on_task_change() -> None:
@@ -368,22 +412,41 @@ def is_running() -> bool:
     return bool(st.session_state.get("running")) and worker is not None and worker.alive
 
 
-def start_training() -> None:
-    """Button callback: join the server's run of the settings' configuration: a new training in the background
-    (after the queue, if every training slot is busy), the same training another session is running, or the
-    finished run computed earlier or shipped precomputed."""
+def opened_from_link() -> bool:
+    """Whether this run of the Train page is its first in the session and the address carries settings: a shared
+    link (or a reload of one). Call it before sync_settings_with_url, which marks the page loaded."""
+    from . import url_state
+
+    return not url_state.is_loaded(TRAIN_PAGE) and any(key in st.query_params for key in SETTING_KEYS)
+
+
+def show_finished_run() -> bool:
+    """If the settings' run has finished (cached on this server or shipped precomputed) and the session shows no
+    run yet, make it the session's run, shown finished at once: charts, verdict, checkpoint slider. Nothing is
+    trained. Returns whether it did."""
     state = st.session_state
-    stop_training()
-    state["error"] = None
+    if _worker() is not None or state.get(IMPORTED_RUN_KEY) is not None or is_running():
+        return False
     try:
-        joined = hub().join(config_from_settings(), owner=session_owner())
-    except ConfigError as exc:
-        state["error"] = f"Check the settings: {exc}"
-        return
-    except (LstmVizError, ValueError, KeyError, RuntimeError) as exc:
-        log.exception("could not start training")
-        state["error"] = f"Could not start training: {exc}"
-        return
+        joined = hub().join_finished(config_from_settings())
+    except (LstmVizError, ValueError, KeyError, TypeError):
+        return False  # settings that cannot run: Start explains why
+    if joined is None:
+        return False
+    _attach(joined)
+    state["running"] = False
+    return True
+
+
+def replay_run() -> None:
+    """Button callback: play the shown finished run's recorded history back, as if it trained live."""
+    worker = _worker()
+    start_training(worker.config if worker is not None else None)
+
+
+def _attach(joined: Subscription) -> None:
+    """Make `joined` the session's run: a fresh run id (new widget keys, no stale figures)."""
+    state = st.session_state
     state.pop(IMPORTED_RUN_KEY, None)
     state["trace_models"] = {}
     state["trainer"] = None
@@ -393,6 +456,25 @@ def start_training() -> None:
     subscriptions[:] = [s for s in subscriptions if s.alive]
     subscriptions.append(joined)
     state["worker"] = joined
+
+
+def start_training(config: RunConfig | None = None) -> None:
+    """Button callback: join the server's run of the settings' configuration (or of `config`): a new training in the
+    background (after the queue, if every training slot is busy), the same training another session is running,
+    or the finished run computed earlier or shipped precomputed."""
+    state = st.session_state
+    stop_training()
+    state["error"] = None
+    try:
+        joined = hub().join(config if config is not None else config_from_settings(), owner=session_owner())
+    except ConfigError as exc:
+        state["error"] = f"Check the settings: {exc}"
+        return
+    except (LstmVizError, ValueError, KeyError, RuntimeError) as exc:
+        log.exception("could not start training")
+        state["error"] = f"Could not start training: {exc}"
+        return
+    _attach(joined)
     state["running"] = True
     _wait_for_first_snapshot(joined)
 

@@ -22,6 +22,8 @@ class Trace:
     # One dict per layer, bottom first: trace name -> (B, T, H) float32 array.
     layers: list[dict[str, np.ndarray]]
     outputs: np.ndarray  # the model's predictions for the traced inputs
+    # (B, T, D) what the first layer read: the inputs, or for a word task each token's embedding vector.
+    layer_input: np.ndarray | None = None
 
     def __getitem__(self, name: str) -> np.ndarray:
         """The top layer's array `name`, the one the readout sees."""
@@ -33,15 +35,20 @@ def layer_module(model: SequenceModel, input_size: int) -> nn.RNNBase:
     return model.architecture.fused_class(input_size, model.config.hidden_size, batch_first=True, device="meta")
 
 
-@torch.no_grad()
 def trace_tensors(model: SequenceModel, inputs: Tensor) -> tuple[list[dict[str, Tensor]], Tensor]:
     """Per layer {name: (B,T,H) tensor} and the model outputs, in eval mode (no dropout)."""
+    layers, outputs, _ = _trace_tensors(model, inputs)
+    return layers, outputs
+
+
+@torch.no_grad()
+def _trace_tensors(model: SequenceModel, inputs: Tensor) -> tuple[list[dict[str, Tensor]], Tensor, Tensor]:
     was_training = model.training
     model.eval()
     try:
         recurrent = model.recurrent
         layers: list[dict[str, Tensor]] = []
-        layer_input = inputs
+        first_input = layer_input = model.embed(inputs)
         for layer in range(model.config.num_layers):
             params = layer_params(recurrent, layer)
             if model.config.num_layers == 1:
@@ -54,13 +61,14 @@ def trace_tensors(model: SequenceModel, inputs: Tensor) -> tuple[list[dict[str, 
         outputs = model.readout_from_hidden(layer_input)
     finally:
         model.train(was_training)
-    return layers, outputs
+    return layers, outputs, first_input
 
 
 def trace(model: SequenceModel, inputs: Tensor) -> Trace:
-    layers, outputs = trace_tensors(model, inputs)
+    layers, outputs, first_input = _trace_tensors(model, inputs)
     return Trace(
         arch=model.config.arch,
         layers=[{name: array.numpy().astype(np.float32, copy=False) for name, array in layer.items()} for layer in layers],
         outputs=outputs.numpy(),
+        layer_input=first_input.numpy().astype(np.float32, copy=False),
     )

@@ -142,14 +142,22 @@ FILLER_SENTENCES = (
     "it runs on two batteries .",
     "we parked across the road .",
     "the waiter brought the bill .",
+    "we will go back in the spring .",
+    "i would take the bus next time .",
+    "we did the walk before lunch .",
+    "i do the shopping on fridays .",
+    "they will deliver it on monday .",
 )
 STRUCTURE_WORDS = ("the", "a", "an", "was", "is", "were", "are", "it", "this", "with", "but", "and", ",", "at", "all",
                    "what", "am", "i", "do", "did", "would", "will", "everything")
 ACTION_VERBS = ("works", "worked", "went", "ran")  # "it works perfectly", "everything went badly"
 # The longest part: "the food was not really bad at all" (det noun copula negator intensifier adjective "at all").
 MAX_PART_WORDS = 8
-# Two parts joined by ", but" or "and", and the end mark.
-MAX_CLAUSE_WORDS = 2 * MAX_PART_WORDS + 3
+# Words the model does not know, around an opinion ("<unk> the best burger , <unk> <unk> ."): up to this many
+# before the clause and, after a comma, after it.
+MAX_UNKNOWN_AROUND = 3
+# Two parts joined by ", but" or "and", the end mark, and the unknown words around them.
+MAX_CLAUSE_WORDS = 2 * MAX_PART_WORDS + 3 + 2 * MAX_UNKNOWN_AROUND + 1
 EMBEDDING_SIZE = 32  # each word's learned vector; the first layer reads these instead of a one-hot row
 UNK_NOUN_SHARE = 0.1  # nouns read as <unk>, so an unknown noun means nothing
 UNK_FILLER_SHARE = 0.2  # typed reviews hold many words the model does not know
@@ -237,6 +245,15 @@ class SentimentTask(Task):
 
     # ----- the generated language -----
     def _clause(self, label: int, rng: random.Random) -> list[str]:
+        """An opinion clause; sometimes wrapped in words the model does not know, which must not change it."""
+        clause = self._bare_clause(label, rng)
+        if rng.random() < 0.15:
+            clause = [UNK] * rng.randint(1, MAX_UNKNOWN_AROUND) + clause
+        if rng.random() < 0.25 and clause[-1] in END_MARKS:
+            clause = [*clause[:-1], ",", *[UNK] * rng.randint(1, MAX_UNKNOWN_AROUND), clause[-1]]
+        return clause
+
+    def _bare_clause(self, label: int, rng: random.Random) -> list[str]:
         end = [rng.choices(END_MARKS, weights=(6, 3, 1))[0]]
         if label == NEUTRAL and rng.random() < 0.3:
             return list(rng.choice(_FACT_SENTENCES))  # a statement of fact: no opinion at all

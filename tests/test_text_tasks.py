@@ -81,7 +81,9 @@ def test_sentiment_filler_after_the_deciding_words_spans_0_to_length(length):
     assert inputs.shape == (600, SENTIMENT.sequence_length(length), len(VOCABULARY))
     assert inputs.shape[1] == length + MAX_CLAUSE_WORDS
     distances = []
-    for example in inputs.numpy():
+    for example, target in zip(inputs.numpy(), targets.numpy()):
+        if CLASSES[target] == "neutral":
+            continue  # a neutral verdict may rest on no word at all (a fact, a word the model does not know)
         words = SENTIMENT.words(example)
         last_but = max([-1, *[i for i, w in enumerate(words) if w == "but"]])
         opinions = [i for i, w in enumerate(words) if w in WORD_POLARITY and i > last_but]

@@ -264,8 +264,8 @@ class SentimentTask(Task):
             # The part before "but" takes a different polarity, so only reading past "but" gives the answer.
             first = self._part(rng.choice([p for p in (-1, 0, 1) if p != polarity]), rng)
             return [*first, *rng.choice((["but"], [",", "but"])), *final, *end]
-        if roll < 0.6 and polarity != 0:
-            # Two parts with the same meaning ("the food was cold and the waiter was rude").
+        if roll < 0.6:
+            # Two parts with the same meaning ("the food was cold and the waiter was rude", "... okay and ... fine").
             return [*self._part(polarity, rng), rng.choice(("and", ",")), *final, *end]
         return [*final, *end]
 
@@ -282,7 +282,8 @@ class SentimentTask(Task):
             return self._verb_part(word_polarity, negated, rng)
         if word_polarity != 0 and not negated and frame < 0.32:  # "it works perfectly", "everything went badly"
             subject = rng.choice((["it"], ["everything"], ["the", self._noun(rng)]))
-            return [*subject, rng.choice(ACTION_VERBS), _draw(ADVERBS[word_polarity], rng)]
+            verb = UNK if rng.random() < 0.3 else rng.choice(ACTION_VERBS)  # "the package <unk> safely"
+            return [*subject, verb, _draw(ADVERBS[word_polarity], rng)]
         # A neutral opinion may be a word the model does not know ("the food was average" with "average" unknown).
         adjective = UNK if word_polarity == 0 and rng.random() < 0.2 else _draw(ADJECTIVES[word_polarity], rng)
         # "not bad at all" (positive), "not good at all" (negative)

@@ -51,7 +51,8 @@ def test_the_bundled_sentiment_model_reads_a_typed_sentence():
 
 def test_example_sentences_are_one_click_away_and_the_seeds_three_read_right():
     at = try_page()
-    labels = [b.label for b in at.button if b.key and b.key.startswith("try_example_")]
+    buttons = {b.key: b.label for b in at.button if b.key and b.key.startswith("try_example_")}
+    labels = [buttons[f"try_example_{i}"] for i in range(len(buttons))]  # laid out in columns, listed by key
     assert labels[:3] == ["I love this product!", "This restaurant is okay...", "The service was terrible!"]
     for index, expected in enumerate(("positive", "neutral", "negative")):
         at.button(key=f"try_example_{index}").click().run()

@@ -218,9 +218,10 @@ def step_from_trace(arch: str, params: Mapping[str, object], layer_input: np.nda
 
 
 def layer_input_of(trace_result: Trace, inputs: np.ndarray, example: int, layer: int) -> np.ndarray:
-    """What layer `layer` reads for one example: the task input for the first layer, else the layer below's h."""
+    """What layer `layer` reads for one example: the task input for the first layer (a word task's embedded
+    tokens, which the trace keeps), else the layer below's h."""
     if layer == 0:
-        return np.asarray(inputs[example])
+        return np.asarray(inputs[example] if trace_result.layer_input is None else trace_result.layer_input[example])
     return trace_result.layers[layer - 1]["hidden_state"][example]
 
 

@@ -2,7 +2,8 @@
 artefacts as bytes for the page's download buttons (model zip, traces CSV/NPZ, metrics CSV, charts as HTML).
 
 Weights are stored with safetensors only (no pickle), under nn.RNN/nn.GRU/nn.LSTM's own parameter
-names (weight_ih_l0, ...), plus readout.weight and readout.bias for the linear readout, so a plain
+names (weight_ih_l0, ...), plus readout.weight and readout.bias for the linear readout (and, for a word task,
+embedding.weight: one learned row per vocabulary word), so a plain
 PyTorch user can load them into a fresh fused module without this package.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .trainer import Checkpoint, RunConfig, Trainer
 
 FORMAT = "lstm-explorer/1"
 RECURRENT_PREFIX = "recurrent."
+KEPT_PREFIXES = ("readout.", "embedding.")
 MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024  # a 3-layer H=512 LSTM is ~25 MB; anything bigger is not ours
 TRACE_CSV_COLUMNS = ("arch", "checkpoint_step", "example", "layer", "name", "t", "unit", "value")
 # Downloads are built in the server's memory: caps keep one click from taking gigabytes. The bundled run (T=100,
@@ -44,7 +46,9 @@ def portable_state_dict(model: SequenceModel) -> dict[str, torch.Tensor]:
 
 def model_from_state(config: ModelConfig, state: dict[str, torch.Tensor]) -> SequenceModel:
     model = SequenceModel(config)
-    state = {(name if name.startswith("readout.") else RECURRENT_PREFIX + name): tensor for name, tensor in state.items()}
+    # The file names the recurrent weights as PyTorch's fused module does (weight_ih_l0, ...); the readout and a word
+    # task's embedding keep their own prefixes (readout.weight, embedding.weight).
+    state = {(name if name.startswith(KEPT_PREFIXES) else RECURRENT_PREFIX + name): tensor for name, tensor in state.items()}
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

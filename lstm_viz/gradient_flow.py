@@ -22,7 +22,8 @@ from .tasks import Task
 class GradientFlow:
     # (layers, T): mean over the probe sequences of ||dL_b/dh_t||_2, where L_b is sequence b's loss.
     grad_norm_per_step: np.ndarray
-    # (T,): the same for the inputs, ||dL_b/dx_t||_2.
+    # (T,): the same for what the first layer reads, ||dL_b/dx_t||_2: the inputs, or for a word task the embedded
+    # token vectors (a one-hot input's gradient would only be the embedding's rows projected, at the vocabulary's size).
     input_grad_norm_per_step: np.ndarray
     # LSTM only, (layers, T): forget gate averaged over sequences and units.
     forget_gate_mean_per_step: np.ndarray | None = None
@@ -33,18 +34,32 @@ class GradientFlow:
     forget_gate_mean_per_unit: np.ndarray | None = None
 
 
+def first_layer_input(model: SequenceModel, inputs: Tensor) -> Tensor:
+    """(B, T, D) float64: what the first layer reads (the inputs, or their embedding), cut from the weights' graph."""
+    embedding = model.embedding
+    if embedding is None:
+        return inputs.double()
+    weight = embedding.weight.detach().double()
+    return weight[inputs] if not inputs.is_floating_point() else inputs.double() @ weight
+
+
 def unrolled_forward(model: SequenceModel, inputs: Tensor) -> tuple[Tensor, list[list[Tensor]], list[list[dict[str, Tensor]]]]:
     """Run the model one step at a time in float64 with autograd on; returns outputs, h_t per layer, gates per layer."""
+    return unrolled_forward_from(model, first_layer_input(model, inputs))
+
+
+def unrolled_forward_from(model: SequenceModel, layer_input: Tensor) -> tuple[Tensor, list[list[Tensor]], list[list[dict[str, Tensor]]]]:
+    """unrolled_forward from what the first layer reads, (B, T, D) float64."""
     architecture = model.architecture
     hidden_size = model.config.hidden_size
-    layer_input = inputs
+    batch_size = layer_input.shape[0]
     hidden_per_layer: list[list[Tensor]] = []
     gates_per_layer: list[list[dict[str, Tensor]]] = []
     for layer in range(model.config.num_layers):
         params = {name: p.detach().double() for name, p in layer_params(model.recurrent, layer).items()}
         # One matmul for every step's input term; unbind (not x[:, t]) keeps the backward linear in T.
         input_projection = torch.nn.functional.linear(layer_input, params["weight_ih"], params["bias_ih"])
-        state = architecture.initial_state(inputs.shape[0], hidden_size, torch.float64)
+        state = architecture.initial_state(batch_size, hidden_size, torch.float64)
         hiddens: list[Tensor] = []
         gates: list[dict[str, Tensor]] = []
         for projection_t in input_projection.unbind(1):
@@ -62,9 +77,9 @@ def unrolled_forward(model: SequenceModel, inputs: Tensor) -> tuple[Tensor, list
 
 
 def measure_gradient_flow(model: SequenceModel, task: Task, inputs: Tensor, targets: Tensor) -> GradientFlow:
-    inputs = inputs.detach().double().requires_grad_(True)
+    inputs = first_layer_input(model, inputs.detach()).requires_grad_(True)
     targets = targets.double() if targets.is_floating_point() else targets
-    outputs, hidden_per_layer, gates_per_layer = unrolled_forward(model, inputs)
+    outputs, hidden_per_layer, gates_per_layer = unrolled_forward_from(model, inputs)
     # Summing per-sequence losses makes each sequence's gradient its own: dL/dh_t^b = dL_b/dh_t^b.
     total_loss = task.per_example_loss(outputs, targets).sum()
     flat_hidden = [h for hiddens in hidden_per_layer for h in hiddens]

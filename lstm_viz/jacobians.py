@@ -192,6 +192,7 @@ def clamped_view(model: SequenceModel, clamp: float | Tensor) -> SimpleNamespace
     return SimpleNamespace(
         architecture=replace(model.architecture, step=clamped_lstm_step(clamp if isinstance(clamp, Tensor) else float(clamp))),
         config=model.config,
+        embedding=model.embedding,
         recurrent=model.recurrent,
         readout=model.readout,
     )

@@ -17,11 +17,14 @@ HIDDEN_SIZE_RANGE = (1, 512)
 LAYER_RANGE = (1, 3)
 DROPOUT_RANGE = (0.0, 1.0)  # 1 itself excluded: it would zero every activation between layers
 FORGET_BIAS_RANGE = (-10.0, 10.0)
-# One-hot inputs: the largest vocabulary of any task is labelled text's 200 words; the largest output is a
-# forecast horizon or a vocabulary. Checked before any weight is allocated (a file claiming 1e8 inputs cost 9.6 GB).
-INPUT_SIZE_RANGE = (1, 256)
+# One-hot inputs: the largest vocabulary of any task is the everyday-review task's (about 800 words); the largest
+# output is a forecast horizon or a vocabulary. Checked before any weight is allocated (a file claiming 1e8 inputs
+# cost 9.6 GB).
+INPUT_SIZE_RANGE = (1, 2048)
 OUTPUT_SIZE_RANGE = (1, 256)
 READOUTS = ("last", "every")
+# Word tasks embed each token in this many dimensions before the first layer; 0 means no embedding.
+EMBEDDING_SIZE_RANGE = (0, 256)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,14 @@ class ModelConfig:
     # Added to the LSTM forget-gate bias at init; 0 keeps PyTorch's default init (mean 0, so f starts near 0.5).
     forget_bias: float = 0.0
     readout: str = "last"
+    # 0: the first layer reads the task's inputs as they are. > 0: the inputs are one-hot tokens (or token ids) and an
+    # nn.Embedding turns each into a learned vector of this size, which the first layer reads instead.
+    embedding_size: int = 0
+
+    @property
+    def layer_input_size(self) -> int:
+        """What the first recurrent layer reads at each step: the embedding, or the raw input."""
+        return self.embedding_size or self.input_size
 
     def validate(self, task: Task | None = None) -> "ModelConfig":
         """Every field's type and range; with `task`, also that the sizes and readout are the task's."""
@@ -46,10 +57,12 @@ class ModelConfig:
         checks.real_number("dropout", self.dropout, *DROPOUT_RANGE, below_high=True)
         checks.real_number("forget-gate bias", self.forget_bias, *FORGET_BIAS_RANGE)
         checks.one_of("readout", self.readout, READOUTS)
+        checks.whole_number("embedding size", self.embedding_size, *EMBEDDING_SIZE_RANGE)
         if task is not None:
             for name, own, expected in (("input size", self.input_size, task.input_size),
                                         ("output size", self.output_size, task.output_size),
-                                        ("readout", self.readout, task.readout)):
+                                        ("readout", self.readout, task.readout),
+                                        ("embedding size", self.embedding_size, task.embedding_size)):
                 if own != expected:
                     raise ConfigError(f"the {task.label} task needs a model with {name} {expected!r} (got {own!r})")
         return self
@@ -58,8 +71,10 @@ class ModelConfig:
         """The state dict's names and shapes (PyTorch's own names), computed without allocating a weight."""
         rows = ARCHITECTURES[self.arch].gate_count * self.hidden_size
         shapes: dict[str, tuple[int, ...]] = {}
+        if self.embedding_size:
+            shapes["embedding.weight"] = (self.input_size, self.embedding_size)
         for layer in range(self.num_layers):
-            layer_input = self.input_size if layer == 0 else self.hidden_size
+            layer_input = self.layer_input_size if layer == 0 else self.hidden_size
             shapes[f"recurrent.weight_ih_l{layer}"] = (rows, layer_input)
             shapes[f"recurrent.weight_hh_l{layer}"] = (rows, self.hidden_size)
             shapes[f"recurrent.bias_ih_l{layer}"] = (rows,)
@@ -74,7 +89,8 @@ class ModelConfig:
     @classmethod
     def for_task(cls, arch: str, task: Task | str, **kwargs) -> "ModelConfig":
         task = get_task(task) if isinstance(task, str) else task
-        return cls(arch=arch, input_size=task.input_size, output_size=task.output_size, readout=task.readout, **kwargs)
+        return cls(arch=arch, input_size=task.input_size, output_size=task.output_size, readout=task.readout,
+                   embedding_size=task.embedding_size, **kwargs)
 
 
 class SequenceModel(nn.Module):
@@ -85,7 +101,9 @@ class SequenceModel(nn.Module):
         config.validate()
         self.config = config
         self.architecture: Architecture = get_architecture(config.arch)
-        self.recurrent = self.architecture.build(config.input_size, config.hidden_size, config.num_layers, config.dropout)
+        # Only word tasks have one, so the other tasks' state dicts (and their shipped runs) are unchanged.
+        self.embedding = nn.Embedding(config.input_size, config.embedding_size) if config.embedding_size else None
+        self.recurrent = self.architecture.build(config.layer_input_size, config.hidden_size, config.num_layers, config.dropout)
         self.readout = nn.Linear(config.hidden_size, config.output_size)
         if config.forget_bias and config.arch == "lstm":
             self._shift_forget_bias(config.forget_bias)
@@ -97,8 +115,18 @@ class SequenceModel(nn.Module):
             for layer in range(self.config.num_layers):
                 getattr(self.recurrent, f"bias_ih_l{layer}")[forget_slice] += shift
 
+    def embed(self, inputs: Tensor) -> Tensor:
+        """What the first layer reads: (B, T, D) inputs as they are, or, with an embedding, each token's vector.
+        Token ids (integer (B, T)) are looked up; one-hot rows (float (B, T, V)) are multiplied by the embedding
+        matrix, which picks out the same rows exactly (every other term is 0 * w = 0)."""
+        if self.embedding is None:
+            return inputs
+        if not inputs.is_floating_point():
+            return self.embedding(inputs)
+        return inputs @ self.embedding.weight.to(inputs.dtype)
+
     def forward(self, inputs: Tensor) -> Tensor:
-        hidden, _ = self.recurrent(inputs)  # (B, T, H)
+        hidden, _ = self.recurrent(self.embed(inputs))  # (B, T, H)
         return self.readout_from_hidden(hidden)
 
     def readout_from_hidden(self, hidden: Tensor) -> Tensor:

@@ -182,7 +182,8 @@ def _run_config(metadata: dict, config: ModelConfig, name: str) -> tuple[RunConf
         return run_config, True
     # A file without its run's config: the first task whose inputs and outputs fit, at its default length.
     for task in TASKS.values():
-        if (task.input_size, task.output_size, task.readout) == (config.input_size, config.output_size, config.readout):
+        if (task.input_size, task.output_size, task.readout, task.embedding_size) == (
+                config.input_size, config.output_size, config.readout, config.embedding_size):
             run_config = RunConfig(task=task.name, length=task.default_length, archs=(config.arch,),
                                    hidden_size=config.hidden_size, num_layers=config.num_layers,
                                    dropout=config.dropout, forget_bias=config.forget_bias, max_step_gflop=None)

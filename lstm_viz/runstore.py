@@ -124,5 +124,8 @@ def load_run_state(folder: Path | str) -> Trainer:
                            eval_metric=_from_json_number(entry["eval_metric"]))
             )
         if run.checkpoints:
-            run.model.load_state_dict(run.checkpoints[-1].state_dict)
+            try:
+                run.model.load_state_dict(run.checkpoints[-1].state_dict)
+            except RuntimeError as error:  # saved by an older version whose model had another shape
+                raise ModelFileError(f"the run in {folder} was saved with a different model; retrain it ({error})") from None
     return trainer

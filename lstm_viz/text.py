@@ -22,13 +22,16 @@ PAD_INDEX = 0
 UNK_INDEX = 1
 SPECIAL_TOKENS = (PAD, UNK)
 
-# Words are runs of letters (with inner apostrophes, "don't"), digits count as words, punctuation marks stand alone.
-_TOKEN_PATTERN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[.,!?;:]")
+# Words are runs of letters (with inner apostrophes, "don't"), digits count as words, punctuation marks stand alone
+# and an ellipsis ("...") is one mark.
+_TOKEN_PATTERN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+|\.\.\.|[.,!?;:]")
+# Typographic apostrophes and the one-character ellipsis, as phones and word processors type them.
+_NORMALISED = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2026": "..."})
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased words and punctuation marks; other symbols are dropped."""
-    return _TOKEN_PATTERN.findall(text.lower())
+    """Lower-cased words and punctuation marks ("Love this!!" -> love, this, !, !); other symbols are dropped."""
+    return _TOKEN_PATTERN.findall(text.translate(_NORMALISED).lower())
 
 
 class Vocabulary:

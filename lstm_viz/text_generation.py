@@ -69,10 +69,10 @@ def sample_characters(model: SequenceModel, task: Task, prompt: str, count: int,
         inputs, _, unknown = task.encode_text(prompt)
         if unknown:
             raise UploadError(f"the prompt has characters the model does not know at positions {unknown[:5]}")
-        hidden, state = model.recurrent(torch.as_tensor(inputs).unsqueeze(0), state)
+        hidden, state = model.recurrent(model.embed(torch.as_tensor(inputs).unsqueeze(0)), state)
     else:
         # No prompt: start from the language's first-character distribution by feeding a space.
-        hidden, state = model.recurrent(torch.as_tensor(task.encode_text(" ")[0]).unsqueeze(0), state)
+        hidden, state = model.recurrent(model.embed(torch.as_tensor(task.encode_text(" ")[0]).unsqueeze(0)), state)
     out = []
     for _ in range(count):
         logits = model.readout(hidden[0, -1]).double() / temperature
@@ -81,7 +81,7 @@ def sample_characters(model: SequenceModel, task: Task, prompt: str, count: int,
         out.append(alphabet[index])
         step = torch.zeros(1, 1, model.config.input_size)
         step[0, 0, index] = 1.0
-        hidden, state = model.recurrent(step, state)
+        hidden, state = model.recurrent(model.embed(step), state)
     return "".join(out)
 
 

@@ -107,8 +107,11 @@ class RunConfig:
         for arch in self.archs:
             gate_rows = ARCHITECTURES[arch].gate_count * self.hidden_size
             for layer in range(self.num_layers):
-                layer_input = task.input_size if layer == 0 else self.hidden_size
+                layer_input = (task.embedding_size or task.input_size) if layer == 0 else self.hidden_size
                 total += 3 * 2 * self.batch_size * steps * gate_rows * (layer_input + self.hidden_size)
+            if task.embedding_size:
+                # One-hot rows times the embedding matrix, and its weight gradient (the inputs need none).
+                total += 2 * 2 * self.batch_size * steps * task.input_size * task.embedding_size
         return total / 1e9
 
     def estimated_evaluation_gflop(self) -> float:

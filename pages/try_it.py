@@ -13,6 +13,16 @@ from lstm_viz.ui.url_state import sync_with_url
 state.init_session()
 
 DEFAULT_SENTENCE = "good food but the service was not great . we went there on a tuesday with my sister ."
+# Clickable sentences for the bundled sentiment model: the seed's own examples first, then negation, contrast, and
+# an opinion followed by filler the network must remember across.
+EXAMPLE_SENTENCES = (
+    "I love this product!",
+    "This restaurant is okay...",
+    "The service was terrible!",
+    "The food was not bad at all.",
+    "Great location, but the room was dirty.",
+    "I didn't like this phone. I bought it in June and my sister used it on the train every morning.",
+)
 DEFAULT_BRACKETS = 'f(a [b c] {"(not a bracket)" d})\nx[{e} (g h)]'
 BUNDLED = {
     SENTIMENT_RUN: "Bundled: sentiment of reviews",
@@ -68,8 +78,18 @@ st.caption(
 names = [n for n in model.architecture.trace_names if n != "hidden_state" or arch != "lstm"]
 
 
+def use_example(sentence: str) -> None:
+    st.session_state["try_text"] = sentence
+
+
 def classifier_section() -> None:
     st.subheader("Type a sentence")
+    if task.name == "sentiment":
+        st.caption("Or click an example:")
+        columns = st.columns(3)
+        for i, sentence in enumerate(EXAMPLE_SENTENCES):
+            columns[i % 3].button(sentence, key=f"try_example_{i}", on_click=use_example, args=(sentence,),
+                                  width="stretch")
     st.text_input("Sentence", key="try_text", max_chars=TEXT_LIMITS["try_text"],
                   help=f"Words outside the model's vocabulary ({len(task.vocabulary) - 2} words) are read as <unk> "
                        "and marked ⚠. Up to " + f"{getattr(task, 'max_typed_words', task.max_length)} words.")

@@ -30,23 +30,40 @@ def test_the_bundled_sentiment_model_reads_a_typed_sentence():
     at = try_page()
     assert at.title[0].value == "Try it"
     assert at.radio(key="try_source").value == SENTIMENT_RUN
-    at.text_input(key="try_text").set_value("the wine was not bad at all , honestly .").run()
+    at.text_input(key="try_text").set_value("the wine was not bad at all , bruv .").run()
     assert not at.exception
     assert at.metric[0].label == "Prediction" and at.metric[0].value == "positive"
     warning = shown(" ".join(w.value for w in at.warning))
-    assert "“honestly”" in warning and "“,”" in warning and "<unk>" in warning
+    assert "“bruv”" in warning and "“,”" not in warning and "<unk>" in warning
     titles = list(charts(at))
     assert "Probability of each class" in titles
     words = next(figure for title, figure in charts(at).items() if "reading the sentence" in title)
     ticks = [t for name, axis in words["layout"].items() if name.startswith("xaxis") for t in axis.get("ticktext", [])]
-    assert "⚠honestly" in ticks and "⚠," in ticks and "wine" in ticks
-    assert at.query_params["try_text"] == "the wine was not bad at all , honestly ."
+    assert "⚠bruv" in ticks and "," in ticks and "wine" in ticks
+    assert at.query_params["try_text"] == "the wine was not bad at all , bruv ."
     at.text_input(key="try_text").set_value("good food but the service was awful .").run()
     assert at.metric[0].value == "negative"
     at.text_input(key="try_text").set_value("!!! ???").run()
     assert not at.exception and not at.error  # punctuation is read (as unknown words), not refused
     at.text_input(key="try_text").set_value("@@@").run()
     assert "at least one word" in at.error[0].value
+
+
+def test_example_sentences_are_one_click_away_and_the_seeds_three_read_right():
+    at = try_page()
+    buttons = {b.key: b.label for b in at.button if b.key and b.key.startswith("try_example_")}
+    labels = [buttons[f"try_example_{i}"] for i in range(len(buttons))]  # laid out in columns, listed by key
+    assert labels[:3] == ["I love this product!", "This restaurant is okay...", "The service was terrible!"]
+    for index, expected in enumerate(("positive", "neutral", "negative")):
+        at.button(key=f"try_example_{index}").click().run()
+        assert not at.exception
+        assert at.text_input(key="try_text").value == labels[index]
+        assert at.metric[0].value == expected
+        assert "Every word is in the model's vocabulary." in [c.value for c in at.caption]
+    # An example with words the model never saw still marks them.
+    at.button(key="try_example_5").click().run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "“june”" in warning and "“sister”" not in warning
 
 
 def test_the_bundled_bracket_model_samples_and_finds_its_depth_unit():

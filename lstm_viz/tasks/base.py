@@ -18,6 +18,9 @@ class Task(ABC):
     label: str
     input_size: int
     output_size: int
+    # Word tasks (one-hot tokens from a vocabulary of hundreds) set this: the model learns a vector of this size for
+    # each token (lstm_viz.model.ModelConfig.embedding_size). 0: the inputs go to the first layer as they are.
+    embedding_size: int = 0
     # "last": one prediction from the final hidden state; "every": a prediction at every step.
     readout: Literal["last", "every"]
     metric_name: str

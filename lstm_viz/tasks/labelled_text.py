@@ -29,7 +29,7 @@ EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "assets" / "data" / "example
 MAX_TEXT_ROWS = 20_000
 MIN_TEXT_ROWS = 20
 MAX_CLASSES = 10
-MAX_VOCABULARY = 200  # words kept (the most frequent), including <pad> and <unk>; inputs are one-hot
+MAX_VOCABULARY = 200  # words kept (the most frequent), including <pad> and <unk>; one-hot, then embedded
 MAX_TEXT_CHARACTERS = 2_000  # per text
 TEXT_COLUMNS = ("text", "sentence", "review", "comment", "message")
 LABEL_COLUMNS = ("label", "class", "sentiment", "category", "target")
@@ -132,6 +132,7 @@ class LabelledTextTask(Task):
     name = "labelled-text"
     label = "Your labelled text (words)"
     readout = "last"
+    embedding_size = 32  # each word of the upload's vocabulary becomes a learned vector, as in the sentiment task
     metric_name = "error rate"
     metric_unit = "fraction of texts misclassified"
     default_length = 30

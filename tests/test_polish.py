@@ -157,16 +157,20 @@ def test_heatmap_titles_use_html_subscripts_and_units_are_legibly_labelled():
 def test_a_replay_holds_where_the_presenter_stops_it_and_plays_on_when_asked():
     recorded = load_bundled_run(HEADLINE)
     starts = narrative.stage_starts(recorded)
-    assert sorted(starts) == [2, 3, 4, 5] and starts[5] == recorded.step
+    # A run that ends the moment the LSTM solves (its verdict known) goes from stage 3 straight to the last stage,
+    # whose verdict tells the solve; one that trains on shows "solved" as a stage of its own.
+    solved_before_the_end = recorded.runs["lstm"].solved_step < recorded.step
+    stages = [2, 3, 4, 5] if solved_before_the_end else [2, 3, 5]
+    assert sorted(starts) == stages and starts[5] == recorded.step
     # Each start really is where the narrative changes: one step earlier it still tells the stage before.
-    for index in (3, 4, 5):
+    for index in stages[1:]:
         assert narrative.headline_stage(replay_snapshot(recorded, starts[index])).index == index
         assert narrative.headline_stage(replay_snapshot(recorded, starts[index] - 1)).index < index
     replay = Replay(recorded, seconds=0.0)  # no waiting: the clock has already run out
     replay.play_until(starts[3] - 1)
     assert replay.step == starts[3] - 1 and replay.alive
-    replay.play_until(starts[4] - 1, start_at=starts[3])
-    assert replay.step == starts[4] - 1
+    replay.play_until(starts[stages[2]] - 1, start_at=starts[3])
+    assert replay.step == starts[stages[2]] - 1
     replay.play_until(None)
     assert replay.step == recorded.step and not replay.alive
 
@@ -183,7 +187,7 @@ def test_gates_and_memory_offers_the_probe_sequences_and_says_where_a_cell_stopp
     at.run(timeout=90)
     expected = explorer_run.task.describe_example(explorer_run.trace_inputs[2].numpy(),
                                                   explorer_run.trace_targets[2].numpy())
-    assert expected in " ".join(c.value for c in at.caption)
+    assert expected in app_support.shown(" ".join(c.value for c in at.caption))
     example = memory.trace_example(explorer_run, 2)
     np.testing.assert_array_equal(example.inputs, explorer_run.trace_inputs[2].numpy())
     assert not at.exception

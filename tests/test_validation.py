@@ -14,7 +14,7 @@ import torch
 from lstm_viz import cli, model_upload
 from lstm_viz.errors import ConfigError, ModelFileError
 from lstm_viz.export import model_bytes
-from lstm_viz.model import ModelConfig, SequenceModel, build_model
+from lstm_viz.model import INPUT_SIZE_RANGE, ModelConfig, SequenceModel, build_model
 from lstm_viz.runstore import load_run_state, save_run_state
 from lstm_viz.standalone import standalone_script
 from lstm_viz.trainer import RunConfig, Trainer
@@ -75,7 +75,7 @@ def test_the_unedited_export_is_accepted():
 # ----- F1: a 2 KB file made the server allocate gigabytes -----
 @pytest.mark.parametrize("size", [1e8, 100_000_000])
 def test_f1_a_huge_input_size_is_refused_before_anything_is_built(nothing_is_built, size):
-    with pytest.raises(ModelFileError, match="input size must be between 1 and 256"):
+    with pytest.raises(ModelFileError, match=f"input size must be between 1 and {INPUT_SIZE_RANGE[1]:,}"):
         model_upload.read_uploaded_model(edited(model_config={"input_size": size}), "big.safetensors")
 
 
@@ -111,7 +111,7 @@ def test_f1_shapes_are_compared_with_the_header_without_building_the_model():
     ({"model_config": {"hidden_size": 6.0}}, "hidden size must be between 1 and 512, a whole number .got 6.0, a float"),
     ({"model_config": {"num_layers": 1.5}}, "layers must be between 1 and 3, a whole number .got 1.5"),
     ({"model_config": {"num_layers": True}}, "layers must be between 1 and 3, a whole number .got True, a bool"),
-    ({"model_config": {"input_size": 0}}, "input size must be between 1 and 256 .got 0"),
+    ({"model_config": {"input_size": 0}}, f"input size must be between 1 and {INPUT_SIZE_RANGE[1]:,} .got 0"),
     ({"model_config": {"output_size": -3}}, "output size must be between 1 and 256 .got -3"),
     ({"model_config": {"dropout": math.nan}}, "dropout must be in .0, 1. .got nan"),
     ({"run_config": {"seed": 2**70}}, "seed must be between 0 and 2,147,483,647 .got a 22-digit number"),

@@ -8,6 +8,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from lstm_viz.bundled import precomputed_run
+from lstm_viz.presets import PRESETS
 from lstm_viz.ui import state
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -137,8 +139,9 @@ def test_the_headline_preset_is_replayed_from_the_shipped_run_and_says_so():
     at.button(key="skip_replay").click().run()
     refresh_until(at, lambda at: not at.session_state["running"])
     trainer = at.session_state["trainer"]
-    assert trainer.step == 1500 and trainer.runs["lstm"].solved_step == 700
-    assert any("LSTM solved T=100 at step 700" in s.value for s in at.success)
+    shipped = precomputed_run(PRESETS["vanishing-gradients"].config)
+    assert trainer.step == shipped.step and trainer.runs["lstm"].solved_step == shipped.runs["lstm"].solved_step
+    assert any(f"LSTM solved T=100 at step {shipped.runs['lstm'].solved_step}" in s.value for s in at.success)
 
 
 def test_a_run_over_the_wall_time_cap_ends_with_a_clear_message(monkeypatch):

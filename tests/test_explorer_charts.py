@@ -12,7 +12,7 @@ from tests.app_support import clear_caches, open_page  # noqa: F401 - clear_cach
 PAGES = [
     ("pages/inside_cell.py", "lstm_cell_unit"),
     ("pages/gates_memory.py", "lstm_gates_and_states_step700"),
-    ("pages/gradient_lab.py", "gradient_per_step_back_probe1500"),
+    ("pages/gradient_lab.py", "gradient_per_step_back_probe700"),
     ("pages/length_sweep.py", "length_sweep_adding"),
     ("pages/try_it.py", "lstm_class_probabilities"),
     ("pages/forecast.py", "anomalies_lstm_seed0"),

@@ -81,7 +81,7 @@ RULES: dict[str, Rule] = {
     "forecast_anomaly_seed": whole(*SEED_RANGE), "forecast_detector": name(),
     # Gates and memory
     "gm_arch": name(), "gm_step": ANY_STEP, "gm_layer": ANY_LAYER, "gm_source": name(),
-    "gm_example": whole(1, 10**6), "gm_text": texts(TEXT_LIMITS["gm_text"]),
+    "gm_example": whole(1, 10**6), "gm_probe": whole(1, 10**6), "gm_text": texts(TEXT_LIMITS["gm_text"]),
     "gm_order": lambda value: value in memory.ORDERINGS, "gm_pick": name(), "gm_units": digit_strings(12),
     "gm_state": name(), "gm_search": name(), "gm_feature": name(), "gm_span_start": ANY_INDEX,
     "gm_span_end": ANY_INDEX, "gm_span_method": lambda value: value in memory.SPAN_METHODS,

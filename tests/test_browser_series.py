@@ -26,7 +26,7 @@ def test_upload_a_csv_train_on_it_and_see_the_forecast(app_url, page, tmp_path):
     pick(page, "preset_box", "Forecast airline passengers a year ahead")
     pick(page, "series_picker", "Your own CSV file…")
     page.locator(".st-key-series_file input[type='file']").set_input_files(str(csv_file))
-    expect(page.get_by_text("200 values of 'sales' ready").filter(visible=True).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("200 values of “sales” ready").filter(visible=True).first).to_be_visible(timeout=30_000)
     set_number(page, "max_steps", 40)
     set_number(page, "hidden_size", 8)
     page.locator(".st-key-start button").click()

@@ -338,6 +338,16 @@ def _check_scale(values: np.ndarray, column: str) -> None:
         )
     val_size, test_size = split_sizes(len(values))
     test_part = values[len(values) - test_size - 1:]
+    train_part = values[: len(values) - val_size - test_size]
+    # The naive baseline is the mean squared change on the scaler's scale: tiny changes next to a large training
+    # spread (values near 1e-310 beside a 3.0) square to 0 there, though the raw values still differ.
+    scaled_changes = np.diff(test_part) / (float(np.std(train_part)) or 1.0)
+    if np.ptp(test_part) > 0 and not np.mean(scaled_changes**2) > 1e-200:
+        raise UploadError(
+            f"column {shorten(column, 40)!r} changes by only {float(np.ptp(test_part)):.3g} over its last {test_size} "
+            f"values, the test part, against a spread of {float(np.ptp(train_part)):.3g} before it: too little to "
+            "measure a forecast's error. Upload a stretch that varies at the end, or rescale it"
+        )
     if np.ptp(test_part) == 0:
         raise UploadError(
             f"column {shorten(column, 40)!r} is constant ({test_part[0]:g}) over its last {test_size} values, the test "

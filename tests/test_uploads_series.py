@@ -98,7 +98,7 @@ def _check_clean_or_upload_error(raw: bytes, **options) -> None:
     assert series.times is None or len(series.times) == len(series.values)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=3000))
 def test_random_bytes_give_clean_data_or_an_upload_error(raw):
     _check_clean_or_upload_error(raw)
@@ -128,7 +128,7 @@ def csv_text(draw):
     return "\n".join(lines)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
 @given(csv_text(), st.sampled_from(["refuse", "drop", "interpolate"]), st.booleans())
 def test_random_csv_text_gives_clean_data_or_an_upload_error(text, missing, use_time):
     options = {"missing": missing}

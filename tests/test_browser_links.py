@@ -53,7 +53,9 @@ def test_changing_the_hidden_size_turns_the_preset_box_custom_and_picking_the_pr
     wait_until_idle(page)
     # Generous waits: the reset reruns the page, which takes seconds on a loaded 2-core machine.
     expect(box).to_have_value(preset.title, timeout=30_000)
-    expect(page.locator(".st-key-hidden_size input")).to_have_value("64", timeout=30_000)
+    # Every setting is the preset's again: nothing is listed as changed (the Model expander, holding the hidden size
+    # input, may be closed after the reset's rerun, so the caption is what is checked).
+    expect(page.get_by_text("Changed from the preset", exact=False)).to_have_count(0, timeout=30_000)
 
 
 def test_the_server_started_without_looking_up_its_external_address(app_server):

@@ -68,7 +68,13 @@ def wait_until_idle(page, timeout: float = 30_000) -> None:
 def set_number(page, key: str, value, timeout: float = 30_000) -> None:
     """Type `value` into the number input with widget key `key`, and wait for the rerun it starts."""
     field = page.locator(f".st-key-{key} input")
-    field.fill(str(value))
-    field.press("Enter")
+    # A rerun still under way when the value is typed can draw the widget again with its old value: type it again
+    # (at most three times) until the page has settled with it.
+    for _ in range(3):
+        wait_until_idle(page, timeout)
+        field.fill(str(value))
+        field.press("Enter")
+        wait_until_idle(page, timeout)
+        if field.input_value() == str(value):
+            break
     expect(field).to_have_value(str(value))
-    wait_until_idle(page, timeout)

@@ -162,3 +162,27 @@ def test_verdict_places_an_unsolved_run_against_the_baseline(final_metric, expec
     trainer.runs["lstm"].eval_metric[-1] = final_metric
     # A run that used its whole budget says so (max_steps=1 here), then where it stands.
     assert trainer.verdict() == "LSTM trained the whole budget of 1 step and " + expected.removeprefix("LSTM ") + "."
+
+
+def _subnormal_survives() -> bool:
+    # 1e-39 is below float32's smallest normal number (1.18e-38): kept as a subnormal, or flushed to 0.
+    return bool((torch.tensor([1e-39], dtype=torch.float32) * 1.0).item() != 0.0)
+
+
+def test_training_steps_flush_subnormals_and_leave_the_thread_as_it_was(monkeypatch):
+    from lstm_viz import trainer as trainer_module
+
+    seen_inside = []
+    optimise = trainer_module.Trainer._optimise
+
+    def watching(self, run, inputs, targets):
+        seen_inside.append(_subnormal_survives())
+        return optimise(self, run, inputs, targets)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_optimise", watching)
+    assert _subnormal_survives()
+    trainer = Trainer(SMALL)
+    trainer.train_step()
+    assert seen_inside == [False, False]  # both cells' steps ran with subnormals flushed
+    # ... and the evaluations, probes and anything else this thread runs afterwards see them again.
+    assert _subnormal_survives()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "and the RNN still at the no-memory baseline)")
     train.add_argument("--no-compute-limit", action="store_true",
                        help="allow settings above the per-step compute budget the app enforces")
-    train.add_argument("--threads", type=int, default=1, help="torch threads (one is fastest on a shared 2-core machine)")
+    train.add_argument("--threads", type=int, default=1,
+                       help="torch threads for each architecture's step (one is fastest on a shared 2-core machine)")
+    train.add_argument("--cell-threads", type=int, default=None,
+                       help="architectures trained at once, on threads of their own (one torch thread each); the "
+                            "default is one per architecture, up to this machine's cores; 1 trains them in turn. "
+                            "The results are the same either way")
     train.add_argument("--out", type=Path, required=True, help="folder for metrics.json, *.safetensors, config.json, trace.npz")
     train.add_argument("--quiet", action="store_true")
     return parser
@@ -74,8 +80,10 @@ def train(args: argparse.Namespace) -> int:
         max_step_gflop=None if args.no_compute_limit else DEFAULTS.max_step_gflop,
     )
     config.validate()  # every setting checked, with the app's own messages, before the thread count or any tensor
+    cell_threads = args.cell_threads if args.cell_threads is not None else max(1, min(len(config.archs), os.cpu_count() or 1))
+    checks.whole_number("--cell-threads", cell_threads, 1, MAX_THREADS)
     torch.set_num_threads(args.threads)
-    trainer = Trainer(config)
+    trainer = Trainer(config, cell_threads=cell_threads)
     while not trainer.finished:
         event = trainer.train_step()
         if event.eval_metric and not args.quiet:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
@@ -312,10 +313,16 @@ class ProgressEvent:
 
 
 class Trainer:
-    def __init__(self, config: RunConfig, *, measure_initial_state: bool = True):
+    def __init__(self, config: RunConfig, *, measure_initial_state: bool = True, cell_threads: int = 1):
         """`measure_initial_state=False` skips the step-0 evaluation and checkpoint: for restoring a saved run
-        (lstm_viz.runstore), whose histories are filled in afterwards."""
+        (lstm_viz.runstore), whose histories are filled in afterwards.
+
+        `cell_threads` > 1 trains, evaluates and probes the architectures on that many threads at once, one torch
+        thread each, on the same batch: for a script that has the cores to itself (the CLI), where a step of the
+        headline RNN and LSTM then costs about the LSTM's alone. Results are identical to one thread. The app keeps
+        1: its scheduler gives each training one core, and 30 sessions have no second core to offer."""
         self.config = config.validate()
+        checks.whole_number("cell_threads", cell_threads, 1, 64)
         self.task: Task = config.make_task()
         self.step = 0
         self.elapsed = 0.0
@@ -338,10 +345,29 @@ class Trainer:
                 model=model,
                 optimizer=optimizer_class(model.parameters(), lr=config.learning_rate),
             )
+        # Dropout between layers draws from torch's global generator: cells on parallel threads would draw their
+        # masks in a different order from run to run, and the run would not repeat.
+        parallel = min(cell_threads, len(config.archs))
+        if config.dropout > 0 and config.num_layers > 1:
+            parallel = 1
+        self._pool = (ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="lstm-viz-cell",
+                                         initializer=torch.set_num_threads, initargs=(1,))
+                      if parallel > 1 else None)
         if measure_initial_state:
-            for run in self.runs.values():
-                self._evaluate(run)
-                self._checkpoint(run)
+            self._for_each(list(self.runs.values()), lambda run: (self._evaluate(run), self._checkpoint(run)))
+
+    def _for_each(self, runs: list["ArchRun"], work) -> list:
+        """work(run) for each run, on the cell threads when there are any; results in the order of `runs`.
+        Each run's work touches only that run's model, optimiser and histories."""
+        if self._pool is None or len(runs) < 2:
+            return [work(run) for run in runs]
+        return list(self._pool.map(work, runs))
+
+    def close(self) -> None:
+        """End the cell threads (a finished or stopped run does this itself); the Trainer stays readable."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     # ----- state -----
     @property
@@ -383,11 +409,13 @@ class Trainer:
         active_before = {arch for arch, run in self.runs.items() if run.active}
         train_loss: dict[str, float] = {}
         grad_norm: dict[str, float] = {}
-        for run in self.runs.values():
-            if not run.active:
-                continue
+        training = [run for run in self.runs.values() if run.active]
+
+        def optimise(run: ArchRun) -> tuple[float, float]:
             with denormals_flushed():
-                loss_value, norm_value = self._optimise(run, inputs, targets)
+                return self._optimise(run, inputs, targets)
+
+        for run, (loss_value, norm_value) in zip(training, self._for_each(training, optimise)):
             train_loss[run.arch], grad_norm[run.arch] = loss_value, norm_value
             run.steps.append(self.step)
             run.train_loss.append(loss_value)
@@ -402,25 +430,24 @@ class Trainer:
         evaluated = self.step % config.eval_every == 0 or self.step >= config.max_steps
         eval_metric = None
         if evaluated:
-            eval_metric = {}
-            for run in self.runs.values():
-                if run.active:
-                    eval_metric[run.arch] = self._evaluate(run)
+            evaluating = [run for run in self.runs.values() if run.active]
+            eval_metric = dict(zip((run.arch for run in evaluating), self._for_each(evaluating, self._evaluate)))
         if evaluated and not config.train_to_budget:
             self._stop_cells_whose_verdict_is_known()
         if self.step >= config.max_steps:
             for run in self.runs.values():
                 if run.active:
                     run.status, run.status_detail = "budget", f"step budget of {config.max_steps} used"
-        probed = False
-        for run in self.runs.values():
-            # A run that ends this step gets a final checkpoint, unless its weights are no longer finite.
-            ended_now = run.arch in active_before and not run.active and run.status != "diverged"
-            if (run.active and self.step % config.probe_every == 0) or ended_now:
-                self._checkpoint(run)
-                probed = True
+        # A run that ends this step gets a final checkpoint, unless its weights are no longer finite.
+        probing = [run for run in self.runs.values()
+                   if (run.active and self.step % config.probe_every == 0)
+                   or (run.arch in active_before and not run.active and run.status != "diverged")]
+        self._for_each(probing, self._checkpoint)
+        probed = bool(probing)
         if self.finished and self.stop_reason is None:
             self.stop_reason = "; ".join(f"{run.label}: {run.status_detail}" for run in self.runs.values())
+        if self.finished:
+            self.close()
         self.elapsed += time.perf_counter() - started
         return ProgressEvent(
             step=self.step,
@@ -468,6 +495,7 @@ class Trainer:
                 if run.checkpoints[-1].step < self.step:
                     self._checkpoint(run)
         self.stop_reason = reason
+        self.close()
 
     # ----- measurements -----
     @torch.no_grad()

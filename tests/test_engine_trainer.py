@@ -186,3 +186,41 @@ def test_training_steps_flush_subnormals_and_leave_the_thread_as_it_was(monkeypa
     assert seen_inside == [False, False]  # both cells' steps ran with subnormals flushed
     # ... and the evaluations, probes and anything else this thread runs afterwards see them again.
     assert _subnormal_survives()
+
+
+def test_cells_on_threads_of_their_own_train_exactly_as_in_turn():
+    import threading
+
+    config = replace(SMALL, archs=("rnn", "gru", "lstm"))
+    in_turn, _ = run_to_end(config)
+    before = threading.active_count()
+    parallel = Trainer(config, cell_threads=3)
+    assert parallel._pool is not None
+    while not parallel.finished:
+        parallel.train_step()
+    assert parallel._pool is None and threading.active_count() == before  # a finished run leaves no thread behind
+    for arch in config.archs:
+        ours, theirs = parallel.runs[arch], in_turn.runs[arch]
+        assert ours.train_loss == theirs.train_loss and ours.eval_metric == theirs.eval_metric
+        assert ours.status_detail == theirs.status_detail
+        for name, tensor in ours.model.state_dict().items():
+            assert torch.equal(tensor, theirs.model.state_dict()[name])
+        assert [c.step for c in ours.checkpoints] == [c.step for c in theirs.checkpoints]
+        for mine, other in zip(ours.checkpoints, theirs.checkpoints):
+            assert (mine.gradient_flow.grad_norm_per_step == other.gradient_flow.grad_norm_per_step).all()
+            assert (mine.gradient_flow.input_grad_norm_per_step == other.gradient_flow.input_grad_norm_per_step).all()
+
+
+def test_stopping_a_run_on_cell_threads_ends_them():
+    import threading
+
+    before = threading.active_count()
+    trainer = Trainer(SMALL, cell_threads=2)
+    trainer.train_step()
+    trainer.stop()
+    assert threading.active_count() == before
+
+
+def test_dropout_between_layers_keeps_cells_in_turn():
+    # Their masks come from torch's global generator: on parallel threads the draws would interleave differently.
+    assert Trainer(replace(SMALL, num_layers=2, dropout=0.2), cell_threads=2)._pool is None

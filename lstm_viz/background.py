@@ -55,14 +55,16 @@ class BackgroundTraining:
 
     def __init__(self, trainer: Trainer | RunConfig, unwatched_timeout: float | None = None, *,
                  scheduler: Scheduler | None = None, owner: Hashable = None, max_seconds: float | None = None,
-                 torch_threads: int | None = None, on_exit: Callable[["BackgroundTraining"], None] | None = None):
+                 torch_threads: int | None = None, on_exit: Callable[["BackgroundTraining"], None] | None = None,
+                 lend_idle_cores: bool = True):
         """`trainer`: a Trainer, or a RunConfig to build one in the worker thread once it holds a slot (building
         measures the initial state, which is work too); `trainer` stays None until then.
         `unwatched_timeout`: stop when nobody has called `snapshot()` for this many seconds, so a run
         whose browser went away without a clean disconnect does not train for nobody.
         `scheduler`: wait for one of its slots first (queued fairly under `owner`, the session). `max_seconds`: wall-time
         cap from the moment training starts (default: the scheduler's). `torch_threads`: torch's thread count in the
-        worker. `on_exit(worker)` runs in the worker at the end."""
+        worker. `on_exit(worker)` runs in the worker at the end. `lend_idle_cores`: with a scheduler, train the
+        architectures on slots nobody waits for (lstm_viz.scheduler.Ticket.borrow), one torch thread each."""
         self.config = trainer.config if isinstance(trainer, Trainer) else trainer
         self.trainer: Trainer | None = trainer if isinstance(trainer, Trainer) else None
         self.unwatched_timeout = unwatched_timeout
@@ -72,6 +74,7 @@ class BackgroundTraining:
             scheduler.max_seconds if scheduler is not None else None)
         self.torch_threads = torch_threads
         self.on_exit = on_exit
+        self.lend_idle_cores = lend_idle_cores
         self.error: BaseException | None = None
         self.started_at: float | None = None  # monotonic time training began (after the queue)
         self.ticket: Ticket | None = None
@@ -156,12 +159,38 @@ class BackgroundTraining:
     def _over_time(self) -> bool:
         return self.max_seconds is not None and time.monotonic() - self.started_at > self.max_seconds
 
+    def _share_idle_cores(self) -> None:
+        """Between steps: step the architectures on borrowed slots while the server has idle ones (a student alone
+        on it sees the headline run's RNN and LSTM train at once), and give them back as soon as a job queues."""
+        ticket, trainer = self.ticket, self.trainer
+        if ticket is None or not self.lend_idle_cores:
+            return
+        if ticket.must_give_back:
+            trainer.set_cell_threads(1)
+            ticket.give_back()
+            return
+        training = sum(run.active for run in trainer.runs.values())
+        borrowed = ticket.borrow(training - 1) if training > 1 else ticket.borrowed
+        used = trainer.set_cell_threads(1 + borrowed)
+        if used - 1 < ticket.borrowed:  # a run whose cells cannot run apart (dropout between layers) keeps none
+            ticket.give_back()
+
     def _train(self) -> None:
         ticket = self.ticket
+        try:
+            self._train_steps(ticket)
+        finally:
+            if self.trainer is not None:
+                self.trainer.close()  # the cell threads end with the run, and so do borrowed slots
+            if ticket is not None:
+                ticket.give_back()
+
+    def _train_steps(self, ticket: Ticket | None) -> None:
         while not self._stop_requested.is_set():
             with self._lock:
                 if self.trainer.finished:
                     return
+                self._share_idle_cores()
                 self.trainer.train_step()
             if ticket is not None:
                 ticket.progress(self._done_units())

@@ -14,6 +14,9 @@ holds a slot while it computes and waits without CPU (a condition variable) befo
   (`Ticket.progress`). The scheduler measures, per kind of job, the units per second running jobs actually achieve
   on this server and the share of their plan finished jobs actually used (a run that stops when solved uses less
   than its budget); `estimated_wait` plays the queue forward on the slots with those measurements.
+- **Idle cores are lent.** A running job may borrow slots that nobody waits for (`Ticket.borrow`), e.g. a training
+  that steps its RNN and LSTM on two threads at once when it is alone on the server; it gives them back at its next
+  step once any job queues (`Ticket.must_give_back`), so a borrowed slot delays the next job by one step at most.
 - **Cancellation.** A waiting job leaves the queue when cancelled (its owner's thread stops waiting: Stop, a closed
   tab, nobody watching); a running one sees `should_stop()`. `spawn` runs a job in its own thread, shared by a key
   between the sessions that watch it: it is cancelled when the last watcher lets go (after RELEASE_GRACE_SECONDS,
@@ -89,6 +92,8 @@ class Ticket:
         self._samples: collections.deque = collections.deque()  # (time, done units), for the recent rate
         self._samples_lock = threading.Lock()
         self.abandoned: Callable[[], bool] | None = None  # set by SharedJob: nobody has watched it for a while
+        self.borrowed = 0  # slots lent to this running job beside its own, while nobody waits for one
+        self.ever_borrowed = False  # its speed was not one slot's: kept out of the per-slot rate measurements
 
     # ----- for the job -----
     @property
@@ -129,6 +134,20 @@ class Ticket:
         if self.abandoned is not None and self.abandoned():
             self.cancel()
         return self._cancelled.is_set() or self.over_time
+
+    def borrow(self, wanted: int) -> int:
+        """Ask for up to `wanted` slots beside this job's own; returns how many it holds now. Slots are lent only
+        while no job waits, and none to a job that is not running."""
+        return self.scheduler._borrow(self, wanted)
+
+    @property
+    def must_give_back(self) -> bool:
+        """A job waits for a slot while this one holds borrowed ones: call give_back() before the next step."""
+        return self.borrowed > 0 and self.scheduler.waiting > 0
+
+    def give_back(self) -> None:
+        """Return every borrowed slot (the fairest waiting jobs are admitted into them at once)."""
+        self.scheduler._give_back(self)
 
     def finish(self, completed: bool = True) -> None:
         """The job is over: free its slot (or its place in the queue). `completed`: it did its whole work."""
@@ -214,9 +233,13 @@ class Scheduler:
             counts[ticket.owner] = counts.get(ticket.owner, 0) + 1
         return counts
 
+    def _in_use(self) -> int:
+        """Under the lock: slots held, by running jobs and the slots lent to them."""
+        return len(self._running) + sum(ticket.borrowed for ticket in self._running)
+
     def _admit(self) -> None:
         """Under the lock: fill the free slots with the fairest waiting jobs."""
-        while self._waiting and len(self._running) < self.capacity:
+        while self._waiting and self._in_use() < self.capacity:
             running = self._running_per_owner()
             chosen = min(self._waiting, key=lambda ticket: self._key(ticket, running))
             self._waiting.remove(chosen)
@@ -254,6 +277,22 @@ class Scheduler:
                 self._condition.wait(remaining)
             return ticket.state == "running"
 
+    def _borrow(self, ticket: Ticket, wanted: int) -> int:
+        with self._condition:
+            if ticket.state != "running" or ticket.cancelled or self._waiting or self._closed:
+                return ticket.borrowed
+            granted = max(0, min(int(wanted) - ticket.borrowed, self.capacity - self._in_use()))
+            if granted:
+                ticket.borrowed += granted
+                ticket.ever_borrowed = True
+            return ticket.borrowed
+
+    def _give_back(self, ticket: Ticket) -> None:
+        with self._condition:
+            if ticket.borrowed:
+                ticket.borrowed = 0
+                self._admit()
+
     def _cancel(self, ticket: Ticket) -> None:
         with self._condition:
             if ticket.state == "queued":
@@ -271,6 +310,7 @@ class Scheduler:
                 ticket.state = "cancelled"
             elif ticket.state == "running":
                 self._running.remove(ticket)
+                ticket.borrowed = 0
                 ticket.state = "done"
                 ticket.completed = completed
                 ticket.ended_at = self.clock()
@@ -288,7 +328,7 @@ class Scheduler:
     def _measure(self, ticket: Ticket) -> None:
         seconds = ticket.ended_at - ticket.started_at
         stats = self._stats.setdefault(ticket.kind, _KindStats())
-        if seconds > 0 and ticket.done_units > 0:
+        if seconds > 0 and ticket.done_units > 0 and not ticket.ever_borrowed:
             rate = ticket.done_units / seconds
             stats.rate = rate if stats.rate is None else (1 - SMOOTHING) * stats.rate + SMOOTHING * rate
         if ticket.completed:
@@ -299,13 +339,15 @@ class Scheduler:
     def _rate(self, kind: str, now: float) -> float:
         """Units per second one job of `kind` achieves: now, by the running jobs of that kind; else as the last
         finished ones did; else as running jobs of any kind do now; else as anything measured did; else the prior."""
-        same = [r for t in self._running if t.kind == kind and (r := t.recent_rate(now)) is not None]
+        # A job that ran on borrowed slots went faster than one slot lets the next job go.
+        one_slot = [t for t in self._running if not t.ever_borrowed]
+        same = [r for t in one_slot if t.kind == kind and (r := t.recent_rate(now)) is not None]
         if same:
             return sum(same) / len(same)
         stats = self._stats.get(kind)
         if stats is not None and stats.rate is not None:
             return stats.rate
-        other = [r for t in self._running if (r := t.recent_rate(now)) is not None]
+        other = [r for t in one_slot if (r := t.recent_rate(now)) is not None]
         if other:
             return sum(other) / len(other)
         measured = [s.rate for s in self._stats.values() if s.rate is not None]
@@ -358,6 +400,7 @@ class Scheduler:
     def status(self) -> dict:
         with self._condition:
             return {"running": len(self._running), "waiting": len(self._waiting), "capacity": self.capacity,
+                    "borrowed": sum(t.borrowed for t in self._running),
                     "running_kinds": sorted(t.kind for t in self._running)}
 
     @property

@@ -322,7 +322,6 @@ class Trainer:
         headline RNN and LSTM then costs about the LSTM's alone. Results are identical to one thread. The app keeps
         1: its scheduler gives each training one core, and 30 sessions have no second core to offer."""
         self.config = config.validate()
-        checks.whole_number("cell_threads", cell_threads, 1, 64)
         self.task: Task = config.make_task()
         self.step = 0
         self.elapsed = 0.0
@@ -345,14 +344,8 @@ class Trainer:
                 model=model,
                 optimizer=optimizer_class(model.parameters(), lr=config.learning_rate),
             )
-        # Dropout between layers draws from torch's global generator: cells on parallel threads would draw their
-        # masks in a different order from run to run, and the run would not repeat.
-        parallel = min(cell_threads, len(config.archs))
-        if config.dropout > 0 and config.num_layers > 1:
-            parallel = 1
-        self._pool = (ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="lstm-viz-cell",
-                                         initializer=torch.set_num_threads, initargs=(1,))
-                      if parallel > 1 else None)
+        self._pool: ThreadPoolExecutor | None = None
+        self.set_cell_threads(cell_threads)
         if measure_initial_state:
             self._for_each(list(self.runs.values()), lambda run: (self._evaluate(run), self._checkpoint(run)))
 
@@ -362,6 +355,26 @@ class Trainer:
         if self._pool is None or len(runs) < 2:
             return [work(run) for run in runs]
         return list(self._pool.map(work, runs))
+
+    @property
+    def cell_threads(self) -> int:
+        return self._pool._max_workers if self._pool is not None else 1
+
+    def set_cell_threads(self, threads: int) -> int:
+        """Train the architectures on up to `threads` threads from the next step on (1: in turn, in the calling
+        thread); returns the number used. Changing it changes no result."""
+        checks.whole_number("cell_threads", threads, 1, 64)
+        threads = min(threads, len(self.config.archs))
+        # Dropout between layers draws from torch's global generator: cells on parallel threads would draw their
+        # masks in a different order from run to run, and the run would not repeat.
+        if self.config.dropout > 0 and self.config.num_layers > 1:
+            threads = 1
+        if threads != self.cell_threads:
+            self.close()
+            if threads > 1:
+                self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lstm-viz-cell",
+                                                initializer=torch.set_num_threads, initargs=(1,))
+        return threads
 
     def close(self) -> None:
         """End the cell threads (a finished or stopped run does this itself); the Trainer stays readable."""

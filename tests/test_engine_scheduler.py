@@ -44,8 +44,9 @@ def no_threads_left():
 
 
 class Busy(dict):
-    """How many threads are computing at once: inside a Trainer.train_step (a run, a sweep point, a clipping run)
-    or inside a what-if probe. Each lingers a millisecond, so jobs computing beside the limit would overlap."""
+    """How many threads are computing at once: inside one cell's training step (a run's, on its own thread or a
+    borrowed one; a sweep point's; a clipping run's) or inside a what-if probe. Each lingers a millisecond, so jobs
+    computing beside the limit would overlap."""
 
     def __init__(self):
         super().__init__(now=0, max=0, steps=0)
@@ -68,13 +69,13 @@ class Busy(dict):
 @pytest.fixture
 def concurrent_steps(monkeypatch):
     busy = Busy()
-    original = Trainer.train_step
+    original = Trainer._optimise
 
-    def counting(self):
+    def counting(self, run, inputs, targets):
         with busy.computing():
-            return original(self)
+            return original(self, run, inputs, targets)
 
-    monkeypatch.setattr(Trainer, "train_step", counting)
+    monkeypatch.setattr(Trainer, "_optimise", counting)
     return busy
 
 
@@ -128,7 +129,8 @@ def test_sweeps_cannot_bypass_the_servers_training_limit(concurrent_steps, no_th
     wait_until(lambda: all(s.snapshot().queue_position is not None for s in sweeps))
     assert sorted(s.snapshot().queue_position for s in sweeps) == [1, 2, 3, 4]
     assert all(s.snapshot().queue_wait is not None and s.snapshot().rows == () for s in sweeps)
-    assert scheduler.status() == {"running": 1, "waiting": 4, "capacity": 1, "running_kinds": ["training"]}
+    assert scheduler.status() == {"running": 1, "waiting": 4, "capacity": 1, "borrowed": 0,
+                                  "running_kinds": ["training"]}
     time.sleep(0.3)
     assert concurrent_steps["max"] == 1
     running.stop()
@@ -310,3 +312,57 @@ def test_wait_estimates_come_from_measured_throughput_within_a_factor_of_two():
         assert len(checked) >= 10
         for owner, actual, estimate in checked:
             assert estimate is not None and 0.5 <= actual / estimate <= 2.0, (owner, actual, estimate)
+
+
+def test_idle_slots_are_lent_only_while_nobody_waits_and_come_back_for_the_next_job():
+    scheduler = Scheduler(3, max_seconds=600)
+    first = scheduler.submit("student 1", "training", 1.0)
+    assert first.borrow(1) == 1 and first.borrow(5) == 2  # every idle slot, no more
+    assert scheduler.status()["borrowed"] == 2 and not first.must_give_back
+    second = scheduler.submit("student 2", "training", 1.0)
+    assert second.state == "queued" and first.must_give_back  # all three slots are held
+    assert first.borrow(2) == 2  # nothing more is lent while a job waits...
+    first.give_back()  # ...and what was lent comes back for it
+    assert second.state == "running" and first.borrowed == 0
+    assert first.borrow(1) == 1  # the third slot is idle again
+    third = scheduler.submit("student 3", "training", 1.0)
+    assert third.state == "queued"
+    first.finish()  # a finished job returns its own slot and the lent one
+    assert third.state == "running" and scheduler.status()["borrowed"] == 0
+    assert scheduler.submit("student 4", "training", 1.0).borrow(1) == 0  # queued: lent nothing
+
+
+def test_a_training_alone_on_the_server_steps_its_cells_at_once_and_makes_room_for_the_next(concurrent_steps,
+                                                                                             no_threads_left):
+    threads_by_arch: dict[str, set] = {}
+    original = Trainer._optimise
+
+    def recording(self, run, inputs, targets):
+        threads_by_arch.setdefault(run.arch, set()).add(threading.current_thread().name)
+        return original(self, run, inputs, targets)
+
+    scheduler = Scheduler(2, max_seconds=600)
+    alone = BackgroundTraining(ENDLESS, scheduler=scheduler, owner="student 1")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Trainer, "_optimise", recording)
+        alone.start()
+        wait_until(lambda: scheduler.status()["borrowed"] == 1 and alone.snapshot() is not None
+                   and alone.snapshot().step > 3)
+        # Both cells ran on the cell threads, not in the worker thread.
+        assert all(name.startswith("lstm-viz-cell") for names in threads_by_arch.values() for name in names)
+        second = BackgroundTraining(SMALL, scheduler=scheduler, owner="student 2").start()
+        wait_until(lambda: second.ticket.state in ("running", "done"), seconds=10)  # the lent slot came back
+        assert second.wait(WAIT_SECONDS)
+        alone.stop()
+        wait_until(lambda: not alone.alive)
+    assert concurrent_steps["max"] == 2  # the borrowed slot ran beside the run's own, never beyond the two slots
+    assert second.snapshot().finished and second.snapshot().step == SMALL.max_steps
+    # The run that borrowed trained exactly as a run in turn does: same curve up to where it stopped.
+    in_turn = Trainer(ENDLESS)
+    reference_losses = {arch: [] for arch in ENDLESS.archs}
+    for _ in range(alone.snapshot().step):
+        event = in_turn.train_step()
+        for arch, loss in event.train_loss.items():
+            reference_losses[arch].append(loss)
+    for arch in ENDLESS.archs:
+        assert alone.snapshot().runs[arch].train_loss == reference_losses[arch]

@@ -70,6 +70,8 @@ MAX_THREADS = 64
 
 def train(args: argparse.Namespace) -> int:
     checks.whole_number("--threads", args.threads, 1, MAX_THREADS)
+    if args.cell_threads is not None:
+        checks.whole_number("--cell-threads", args.cell_threads, 1, MAX_THREADS)
     config = RunConfig(
         task=args.task, length=args.length, archs=tuple(args.arch), max_steps=args.steps, seed=args.seed,
         hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout, forget_bias=args.forget_bias,
@@ -81,7 +83,6 @@ def train(args: argparse.Namespace) -> int:
     )
     config.validate()  # every setting checked, with the app's own messages, before the thread count or any tensor
     cell_threads = args.cell_threads if args.cell_threads is not None else max(1, min(len(config.archs), os.cpu_count() or 1))
-    checks.whole_number("--cell-threads", cell_threads, 1, MAX_THREADS)
     torch.set_num_threads(args.threads)
     trainer = Trainer(config, cell_threads=cell_threads)
     while not trainer.finished:

@@ -201,6 +201,8 @@ def test_the_cli_refuses_bad_settings_with_the_same_message(tmp_path, capsys):
     assert "seed must be between 0 and 2,147,483,647" in capsys.readouterr().err
     assert cli.main(["train", "--threads", "100000", "--out", str(tmp_path)]) == 2
     assert "--threads must be between 1 and 64" in capsys.readouterr().err
+    assert cli.main(["train", "--cell-threads", "0", "--out", str(tmp_path)]) == 2
+    assert "--cell-threads must be between 1 and 64" in capsys.readouterr().err
 
 
 def test_the_standalone_script_refuses_a_config_outside_the_limits():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .base import Architecture, LayerParams, StackedRecurrence, State
+from .base import Architecture, LayerParams, StackedRecurrence, State, with_ones_column
 
 # One layer's forward keeps every step in one (T, B, 5H) buffer, five H-wide blocks per row:
 #   n (candidate) | free | hn = W_hn h_{t-1} + b_hn | r (reset) | z (update)
@@ -30,15 +30,6 @@ def in_gate_order(tensor: Tensor, order: str, hidden_size: int, dim: int = 0) ->
 def from_gate_order(tensor: Tensor, order: str, hidden_size: int, dim: int = 0) -> Tensor:
     """The inverse of `in_gate_order`: blocks stacked in `order`, back into PyTorch's r, z, n."""
     return torch.cat([tensor.narrow(dim, order.index(gate) * hidden_size, hidden_size) for gate in "rzn"], dim)
-
-
-def with_ones_column(matrix: Tensor) -> Tensor:
-    """[matrix | 1]: a bias becomes one more row of the weight, so a matmul adds it (forward) and sums
-    its gradient (backward) without a separate pass over the whole sequence."""
-    augmented = matrix.new_empty(matrix.shape[0], matrix.shape[1] + 1)
-    augmented[:, :-1] = matrix
-    augmented[:, -1] = 1.0
-    return augmented
 
 
 def run_layer(layer_input: Tensor, initial: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor,

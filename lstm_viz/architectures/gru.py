@@ -88,8 +88,11 @@ class GatedRecurrence(torch.autograd.Function):
         # With a = h_{t-1} W_hh^T + b_hh and dh = dL/dh_t (coefficients per unit of dh):
         #   dL/dz_pre = (h_{t-1} - n) z (1 - z) = (h_t - n)(1 - z)      [h_t - n = z (h_{t-1} - n)]
         #   dL/dn_pre = (1 - z)(1 - n^2),  dL/da_n = r dL/dn_pre,  dL/dr_pre = hn r (1 - r) dL/dn_pre.
-        torch.sub(states[1:, :, :-1], n, out=free).addcmul_(free, z, value=-1.0)
-        torch.addcmul(buffer.new_ones(()), n, n, value=-1.0, out=n).addcmul_(n, z, value=-1.0)
+        torch.sub(states[1:, :, :-1], n, out=free)
+        torch.addcmul(buffer.new_ones(()), n, n, value=-1.0, out=n)
+        # Both (1 - z) factors in one pass: blocks 0 and 1 side by side, z broadcast over them.
+        both = buffer[..., : 2 * H].unflatten(-1, (2, H))
+        both.addcmul_(both, z.unsqueeze(-2), value=-1.0)
         hn.mul_(n).mul_(r).addcmul_(hn, r, value=-1.0)
         r.mul_(n)
         coefficients = buffer[..., : 4 * H].unflatten(-1, (4, H)).unbind(0)  # times dh_t: every block's gradient

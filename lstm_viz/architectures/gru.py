@@ -88,11 +88,8 @@ class GatedRecurrence(torch.autograd.Function):
         # With a = h_{t-1} W_hh^T + b_hh and dh = dL/dh_t (coefficients per unit of dh):
         #   dL/dz_pre = (h_{t-1} - n) z (1 - z) = (h_t - n)(1 - z)      [h_t - n = z (h_{t-1} - n)]
         #   dL/dn_pre = (1 - z)(1 - n^2),  dL/da_n = r dL/dn_pre,  dL/dr_pre = hn r (1 - r) dL/dn_pre.
-        torch.sub(states[1:, :, :-1], n, out=free)
-        torch.addcmul(buffer.new_ones(()), n, n, value=-1.0, out=n)
-        # Both (1 - z) factors in one pass: blocks 0 and 1 side by side, z broadcast over them.
-        both = buffer[..., : 2 * H].unflatten(-1, (2, H))
-        both.addcmul_(both, z.unsqueeze(-2), value=-1.0)
+        torch.sub(states[1:, :, :-1], n, out=free).addcmul_(free, z, value=-1.0)
+        torch.addcmul(buffer.new_ones(()), n, n, value=-1.0, out=n).addcmul_(n, z, value=-1.0)
         hn.mul_(n).mul_(r).addcmul_(hn, r, value=-1.0)
         r.mul_(n)
         coefficients = buffer[..., : 4 * H].unflatten(-1, (4, H)).unbind(0)  # times dh_t: every block's gradient
@@ -106,8 +103,11 @@ class GatedRecurrence(torch.autograd.Function):
         coefficients[-1].mul_(current.unsqueeze(1))
         for t in range(steps - 1, 0, -1):
             following = full_grads[t % 2]
-            torch.addmm(grad_hidden_steps[t - 1], recurrent_gradients[t], backward_weight, out=following)
-            following.addcmul_(current, updates[t])  # dh_{t-1} += dh_t z_t
+            # dh_{t-1} = dL/dh_{t-1} from above + dh_t z_t + dL/da_t W_hh. The term from above first, in an
+            # elementwise op: as addmm's input it was copied on its own (a slow strided read, as it comes
+            # transposed from the batch-first output).
+            torch.addcmul(grad_hidden_steps[t - 1], current, updates[t], out=following)
+            following.addmm_(recurrent_gradients[t], backward_weight)
             coefficients[t - 1].mul_(full_grad_columns[t % 2])
             current = following
 

@@ -92,6 +92,17 @@ def test_time_major_input_and_an_input_without_gradient(arch):
         torch.testing.assert_close(actual, wanted, rtol=1e-10, atol=1e-10)
 
 
+def test_a_second_backward_through_the_gru_fails_instead_of_reusing_overwritten_values():
+    """GatedRecurrence's backward turns the forward's buffer into the gradient in place; PyTorch's saved-tensor
+    check must then refuse a second backward through the same graph, as it does for any in-place change."""
+    ours, _ = module_pair("gru", 1, 0.0, batch_first=True, dtype=torch.float64)
+    output, _ = ours(torch.randn(2, 7, 3, dtype=torch.float64))
+    loss = output.square().sum()
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
 @pytest.mark.parametrize("arch", ["rnn", "gru"])
 def test_inference_is_pytorchs_own_forward_and_names_stay_pytorchs(arch):
     ours, reference = module_pair(arch, 2, 0.2, batch_first=True, dtype=torch.float32)

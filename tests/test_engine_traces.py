@@ -65,11 +65,12 @@ def trained_a_little(model, inputs):
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
-@pytest.mark.parametrize("num_layers", [1, 3])
-def test_trace_matches_step_by_step_cells(arch, num_layers):
+# Input narrower than the state (the LSTM folds x_t into each step's matmul) and wider (its input terms come first).
+@pytest.mark.parametrize("num_layers,input_size", [(1, 3), (3, 3), (1, 20)])
+def test_trace_matches_step_by_step_cells(arch, num_layers, input_size):
     torch.manual_seed(1)
-    config = ModelConfig(arch=arch, input_size=3, output_size=2, hidden_size=12, num_layers=num_layers)
-    inputs = torch.randn(5, 40, 3) * 2
+    config = ModelConfig(arch=arch, input_size=input_size, output_size=2, hidden_size=12, num_layers=num_layers)
+    inputs = torch.randn(5, 40, input_size) * 2
     model = trained_a_little(build_model(config, seed=3), inputs)
     result = trace(model, inputs)
     assert len(result.layers) == num_layers

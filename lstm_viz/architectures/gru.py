@@ -6,109 +6,126 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .base import Architecture, LayerParams, StackedRecurrence, State
+from .base import Architecture, LayerParams, StackedRecurrence, State, with_ones_column
+
+# One layer's forward keeps every step in one (T, B, 5H) buffer, five H-wide blocks per row:
+#   n (candidate) | free | hn = W_hn h_{t-1} + b_hn | r (reset) | z (update)
+# so that [hn, r, z] is one block for the step's single matmul and [r, z] one block for its sigmoid.
+# Backward overwrites the buffer in place with dL/d(pre-activation) per unit of dL/dh_t:
+#   n_pre | z | r | hn (the recurrent term, before r) | z kept
+# whose first three blocks are the input projection's gradient and blocks 1-3 the recurrent one; no
+# other (T, B, ...) array is allocated (fresh allocations of this size cost page faults every step).
+FORWARD_RECURRENT_ORDER = "nrz"  # W_hh rows for the forward buffer's [hn, r, z]
+BACKWARD_RECURRENT_ORDER = "zrn"  # W_hh rows for the backward buffer's blocks 1-3
+BACKWARD_INPUT_ORDER = "nzr"  # W_ih rows for the backward buffer's blocks 0-2
+GATE_INDEX = {"r": 0, "z": 1, "n": 2}  # PyTorch's order in the stacked weights
+
+
+def in_gate_order(tensor: Tensor, order: str, hidden_size: int, dim: int = 0) -> Tensor:
+    """The three H-wide gate blocks of a tensor stacked in PyTorch's order (r, z, n) along `dim`,
+    rearranged into `order`."""
+    return torch.cat([tensor.narrow(dim, GATE_INDEX[gate] * hidden_size, hidden_size) for gate in order], dim)
+
+
+def from_gate_order(tensor: Tensor, order: str, hidden_size: int, dim: int = 0) -> Tensor:
+    """The inverse of `in_gate_order`: blocks stacked in `order`, back into PyTorch's r, z, n."""
+    return torch.cat([tensor.narrow(dim, order.index(gate) * hidden_size, hidden_size) for gate in "rzn"], dim)
 
 
 def run_layer(layer_input: Tensor, initial: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor,
-              bias_hh: Tensor, difference: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-    """For layer_input (T,B,D): gates (T,B,3H) holding r_t, z_t and W_hn h_{t-1} + b_hn, the candidate n_t
-    (T,B,H) and the hidden state h_t (T,B,H). A given (T,B,H) `difference` receives h_{t-1} - n_t."""
+              bias_hh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """One layer over layer_input (T,B,D): the (T,B,5H) buffer above, the states (T+1,B,H+1) holding
+    [h_{t-1} | 1] for t = 0..T (the initial state first), and the input as (T*B, D+1) [x_t | 1]."""
     steps, batch, input_size = layer_input.shape
     hidden_size = weight_hh.shape[1]
-    flat_input = layer_input.reshape(steps * batch, input_size)
-    reset_update = slice(0, 2 * hidden_size)
-    new = slice(2 * hidden_size, 3 * hidden_size)
-    # The gate buffer starts as every step's input term of r and z (both biases in) and b_hn; each step
-    # adds h_{t-1} W_hh^T to its slice in place, one matmul for all three blocks. Zero rows keep x out of
-    # the n block, whose input term stays apart (r multiplies only the recurrent term).
-    gate_weight = torch.cat([weight_ih[reset_update], weight_ih.new_zeros(hidden_size, input_size)])
-    gate_bias = torch.cat([bias_ih[reset_update] + bias_hh[reset_update], bias_hh[new]])
-    gates = torch.addmm(gate_bias, flat_input, gate_weight.t()).view(steps, batch, 3 * hidden_size)
-    candidate = torch.addmm(bias_ih[new], flat_input, weight_ih[new].t()).view(steps, batch, hidden_size)
-    hidden = torch.empty_like(candidate)
-    if difference is None:
-        difference = torch.empty_like(candidate)
-    recurrent_weight = weight_hh.t().contiguous()
-    previous = initial
-    for g, rz, r, z, hn, n, d, h in zip(
-        gates.unbind(0), gates[..., reset_update].unbind(0), gates[..., :hidden_size].unbind(0),
-        gates[..., hidden_size : reset_update.stop].unbind(0), gates[..., new].unbind(0), candidate.unbind(0),
-        difference.unbind(0), hidden.unbind(0),
+    rows, new = steps * batch, slice(2 * hidden_size, 3 * hidden_size)
+    flat_input = with_ones_column(layer_input.reshape(rows, input_size))
+    buffer = torch.empty(steps, batch, 5 * hidden_size, dtype=layer_input.dtype)
+    flat = buffer.view(rows, 5 * hidden_size)
+    # Every step's input terms in two matmuls: n's (b_in in) and r's and z's (both their biases in).
+    torch.mm(flat_input, torch.cat([weight_ih[new], bias_ih[new, None]], 1).t(), out=flat[:, :hidden_size])
+    reset_update_bias = (bias_ih[: 2 * hidden_size] + bias_hh[: 2 * hidden_size])[:, None]
+    torch.mm(flat_input, torch.cat([weight_ih[: 2 * hidden_size], reset_update_bias], 1).t(), out=flat[:, 3 * hidden_size :])
+    flat[:, new].copy_(bias_hh[new].expand(rows, hidden_size))
+    states = torch.empty(steps + 1, batch, hidden_size + 1, dtype=layer_input.dtype)
+    states[..., -1] = 1.0
+    states[0, :, :-1] = initial
+    recurrent_weight = in_gate_order(weight_hh, FORWARD_RECURRENT_ORDER, hidden_size).t().contiguous()
+    previous = states[0, :, :-1]
+    H = hidden_size
+    for g, rz, r, z, hn, n, h in zip(
+        buffer[..., 2 * H :].unbind(0), buffer[..., 3 * H :].unbind(0), buffer[..., 3 * H : 4 * H].unbind(0),
+        buffer[..., 4 * H :].unbind(0), buffer[..., 2 * H : 3 * H].unbind(0), buffer[..., :H].unbind(0),
+        states[1:, :, :-1].unbind(0),
     ):
         g.addmm_(previous, recurrent_weight)
         rz.sigmoid_()
         n.addcmul_(r, hn).tanh_()
-        # h_t = (1 - z) n + z h_{t-1} = n + z (h_{t-1} - n); torch.lerp measured several times slower here.
-        previous = torch.addcmul(n, z, torch.sub(previous, n, out=d), out=h)
-    return gates, candidate, hidden
+        previous = torch.lerp(n, previous, z, out=h)  # h_t = (1 - z) n + z h_{t-1}
+    return buffer, states, flat_input
 
 
 class GatedRecurrence(torch.autograd.Function):
     """One GRU layer over all steps, time-major. Everything a step's backward does is linear in dL/dh_t,
-    so its coefficients are computed for all steps at once; the reverse loop is then one multiply,
-    one multiply-add and one matmul per step, and the weight gradients one matmul each over all steps."""
+    so its coefficients are computed for all steps at once, in place in the forward's buffer; the reverse
+    loop is then one multiply, one matmul and one multiply-add per step, and each weight gradient (bias
+    included, through the ones columns) one matmul over all steps."""
 
     @staticmethod
     def forward(ctx, layer_input, initial, weight_ih, weight_hh, bias_ih, bias_hh):
-        steps, batch, _ = layer_input.shape
-        hidden_size = weight_hh.shape[1]
-        # (T, B, 2, H): the z block receives h_{t-1} - n_t now; backward fills the r block.
-        factors = torch.empty(steps, batch, 2, hidden_size, dtype=layer_input.dtype)
-        gates, candidate, hidden = run_layer(layer_input, initial, weight_ih, weight_hh, bias_ih, bias_hh,
-                                             difference=factors[:, :, 1])
-        ctx.save_for_backward(layer_input, initial, weight_ih, weight_hh, hidden, gates, candidate, factors)
-        return hidden
+        buffer, states, flat_input = run_layer(layer_input, initial, weight_ih, weight_hh, bias_ih, bias_hh)
+        ctx.save_for_backward(flat_input, weight_ih, weight_hh, states, buffer)
+        return states[1:, :, :-1]
 
     @staticmethod
     def backward(ctx, grad_hidden):
-        layer_input, initial, weight_ih, weight_hh, hidden, gates, candidate, factors = ctx.saved_tensors
-        steps, batch, hidden_size = hidden.shape
-        flat_rows = steps * batch
-        reset_update = slice(0, 2 * hidden_size)
-        r, z, hn = gates.view(steps, batch, 3, hidden_size).unbind(2)
-        # With a = h_{t-1} W_hh^T + b_hh, the recurrent term, and dh = dL/dh_t:
-        #   n block: dL/dn_pre = (1 - z)(1 - n^2) dh = new_factor * dh, and dL/da_n = r * that;
-        #   r block: dL/da_r = new_factor * hn * r(1 - r) dh;  z block: dL/da_z = (h_{t-1} - n) z(1 - z) dh.
-        new_factor = torch.mul(candidate, candidate).neg_().add_(1.0)
-        new_factor.addcmul_(new_factor, z, value=-1.0)
-        torch.mul(new_factor, hn, out=factors[:, :, 0])
-        coefficient = torch.empty(steps, batch, 3, hidden_size, dtype=hidden.dtype)  # dL/da_t = dh * coefficient
-        reset_update_gates = gates[..., reset_update].view(steps, batch, 2, hidden_size)
-        sigmoid_derivative = torch.addcmul(reset_update_gates, reset_update_gates, reset_update_gates, value=-1.0)
-        torch.mul(sigmoid_derivative, factors, out=coefficient[:, :, :2])
-        torch.mul(new_factor, r, out=coefficient[:, :, 2])
-
-        grad_h = torch.empty_like(hidden).copy_(grad_hidden)  # (T, B, H), becomes the full dL/dh_t
-        grad_recurrent = torch.empty(steps, batch, 3, hidden_size, dtype=hidden.dtype)  # dL/da_t
-        # dh broadcast over the three blocks as an expanded view: measured faster than broadcasting inside torch.mul.
-        grad_h_steps = grad_h.unbind(0)
-        grad_h_columns = grad_h.unsqueeze(2).expand(steps, batch, 3, hidden_size).unbind(0)
-        grad_recurrent_steps, grad_recurrent_flat = grad_recurrent.unbind(0), grad_recurrent.view(steps, batch, -1).unbind(0)
-        coefficients, updates = coefficient.unbind(0), z.unbind(0)
+        # The buffer is overwritten: a second backward through the same graph fails PyTorch's saved-tensor
+        # version check instead of computing from overwritten values.
+        flat_input, weight_ih, weight_hh, states, buffer = ctx.saved_tensors
+        steps, batch, _ = buffer.shape
+        H = weight_hh.shape[1]
+        n, free, hn, r, z = buffer.split(H, dim=-1)
+        # With a = h_{t-1} W_hh^T + b_hh and dh = dL/dh_t (coefficients per unit of dh):
+        #   dL/dz_pre = (h_{t-1} - n) z (1 - z) = (h_t - n)(1 - z)      [h_t - n = z (h_{t-1} - n)]
+        #   dL/dn_pre = (1 - z)(1 - n^2),  dL/da_n = r dL/dn_pre,  dL/dr_pre = hn r (1 - r) dL/dn_pre.
+        torch.sub(states[1:, :, :-1], n, out=free).addcmul_(free, z, value=-1.0)
+        torch.addcmul(buffer.new_ones(()), n, n, value=-1.0, out=n).addcmul_(n, z, value=-1.0)
+        hn.mul_(n).mul_(r).addcmul_(hn, r, value=-1.0)
+        r.mul_(n)
+        coefficients = buffer[..., : 4 * H].unflatten(-1, (4, H)).unbind(0)  # times dh_t: every block's gradient
+        recurrent_gradients = buffer[..., H : 4 * H].unbind(0)
+        updates, grad_hidden_steps = z.unbind(0), grad_hidden.unbind(0)
+        backward_weight = in_gate_order(weight_hh, BACKWARD_RECURRENT_ORDER, H)
+        # dL/dh_t needs only dL/dh_{t+1}: two (B, H) buffers in turn, and their (B, 1, H) views for the broadcast.
+        full_grads = [buffer.new_empty(batch, H) for _ in range(2)]
+        full_grad_columns = [grad.unsqueeze(1) for grad in full_grads]
+        current = grad_hidden_steps[-1]
+        coefficients[-1].mul_(current.unsqueeze(1))
         for t in range(steps - 1, 0, -1):
-            torch.mul(grad_h_columns[t], coefficients[t], out=grad_recurrent_steps[t])
-            grad_h_steps[t - 1].addcmul_(grad_h_steps[t], updates[t]).addmm_(grad_recurrent_flat[t], weight_hh)
-        torch.mul(grad_h_columns[0], coefficients[0], out=grad_recurrent_steps[0])
+            following = full_grads[t % 2]
+            # dh_{t-1} = dL/dh_{t-1} from above + dh_t z_t + dL/da_t W_hh. The term from above first, in an
+            # elementwise op: as addmm's input it was copied on its own (a slow strided read, as it comes
+            # transposed from the batch-first output).
+            torch.addcmul(grad_hidden_steps[t - 1], current, updates[t], out=following)
+            following.addmm_(recurrent_gradients[t], backward_weight)
+            coefficients[t - 1].mul_(full_grad_columns[t % 2])
+            current = following
 
-        flat_recurrent = grad_recurrent.view(flat_rows, 3 * hidden_size)
-        grad_weight_hh = torch.mm(hidden[:-1].reshape(-1, hidden_size).t(), flat_recurrent[batch:]).t()
-        grad_weight_hh = grad_weight_hh.addmm(flat_recurrent[:batch].t(), initial)
-        grad_bias_hh = flat_recurrent.sum(0)
-        # The input term's gradient is the recurrent one in the r and z blocks, and dL/dn_pre in the n block.
-        grad_new = torch.mul(grad_h, new_factor).view(flat_rows, hidden_size)
-        flat_input = layer_input.reshape(flat_rows, -1)
+        flat = buffer.view(steps * batch, 5 * H)
+        # [h_{t-1} | 1]^T dL/da over all steps: W_hh's gradient and, in the last row, b_hh's.
+        recurrent = torch.mm(states[:-1].reshape(steps * batch, H + 1).t(), flat[:, H : 4 * H])
+        recurrent = from_gate_order(recurrent, BACKWARD_RECURRENT_ORDER, H, dim=1)
         # x^T g, transposed afterwards: for a narrow input (D=2) this order measured several times faster.
-        grad_weight_ih = torch.cat([torch.mm(flat_input.t(), flat_recurrent[:, reset_update]),
-                                    torch.mm(flat_input.t(), grad_new)], dim=1).t().contiguous()
-        grad_bias_ih = torch.cat([grad_bias_hh[reset_update], grad_new.sum(0)])
+        inputs = from_gate_order(torch.mm(flat_input.t(), flat[:, : 3 * H]), BACKWARD_INPUT_ORDER, H, dim=1)
         grad_input = None
         if ctx.needs_input_grad[0]:
-            grad_input = torch.mm(flat_recurrent[:, reset_update], weight_ih[reset_update])
-            grad_input = grad_input.addmm_(grad_new, weight_ih[2 * hidden_size :]).view(steps, batch, -1)
+            input_weight = in_gate_order(weight_ih, BACKWARD_INPUT_ORDER, H)
+            grad_input = torch.mm(flat[:, : 3 * H], input_weight).view(steps, batch, -1)
         grad_initial = None
         if ctx.needs_input_grad[1]:
-            grad_initial = torch.addmm(grad_h_steps[0] * updates[0], grad_recurrent_flat[0], weight_hh)
-        return grad_input, grad_initial, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh
+            grad_initial = torch.addmm(current * updates[0], recurrent_gradients[0], backward_weight)
+        return (grad_input, grad_initial, inputs[:-1].t().contiguous(), recurrent[:-1].t().contiguous(), inputs[-1],
+                recurrent[-1])
 
 
 class FastGRU(StackedRecurrence, nn.GRU):
@@ -120,13 +137,13 @@ class FastGRU(StackedRecurrence, nn.GRU):
 def trace_layer(params: LayerParams, layer_input: Tensor) -> dict[str, Tensor]:
     hidden_size = params["weight_hh"].shape[1]
     initial = layer_input.new_zeros(layer_input.shape[1], hidden_size)
-    gates, candidate, hidden = run_layer(layer_input, initial, params["weight_ih"], params["weight_hh"],
-                                         params["bias_ih"], params["bias_hh"])
+    buffer, states, _ = run_layer(layer_input, initial, params["weight_ih"], params["weight_hh"],
+                                  params["bias_ih"], params["bias_hh"])
     return {
-        "reset_gate": gates[..., :hidden_size],
-        "update_gate": gates[..., hidden_size: 2 * hidden_size],
-        "candidate": candidate,
-        "hidden_state": hidden,
+        "reset_gate": buffer[..., 3 * hidden_size : 4 * hidden_size],
+        "update_gate": buffer[..., 4 * hidden_size :],
+        "candidate": buffer[..., :hidden_size],
+        "hidden_state": states[1:, :, :-1],
     }
 
 

@@ -65,10 +65,10 @@ def live_panel() -> None:
     def training_fragment() -> None:
         trainer = state.current_trainer()
         _narrative(trainer)
-        # The same slots whether a run exists or not, so the charts keep their place in the page's element tree: the
-        # first run's charts then update the empty ones drawn before Start in place. Drawn at another place, they
-        # were new elements that the browser built from scratch once the click's rerun ended, while the empty ones
-        # lingered before them: the first chart came about a second later, and blinked.
+        # The same slots whether a run exists or not, so the charts keep their place in the page's element tree and
+        # the first run's charts replace the empty ones drawn before Start. Drawn at another place, the browser kept
+        # the empty ones (hidden) in front of them until the click's rerun ended, then built the new ones once more:
+        # the first chart came about a second later, and blinked out for as long again on a busy machine.
         above, (left, right) = st.container(), _chart_slots()
         if trainer is None:
             if state.poll_training():

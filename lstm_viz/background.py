@@ -84,6 +84,8 @@ class BackgroundTraining:
         self._stop_requested = threading.Event()
         self._stop_reason = "stopped by the user"
         self._last_watched = time.monotonic()
+        self._built = threading.Event()  # set once the Trainer exists, or the run ended without one
+        self._initial: Trainer | None = None  # a snapshot at step 0, for readers during the first step
         self._gflop = {arch: dataclasses.replace(self.config, archs=(arch,)).estimated_step_gflop()
                        for arch in self.config.archs}
         self._thread = threading.Thread(target=self._run, name="lstm-viz-training", daemon=True)
@@ -136,6 +138,8 @@ class BackgroundTraining:
                 trainer = Trainer(self.config)
                 with self._lock:
                     self.trainer = trainer
+                    self._initial = snapshot(trainer)
+            self._built.set()
             self._train()
             completed = self.error is None and all(run.status != "stopped" for run in self.trainer.runs.values())
         except Exception as error:  # noqa: BLE001 - reported to the page; the server must go on
@@ -146,6 +150,7 @@ class BackgroundTraining:
                     if not self.trainer.finished:
                         self.trainer.stop("stopped by an error")
         finally:
+            self._built.set()
             if ticket is not None:
                 if self.trainer is not None:
                     ticket.progress(self._done_units())
@@ -222,9 +227,25 @@ class BackgroundTraining:
                 self._readers_waiting -= 1
             yield self.trainer
 
+    def wait_built(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the Trainer to exist (built, its step-0 evaluation done); True if it
+        does. Returns at once while the run waits for a slot, which can take far longer."""
+        if self.trainer is None and self.ticket is not None and not self.ticket.admitted:
+            return False
+        if self.trainer is None:
+            self._built.wait(timeout)
+        return self.trainer is not None
+
     def snapshot(self) -> Trainer | None:
         """A consistent copy of the run; None while it waits for a slot or builds its Trainer."""
         self._last_watched = time.monotonic()
+        initial = self._initial
+        if initial is not None:
+            # The first training step is the slowest (about 0.1 s: buffers and kernels are set up): a page asking
+            # while it runs gets the state before it, with the step-0 evaluation, instead of waiting for it.
+            if self.trainer.step <= 1 and self._lock.locked():
+                return snapshot(initial)
+            self._initial = None
         with self._reading() as trainer:
             return snapshot(trainer) if trainer is not None else None
 

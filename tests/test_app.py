@@ -199,3 +199,52 @@ def test_edge_settings_train_and_draw_without_errors(task, length):
     at.selectbox(key=f"layer_{run_id}").set_value(2).run()
     assert not at.exception and not at.error
     assert any("layer 3" in title for title in plotly_charts(at))
+
+
+def figure_array(value) -> list:
+    """A trace's x or y from the figure's JSON: Plotly sends NumPy arrays as base64 ("bdata") with their dtype."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"])).tolist()
+    return list(value)
+
+
+def test_the_start_click_draws_the_step_0_evaluation_and_the_next_refresh_the_insides():
+    """The page run right after the Start click already shows each cell's test metric at step 0 (its untrained
+    weights on the test set) and the gradient reaching each step; the heatmaps come with the next refresh."""
+    import torch
+
+    from lstm_viz.architectures import ARCHITECTURES
+    from lstm_viz.model import build_model
+    from lstm_viz.trainer import TEST_SEED_OFFSET
+
+    at = train_page()
+    tiny_settings(at, max_steps=100_000)
+    at.button(key="start").click().run()
+    try:
+        assert not at.exception
+        config = at.session_state["worker"].config
+        charts = plotly_charts(at)
+        loss = next(f for title, f in charts.items() if "while training" in title)
+        test_inputs, test_targets = config.make_task().generate(
+            config.eval_size, config.length, torch.Generator().manual_seed(config.seed + TEST_SEED_OFFSET), split="test")
+        for arch in config.archs:
+            model = build_model(config.model_config(arch), seed=config.seed).eval()
+            with torch.no_grad():
+                untrained_mse = float(((model(test_inputs) - test_targets) ** 2).mean())
+            curve = next(t for t in loss["data"] if t["mode"] == "lines+markers" and t["name"] == ARCHITECTURES[arch].label)
+            assert figure_array(curve["x"])[0] == 0
+            assert figure_array(curve["y"])[0] == pytest.approx(untrained_mse, rel=1e-5)
+        gradient = next(f for title, f in charts.items() if title.startswith("Gradient reaching each time step"))
+        assert len(gradient["data"]) == len(config.archs)
+        assert not any(" at step " in title for title in charts)  # no heatmaps yet
+        assert any("Drawing every gate and state" in caption.value for caption in at.caption)
+        at.run()  # the next refresh
+        assert not at.exception
+        assert any(title.startswith("LSTM at step") for title in plotly_charts(at))
+        assert not any("Drawing every gate and state" in caption.value for caption in at.caption)
+    finally:
+        at.button(key="stop").click().run()

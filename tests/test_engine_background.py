@@ -78,3 +78,57 @@ def test_readers_are_not_starved():
         assert threading.active_count() >= 2
     finally:
         worker.stop()
+
+
+def test_a_page_gets_the_step_0_state_while_the_first_step_runs(monkeypatch):
+    """The first training step is the slowest; the page's first draw after Start must not wait for it. Held here
+    inside step 1 until the snapshot has been taken, so a snapshot that waited for the step would never return."""
+    in_first_step, release = threading.Event(), threading.Event()
+    original_step = Trainer.train_step
+
+    def held_first_step(self):
+        if self.step == 0:
+            in_first_step.set()
+            release.wait(60)
+        return original_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", held_first_step)
+    worker = BackgroundTraining(replace(SMALL, max_steps=100_000)).start()
+    try:
+        assert worker.wait_built(60), "the Trainer was not built"
+        assert in_first_step.wait(60)
+        views = []
+        reader = threading.Thread(target=lambda: views.append(worker.snapshot()), daemon=True)
+        reader.start()
+        reader.join(30)
+        assert views, "the snapshot waited for the first training step"
+        view = views[0]
+        # The step-0 state: each cell's evaluation and checkpoint of its untrained weights, no training step yet.
+        assert view.step == 0
+        for run in view.runs.values():
+            assert run.steps == [] and run.eval_steps == [0] and [c.step for c in run.checkpoints] == [0]
+        release.set()
+        while worker.snapshot().step < 2:
+            time.sleep(0.01)
+        later = worker.snapshot()
+        assert all(run.steps[:2] == [1, 2] for run in later.runs.values())
+        assert view.step == 0 and all(run.steps == [] for run in view.runs.values())  # the copy did not move on
+    finally:
+        release.set()
+        worker.stop()
+
+
+def test_waiting_for_the_build_returns_at_once_for_a_queued_run():
+    from lstm_viz.scheduler import Scheduler
+
+    scheduler = Scheduler(capacity=1)
+    blocker = scheduler.submit("someone else", "training", 1.0)  # holds the only slot
+    worker = BackgroundTraining(SMALL, scheduler=scheduler, owner="me").start()
+    try:
+        assert worker.queue_position == 1
+        assert worker.wait_built(60) is False and worker.trainer is None
+        blocker.finish()
+        assert worker.wait_built(60) is True and worker.snapshot().runs["lstm"].eval_steps[:1] == [0]
+    finally:
+        worker.stop()
+        scheduler.shutdown()

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # The heatmaps change only when a checkpoint arrives (every probe_every steps), so they refresh less often.
 INTERNALS_REFRESH_SECONDS = 2.0
+# Set in the session while the insides wait for the first refresh after Start (see live_panel).
+INTERNALS_OWED_KEY = "internals_owed"
 STATUS_BADGES = {
     "training": ("blue", "training"),
     "solved": ("green", "solved"),
@@ -46,42 +48,63 @@ def start_stop_buttons() -> None:
 def live_panel() -> None:
     running = state.is_running()
     scale = state.refresh_scale() if running else 1.0
+    # The rerun of a Start click waits here for the run's first snapshot (while the run's models are built, it has
+    # drawn the sidebar and the buttons), draws the training charts, and leaves the network's insides to the first
+    # refresh after it: sent together, the browser drew the heatmaps in the same pass as the step-0 test metric, and
+    # showed nothing for 1-2 s longer on a busy machine. That refresh comes at the quiet server's rate even on a busy
+    # one, and reruns the page: one extra run per Start.
+    first_draw = bool(st.session_state.pop(state.FIRST_DRAW_KEY, False)) and running and state.wait_for_first_snapshot()
+    st.session_state.pop(INTERNALS_OWED_KEY, None)  # this run draws them
     if scale > 1:
         st.caption(f":material/speed: This server is busy ({state.hub().active_viewers()} sessions are watching a "
                    f"run), so the charts refresh every {state.REFRESH_SECONDS * scale:.1f} s instead of "
                    f"{state.REFRESH_SECONDS:g} s; training goes on at full speed.")
 
-    @boundary.fragment(run_every=state.REFRESH_SECONDS * scale if running else None)
+    @boundary.fragment(run_every=(state.REFRESH_SECONDS if first_draw else state.REFRESH_SECONDS * scale)
+                       if running else None)
     def training_fragment() -> None:
         trainer = state.current_trainer()
         _narrative(trainer)
+        # The same slots whether a run exists or not, so the charts keep their place in the page's element tree and
+        # the first run's charts replace the empty ones drawn before Start. Drawn at another place, the browser kept
+        # the empty ones (hidden) in front of them until the click's rerun ended, then built the new ones once more:
+        # the first chart came about a second later, and blinked out for as long again on a busy machine.
+        above, (left, right) = st.container(), _chart_slots()
         if trainer is None:
             if state.poll_training():
                 st.rerun()
-            if state.is_running():
-                _waiting_state()
-            else:
-                _empty_state()
-            _empty_charts()
+            with above:
+                if state.is_running():
+                    _waiting_state()
+                else:
+                    _empty_state()
+            _empty_charts(left, right)
             return
         ended = state.poll_training()
         try:
-            _status(trainer)
-            _charts(trainer)
+            with above:
+                _status(trainer)
+            _charts(trainer, left, right)
         except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
             log.exception("drawing the training charts failed")
             st.error(f"Could not draw the training charts: {type(exc).__name__}: {exc}")
         if ended:
             st.rerun()  # a full run redraws with the timer off, so the fragment stops ticking
+        if running and st.session_state.pop(INTERNALS_OWED_KEY, False):
+            st.rerun()  # the first refresh after Start: a full run draws the insides and sets the usual intervals
         if running and not ended and max(now := state.refresh_scale(), scale) / min(now, scale) > 1.25:
             st.rerun()  # sessions came or went: a full run sets the refresh intervals anew
 
     training_fragment()
+    if first_draw:
+        st.session_state[INTERNALS_OWED_KEY] = True  # after the training charts of this run, not before them
 
     @boundary.fragment(run_every=INTERNALS_REFRESH_SECONDS * scale if running else None)
     def internals_fragment() -> None:
         trainer = state.current_trainer()
-        if trainer is not None:
+        if trainer is not None and st.session_state.get(INTERNALS_OWED_KEY):
+            _internals_pending(trainer)
+        elif trainer is not None:
             try:
                 _internals(trainer)
             except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
@@ -165,14 +188,19 @@ def _next_step() -> None:
         _play_next_stage()
 
 
-def _empty_charts() -> None:
+def _chart_slots():
+    """Where the two training charts go: side by side, or one per row in presenter mode (each large enough to read
+    from the back of a room)."""
+    return (st.container(), st.container()) if presenter.on() else st.columns(2)
+
+
+def _empty_charts(left, right) -> None:
     """Where the charts will be, before there is a run: it also has the browser load Plotly before Start."""
     try:
         config = state.config_from_settings()
         loss, gradient = views.empty_charts(config)
     except (LstmVizError, KeyError, ValueError):  # settings Start would refuse with a message: no charts yet
         return
-    left, right = (st.container(), st.container()) if presenter.on() else st.columns(2)
     with left:
         charts.show(loss, "loss_chart", in_zip=False)
     with right:
@@ -277,13 +305,16 @@ def _status(trainer: Trainer) -> None:
             st.info(f"**Result:** {verdict}")
 
 
-def _charts(trainer: Trainer) -> None:
-    # Presenter mode: one chart per row, so each is large enough to read from the back of a room.
-    left, right = (st.container(), st.container()) if presenter.on() else st.columns(2)
+def _charts(trainer: Trainer, left, right) -> None:
     with left:
         charts.show(views.loss_figure(trainer), "loss_chart", name="test_metric_while_training")
     with right:
         charts.show(views.gradient_figure(trainer), "gradient_chart", name="gradient_per_time_step")
+
+
+def _internals_pending(trainer: Trainer) -> None:
+    st.subheader("Inside the cells")
+    st.caption(f":material/hourglass_top: Drawing every gate and state at step {trainer.step}…")
 
 
 def _internals(trainer: Trainer) -> None:

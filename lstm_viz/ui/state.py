@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-import time
 from dataclasses import dataclass, replace
 
 import streamlit as st
@@ -476,22 +475,26 @@ def start_training(config: RunConfig | None = None) -> None:
         return
     _attach(joined)
     state["running"] = True
-    _wait_for_first_snapshot(joined)
+    state[FIRST_DRAW_KEY] = True  # the rerun after this click is the first to draw the run
 
 
-# A live run's models and initial measurements take about 0.3-1 s to build. Waiting that long in the Start click
-# lets the rerun it triggers draw the first charts, instead of the next refresh half a second later.
+# Set by start_training: the next run of the page is the first to draw the session's new run (dashboard.live_panel).
+FIRST_DRAW_KEY = "first_draw"
+# A live run's models and step-0 measurements take about 0.1-1 s to build. The rerun after the Start click waits up to
+# this long for them, once it has drawn the sidebar and buttons, so that it draws the first charts itself instead of
+# leaving them to the next refresh half a second later.
 FIRST_SNAPSHOT_WAIT_SECONDS = 1.5
 
 
-def _wait_for_first_snapshot(joined: Subscription) -> None:
-    worker = joined.worker
-    if worker is None:  # a replay has its snapshot at once
-        return
-    deadline = time.monotonic() + FIRST_SNAPSHOT_WAIT_SECONDS
-    # A run queued for a training slot would wait far longer: the page shows its place in the queue instead.
-    while worker.trainer is None and worker.alive and joined.queue_position is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+def wait_for_first_snapshot() -> bool:
+    """Whether the session's run has its first snapshot, waiting up to FIRST_SNAPSHOT_WAIT_SECONDS for a live run
+    being built (not for one queued for a training slot: the page shows its place in the queue instead)."""
+    joined = _worker()
+    if joined is None:
+        return False
+    if joined.replay is not None:  # a replay has its snapshot at once
+        return True
+    return joined.worker.wait_built(FIRST_SNAPSHOT_WAIT_SECONDS)
 
 
 def explore_imported(trainer: Trainer) -> None:

@@ -13,14 +13,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import Tensor
 
 from .. import datastore
 from ..errors import ConfigError, UploadError
 from ..text import UNK_INDEX, Vocabulary, encode_words, left_pad, one_hot_tensor, tokenize
-from ..uploads import read_csv
 from .base import Split, Task
 
 KIND = "labelled-text"
@@ -37,7 +35,7 @@ TEST_FRACTION = 0.2
 SPLIT_SEED = 12345
 
 
-def _find_column(table: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+def _find_column(table: "pd.DataFrame", names: tuple[str, ...]) -> str | None:
     lowered = {str(column).strip().lower(): column for column in table.columns}
     return next((lowered[name] for name in names if name in lowered), None)
 
@@ -51,6 +49,8 @@ def validate_labelled_text(raw: bytes, name: str = "the file") -> datastore.Data
     """Check an uploaded or pasted CSV of texts and labels and store it; every problem raises UploadError."""
     if len(raw) > 5 * 2**20:
         raise UploadError(f"{name} is {len(raw) / 2**20:.1f} MB; the limit for labelled text is 5 MB")
+    from ..uploads import read_csv  # pandas (0.3 s to import) only once someone uploads: the CLI never needs it
+
     table = read_csv(raw, name, max_rows=MAX_TEXT_ROWS)
     text_column = _find_column(table, TEXT_COLUMNS)
     label_column = _find_column(table, LABEL_COLUMNS)
@@ -123,6 +123,8 @@ def _prepared(key: str) -> LabelledData:
 
 @lru_cache(maxsize=1)
 def _example() -> LabelledData:
+    import pandas as pd
+
     table = pd.read_csv(EXAMPLE_CSV)
     return LabelledData("bundled example", table["text"].astype(str).tolist(), table["label"].astype(str).tolist(),
                         sorted(set(table["label"].astype(str))))

@@ -98,6 +98,33 @@ def test_a_run_over_the_slot_limit_queues_shows_its_place_and_starts_when_a_slot
     assert state.hub().trainings_started == 2
 
 
+def test_a_queued_run_polls_slowly_and_draws_at_the_charts_rate_once_admitted(monkeypatch):
+    from lstm_viz.ui import boundary, dashboard
+
+    intervals = []  # run_every of each fragment the page declares, in order: training charts, then insides
+    declare = boundary.fragment
+
+    def recording(body=None, *, run_every=None):
+        intervals.append(run_every)
+        return declare(body, run_every=run_every)
+
+    monkeypatch.setattr(boundary, "fragment", recording)
+    busy = session(max_steps=100_000)
+    busy.button(key="start").click().run()
+    refresh_until(busy, lambda at: at.session_state["trainer"] is not None)
+    waiting = session(seed=1, max_steps=200)
+    intervals.clear()
+    waiting.button(key="start").click().run()
+    assert "Waiting for a free training slot" in "\n".join(i.value for i in waiting.info)
+    # Queued: the place in the queue is polled every QUEUED_REFRESH_SECONDS, the insides not at all.
+    assert intervals[-2:] == [dashboard.QUEUED_REFRESH_SECONDS, None]
+    busy.button(key="stop").click().run()
+    refresh_until(waiting, lambda at: at.session_state["trainer"] is not None)
+    waiting.run()  # a run of the page after the admission, as the refresh's rerun is
+    assert intervals[-2] < dashboard.QUEUED_REFRESH_SECONDS and intervals[-1] is not None
+    waiting.button(key="stop").click().run()
+
+
 def test_stopping_a_queued_run_takes_it_out_of_the_queue():
     busy = session(max_steps=100_000)
     busy.button(key="start").click().run()

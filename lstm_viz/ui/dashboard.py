@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 # The heatmaps change only when a checkpoint arrives (every probe_every steps), so they refresh less often.
 INTERNALS_REFRESH_SECONDS = 2.0
+# A run waiting for a training slot only shows its place and estimated wait: it polls this often, not at the charts'
+# rate. In a class of ten distinct seeds, eight sessions wait while two train, and their refreshes at 1 s took CPU from
+# the two trainings (bench/load.py --scenario distinct). Once admitted, the page reruns at the charts' rate.
+QUEUED_REFRESH_SECONDS = 2.0
 # Set in the session while the insides wait for the first refresh after Start (see live_panel).
 INTERNALS_OWED_KEY = "internals_owed"
 STATUS_BADGES = {
@@ -55,13 +59,17 @@ def live_panel() -> None:
     # one, and reruns the page: one extra run per Start.
     first_draw = bool(st.session_state.pop(state.FIRST_DRAW_KEY, False)) and running and state.wait_for_first_snapshot()
     st.session_state.pop(INTERNALS_OWED_KEY, None)  # this run draws them
+    joined = state.subscription() if running else None
+    queued = joined is not None and joined.queue_position is not None
     if scale > 1:
         st.caption(f":material/speed: This server is busy ({state.hub().active_viewers()} sessions are watching a "
                    f"run), so the charts refresh every {state.REFRESH_SECONDS * scale:.1f} s instead of "
                    f"{state.REFRESH_SECONDS:g} s; training goes on at full speed.")
 
-    @boundary.fragment(run_every=(state.REFRESH_SECONDS if first_draw else state.REFRESH_SECONDS * scale)
-                       if running else None)
+    training_interval = (QUEUED_REFRESH_SECONDS if queued else state.REFRESH_SECONDS if first_draw
+                         else state.REFRESH_SECONDS * scale)
+
+    @boundary.fragment(run_every=training_interval if running else None)
     def training_fragment() -> None:
         trainer = state.current_trainer()
         _narrative(trainer)
@@ -73,6 +81,8 @@ def live_panel() -> None:
         if trainer is None:
             if state.poll_training():
                 st.rerun()
+            if queued and (joined.queue_position is None or not joined.alive):
+                st.rerun()  # admitted (or gone): a full run draws the run and sets the charts' refresh rate
             with above:
                 if state.is_running():
                     _waiting_state()
@@ -80,6 +90,8 @@ def live_panel() -> None:
                     _empty_state()
             _empty_charts(left, right)
             return
+        if queued:
+            st.rerun()  # the run left the queue since the last full run: draw it at the charts' rate
         ended = state.poll_training()
         try:
             with above:
@@ -99,7 +111,7 @@ def live_panel() -> None:
     if first_draw:
         st.session_state[INTERNALS_OWED_KEY] = True  # after the training charts of this run, not before them
 
-    @boundary.fragment(run_every=INTERNALS_REFRESH_SECONDS * scale if running else None)
+    @boundary.fragment(run_every=INTERNALS_REFRESH_SECONDS * scale if running and not queued else None)
     def internals_fragment() -> None:
         trainer = state.current_trainer()
         if trainer is not None and st.session_state.get(INTERNALS_OWED_KEY):

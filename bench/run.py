@@ -163,10 +163,6 @@ def bench_overhead() -> None:
           f"  (eval every {config.eval_every}, probe every {config.probe_every} steps)")
 
 
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def bare_lstm_loop_seconds(config: RunConfig, steps: int = 700) -> float:
     """The floor: a bare fused LSTM loop of `steps` steps (the headline LSTM solves at about 700)."""
     return bare_loop_seconds_per_step(config, "lstm", steps) * steps

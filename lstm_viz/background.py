@@ -170,12 +170,15 @@ class BackgroundTraining:
         ticket, trainer = self.ticket, self.trainer
         if ticket is None or not self.lend_idle_cores:
             return
-        if ticket.must_give_back:
+        training = sum(run.active for run in trainer.runs.values())
+        if ticket.must_give_back or ticket.borrowed > training - 1:  # wanted elsewhere, or a cell has ended
             trainer.set_cell_threads(1)
             ticket.give_back()
             return
-        training = sum(run.active for run in trainer.runs.values())
-        borrowed = ticket.borrow(training - 1) if training > 1 else ticket.borrowed
+        # Asked of the scheduler (its lock) only while the run could use more than it holds.
+        borrowed = ticket.borrow(training - 1) if training - 1 > ticket.borrowed else ticket.borrowed
+        if 1 + borrowed == trainer.cell_threads:
+            return
         used = trainer.set_cell_threads(1 + borrowed)
         if used - 1 < ticket.borrowed:  # a run whose cells cannot run apart (dropout between layers) keeps none
             ticket.give_back()

@@ -52,7 +52,6 @@ MAX_STEP_GFLOP = 60.0  # about 1.3 s per step here; the default preset needs 0.8
 MEASURED_GFLOP_PER_SECOND = 45.0  # fused training steps of mid-sized models on one core of this machine
 
 
-
 @contextmanager
 def denormals_flushed() -> Iterator[None]:
     """Treat subnormal floats as 0 in this thread while a training step runs.
@@ -319,8 +318,9 @@ class Trainer:
 
         `cell_threads` > 1 trains, evaluates and probes the architectures on that many threads at once, one torch
         thread each, on the same batch: for a script that has the cores to itself (the CLI), where a step of the
-        headline RNN and LSTM then costs about the LSTM's alone. Results are identical to one thread. The app keeps
-        1: its scheduler gives each training one core, and 30 sessions have no second core to offer."""
+        headline RNN and LSTM then costs about the LSTM's alone. Results are identical to one thread. In the app a
+        training starts on 1 (its scheduler slot) and steps up only onto slots nobody waits for
+        (lstm_viz.background, set_cell_threads)."""
         self.config = config.validate()
         self.task: Task = config.make_task()
         self.step = 0
@@ -345,9 +345,14 @@ class Trainer:
                 optimizer=optimizer_class(model.parameters(), lr=config.learning_rate),
             )
         self._pool: ThreadPoolExecutor | None = None
+        self._cell_threads = 1
         self.set_cell_threads(cell_threads)
         if measure_initial_state:
-            self._for_each(list(self.runs.values()), lambda run: (self._evaluate(run), self._checkpoint(run)))
+            try:
+                self._for_each(list(self.runs.values()), lambda run: (self._evaluate(run), self._checkpoint(run)))
+            except BaseException:
+                self.close()  # no cell thread outlives a Trainer that failed to start
+                raise
 
     def _for_each(self, runs: list["ArchRun"], work) -> list:
         """work(run) for each run, on the cell threads when there are any; results in the order of `runs`.
@@ -358,7 +363,7 @@ class Trainer:
 
     @property
     def cell_threads(self) -> int:
-        return self._pool._max_workers if self._pool is not None else 1
+        return self._cell_threads
 
     def set_cell_threads(self, threads: int) -> int:
         """Train the architectures on up to `threads` threads from the next step on (1: in turn, in the calling
@@ -369,11 +374,12 @@ class Trainer:
         # masks in a different order from run to run, and the run would not repeat.
         if self.config.dropout > 0 and self.config.num_layers > 1:
             threads = 1
-        if threads != self.cell_threads:
+        if threads != self._cell_threads:
             self.close()
             if threads > 1:
                 self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lstm-viz-cell",
                                                 initializer=torch.set_num_threads, initargs=(1,))
+                self._cell_threads = threads
         return threads
 
     def close(self) -> None:
@@ -381,6 +387,7 @@ class Trainer:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        self._cell_threads = 1
 
     # ----- state -----
     @property

@@ -366,3 +366,16 @@ def test_a_training_alone_on_the_server_steps_its_cells_at_once_and_makes_room_f
             reference_losses[arch].append(loss)
     for arch in ENDLESS.archs:
         assert alone.snapshot().runs[arch].train_loss == reference_losses[arch]
+
+
+def test_a_run_gives_back_what_it_borrowed_once_only_one_cell_trains(no_threads_left):
+    scheduler = Scheduler(2, max_seconds=600)
+    # One cell ends (set by hand: ENDLESS never ends by itself) while the other trains on.
+    worker = BackgroundTraining(ENDLESS, scheduler=scheduler, owner="student 1").start()
+    wait_until(lambda: scheduler.status()["borrowed"] == 1)
+    with worker._reading() as trainer:
+        run = trainer.runs["rnn"]
+        run.status, run.status_detail = "stopped", "ended for the test"
+    wait_until(lambda: scheduler.status()["borrowed"] == 0)  # one cell cannot use two slots
+    worker.stop()
+    assert worker.wait(WAIT_SECONDS)

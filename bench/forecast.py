@@ -11,10 +11,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstm_viz.anomaly import detect_anomalies  # noqa: E402
-from lstm_viz.forecasting import evaluate_forecasts  # noqa: E402
-from lstm_viz.presets import preset_config  # noqa: E402
-from lstm_viz.trainer import Trainer  # noqa: E402
+from lstm_viz.analysis.anomaly import detect_anomalies  # noqa: E402
+from lstm_viz.analysis.forecasting import evaluate_forecasts  # noqa: E402
+from lstm_viz.runs.presets import preset_config  # noqa: E402
+from lstm_viz.core.trainer import Trainer  # noqa: E402
 
 
 def main() -> None:

@@ -299,7 +299,7 @@ def bare_lstm_loop_seconds(steps: int = FLOOR_STEPS) -> float:
     thread, in a process of its own: what one run's verdict costs at the least (bench/run.py's bare loop)."""
     code = ("import sys, torch; sys.path.insert(0, '.'); torch.set_num_threads(1)\n"
             "from bench.run import bare_loop_seconds_per_step\n"
-            "from lstm_viz.presets import preset_config\n"
+            "from lstm_viz.runs.presets import preset_config\n"
             f"print(bare_loop_seconds_per_step(preset_config('vanishing-gradients'), 'lstm', {steps}) * {steps})")
     output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return float(output.stdout.strip().splitlines()[-1])

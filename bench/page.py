@@ -31,7 +31,7 @@ from playwright.sync_api import Error as PlaywrightError, expect, sync_playwrigh
 
 from bench.load import cpu_seconds  # noqa: E402
 from bench.run import _burn, bare_loop_seconds_per_step  # noqa: E402
-from lstm_viz.presets import DEFAULT_PRESET, preset_config  # noqa: E402
+from lstm_viz.runs.presets import DEFAULT_PRESET, preset_config  # noqa: E402
 from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
 
 RUN_TIMEOUT_SECONDS = 180

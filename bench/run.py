@@ -21,11 +21,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script from any folder
 
-from lstm_viz.model import ModelConfig, build_model  # noqa: E402
-from lstm_viz.presets import DEFAULT_PRESET, preset_config  # noqa: E402
-from lstm_viz.tasks import get_task  # noqa: E402
-from lstm_viz.traces import trace_tensors  # noqa: E402
-from lstm_viz.trainer import RunConfig, Trainer, denormals_flushed  # noqa: E402
+from lstm_viz.core.model import ModelConfig, build_model  # noqa: E402
+from lstm_viz.runs.presets import DEFAULT_PRESET, preset_config  # noqa: E402
+from lstm_viz.core.tasks import get_task  # noqa: E402
+from lstm_viz.core.traces import trace_tensors  # noqa: E402
+from lstm_viz.core.trainer import RunConfig, Trainer, denormals_flushed  # noqa: E402
 
 RESULTS: dict[str, dict] = {}
 
@@ -123,7 +123,7 @@ def bench_trace() -> None:
 
 def bare_loop_seconds_per_step(config: RunConfig, arch: str, steps: int, flush_denormals: bool = True) -> float:
     """The same model, optimiser, clipping and batch generator as the trainer, with nothing else. Subnormals are
-    flushed as the trainer's steps flush them (lstm_viz.trainer.denormals_flushed), so the floor is the fastest bare
+    flushed as the trainer's steps flush them (lstm_viz.core.trainer.denormals_flushed), so the floor is the fastest bare
     loop, not one slowed by what the trainer avoids; `flush_denormals=False` gives the plain PyTorch loop."""
     task = get_task(config.task)
     model = build_model(config.model_config(arch), seed=config.seed)
@@ -173,7 +173,7 @@ def bare_lstm_script_seconds(steps: int = 700) -> float:
     first optimiser's construction (which imports torch._dynamo: about 1.2-1.7 s here) included."""
     code = ("import sys, torch; sys.path.insert(0, '.'); torch.set_num_threads(1)\n"
             "from bench.run import bare_loop_seconds_per_step\n"
-            "from lstm_viz.presets import preset_config\n"
+            "from lstm_viz.runs.presets import preset_config\n"
             f"bare_loop_seconds_per_step(preset_config('vanishing-gradients'), 'lstm', {steps})")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True)

@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from lstm_viz.io.cli import main
 
 sys.exit(main())

@@ -1,8 +1,9 @@
 import streamlit as st
 
-from lstm_viz import memory, memory_figures
-from lstm_viz.errors import LstmVizError
-from lstm_viz.figures import TRACE_LABELS
+from lstm_viz.analysis import memory
+from lstm_viz.figures import memory as memory_figures
+from lstm_viz.rules.errors import LstmVizError
+from lstm_viz.figures.training import TRACE_LABELS
 from lstm_viz.ui import charts, memory_view, state, url_rules
 from lstm_viz.ui.plain import plain
 from lstm_viz.ui.url_state import sync_with_url

@@ -4,8 +4,8 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from lstm_viz import jacobians
-from lstm_viz.architectures import ARCHITECTURES
+from lstm_viz.analysis import jacobians
+from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.ui import gradient_lab_views as views
 from lstm_viz.ui import charts, state, url_state
 

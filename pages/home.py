@@ -1,8 +1,8 @@
 import streamlit as st
 
-from lstm_viz.bundled import precomputed_record
-from lstm_viz.presets import DEFAULT_PRESET, PRESETS
-from lstm_viz.speed import timing_sentence
+from lstm_viz.runs.bundled import precomputed_record
+from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS
+from lstm_viz.runs.speed import timing_sentence
 from lstm_viz.ui import state, url_state
 
 state.init_session()

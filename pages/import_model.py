@@ -1,8 +1,8 @@
 import streamlit as st
 
-from lstm_viz.errors import ModelFileError
-from lstm_viz.export import MAX_MODEL_FILE_BYTES
-from lstm_viz.model_upload import read_uploaded_model, trainer_from_upload
+from lstm_viz.rules.errors import ModelFileError
+from lstm_viz.io.export import MAX_MODEL_FILE_BYTES
+from lstm_viz.io.model_upload import read_uploaded_model, trainer_from_upload
 from lstm_viz.ui import state, url_state
 
 state.init_session()

@@ -2,9 +2,9 @@ import logging
 
 import streamlit as st
 
-from lstm_viz import cell_figures
-from lstm_viz.architectures import ARCHITECTURES
-from lstm_viz.cell_step import fmt
+from lstm_viz.figures import cell as cell_figures
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.analysis.cell_step import fmt
 from lstm_viz.ui import cell_view, charts, presenter, state, url_state
 from lstm_viz.ui.plain import plain
 

@@ -1,10 +1,10 @@
 import numpy as np
 import streamlit as st
 
-from lstm_viz import text_figures
-from lstm_viz.bundled import BRACKETS_RUN, SENTIMENT_RUN, load_bundled_run
-from lstm_viz.errors import LstmVizError
-from lstm_viz.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE, find_feature_unit, read_text, sample_characters
+from lstm_viz.figures import text as text_figures
+from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN, load_bundled_run
+from lstm_viz.rules.errors import LstmVizError
+from lstm_viz.analysis.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE, find_feature_unit, read_text, sample_characters
 from lstm_viz.ui import charts, state, text_data
 from lstm_viz.ui.plain import plain, short
 from lstm_viz.ui.url_rules import TEXT_LIMITS

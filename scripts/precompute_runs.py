@@ -1,4 +1,4 @@
-"""Train the bundled runs and write them to assets/runs/<name>/ (see lstm_viz/bundled.py).
+"""Train the bundled runs and write them to assets/runs/<name>/ (see lstm_viz/runs/bundled.py).
 
     python scripts/precompute_runs.py            # every bundled run
     python scripts/precompute_runs.py NAME ...   # some of them
@@ -19,9 +19,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstm_viz.bundled import BUNDLED_RUNS, CHECKED_SEEDS, SEEDS_FILE, bundled_run_path, seed_summary  # noqa: E402
-from lstm_viz.runstore import save_run_state  # noqa: E402
-from lstm_viz.trainer import Trainer  # noqa: E402
+from lstm_viz.runs.bundled import BUNDLED_RUNS, CHECKED_SEEDS, SEEDS_FILE, bundled_run_path, seed_summary  # noqa: E402
+from lstm_viz.runs.runstore import save_run_state  # noqa: E402
+from lstm_viz.core.trainer import Trainer  # noqa: E402
 
 
 def main() -> None:

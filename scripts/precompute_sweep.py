@@ -1,4 +1,4 @@
-"""Run the default length sweep and write it to assets/sweeps/adding-default.json (lstm_viz/sweep.py).
+"""Run the default length sweep and write it to assets/sweeps/adding-default.json (lstm_viz/runs/sweep.py).
 
     python scripts/precompute_sweep.py
 """
@@ -14,7 +14,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstm_viz.sweep import DEFAULT_SWEEP, PRECOMPUTED_SWEEPS, format_duration, iter_sweep, save_sweep  # noqa: E402
+from lstm_viz.runs.sweep import DEFAULT_SWEEP, PRECOMPUTED_SWEEPS, format_duration, iter_sweep, save_sweep  # noqa: E402
 
 
 def main() -> None:

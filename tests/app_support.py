@@ -12,7 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz import datastore
+from lstm_viz.data import datastore
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60

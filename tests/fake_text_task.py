@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lstm_viz.errors import UploadError
-from lstm_viz.tasks.base import Task
+from lstm_viz.rules.errors import UploadError
+from lstm_viz.core.tasks.base import Task
 
 VOCABULARY = "()ab"
 

@@ -98,11 +98,11 @@ def nasty_value():
 # ---------------------------------------------------------------------------------------------------------------
 # model files
 def base_export() -> tuple[dict, bytes]:
-    """A real export (lstm_viz.export.model_bytes) of a small trained-shape LSTM with its run config, split into
+    """A real export (lstm_viz.io.export.model_bytes) of a small trained-shape LSTM with its run config, split into
     its header (a dict) and its tensor bytes."""
-    from lstm_viz.export import model_bytes
-    from lstm_viz.model import build_model
-    from lstm_viz.trainer import RunConfig
+    from lstm_viz.io.export import model_bytes
+    from lstm_viz.core.model import build_model
+    from lstm_viz.core.trainer import RunConfig
 
     config = RunConfig(task="adding", length=20, archs=("lstm",), hidden_size=6, max_steps=10, eval_size=32,
                        probe_size=4, trace_examples=2, seed=3)
@@ -216,8 +216,8 @@ def apply_edits(header: dict, body: bytes, edits: list) -> bytes:
 
 def check_model_file(data: bytes) -> str:
     """'accepted' or 'refused'; raises AssertionError for any other ending (a traceback the user would see)."""
-    from lstm_viz.errors import LstmVizError
-    from lstm_viz.model_upload import read_uploaded_model
+    from lstm_viz.rules.errors import LstmVizError
+    from lstm_viz.io.model_upload import read_uploaded_model
 
     try:
         upload = read_uploaded_model(data, "fuzz.safetensors")

@@ -161,7 +161,7 @@ def test_divergence_is_reported_as_a_warning():
 def test_an_unexpected_training_error_becomes_a_friendly_message(monkeypatch):
     at = train_page()
     tiny_settings(at)
-    from lstm_viz.trainer import Trainer
+    from lstm_viz.core.trainer import Trainer
 
     def broken_step(self):
         raise RuntimeError("simulated failure")
@@ -217,9 +217,9 @@ def test_the_start_click_draws_the_step_0_evaluation_and_the_next_refresh_the_in
     weights on the test set) and the gradient reaching each step; the heatmaps come with the next refresh."""
     import torch
 
-    from lstm_viz.architectures import ARCHITECTURES
-    from lstm_viz.model import build_model
-    from lstm_viz.trainer import TEST_SEED_OFFSET
+    from lstm_viz.core.architectures import ARCHITECTURES
+    from lstm_viz.core.model import build_model
+    from lstm_viz.core.trainer import TEST_SEED_OFFSET
 
     at = train_page()
     tiny_settings(at, max_steps=100_000)

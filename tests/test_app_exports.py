@@ -7,8 +7,8 @@ import zipfile
 
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz import export
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.io import export
+from lstm_viz.core.trainer import RunConfig, Trainer
 from tests.app_support import clear_caches, open_from_home, tiny_settings, train_until_done  # noqa: F401
 from tests.test_app import plotly_charts, texts, train_page
 

@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz import datastore
+from lstm_viz.data import datastore
 from tests.app_support import clear_caches_and_data, open_from_home, shown, start_training  # noqa: F401 - an autouse fixture
 from tests.app_support import plotly_charts as charts
 

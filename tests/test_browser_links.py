@@ -2,8 +2,8 @@
 turns the Preset box Custom, and the server started without asking the internet for its address."""
 import pytest
 
-from lstm_viz.bundled import precomputed_run
-from lstm_viz.presets import PRESETS
+from lstm_viz.runs.bundled import precomputed_run
+from lstm_viz.runs.presets import PRESETS
 from tests.browser_support import ARTIFACTS, app_server, app_url, browser, expect, page, set_number, wait_until_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from lstm_viz.bundled import precomputed_run
-from lstm_viz.presets import PRESETS
-from lstm_viz import narrative
+from lstm_viz.runs.bundled import precomputed_run
+from lstm_viz.runs.presets import PRESETS
+from lstm_viz.runs import narrative
 from tests.browser_support import ARTIFACTS, app_server, app_url, browser, expect  # noqa: F401
 
 pytestmark = pytest.mark.browser

@@ -1,9 +1,9 @@
 """In Chromium (issue 10, F6): a 300-character class label leaves the probability chart its width, and a label
 written as HTML or LaTeX is drawn as the text it is. Plotly's own renderer draws the figure from the engine
-(lstm_viz.text_figures), offline: plotly.js is inlined, nothing is fetched."""
+(lstm_viz.figures.text), offline: plotly.js is inlined, nothing is fetched."""
 import plotly.io as pio
 
-from lstm_viz.text_figures import class_probabilities
+from lstm_viz.figures.text import class_probabilities
 from tests.browser_support import browser, page  # noqa: F401
 
 VIEWPORT = {"width": 700, "height": 600}  # the Try it page's right column is about this wide at 1400 px

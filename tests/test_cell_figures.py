@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from lstm_viz.cell_figures import MAX_WIDTH, MIN_WIDTH, lstm_diagram, unit_vectors, value_colour, value_width
-from lstm_viz.cell_step import gru_step, sandbox_step
+from lstm_viz.figures.cell import MAX_WIDTH, MIN_WIDTH, lstm_diagram, unit_vectors, value_colour, value_width
+from lstm_viz.analysis.cell_step import gru_step, sandbox_step
 
 
 def test_value_encoding_is_linear_and_clipped():

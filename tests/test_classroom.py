@@ -8,8 +8,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz.bundled import precomputed_run
-from lstm_viz.presets import PRESETS
+from lstm_viz.runs.bundled import precomputed_run
+from lstm_viz.runs.presets import PRESETS
 from lstm_viz.ui import state
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from lstm_viz.bundled import CHECKED_SEEDS, load_bundled_run, load_seed_summaries, seed_summary
-from lstm_viz.presets import PRESETS, preset_config
-from lstm_viz.trainer import RunConfig
+from lstm_viz.runs.bundled import CHECKED_SEEDS, load_bundled_run, load_seed_summaries, seed_summary
+from lstm_viz.runs.presets import PRESETS, preset_config
+from lstm_viz.core.trainer import RunConfig
 
 RUN = "preset-copy-memory"
 # The blurb's promise, as it words it: the LSTM ends below this share of the no-memory baseline, the RNN on it.

@@ -3,8 +3,8 @@ import threading
 import time
 from dataclasses import replace
 
-from lstm_viz.background import BackgroundTraining
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.runs.background import BackgroundTraining
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 SMALL = RunConfig(task="adding", length=12, archs=("rnn", "lstm"), hidden_size=8, batch_size=16,
                   max_steps=60, eval_every=10, eval_size=64, probe_every=10, probe_size=4, trace_examples=2)
@@ -119,7 +119,7 @@ def test_a_page_gets_the_step_0_state_while_the_first_step_runs(monkeypatch):
 
 
 def test_waiting_for_the_build_returns_at_once_for_a_queued_run():
-    from lstm_viz.scheduler import Scheduler
+    from lstm_viz.runs.scheduler import Scheduler
 
     scheduler = Scheduler(capacity=1)
     blocker = scheduler.submit("someone else", "training", 1.0)  # holds the only slot

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.architectures import ARCHITECTURES, layer_params
-from lstm_viz.cell_step import cell_step, fmt, rounded_summands, sandbox_step, step_from_trace
-from lstm_viz.model import ModelConfig, build_model
-from lstm_viz.traces import trace
+from lstm_viz.core.architectures import ARCHITECTURES, layer_params
+from lstm_viz.analysis.cell_step import cell_step, fmt, rounded_summands, sandbox_step, step_from_trace
+from lstm_viz.core.model import ModelConfig, build_model
+from lstm_viz.core.traces import trace
 from tests.test_engine_traces import trained_a_little
 
 TOLERANCE = 1e-6

@@ -6,19 +6,19 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.architectures import layer_params
-from lstm_viz.cell_step import cell_step
-from lstm_viz.errors import ConfigError
-from lstm_viz.export import model_bytes
-from lstm_viz.gradient_flow import measure_gradient_flow
-from lstm_viz.jacobians import clamped_forward, hidden_states, lstm_forget_path
-from lstm_viz.model import ModelConfig, build_model
-from lstm_viz.model_upload import read_uploaded_model
-from lstm_viz.runstore import load_run_state, save_run_state
-from lstm_viz.tasks import get_task
-from lstm_viz.tasks.sentiment import EMBEDDING_SIZE, SENTIMENT
-from lstm_viz.traces import trace
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.core.architectures import layer_params
+from lstm_viz.analysis.cell_step import cell_step
+from lstm_viz.rules.errors import ConfigError
+from lstm_viz.io.export import model_bytes
+from lstm_viz.core.gradient_flow import measure_gradient_flow
+from lstm_viz.analysis.jacobians import clamped_forward, hidden_states, lstm_forget_path
+from lstm_viz.core.model import ModelConfig, build_model
+from lstm_viz.io.model_upload import read_uploaded_model
+from lstm_viz.runs.runstore import load_run_state, save_run_state
+from lstm_viz.core.tasks import get_task
+from lstm_viz.core.tasks.sentiment import EMBEDDING_SIZE, SENTIMENT
+from lstm_viz.core.traces import trace
+from lstm_viz.core.trainer import RunConfig, Trainer
 from tests.test_engine_traces import reference_layer
 
 

@@ -7,12 +7,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lstm_viz.cli import main
-from lstm_viz.errors import ModelFileError
-from lstm_viz.export import load_model, save_model, save_run
-from lstm_viz.model import ModelConfig, build_model
-from lstm_viz.traces import trace
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.io.cli import main
+from lstm_viz.rules.errors import ModelFileError
+from lstm_viz.io.export import load_model, save_model, save_run
+from lstm_viz.core.model import ModelConfig, build_model
+from lstm_viz.core.traces import trace
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 CONFIG = RunConfig(task="adding", length=15, archs=("rnn", "gru", "lstm"), hidden_size=8, num_layers=2,
                    batch_size=16, max_steps=20, eval_every=10, eval_size=64, probe_every=10, probe_size=4,
@@ -125,7 +125,7 @@ def test_mismatched_and_oversized_files_are_refused(tmp_path, monkeypatch):
         load_model(path, ModelConfig(arch="lstm", input_size=2, output_size=1, hidden_size=16))
     with pytest.raises(ModelFileError, match="do not match"):
         load_model(path, ModelConfig(arch="gru", input_size=2, output_size=1, hidden_size=8))
-    monkeypatch.setattr("lstm_viz.export.MAX_MODEL_FILE_BYTES", 100)
+    monkeypatch.setattr("lstm_viz.io.export.MAX_MODEL_FILE_BYTES", 100)
     with pytest.raises(ModelFileError, match="larger than"):
         load_model(path)
     with pytest.raises(ModelFileError, match="no model file"):

@@ -13,11 +13,11 @@ import pytest
 import torch
 from safetensors.torch import load
 
-from lstm_viz import export
-from lstm_viz.errors import ConfigError
-from lstm_viz.standalone import standalone_available, standalone_script
-from lstm_viz.traces import trace
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.io import export
+from lstm_viz.rules.errors import ConfigError
+from lstm_viz.io.standalone import standalone_available, standalone_script
+from lstm_viz.core.traces import trace
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 CONFIG = RunConfig(task="adding", length=12, archs=("rnn", "gru", "lstm"), hidden_size=6, num_layers=2,
                    batch_size=16, max_steps=20, eval_every=10, eval_size=64, probe_every=10, probe_size=4,
@@ -105,7 +105,7 @@ def test_metrics_csv_has_every_step_and_evaluation(finished):
 
 
 def test_chart_html_is_self_contained(finished):
-    from lstm_viz.figures import LossSeries, loss_curves
+    from lstm_viz.figures.training import LossSeries, loss_curves
 
     run = finished.runs["lstm"]
     figure = loss_curves([LossSeries("lstm", run.label, run.steps, run.train_loss, run.eval_steps, run.eval_metric)],

@@ -1,14 +1,14 @@
-"""The RNN and GRU train through their own forward and backward (lstm_viz/architectures/rnn.py, gru.py):
+"""The RNN and GRU train through their own forward and backward (lstm_viz/core/architectures/rnn.py, gru.py):
 outputs, final states and every gradient must equal PyTorch's nn.RNN / nn.GRU, dropout masks included."""
 import pytest
 import torch
 from safetensors.torch import load, save
 
-from lstm_viz.architectures import ARCHITECTURES
-from lstm_viz.architectures.gru import GatedRecurrence
-from lstm_viz.architectures.rnn import TanhRecurrence
-from lstm_viz.model import ModelConfig, build_model
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.core.architectures.gru import GatedRecurrence
+from lstm_viz.core.architectures.rnn import TanhRecurrence
+from lstm_viz.core.model import ModelConfig, build_model
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 LAYER_FUNCTION = {"rnn": TanhRecurrence, "gru": GatedRecurrence}
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
@@ -148,7 +148,7 @@ def test_trainer_runs_as_with_pytorchs_modules(monkeypatch):
         ours.train_step()
     assert calls["count"] == 2 * 2 * 25  # both layers of both models ran the written-out path at every step
     monkeypatch.undo()
-    monkeypatch.setattr("lstm_viz.architectures.base.StackedRecurrence._runs_layer_function", lambda *args: False)
+    monkeypatch.setattr("lstm_viz.core.architectures.base.StackedRecurrence._runs_layer_function", lambda *args: False)
     torch.manual_seed(11)
     pytorch = Trainer(config)
     while not pytorch.finished:

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.architectures import ARCHITECTURES, layer_params
-from lstm_viz.gradient_flow import measure_gradient_flow
-from lstm_viz.model import ModelConfig, build_model
-from lstm_viz.tasks import get_task
+from lstm_viz.core.architectures import ARCHITECTURES, layer_params
+from lstm_viz.core.gradient_flow import measure_gradient_flow
+from lstm_viz.core.model import ModelConfig, build_model
+from lstm_viz.core.tasks import get_task
 
 
 def reference_gradients(model, task, inputs, targets):

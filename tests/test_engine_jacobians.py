@@ -1,4 +1,4 @@
-"""lstm_viz.jacobians against independent computations: autograd Jacobians through PyTorch's own cells, a
+"""lstm_viz.analysis.jacobians against independent computations: autograd Jacobians through PyTorch's own cells, a
 hand-written LSTM loop with the forget gate fixed, and the initial weights read back directly."""
 from dataclasses import replace
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz import jacobians
-from lstm_viz.gradient_flow import measure_gradient_flow
-from lstm_viz.model import ModelConfig, build_model
-from lstm_viz.tasks import get_task
-from lstm_viz.traces import trace
-from lstm_viz.trainer import CLIP_RANGE, RunConfig
+from lstm_viz.analysis import jacobians
+from lstm_viz.core.gradient_flow import measure_gradient_flow
+from lstm_viz.core.model import ModelConfig, build_model
+from lstm_viz.core.tasks import get_task
+from lstm_viz.core.traces import trace
+from lstm_viz.core.trainer import CLIP_RANGE, RunConfig
 
 torch.set_num_threads(1)
 

@@ -1,15 +1,15 @@
-"""lstm_viz.memory against independent computations: np.corrcoef, hand-counted gate values from a step loop of
+"""lstm_viz.analysis.memory against independent computations: np.corrcoef, hand-counted gate values from a step loop of
 PyTorch's own cells, brute-force span statistics, and (when SciPy happens to be installed) SciPy's linkage."""
 import numpy as np
 import pytest
 import torch
 
-from lstm_viz import memory
-from lstm_viz.architectures import ARCHITECTURES, layer_params
-from lstm_viz.errors import ConfigError, UploadError
-from lstm_viz.model import ModelConfig, build_model
-from lstm_viz.tasks import get_task
-from lstm_viz.trainer import Checkpoint, RunConfig, Trainer
+from lstm_viz.analysis import memory
+from lstm_viz.core.architectures import ARCHITECTURES, layer_params
+from lstm_viz.rules.errors import ConfigError, UploadError
+from lstm_viz.core.model import ModelConfig, build_model
+from lstm_viz.core.tasks import get_task
+from lstm_viz.core.trainer import Checkpoint, RunConfig, Trainer
 from tests.fake_text_task import FAKE_BRACKETS
 
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.bundled import BUNDLED_RUNS, EXPLORER_RUN, bundled_run_path, load_bundled_run
-from lstm_viz.errors import ModelFileError
-from lstm_viz.runstore import load_run_state, save_run_state
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.runs.bundled import BUNDLED_RUNS, EXPLORER_RUN, bundled_run_path, load_bundled_run
+from lstm_viz.rules.errors import ModelFileError
+from lstm_viz.runs.runstore import load_run_state, save_run_state
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 
 def _trained(**overrides) -> Trainer:

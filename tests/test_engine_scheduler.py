@@ -8,12 +8,12 @@ from dataclasses import replace
 
 import pytest
 
-from lstm_viz import jacobians
-from lstm_viz.background import BackgroundTraining
-from lstm_viz.scheduler import Scheduler, wait_for
-from lstm_viz.shared_runs import RunHub
-from lstm_viz.sweep import BackgroundSweep, PointCache, SweepConfig
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.analysis import jacobians
+from lstm_viz.runs.background import BackgroundTraining
+from lstm_viz.runs.scheduler import Scheduler, wait_for
+from lstm_viz.runs.shared_runs import RunHub
+from lstm_viz.runs.sweep import BackgroundSweep, PointCache, SweepConfig
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 SMALL = RunConfig(task="adding", length=12, archs=("rnn", "lstm"), hidden_size=8, batch_size=16,
                   max_steps=40, eval_every=10, eval_size=64, probe_every=10, probe_size=4, trace_examples=2)

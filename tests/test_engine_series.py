@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.anomaly import detect_anomalies, inject_anomalies, precision_recall_f1
-from lstm_viz.errors import ConfigError
-from lstm_viz.forecasting import evaluate_forecasts, tiled_origins
-from lstm_viz.series import (
+from lstm_viz.analysis.anomaly import detect_anomalies, inject_anomalies, precision_recall_f1
+from lstm_viz.rules.errors import ConfigError
+from lstm_viz.analysis.forecasting import evaluate_forecasts, tiled_origins
+from lstm_viz.data.series import (
     SERIES_NAMES, Scaler, load_series, mae, naive_forecast, origins, rmse, seasonal_naive_forecast, sine_sawtooth,
     windows,
 )
-from lstm_viz.tasks import get_task
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.core.tasks import get_task
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 
 def test_airline_series_is_box_and_jenkins_series_g():

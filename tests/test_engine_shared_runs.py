@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from lstm_viz import narrative
-from lstm_viz.background import BackgroundTraining
-from lstm_viz.scheduler import Scheduler
-from lstm_viz.bundled import BUNDLED_RUNS, PRECOMPUTED_PRESETS, bundled_run_path, precomputed_run
-from lstm_viz.presets import PRESETS, preset_config
-from lstm_viz.shared_runs import RunHub, config_key, env_setting, replay_snapshot
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.runs import narrative
+from lstm_viz.runs.background import BackgroundTraining
+from lstm_viz.runs.scheduler import Scheduler
+from lstm_viz.runs.bundled import BUNDLED_RUNS, PRECOMPUTED_PRESETS, bundled_run_path, precomputed_run
+from lstm_viz.runs.presets import PRESETS, preset_config
+from lstm_viz.runs.shared_runs import RunHub, config_key, env_setting, replay_snapshot
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 SMALL = RunConfig(task="adding", length=12, archs=("rnn", "lstm"), hidden_size=8, batch_size=16,
                   max_steps=40, eval_every=10, eval_size=64, probe_every=10, probe_size=4, trace_examples=2)

@@ -1,9 +1,9 @@
-"""Claims about time, computed from a recorded run and this server's measured speed (lstm_viz.speed)."""
+"""Claims about time, computed from a recorded run and this server's measured speed (lstm_viz.runs.speed)."""
 import pytest
 
-from lstm_viz.bundled import bundled_record, load_bundled_run, precomputed_record
-from lstm_viz.speed import CellRecord, RunRecord, SpeedLog, timing, timing_sentence
-from lstm_viz.trainer import RunConfig
+from lstm_viz.runs.bundled import bundled_record, load_bundled_run, precomputed_record
+from lstm_viz.runs.speed import CellRecord, RunRecord, SpeedLog, timing, timing_sentence
+from lstm_viz.core.trainer import RunConfig
 
 HEADLINE_SHAPE = RunConfig()  # adding, T = 100, B = 64, H = 64: RNN and LSTM
 # Multiply-adds x 2 (FLOP) x 3 (forward and backward) per step: B x T x gate rows x (input 2 + hidden 64).

@@ -8,13 +8,13 @@ from dataclasses import replace
 
 import pytest
 
-from lstm_viz.errors import ConfigError
-from lstm_viz.sweep import (
+from lstm_viz.rules.errors import ConfigError
+from lstm_viz.runs.sweep import (
     DEFAULT_SWEEP, PUBLISHED_RESULTS_PATH, BackgroundSweep, PointCache, SweepConfig, iter_sweep,
     load_precomputed_sweep, load_published_results, load_sweep, result_table, run_sweep, save_sweep,
 )
-from lstm_viz.sweep_figures import figure_for_sweep
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.figures.sweep import figure_for_sweep
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 TINY = SweepConfig(task="adding", lengths=(10, 6), archs=("rnn", "lstm"), seeds=(0,), steps_per_point=12,
                    hidden_size=8, batch_size=16, eval_every=5, eval_size=64)

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.errors import ConfigError
-from lstm_viz.tasks import TASKS, get_task
-from lstm_viz.tasks.adding import ADDING
-from lstm_viz.trainer import RunConfig
-from lstm_viz.tasks.copy_memory import BLANK, DELIMITER, RECALL_COUNT, SYMBOL_COUNT
+from lstm_viz.rules.errors import ConfigError
+from lstm_viz.core.tasks import TASKS, get_task
+from lstm_viz.core.tasks.adding import ADDING
+from lstm_viz.core.trainer import RunConfig
+from lstm_viz.core.tasks.copy_memory import BLANK, DELIMITER, RECALL_COUNT, SYMBOL_COUNT
 
 
 def test_adding_structure_and_target():

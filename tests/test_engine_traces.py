@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 
-from lstm_viz.architectures import ARCHITECTURES, layer_params
-from lstm_viz.model import ModelConfig, build_model
-from lstm_viz.traces import trace
+from lstm_viz.core.architectures import ARCHITECTURES, layer_params
+from lstm_viz.core.model import ModelConfig, build_model
+from lstm_viz.core.traces import trace
 
 TOLERANCE = 1e-5
 

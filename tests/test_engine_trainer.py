@@ -5,8 +5,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lstm_viz.errors import ConfigError
-from lstm_viz.trainer import RunConfig, Trainer, iter_training
+from lstm_viz.rules.errors import ConfigError
+from lstm_viz.core.trainer import RunConfig, Trainer, iter_training
 
 SMALL = RunConfig(task="adding", length=12, archs=("rnn", "lstm"), hidden_size=8, batch_size=16,
                   max_steps=30, eval_every=10, eval_size=64, probe_every=10, probe_size=4, trace_examples=2)
@@ -170,7 +170,7 @@ def _subnormal_survives() -> bool:
 
 
 def test_training_steps_flush_subnormals_and_leave_the_thread_as_it_was(monkeypatch):
-    from lstm_viz import trainer as trainer_module
+    from lstm_viz.core import trainer as trainer_module
 
     seen_inside = []
     optimise = trainer_module.Trainer._optimise

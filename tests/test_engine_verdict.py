@@ -1,4 +1,4 @@
-"""When a run's verdict is known (lstm_viz.stopping): the stop rule on constructed histories, the verdict's words,
+"""When a run's verdict is known (lstm_viz.core.stopping): the stop rule on constructed histories, the verdict's words,
 and one real run that ends early (and trains on with train_to_budget)."""
 import math
 from dataclasses import replace
@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lstm_viz import stopping
-from lstm_viz.stopping import has_plateaued, made_progress, plain_cells_to_stop, sits_at_baseline
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.core import stopping
+from lstm_viz.core.stopping import has_plateaued, made_progress, plain_cells_to_stop, sits_at_baseline
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 BASELINE, FLOOR = 1 / 6, 0.0  # the adding problem's
 AT_INIT = 1.14  # a typical test MSE at initialisation, far worse than the baseline

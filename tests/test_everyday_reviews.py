@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.bundled import SENTIMENT_RUN, load_bundled_run
-from lstm_viz.tasks.sentiment import FILLER_SENTENCES, MAX_CLAUSE_WORDS, SENTIMENT
-from lstm_viz.text import tokenize
+from lstm_viz.runs.bundled import SENTIMENT_RUN, load_bundled_run
+from lstm_viz.core.tasks.sentiment import FILLER_SENTENCES, MAX_CLAUSE_WORDS, SENTIMENT
+from lstm_viz.data.text import tokenize
 
 FIXTURE = Path(__file__).parent / "fixtures" / "everyday_reviews.tsv"
 SEED_EXAMPLES = {  # the seed's own examples, and a clear negative one
@@ -106,7 +106,7 @@ def test_the_bundled_run_records_its_cells_on_the_generated_test_set(arch):
 
 def test_the_shipped_opinion_words_carry_vaders_polarity():
     vader = pytest.importorskip("vaderSentiment.vaderSentiment")
-    from lstm_viz.tasks.sentiment import INTENSIFIERS, NEGATORS, WORDS_FILE, WORD_POLARITY
+    from lstm_viz.core.tasks.sentiment import INTENSIFIERS, NEGATORS, WORDS_FILE, WORD_POLARITY
     lexicon = {}
     for line in Path(vader.__file__).with_name("vader_lexicon.txt").read_text(encoding="utf-8").splitlines():
         word, valence, *_ = line.split("\t")

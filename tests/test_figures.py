@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from lstm_viz import figures
+from lstm_viz.figures import training as figures
 
 RNG = np.random.default_rng(0)
 

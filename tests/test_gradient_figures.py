@@ -1,8 +1,8 @@
 """Figures of the Gradient flow lab: log axes with units, architecture colours, distances counted from the end."""
 import numpy as np
 
-from lstm_viz import gradient_figures as gfig
-from lstm_viz.figures import ARCH_COLOURS
+from lstm_viz.figures import gradient as gfig
+from lstm_viz.figures.training import ARCH_COLOURS
 
 
 def test_gradient_vs_distance_reverses_time_and_divides_by_the_last_step():

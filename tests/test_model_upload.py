@@ -10,10 +10,10 @@ import pytest
 import torch
 from safetensors.torch import load, save
 
-from lstm_viz import export
-from lstm_viz.errors import ModelFileError
-from lstm_viz.model_upload import read_uploaded_model, trainer_from_upload
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.io import export
+from lstm_viz.rules.errors import ModelFileError
+from lstm_viz.io.model_upload import read_uploaded_model, trainer_from_upload
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 CONFIG = RunConfig(task="adding", length=10, archs=("rnn", "lstm"), hidden_size=6, batch_size=16, max_steps=15,
                    eval_every=5, eval_size=64, probe_every=5, probe_size=4, trace_examples=2, seed=4)

@@ -9,9 +9,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz.tasks import TASKS
-from lstm_viz.traces import trace
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.core.tasks import TASKS
+from lstm_viz.core.traces import trace
+from lstm_viz.core.trainer import RunConfig, Trainer
 from tests.fake_text_task import FAKE_BRACKETS
 from tests import app_support
 from tests.app_support import clear_caches, open_from_home, tiny_settings, train_until_done  # noqa: F401
@@ -89,7 +89,7 @@ def test_neuron_search_finds_lstm_units_tracking_the_running_sum():
     bars = chart_starting(at, "Best 6 of 64 units")["data"][0]
     best_unit = int(bars["x"][0].split(" ")[1])
     # Independently: trace the bundled LSTM's last checkpoint on the probe batch and correlate with np.corrcoef.
-    from lstm_viz.bundled import load_bundled_run
+    from lstm_viz.runs.bundled import load_bundled_run
 
     trainer = load_bundled_run()
     model = copy.deepcopy(trainer.runs["lstm"].model)

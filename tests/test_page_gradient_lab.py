@@ -8,8 +8,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz import jacobians
-from lstm_viz.bundled import load_bundled_run
+from lstm_viz.analysis import jacobians
+from lstm_viz.runs.bundled import load_bundled_run
 from tests import app_support
 from tests.app_support import clear_caches, open_from_home, tiny_settings, train_until_done  # noqa: F401
 from tests.test_app import plotly_charts

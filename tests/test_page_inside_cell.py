@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz.bundled import load_bundled_run
-from lstm_viz.traces import trace
+from lstm_viz.runs.bundled import load_bundled_run
+from lstm_viz.core.traces import trace
 from tests import app_support
 from tests.app_support import APP, clear_caches, refresh_while, start_training  # noqa: F401
 from tests.app_support import plotly_charts as charts

@@ -5,7 +5,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz.sweep import POINT_CACHE, load_precomputed_sweep
+from lstm_viz.runs.sweep import POINT_CACHE, load_precomputed_sweep
 from tests import app_support
 from tests.app_support import clear_streamlit_caches, refresh_while
 

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz import figures, gradient_figures, memory, memory_figures, narrative
-from lstm_viz.bundled import EXPLORER_RUN, FORECAST_RUN, load_bundled_run
-from lstm_viz.shared_runs import Replay, replay_snapshot
-from lstm_viz.tasks import TASKS
-from lstm_viz.trainer import MEASURED_GFLOP_PER_SECOND
+from lstm_viz.figures import training as figures, gradient as gradient_figures, memory as memory_figures
+from lstm_viz.analysis import memory
+from lstm_viz.runs import narrative
+from lstm_viz.runs.bundled import EXPLORER_RUN, FORECAST_RUN, load_bundled_run
+from lstm_viz.runs.shared_runs import Replay, replay_snapshot
+from lstm_viz.core.tasks import TASKS
+from lstm_viz.core.trainer import MEASURED_GFLOP_PER_SECOND
 from lstm_viz.ui import presenter, views
 from lstm_viz.ui.controls import step_time_text
 from tests import app_support

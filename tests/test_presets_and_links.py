@@ -1,8 +1,8 @@
 """A preset is a starting point and a link stays true: once a setting departs from the preset the Preset box says
 "Custom (from ...)" and the description follows the actual settings; a shared link to a finished run opens on it."""
-from lstm_viz.architectures import ARCHITECTURES
-from lstm_viz.bundled import precomputed_run
-from lstm_viz.presets import PRESETS
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.runs.bundled import precomputed_run
+from lstm_viz.runs.presets import PRESETS
 from lstm_viz.ui import state
 from tests.app_support import (  # noqa: F401 - clear_caches is an autouse fixture
     TIMEOUT,

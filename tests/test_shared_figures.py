@@ -13,9 +13,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz import figures
-from lstm_viz.bundled import load_bundled_run
-from lstm_viz.shared_runs import replay_snapshot
+from lstm_viz.figures import training as figures
+from lstm_viz.runs.bundled import load_bundled_run
+from lstm_viz.runs.shared_runs import replay_snapshot
 from lstm_viz.ui import state, views
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -180,7 +180,7 @@ def test_two_sessions_replaying_the_headline_see_the_charts_of_the_shipped_run(f
 
 
 def test_a_replay_advances_in_frames_shared_by_every_session_replaying_it(monkeypatch):
-    from lstm_viz import shared_runs
+    from lstm_viz.runs import shared_runs
 
     recorded = load_bundled_run(HEADLINE)
     now = [1000.0]

@@ -8,20 +8,20 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz import datastore
-from lstm_viz.errors import ConfigError, UploadError
-from lstm_viz.model import ModelConfig, build_model
-from lstm_viz.tasks import TASKS, get_task
-from lstm_viz.tasks.brackets import ALPHABET, BRACKETS, CLOSERS, MAX_DEPTH, OPENERS, QUOTE, _choices, generate_strings
-from lstm_viz.tasks.labelled_text import (
+from lstm_viz.data import datastore
+from lstm_viz.rules.errors import ConfigError, UploadError
+from lstm_viz.core.model import ModelConfig, build_model
+from lstm_viz.core.tasks import TASKS, get_task
+from lstm_viz.core.tasks.brackets import ALPHABET, BRACKETS, CLOSERS, MAX_DEPTH, OPENERS, QUOTE, _choices, generate_strings
+from lstm_viz.core.tasks.labelled_text import (
     LABELLED_TEXT, MAX_CLASSES, MAX_TEXT_ROWS, MAX_VOCABULARY, validate_labelled_text,
 )
-from lstm_viz.tasks.sentiment import (
+from lstm_viz.core.tasks.sentiment import (
     CLASSES, END_MARKS, MAX_CLAUSE_WORDS, NEGATORS, SENTIMENT, VOCABULARY, WORD_POLARITY,
 )
-from lstm_viz.text import UNK, Vocabulary, tokenize
-from lstm_viz.text_generation import find_feature_unit, read_text, sample_characters, tracking_unit
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.data.text import UNK, Vocabulary, tokenize
+from lstm_viz.analysis.text_generation import find_feature_unit, read_text, sample_characters, tracking_unit
+from lstm_viz.core.trainer import RunConfig, Trainer
 
 
 def seeded(seed=0):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz import datastore
-from lstm_viz.bundled import BRACKETS_RUN, SENTIMENT_RUN
+from lstm_viz.data import datastore
+from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN
 from tests.app_support import (  # noqa: F401 - clear_caches_and_data is an autouse fixture
     APP, TIMEOUT, clear_caches_and_data, open_from_home, shown, start_training, tiny_settings,
 )

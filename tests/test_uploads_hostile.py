@@ -5,11 +5,11 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from lstm_viz.errors import UploadError
-from lstm_viz.series import series_from_upload
-from lstm_viz.tasks.forecast import ForecastTask
-from lstm_viz.tasks.labelled_text import validate_labelled_text
-from lstm_viz.uploads import MAX_CELLS, MAX_COLUMNS, MAX_LINE_CHARACTERS, read_csv, read_series_csv
+from lstm_viz.rules.errors import UploadError
+from lstm_viz.data.series import series_from_upload
+from lstm_viz.core.tasks.forecast import ForecastTask
+from lstm_viz.core.tasks.labelled_text import validate_labelled_text
+from lstm_viz.data.uploads import MAX_CELLS, MAX_COLUMNS, MAX_LINE_CHARACTERS, read_csv, read_series_csv
 
 
 def series_rows(times, values, header="t,v") -> bytes:

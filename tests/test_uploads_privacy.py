@@ -6,11 +6,11 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from lstm_viz import datastore
-from lstm_viz.datastore import PrivateDataError
-from lstm_viz.tasks import get_task
-from lstm_viz.tasks.labelled_text import validate_labelled_text
-from lstm_viz.trainer import RunConfig
+from lstm_viz.data import datastore
+from lstm_viz.data.datastore import PrivateDataError
+from lstm_viz.core.tasks import get_task
+from lstm_viz.core.tasks.labelled_text import validate_labelled_text
+from lstm_viz.core.trainer import RunConfig
 from lstm_viz.ui import data_sharing
 from tests.app_support import clear_caches_and_data, open_from_home, open_page, shown  # noqa: F401
 

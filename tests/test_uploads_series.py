@@ -7,11 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstm_viz import datastore
-from lstm_viz.errors import UploadError
-from lstm_viz.tasks import get_task
-from lstm_viz.trainer import RunConfig
-from lstm_viz.uploads import MAX_SERIES_ROWS, MIN_SERIES_ROWS, read_series_csv
+from lstm_viz.data import datastore
+from lstm_viz.rules.errors import UploadError
+from lstm_viz.core.tasks import get_task
+from lstm_viz.core.trainer import RunConfig
+from lstm_viz.data.uploads import MAX_SERIES_ROWS, MIN_SERIES_ROWS, read_series_csv
 
 
 def csv_of(rows: int, header: str = "day,value", value=lambda i: f"{np.sin(i / 5) * 10 + i * 0.1:.4f}") -> bytes:

@@ -5,8 +5,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lstm_viz.figure_text import LABEL_CHARACTERS, plotly_text, short_labels
-from lstm_viz.text_figures import class_probabilities, word_by_word
+from lstm_viz.figures.labels import LABEL_CHARACTERS, plotly_text, short_labels
+from lstm_viz.figures.text import class_probabilities, word_by_word
 from lstm_viz.ui.plain import plain
 from tests.app_support import clear_caches_and_data, open_from_home, shown  # noqa: F401
 

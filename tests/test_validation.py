@@ -1,6 +1,6 @@
 """One validation for every way in (issue 10 F1, F3): a regression test per finding, through the way it came in.
 
-Model files are edited from a real export (lstm_viz.export.model_bytes), as the hostile run did; each must be refused
+Model files are edited from a real export (lstm_viz.io.export.model_bytes), as the hostile run did; each must be refused
 with the project's own error naming the setting, before a weight is read or a model built."""
 import functools
 import json
@@ -11,13 +11,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lstm_viz import cli, model_upload
-from lstm_viz.errors import ConfigError, ModelFileError
-from lstm_viz.export import model_bytes
-from lstm_viz.model import INPUT_SIZE_RANGE, ModelConfig, SequenceModel, build_model
-from lstm_viz.runstore import load_run_state, save_run_state
-from lstm_viz.standalone import standalone_script
-from lstm_viz.trainer import RunConfig, Trainer
+from lstm_viz.io import cli, model_upload
+from lstm_viz.rules.errors import ConfigError, ModelFileError
+from lstm_viz.io.export import model_bytes
+from lstm_viz.core.model import INPUT_SIZE_RANGE, ModelConfig, SequenceModel, build_model
+from lstm_viz.runs.runstore import load_run_state, save_run_state
+from lstm_viz.io.standalone import standalone_script
+from lstm_viz.core.trainer import RunConfig, Trainer
 from tests.app_support import open_page
 
 CONFIG = RunConfig(task="adding", length=20, archs=("lstm",), hidden_size=6, max_steps=10, eval_size=32,

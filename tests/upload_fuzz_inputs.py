@@ -15,12 +15,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from lstm_viz import datastore
-from lstm_viz.errors import UploadError
-from lstm_viz.series import series_from_upload
-from lstm_viz.tasks.forecast import ForecastTask
-from lstm_viz.tasks.labelled_text import LabelledData, validate_labelled_text
-from lstm_viz.uploads import MAX_SERIES_ROWS, MIN_SERIES_ROWS, MISSING_CHOICES, check_pasted_text, read_series_csv
+from lstm_viz.data import datastore
+from lstm_viz.rules.errors import UploadError
+from lstm_viz.data.series import series_from_upload
+from lstm_viz.core.tasks.forecast import ForecastTask
+from lstm_viz.core.tasks.labelled_text import LabelledData, validate_labelled_text
+from lstm_viz.data.uploads import MAX_SERIES_ROWS, MIN_SERIES_ROWS, MISSING_CHOICES, check_pasted_text, read_series_csv
 
 
 class Chooser:

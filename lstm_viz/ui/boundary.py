@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
-from ..errors import LstmVizError
+from lstm_viz.rules.errors import LstmVizError
 
 log = logging.getLogger(__name__)
 

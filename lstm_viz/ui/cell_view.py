@@ -1,5 +1,5 @@
 """Glue for the "Inside the cell" page: its view settings, the per-checkpoint trace it reads, and the words that say
-what the input at step t is. The numbers come from lstm_viz.cell_step; the figures from lstm_viz.cell_figures."""
+what the input at step t is. The numbers come from lstm_viz.analysis.cell_step; the figures from lstm_viz.figures.cell."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from ..architectures import layer_params
-from ..cell_step import CellStep, layer_input_of, sandbox_step, step_from_trace
-from ..figures import memory_units, most_active_units
-from ..traces import Trace, trace
-from ..trainer import Checkpoint, Trainer
-from ..figure_text import plotly_text
+from lstm_viz.core.architectures import layer_params
+from lstm_viz.analysis.cell_step import CellStep, layer_input_of, sandbox_step, step_from_trace
+from lstm_viz.figures.training import memory_units, most_active_units
+from lstm_viz.core.traces import Trace, trace
+from lstm_viz.core.trainer import Checkpoint, Trainer
+from lstm_viz.figures.labels import plotly_text
 from . import views
 from .plain import plain
 from .state import ExploredRun

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import streamlit as st
 
-from ..export import figure_html
+from lstm_viz.io.export import figure_html
 from . import presenter
 
 SHOWN_FIGURES_KEY = "shown_figures"

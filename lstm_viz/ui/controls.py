@@ -5,11 +5,12 @@ import functools
 
 import streamlit as st
 
-from ..architectures import ARCHITECTURES
-from ..model import FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE
-from ..tasks import TASKS
-from ..trainer import (
-    BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS, SEED_RANGE,
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.core.model import FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE
+from lstm_viz.core.tasks import TASKS
+from lstm_viz.core.trainer import (
+    BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS,
+    SEED_RANGE,
 )
 from . import presenter, series_data, state
 from .plain import plain

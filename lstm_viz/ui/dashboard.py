@@ -6,14 +6,14 @@ import math
 
 import streamlit as st
 
-from .. import narrative
-from ..architectures import ARCHITECTURES
-from ..bundled import precomputed_record
-from ..errors import LstmVizError
-from ..model_upload import IMPORTED_STATUS
-from ..scheduler import format_wait
-from ..speed import timing_sentence
-from ..trainer import Trainer
+from lstm_viz.runs import narrative
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.runs.bundled import precomputed_record
+from lstm_viz.rules.errors import LstmVizError
+from lstm_viz.io.model_upload import IMPORTED_STATUS
+from lstm_viz.runs.scheduler import format_wait
+from lstm_viz.runs.speed import timing_sentence
+from lstm_viz.core.trainer import Trainer
 from . import boundary, charts, presenter, state, views
 
 log = logging.getLogger(__name__)

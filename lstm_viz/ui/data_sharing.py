@@ -1,4 +1,4 @@
-"""Uploaded data stays private to the session that uploaded it (lstm_viz.datastore); sharing it is a deliberate act.
+"""Uploaded data stays private to the session that uploaded it (lstm_viz.data.datastore); sharing it is a deliberate act.
 
 Importing this module tells the data store how to recognise the current session (Streamlit's session id).
 `share_controls` draws the "Share this data" button under an upload and, once pressed, says who can see what.
@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .. import datastore
-from ..errors import LstmVizError
+from lstm_viz.data import datastore
+from lstm_viz.rules.errors import LstmVizError
 
 SHARED_NOTICE = (
     "Shared: anyone with this link sees this data (its file name, its rows and the examples drawn from it) for as "

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import export
-from ..standalone import standalone_available, standalone_script
-from ..trainer import Trainer
+from lstm_viz.io import export
+from lstm_viz.io.standalone import standalone_available, standalone_script
+from lstm_viz.core.trainer import Trainer
 from . import charts, state
 
 

@@ -7,12 +7,12 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from ..anomaly import DROPOUT_LENGTH, SHIFT_LENGTH, SHIFT_SIZE, SPIKE_SIZE, detect_anomalies
-from ..bundled import FORECAST_RUN, load_bundled_run
-from ..errors import LstmVizError
-from ..forecasting import evaluate_forecasts
-from ..series_figures import anomaly_figure, forecast_figure
-from ..trainer import SEED_RANGE, Trainer
+from lstm_viz.analysis.anomaly import DROPOUT_LENGTH, SHIFT_LENGTH, SHIFT_SIZE, SPIKE_SIZE, detect_anomalies
+from lstm_viz.runs.bundled import FORECAST_RUN, load_bundled_run
+from lstm_viz.rules.errors import LstmVizError
+from lstm_viz.analysis.forecasting import evaluate_forecasts
+from lstm_viz.figures.series import anomaly_figure, forecast_figure
+from lstm_viz.core.trainer import SEED_RANGE, Trainer
 from . import charts, state
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Streamlit glue of the Gradient flow lab: cached engine calls (lstm_viz.jacobians) and figures per section.
+"""Streamlit glue of the Gradient flow lab: cached engine calls (lstm_viz.analysis.jacobians) and figures per section.
 
 Caches key on small descriptors (the run's config as JSON, a digest of the checkpoint's weights, the knob value),
 never on tensors. The what-if and clipping computations are jobs of the server's scheduler (state.scheduler): they
@@ -21,14 +21,14 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from .. import gradient_figures as gfig
-from .. import jacobians
-from ..architectures import ARCHITECTURES
-from ..figures import arch_colour
-from ..gradient_flow import measure_gradient_flow
-from ..model import SequenceModel, build_model
-from ..scheduler import Ticket, describe_wait, wait_for
-from ..trainer import Checkpoint, Trainer
+from lstm_viz.figures import gradient as gfig
+from lstm_viz.analysis import jacobians
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.figures.training import arch_colour
+from lstm_viz.core.gradient_flow import measure_gradient_flow
+from lstm_viz.core.model import SequenceModel, build_model
+from lstm_viz.runs.scheduler import Ticket, describe_wait, wait_for
+from lstm_viz.core.trainer import Checkpoint, Trainer
 from . import state
 
 # Other settings of the clipping comparison. Adam rescales every gradient, so with the run's own optimiser clipping

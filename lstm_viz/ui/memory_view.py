@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 import streamlit as st
 
-from .. import memory
-from ..trainer import Checkpoint
+from lstm_viz.analysis import memory
+from lstm_viz.core.trainer import Checkpoint
 from .state import ExploredRun
 
 CACHE_KEY = "gm_cache"

@@ -2,20 +2,21 @@
 
 The chosen options live in `st.session_state["task_options"]["forecast"]` (plain state, so they survive a visit to
 another page), which `state.config_from_settings` passes to the RunConfig as task_options. Uploaded files are only
-parsed as text (lstm_viz.uploads) and kept as arrays in lstm_viz.datastore; nothing is executed or unpickled.
+parsed as text (lstm_viz.data.uploads) and kept as arrays in lstm_viz.data.datastore; nothing is executed or unpickled.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from .. import datastore
+from lstm_viz.data import datastore
 from . import data_sharing
 from .plain import plain, plain_short
-from ..errors import ConfigError, UploadError
-from ..series import MAX_HORIZON, MAX_WINDOW, SERIES_NAMES, load_series
-from ..tasks import TASKS, Task
-from ..uploads import (
-    MAX_SERIES_BYTES, MAX_SERIES_ROWS, MIN_SERIES_ROWS, default_value_column, numeric_columns, read_series_csv, read_series_table,
+from lstm_viz.rules.errors import ConfigError, UploadError
+from lstm_viz.data.series import MAX_HORIZON, MAX_WINDOW, SERIES_NAMES, load_series
+from lstm_viz.core.tasks import TASKS, Task
+from lstm_viz.data.uploads import (
+    MAX_SERIES_BYTES, MAX_SERIES_ROWS, MIN_SERIES_ROWS, default_value_column, numeric_columns, read_series_csv,
+    read_series_table,
 )
 
 SERIES_TASKS = ("forecast",)

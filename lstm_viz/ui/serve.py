@@ -10,8 +10,9 @@ import urllib.request
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Iterator
+from lstm_viz.rules import paths
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = paths.PROJECT_DIR
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying hosts this closed network refuses.
 CHROMIUM_ARGS = [

@@ -10,20 +10,20 @@ from dataclasses import dataclass, replace
 import streamlit as st
 import torch
 
-from .. import datastore
-from ..bundled import BUNDLED_RUNS, EXPLORER_RUN, load_bundled_run, precomputed_run
-from ..errors import ConfigError, LstmVizError
-from ..presets import DEFAULT_PRESET, PRESETS, departures, describe_config
-from ..model import build_model
-from ..scheduler import Scheduler
-from ..shared_runs import RunHub, Subscription
-from ..tasks import TASKS
-from ..trainer import RunConfig, Trainer
+from lstm_viz.data import datastore
+from lstm_viz.runs.bundled import BUNDLED_RUNS, EXPLORER_RUN, load_bundled_run, precomputed_run
+from lstm_viz.rules.errors import ConfigError, LstmVizError
+from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS, departures, describe_config
+from lstm_viz.core.model import build_model
+from lstm_viz.runs.scheduler import Scheduler
+from lstm_viz.runs.shared_runs import RunHub, Subscription
+from lstm_viz.core.tasks import TASKS
+from lstm_viz.core.trainer import RunConfig, Trainer
 from . import data_sharing  # noqa: F401 - tells the data store which session is asking (private uploads)
 
 log = logging.getLogger(__name__)
 
-# Training runs in a background thread (lstm_viz.background); the live fragment only draws a snapshot,
+# Training runs in a background thread (lstm_viz.runs.background); the live fragment only draws a snapshot,
 # twice a second. Drawing in the training thread instead left it training 66-76% of the wall time.
 REFRESH_SECONDS = 0.5
 # On a busy server the charts refresh less often, so every page keeps answering within about two seconds: Streamlit
@@ -234,9 +234,9 @@ def _valid_task_options(options_per_task: dict) -> bool:
 def sync_settings_with_url() -> list[str]:
     """The Train page's settings in the address: `?preset=forget-bias` alone opens that preset; every other
     setting given overrides it. Returns the settings whose values were refused (the page warns)."""
-    from ..architectures import ARCHITECTURES
-    from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
-    from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS
+    from lstm_viz.core.architectures import ARCHITECTURES
+    from lstm_viz.core.model import HIDDEN_SIZE_RANGE, LAYER_RANGE
+    from lstm_viz.core.trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS
     from . import controls, url_state
 
     state = st.session_state
@@ -310,7 +310,7 @@ def run_job(compute, *, kind: str, units: float, label: str):
     """`compute(ticket)` as a job of the server's scheduler, from a page: blocks this script run until it is done,
     showing the job's place in the queue and its estimated wait meanwhile. Leaving the page cancels the job.
     Returns its result (None if the scheduler stopped it); re-raises its error."""
-    from ..scheduler import describe_wait, wait_for
+    from lstm_viz.runs.scheduler import describe_wait, wait_for
 
     threads = hub().torch_threads
 
@@ -334,7 +334,7 @@ def run_job(compute, *, kind: str, units: float, label: str):
 
 @st.cache_resource(show_spinner=False, on_release=lambda hub: hub.shutdown())
 def hub() -> RunHub:
-    """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.shared_runs).
+    """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.runs.shared_runs).
     Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS."""
     return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=scheduler())
 
@@ -498,7 +498,7 @@ def wait_for_first_snapshot() -> bool:
 
 
 def explore_imported(trainer: Trainer) -> None:
-    """Make a finished run built from an uploaded model (lstm_viz.model_upload) the session's run, as if trained here:
+    """Make a finished run built from an uploaded model (lstm_viz.io.model_upload) the session's run, as if trained here:
     the Train page and every explorer page then show it. Stops this session's training, if any."""
     state = st.session_state
     stop_training()

@@ -1,4 +1,4 @@
-"""The Length sweep page's settings and its session's sweep thread (lstm_viz.sweep.BackgroundSweep).
+"""The Length sweep page's settings and its session's sweep thread (lstm_viz.runs.sweep.BackgroundSweep).
 
 Start builds a SweepConfig from the widgets and runs it in a background thread, each point queueing for a slot of
 the server's scheduler (state.scheduler) like every other job; Stop ends it after the current training step; the
@@ -12,10 +12,10 @@ from dataclasses import replace
 
 import streamlit as st
 
-from ..errors import ConfigError, LstmVizError
-from ..sweep import DEFAULT_SWEEP, POINT_CACHE, BackgroundSweep, SweepConfig, SweepSnapshot
-from ..tasks import TASKS
-from ..trainer import RunConfig
+from lstm_viz.rules.errors import ConfigError, LstmVizError
+from lstm_viz.runs.sweep import DEFAULT_SWEEP, POINT_CACHE, BackgroundSweep, SweepConfig, SweepSnapshot
+from lstm_viz.core.tasks import TASKS
+from lstm_viz.core.trainer import RunConfig
 from . import state as train_state
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def normalise_settings() -> list[str]:
     kept = [value for value in lengths if value in choices]
     dropped += [f"length {value}" for value in lengths if value not in choices]
     state["sweep_lengths"] = sorted(set(kept), key=int)
-    from ..architectures import ARCHITECTURES
+    from lstm_viz.core.architectures import ARCHITECTURES
 
     archs = [value for value in state["sweep_archs"] if value in ARCHITECTURES]
     dropped += [f"architecture {value!r}" for value in state["sweep_archs"] if value not in ARCHITECTURES]

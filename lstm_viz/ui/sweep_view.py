@@ -5,16 +5,16 @@ import logging
 
 import streamlit as st
 
-from ..architectures import ARCHITECTURES
-from ..model import HIDDEN_SIZE_RANGE
-from ..sweep import (
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.core.model import HIDDEN_SIZE_RANGE
+from lstm_viz.runs.sweep import (
     POINT_CACHE, MAX_SEEDS, STEPS_PER_POINT_RANGE, SavedSweep, SweepConfig, SweepRow, SweepSnapshot, format_duration,
     load_precomputed_sweep, load_published_results, result_table,
 )
-from ..scheduler import format_wait
-from ..sweep_figures import figure_for_sweep
-from ..tasks import TASKS
-from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE
+from lstm_viz.runs.scheduler import format_wait
+from lstm_viz.figures.sweep import figure_for_sweep
+from lstm_viz.core.tasks import TASKS
+from lstm_viz.core.trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE
 from . import boundary, charts, sweep_state
 
 log = logging.getLogger(__name__)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import datastore
-from ..errors import LstmVizError, UploadError
-from ..tasks.labelled_text import (
-    KIND, LABELLED_TEXT, MAX_CLASSES, MAX_TEXT_CHARACTERS, MAX_TEXT_ROWS, MAX_VOCABULARY, MIN_TEXT_ROWS, LabelledData,
-    validate_labelled_text,
+from lstm_viz.data import datastore
+from lstm_viz.rules.errors import LstmVizError, UploadError
+from lstm_viz.core.tasks.labelled_text import (
+    KIND, LABELLED_TEXT, MAX_CLASSES, MAX_TEXT_CHARACTERS, MAX_TEXT_ROWS, MAX_VOCABULARY, MIN_TEXT_ROWS,
+    LabelledData, validate_labelled_text,
 )
-from ..uploads import MAX_PASTED_CHARACTERS, check_pasted_text
+from lstm_viz.data.uploads import MAX_PASTED_CHARACTERS, check_pasted_text
 from . import data_sharing, state
 from .plain import plain, plain_short
 

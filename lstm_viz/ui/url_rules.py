@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .. import checks, memory
-from ..architectures import ARCHITECTURES
-from ..jacobians import CLIPPING_STEPS
-from ..sweep import MAX_SEEDS, STEPS_PER_POINT_RANGE
-from ..text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE
-from ..trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, SEED_RANGE
-from ..model import HIDDEN_SIZE_RANGE, LAYER_RANGE
+from lstm_viz.rules import checks
+from lstm_viz.analysis import memory
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.analysis.jacobians import CLIPPING_STEPS
+from lstm_viz.runs.sweep import MAX_SEEDS, STEPS_PER_POINT_RANGE
+from lstm_viz.analysis.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE
+from lstm_viz.core.trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, SEED_RANGE
+from lstm_viz.core.model import HIDDEN_SIZE_RANGE, LAYER_RANGE
 from . import cell_view, memory_view
 from .url_state import Bounds
 

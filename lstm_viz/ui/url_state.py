@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from .. import checks
-from ..errors import ConfigError
+from lstm_viz.rules import checks
+from lstm_viz.rules.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

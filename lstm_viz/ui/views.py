@@ -1,7 +1,7 @@
 """From a Trainer to figures: pulls plain arrays out of the engine and memoises what only changes per checkpoint.
 
 The Train page's figures are memoised server-wide (`_shared_memo`), keyed by the run they come from (the shared
-training or the recorded run being replayed, see lstm_viz.shared_runs) rather than by session: a classroom watching
+training or the recorded run being replayed, see lstm_viz.runs.shared_runs) rather than by session: a classroom watching
 one run builds each chart once, not once per student. Building a Plotly figure is most of the server's CPU per
 refresh (bench/load.py, profiled with py-spy), and Streamlit runs every session's scripts in one process.
 """
@@ -17,10 +17,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import figures
-from ..model_upload import IMPORTED_STATUS
-from ..traces import Trace, trace
-from ..trainer import ArchRun, Checkpoint, RunConfig, Trainer
+from lstm_viz.figures import training as figures
+from lstm_viz.io.model_upload import IMPORTED_STATUS
+from lstm_viz.core.traces import Trace, trace
+from lstm_viz.core.trainer import ArchRun, Checkpoint, RunConfig, Trainer
 from . import state
 
 FIGURE_CACHE_KEY = "figure_cache"

@@ -1,0 +1,118 @@
+"""What the Try it page computes from a trained model: the prediction for a typed sentence (after every word, with
+the gates), characters sampled with a temperature, and the unit whose cell state follows a feature such as the
+nesting depth. No Streamlit here; every function takes a model and a task and returns arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lstm_viz.rules.errors import ConfigError, UploadError
+from lstm_viz.core.model import SequenceModel
+from lstm_viz.core.tasks import Task
+from lstm_viz.core.traces import Trace, trace
+
+TEMPERATURE_RANGE = (0.05, 3.0)
+MAX_SAMPLE_CHARACTERS = 1000
+
+
+@dataclass
+class TextReading:
+    """A model reading one typed text."""
+    tokens: list[str]  # as shown, one per step
+    unknown: list[int]  # steps whose token is not in the task's vocabulary (read as the unknown token)
+    trace: Trace  # every gate and state, batch of one
+    # Class probabilities after each step (steps, classes) for a classifier ("last" readout); for a language model
+    # ("every" readout), the probabilities of the next token after each step (steps, vocabulary).
+    probabilities: np.ndarray
+
+    @property
+    def final(self) -> np.ndarray:
+        return self.probabilities[-1]
+
+
+@torch.no_grad()
+def read_text(model: SequenceModel, task: Task, text: str) -> TextReading:
+    """Encode `text` with the task's vocabulary (UploadError with a message if it cannot be read) and run the model."""
+    if not task.accepts_text:
+        raise ConfigError(f"the {task.label} task does not take typed input")
+    inputs, tokens, unknown = task.encode_text(text)
+    if inputs.shape[-1] != model.config.input_size:
+        raise ConfigError("this model was trained on a different vocabulary than the task's; retrain it")
+    batch = torch.as_tensor(inputs, dtype=torch.float32).unsqueeze(0)
+    result = trace(model, batch)
+    top = torch.as_tensor(result.layers[-1]["hidden_state"][0])  # (steps, H)
+    logits = model.readout(top)  # the readout applied after every step, not only the last
+    return TextReading(tokens=tokens, unknown=unknown, trace=result,
+                       probabilities=torch.softmax(logits.double(), dim=-1).numpy())
+
+
+@torch.no_grad()
+def sample_characters(model: SequenceModel, task: Task, prompt: str, count: int, temperature: float, seed: int = 0,
+                      forbidden: tuple[int, ...] = (0,)) -> str:
+    """Continue `prompt` by `count` characters, each drawn from softmax(logits / temperature), feeding each drawn
+    character back in. `forbidden` token indices (the unknown token) are never drawn."""
+    low, high = TEMPERATURE_RANGE
+    if not low <= temperature <= high:
+        raise ConfigError(f"temperature must be between {low:g} and {high:g} (got {temperature:g})")
+    if not 1 <= count <= MAX_SAMPLE_CHARACTERS:
+        raise ConfigError(f"sample between 1 and {MAX_SAMPLE_CHARACTERS} characters (got {count})")
+    if model.config.readout != "every":
+        raise ConfigError("sampling needs a language model (a prediction at every step)")
+    alphabet: str = task.alphabet  # type: ignore[attr-defined]
+    generator = torch.Generator().manual_seed(seed)
+    model.eval()
+    state = None
+    if prompt:
+        inputs, _, unknown = task.encode_text(prompt)
+        if unknown:
+            raise UploadError(f"the prompt has characters the model does not know at positions {unknown[:5]}")
+        hidden, state = model.recurrent(model.embed(torch.as_tensor(inputs).unsqueeze(0)), state)
+    else:
+        # No prompt: start from the language's first-character distribution by feeding a space.
+        hidden, state = model.recurrent(model.embed(torch.as_tensor(task.encode_text(" ")[0]).unsqueeze(0)), state)
+    out = []
+    for _ in range(count):
+        logits = model.readout(hidden[0, -1]).double() / temperature
+        logits[list(forbidden)] = -torch.inf
+        index = int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))
+        out.append(alphabet[index])
+        step = torch.zeros(1, 1, model.config.input_size)
+        step[0, 0, index] = 1.0
+        hidden, state = model.recurrent(model.embed(step), state)
+    return "".join(out)
+
+
+@dataclass
+class TrackingUnit:
+    unit: int
+    correlation: float  # Pearson correlation of the unit's value with the feature over all steps of all examples
+    layer: int
+    state: str  # "cell_state" or "hidden_state"
+
+
+def tracking_unit(arrays: np.ndarray, feature: np.ndarray, layer: int = 0, state: str = "cell_state") -> TrackingUnit:
+    """The unit whose value (examples, steps, H) correlates best (largest |r|) with `feature` (examples, steps)."""
+    values = np.asarray(arrays, dtype=np.float64).reshape(-1, np.shape(arrays)[-1])
+    target = np.asarray(feature, dtype=np.float64).reshape(-1)
+    if values.shape[0] != target.shape[0]:
+        raise ValueError("feature and states cover different steps")
+    values = values - values.mean(axis=0)
+    target = target - target.mean()
+    denominator = np.sqrt((values**2).sum(axis=0) * (target**2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = np.where(denominator > 0, values.T @ target / denominator, 0.0)
+    unit = int(np.argmax(np.abs(correlation)))
+    return TrackingUnit(unit=unit, correlation=float(correlation[unit]), layer=layer, state=state)
+
+
+def find_feature_unit(model: SequenceModel, task: Task, inputs: torch.Tensor, feature: str, layer: int = 0) -> TrackingUnit:
+    """Search every unit of `layer` (cell state for an LSTM, hidden state otherwise) for the one that follows the
+    task feature `feature` (e.g. "nesting depth") over the examples `inputs` (examples, steps, input_size)."""
+    result = trace(model, inputs)
+    arrays = result.layers[layer]
+    name = "cell_state" if "cell_state" in arrays else "hidden_state"
+    values = np.stack([task.features(example.numpy())[feature] for example in inputs])
+    return tracking_unit(arrays[name], values, layer=layer, state=name)

@@ -1,0 +1,582 @@
+"""One scheduler for every background job of a server: trainings, sweep points, the Gradient lab's what-if and
+clipping runs, imported-model evaluations.
+
+A fixed number of slots (LSTM_VIZ_MAX_TRAININGS, one per core by default) is shared by every kind of job; a job
+holds a slot while it computes and waits without CPU (a condition variable) before. Nothing here imports Streamlit.
+
+- **Fair queueing.** Jobs are admitted by session ("owner"), not first come, first served: among the waiting jobs
+  the next is the one whose owner has the fewest jobs running, then whose owner was admitted longest ago (an owner
+  with nothing queued or running is forgotten), then the earliest. So a 12-point sweep takes its turn between 20
+  students' single runs instead of in front of them.
+- **A wall-time cap per job** (LSTM_VIZ_RUN_SECONDS): `Ticket.should_stop()` turns true after it; jobs check it
+  between steps.
+- **Honest waits.** Every job says how much work it plans (`units`, e.g. GFLOP) and reports what it has done
+  (`Ticket.progress`). The scheduler measures, per kind of job, the units per second running jobs actually achieve
+  on this server and the share of their plan finished jobs actually used (a run that stops when solved uses less
+  than its budget); `estimated_wait` plays the queue forward on the slots with those measurements.
+- **Idle cores are lent.** A running job may borrow slots that nobody waits for (`Ticket.borrow`), e.g. a training
+  that steps its RNN and LSTM on two threads at once when it is alone on the server; it gives them back at its next
+  step once any job queues (`Ticket.must_give_back`), so a borrowed slot delays the next job by one step at most.
+- **Cancellation.** A waiting job leaves the queue when cancelled (its owner's thread stops waiting: Stop, a closed
+  tab, nobody watching); a running one sees `should_stop()`. `spawn` runs a job in its own thread, shared by a key
+  between the sessions that watch it: it is cancelled when the last watcher lets go (after RELEASE_GRACE_SECONDS,
+  so a page that reruns and asks again keeps its place).
+"""
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import logging
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable
+
+log = logging.getLogger(__name__)
+
+# Defaults for a 2-core server; each can be set by an environment variable of the same name.
+LSTM_VIZ_MAX_TRAININGS = 2  # jobs at once, of every kind: one per core, each on one torch thread
+LSTM_VIZ_RUN_SECONDS = 600  # wall-time cap per job, from the moment it leaves the queue
+
+# Before anything has been measured: units per second of a job on one core. Units are GFLOP for every job of the
+# app (lstm_viz.core.trainer.RunConfig.estimated_step_gflop); a fused LSTM step runs at 5-20 GFLOP/s here
+# (notes/measured.md). Only the first estimates use it; measured rates replace it.
+PRIOR_UNITS_PER_SECOND = 5.0
+# Weight of the newest measurement in the running averages: the last few jobs dominate, so a server that becomes
+# busier (or quieter) is followed within a few jobs.
+SMOOTHING = 0.35
+# A running job's own rate is trusted once it has run this long (its first steps include building the models),
+# and is measured over its last RATE_WINDOW_SECONDS: a server that just became busier is seen within seconds.
+RATE_AFTER_SECONDS = 1.0
+RATE_WINDOW_SECONDS = 5.0
+_SAMPLE_SECONDS = 0.25
+_POLL_SECONDS = 0.25  # a waiter re-checks give_up() this often
+# A shared job whose last watcher let go is kept this long before it is cancelled: a page that reruns (a click while
+# it waits) asks for the same key again at once and keeps its place in the queue instead of going to the back.
+RELEASE_GRACE_SECONDS = 2.0
+
+
+def env_setting(name: str, default: float, cast: Callable = int) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        parsed = cast(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number (got {value!r})") from None
+    if parsed <= 0:
+        raise ValueError(f"{name} must be positive (got {value!r})")
+    return parsed
+
+
+class Ticket:
+    """One job's place in the scheduler: queued, then running (holding a slot), then done."""
+
+    def __init__(self, scheduler: "Scheduler", owner: Hashable, kind: str, units: float, label: str,
+                 max_seconds: float | None):
+        self.scheduler, self.owner, self.kind, self.label = scheduler, owner, kind, label
+        self.units = max(float(units), 1e-9)  # planned work
+        self.max_seconds = max_seconds
+        self.done_units = 0.0
+        self.enqueued_at = scheduler.clock()
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.state = "queued"  # queued | running | done | cancelled
+        self.completed = False  # finished its work (not cancelled, capped or failed): its measurements count
+        self.estimate_is_guess = False  # the last estimated_wait had no measured speed to go on (a fresh server)
+        self._order = next(scheduler._counter)
+        self._cancelled = threading.Event()
+        self._samples: collections.deque = collections.deque()  # (time, done units), for the recent rate
+        self._samples_lock = threading.Lock()
+        self.abandoned: Callable[[], bool] | None = None  # set by SharedJob: nobody has watched it for a while
+        self.borrowed = 0  # slots lent to this running job beside its own, while nobody waits for one
+        self.ever_borrowed = False  # its speed was not one slot's: kept out of the per-slot rate measurements
+
+    # ----- for the job -----
+    @property
+    def admitted(self) -> bool:
+        return self.state in ("running", "done")
+
+    def wait_admitted(self, timeout: float | None = None) -> bool:
+        """Block until the job holds a slot (True), for at most `timeout` seconds (False: still queued, or cancelled)."""
+        return self.scheduler._wait_admitted(self, timeout)
+
+    def progress(self, done_units: float) -> None:
+        """Work done so far, in the units of `units`: what the wait estimates of everyone behind are computed from."""
+        self.done_units = float(done_units)
+        now = self.scheduler.clock()
+        with self._samples_lock:  # the pages read them from other threads
+            if not self._samples or now - self._samples[-1][0] >= _SAMPLE_SECONDS:
+                self._samples.append((now, self.done_units))
+                while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW_SECONDS:
+                    self._samples.popleft()
+
+    def recent_rate(self, now: float) -> float | None:
+        """Units per second over about the last RATE_WINDOW_SECONDS; None until the job has run RATE_AFTER_SECONDS."""
+        if self.started_at is None or now - self.started_at < RATE_AFTER_SECONDS or self.done_units <= 0:
+            return None
+        with self._samples_lock:
+            samples = list(self._samples)
+        if len(samples) < 2 or now - samples[0][0] < RATE_AFTER_SECONDS:
+            return self.done_units / (now - self.started_at)
+        then, units = samples[0]
+        return (self.done_units - units) / (now - then) if self.done_units > units else None
+
+    @property
+    def over_time(self) -> bool:
+        return (self.max_seconds is not None and self.started_at is not None
+                and self.scheduler.clock() - self.started_at > self.max_seconds)
+
+    def should_stop(self) -> bool:
+        if self.abandoned is not None and self.abandoned():
+            self.cancel()
+        return self._cancelled.is_set() or self.over_time
+
+    def borrow(self, wanted: int) -> int:
+        """Ask for up to `wanted` slots beside this job's own; returns how many it holds now. Slots are lent only
+        while no job waits, and none to a job that is not running."""
+        return self.scheduler._borrow(self, wanted)
+
+    @property
+    def must_give_back(self) -> bool:
+        """A job waits for a slot while this one holds borrowed ones: call give_back() before the next step."""
+        return self.borrowed > 0 and self.scheduler.waiting > 0
+
+    def give_back(self) -> None:
+        """Return every borrowed slot (the fairest waiting jobs are admitted into them at once)."""
+        self.scheduler._give_back(self)
+
+    def finish(self, completed: bool = True) -> None:
+        """The job is over: free its slot (or its place in the queue). `completed`: it did its whole work."""
+        self.scheduler._finish(self, completed)
+
+    def cancel(self) -> None:
+        """Leave the queue, or ask a running job to stop (it frees its slot when it sees should_stop)."""
+        self._cancelled.set()
+        self.scheduler._cancel(self)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    # ----- for the page -----
+    @property
+    def position(self) -> int | None:
+        """1 for the next to be admitted; None once admitted."""
+        return self.scheduler.position(self)
+
+    def estimated_wait(self) -> float | None:
+        """Seconds until this job is admitted, from the server's measured throughput; None once admitted."""
+        return self.scheduler.estimated_wait(self)
+
+    def __enter__(self) -> "Ticket":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.finish(completed=exc_type is None and not self.should_stop())
+
+
+@dataclass
+class _KindStats:
+    rate: float | None = None  # units per second of one job of this kind, measured
+    used: float = 1.0  # share of the planned units a finished job of this kind used
+    finished: int = 0
+
+
+class Scheduler:
+    """The server's slots, queue and measurements. Thread-safe."""
+
+    def __init__(self, capacity: int | None = None, max_seconds: float | None = None,
+                 clock: Callable[[], float] = time.monotonic, prior_rate: float = PRIOR_UNITS_PER_SECOND,
+                 release_grace: float = RELEASE_GRACE_SECONDS):
+        self.capacity = int(capacity or env_setting("LSTM_VIZ_MAX_TRAININGS", LSTM_VIZ_MAX_TRAININGS))
+        if self.capacity < 1:
+            raise ValueError("at least one slot")
+        self.max_seconds = max_seconds or env_setting("LSTM_VIZ_RUN_SECONDS", LSTM_VIZ_RUN_SECONDS, float)
+        self.clock = clock
+        self.prior_rate = prior_rate
+        self.release_grace = release_grace
+        self._condition = threading.Condition()
+        self._counter = itertools.count()
+        self._waiting: list[Ticket] = []
+        self._running: list[Ticket] = []
+        self._last_admitted: dict[Hashable, float] = {}  # owner -> when its latest job was admitted
+        self._stats: dict[str, _KindStats] = {}
+        self._shared: dict[Hashable, "SharedJob"] = {}
+        self._closed = False
+        self._guessed = False  # set by _rate when it had nothing measured to go on
+        self.admissions: list[Ticket] = []  # the order jobs were admitted in (bounded; the tests read it)
+
+    # ----- queueing -----
+    def submit(self, owner: Hashable, kind: str, units: float, label: str = "",
+               max_seconds: float | None = None) -> Ticket:
+        """Queue a job; it is admitted as soon as fairness and a free slot allow (maybe at once)."""
+        ticket = Ticket(self, owner, kind, units, label, max_seconds if max_seconds is not None else self.max_seconds)
+        with self._condition:
+            if self._closed:
+                ticket._cancelled.set()
+                ticket.state = "cancelled"
+                return ticket
+            self._waiting.append(ticket)
+            self._admit()
+        return ticket
+
+    def _key(self, ticket: Ticket, running: dict[Hashable, int]) -> tuple:
+        return (running.get(ticket.owner, 0), self._last_admitted.get(ticket.owner, -math.inf), ticket._order)
+
+    def _running_per_owner(self) -> dict[Hashable, int]:
+        counts: dict[Hashable, int] = {}
+        for ticket in self._running:
+            counts[ticket.owner] = counts.get(ticket.owner, 0) + 1
+        return counts
+
+    def _in_use(self) -> int:
+        """Under the lock: slots held, by running jobs and the slots lent to them."""
+        return len(self._running) + sum(ticket.borrowed for ticket in self._running)
+
+    def _admit(self) -> None:
+        """Under the lock: fill the free slots with the fairest waiting jobs."""
+        while self._waiting and self._in_use() < self.capacity:
+            running = self._running_per_owner()
+            chosen = min(self._waiting, key=lambda ticket: self._key(ticket, running))
+            self._waiting.remove(chosen)
+            chosen.state = "running"
+            chosen.started_at = self.clock()
+            self._running.append(chosen)
+            self._last_admitted[chosen.owner] = chosen.started_at
+            self.admissions.append(chosen)
+            del self.admissions[:-1000]
+        self._condition.notify_all()
+
+    def _order(self) -> list[Ticket]:
+        """The waiting jobs in the order they would be admitted if nothing else changed: the admission rule replayed,
+        each admission making its owner the most recently served."""
+        running = self._running_per_owner()
+        last = dict(self._last_admitted)
+        pending = list(self._waiting)
+        order: list[Ticket] = []
+        for turn in itertools.count():
+            if not pending:
+                return order
+            chosen = min(pending, key=lambda t: (running.get(t.owner, 0), last.get(t.owner, -math.inf), t._order))
+            pending.remove(chosen)
+            order.append(chosen)
+            last[chosen.owner] = 2.0 ** 52 + turn  # later than any clock reading, and still exact
+        return order
+
+    def _wait_admitted(self, ticket: Ticket, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._condition:
+            while ticket.state == "queued" and not ticket.cancelled:
+                remaining = _POLL_SECONDS if deadline is None else min(_POLL_SECONDS, deadline - time.monotonic())
+                if remaining <= 0:
+                    break
+                self._condition.wait(remaining)
+            return ticket.state == "running"
+
+    def _borrow(self, ticket: Ticket, wanted: int) -> int:
+        with self._condition:
+            if ticket.state != "running" or ticket.cancelled or self._waiting or self._closed:
+                return ticket.borrowed
+            granted = max(0, min(int(wanted) - ticket.borrowed, self.capacity - self._in_use()))
+            if granted:
+                ticket.borrowed += granted
+                ticket.ever_borrowed = True
+            return ticket.borrowed
+
+    def _give_back(self, ticket: Ticket) -> None:
+        with self._condition:
+            if ticket.borrowed:
+                ticket.borrowed = 0
+                self._admit()
+
+    def _cancel(self, ticket: Ticket) -> None:
+        with self._condition:
+            if ticket.state == "queued":
+                self._waiting.remove(ticket)
+                ticket.state = "cancelled"
+                ticket.ended_at = self.clock()
+                self._forget_idle(ticket.owner)
+                self._admit()
+            self._condition.notify_all()
+
+    def _finish(self, ticket: Ticket, completed: bool) -> None:
+        with self._condition:
+            if ticket.state == "queued":
+                self._waiting.remove(ticket)
+                ticket.state = "cancelled"
+            elif ticket.state == "running":
+                self._running.remove(ticket)
+                ticket.borrowed = 0
+                ticket.state = "done"
+                ticket.completed = completed
+                ticket.ended_at = self.clock()
+                self._measure(ticket)
+            else:
+                return
+            self._forget_idle(ticket.owner)
+            self._admit()
+
+    def _forget_idle(self, owner: Hashable) -> None:
+        if not any(t.owner == owner for t in itertools.chain(self._waiting, self._running)):
+            self._last_admitted.pop(owner, None)
+
+    # ----- measurements and estimates -----
+    def _measure(self, ticket: Ticket) -> None:
+        seconds = ticket.ended_at - ticket.started_at
+        stats = self._stats.setdefault(ticket.kind, _KindStats())
+        if seconds > 0 and ticket.done_units > 0 and not ticket.ever_borrowed:
+            rate = ticket.done_units / seconds
+            stats.rate = rate if stats.rate is None else (1 - SMOOTHING) * stats.rate + SMOOTHING * rate
+        if ticket.completed:
+            used = min(1.0, ticket.done_units / ticket.units) if ticket.done_units > 0 else 1.0
+            stats.used = used if stats.finished == 0 else (1 - SMOOTHING) * stats.used + SMOOTHING * used
+            stats.finished += 1
+
+    def _rate(self, kind: str, now: float) -> float:
+        """Units per second one job of `kind` achieves: now, by the running jobs of that kind; else as the last
+        finished ones did; else as running jobs of any kind do now; else as anything measured did; else the prior."""
+        # A job that ran on borrowed slots went faster than one slot lets the next job go.
+        one_slot = [t for t in self._running if not t.ever_borrowed]
+        same = [r for t in one_slot if t.kind == kind and (r := t.recent_rate(now)) is not None]
+        if same:
+            return sum(same) / len(same)
+        stats = self._stats.get(kind)
+        if stats is not None and stats.rate is not None:
+            return stats.rate
+        other = [r for t in one_slot if (r := t.recent_rate(now)) is not None]
+        if other:
+            return sum(other) / len(other)
+        measured = [s.rate for s in self._stats.values() if s.rate is not None]
+        if not measured:
+            self._guessed = True
+        return sum(measured) / len(measured) if measured else self.prior_rate
+
+    def _expected_units(self, ticket: Ticket) -> float:
+        stats = self._stats.get(ticket.kind)
+        return ticket.units * (stats.used if stats is not None else 1.0)
+
+    def _remaining_seconds(self, ticket: Ticket, now: float) -> float:
+        """A running job's time left: its expected work left at its own rate (once measurable), else its kind's."""
+        elapsed = now - ticket.started_at
+        expected = self._expected_units(ticket)
+        if ticket.done_units >= expected:  # past the typical share of its plan: assume it ends soon, not never
+            expected = min(ticket.units, ticket.done_units + 0.1 * ticket.units)
+        left = max(0.0, expected - ticket.done_units) / (ticket.recent_rate(now) or self._rate(ticket.kind, now))
+        if ticket.max_seconds is not None:
+            left = min(left, max(0.0, ticket.max_seconds - elapsed))
+        return left
+
+    def estimated_wait(self, ticket: Ticket) -> float | None:
+        with self._condition:
+            if ticket.state != "queued":
+                return None
+            now = self.clock()
+            self._guessed = False
+            order = self._order()
+            slots = sorted(self._remaining_seconds(t, now) for t in self._running)
+            slots += [0.0] * (self.capacity - len(slots))
+            heapq.heapify(slots)
+            for ahead in order:
+                free_at = heapq.heappop(slots)
+                if ahead is ticket:
+                    ticket.estimate_is_guess = self._guessed
+                    return free_at
+                duration = self._expected_units(ahead) / self._rate(ahead.kind, now)
+                if ahead.max_seconds is not None:
+                    duration = min(duration, ahead.max_seconds)
+                heapq.heappush(slots, free_at + duration)
+            return None
+
+    def position(self, ticket: Ticket) -> int | None:
+        with self._condition:
+            if ticket.state != "queued":
+                return None
+            return self._order().index(ticket) + 1
+
+    def status(self) -> dict:
+        with self._condition:
+            return {"running": len(self._running), "waiting": len(self._waiting), "capacity": self.capacity,
+                    "borrowed": sum(t.borrowed for t in self._running),
+                    "running_kinds": sorted(t.kind for t in self._running)}
+
+    @property
+    def running(self) -> int:
+        with self._condition:
+            return len(self._running)
+
+    @property
+    def waiting(self) -> int:
+        with self._condition:
+            return len(self._waiting)
+
+    def running_tickets(self) -> list[Ticket]:
+        with self._condition:
+            return list(self._running)
+
+    def wake(self) -> None:
+        with self._condition:
+            self._condition.notify_all()
+
+    # ----- jobs in their own thread, shared by key -----
+    def spawn(self, work: Callable[[Ticket], Any], *, owner: Hashable, kind: str, units: float,
+              key: Hashable | None = None, label: str = "") -> "SharedJob":
+        """Run `work(ticket)` in a thread once admitted. With a `key`, a job of that key still queued or running is
+        shared: the caller becomes one more watcher of it instead of queueing a second, identical one. Each
+        caller must `release()` its SharedJob when it no longer waits for the result."""
+        with self._condition:
+            if key is not None:
+                existing = self._shared.get(key)
+                if existing is not None and not existing.ended and not existing.ticket.cancelled:
+                    existing._watchers += 1
+                    existing._unwatched_since = None
+                    return existing._view()
+            job = SharedJob(self, key, self.submit(owner, kind, units, label), work)
+            if key is not None:
+                self._shared[key] = job
+            job._watchers = 1
+        job._thread.start()
+        return job._view()
+
+    def _drop_shared(self, job: "SharedJob") -> None:
+        with self._condition:
+            if job.key is not None and self._shared.get(job.key) is job:
+                del self._shared[job.key]
+
+    def shutdown(self) -> None:
+        """Cancel every job (server shutdown, tests); new jobs are refused from now on."""
+        with self._condition:
+            self._closed = True
+            tickets = list(self._waiting) + list(self._running)
+        for ticket in tickets:
+            ticket.cancel()
+
+
+class SharedJob:
+    """A job running in its own thread (named lstm-viz-<kind>), watched by one or more callers."""
+
+    def __init__(self, scheduler: Scheduler, key: Hashable | None, ticket: Ticket, work: Callable[[Ticket], Any]):
+        self.scheduler, self.key, self.ticket = scheduler, key, ticket
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._work = work
+        self._watchers = 0
+        self._unwatched_since: float | None = None  # monotonic time the last watcher let go
+        ticket.abandoned = self._abandoned
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lstm-viz-{ticket.kind}", daemon=True)
+
+    @property
+    def ended(self) -> bool:
+        return self._done.is_set()
+
+    def _abandoned(self) -> bool:
+        since = self._unwatched_since
+        return since is not None and time.monotonic() - since >= self.scheduler.release_grace
+
+    def _run(self) -> None:
+        ticket = self.ticket
+        try:
+            while not ticket.wait_admitted(_POLL_SECONDS):
+                if ticket.should_stop():  # cancelled, or nobody has watched it for the grace period
+                    return
+            if ticket.should_stop():
+                return
+            self.result = self._work(ticket)
+        except Exception as error:  # noqa: BLE001 - reported to the watchers; the server must go on
+            log.exception("%s job failed", ticket.kind)
+            self.error = error
+        finally:
+            ticket.finish(completed=self.error is None and not ticket.should_stop())
+            self.scheduler._drop_shared(self)
+            self._done.set()
+
+    def _view(self) -> "JobView":
+        return JobView(self)
+
+
+class JobView:
+    """One caller's hold on a SharedJob."""
+
+    def __init__(self, job: SharedJob):
+        self.job = job
+        self._released = False
+
+    @property
+    def ticket(self) -> Ticket:
+        return self.job.ticket
+
+    @property
+    def done(self) -> bool:
+        return self.job.ended
+
+    @property
+    def result(self) -> Any:
+        return self.job.result
+
+    @property
+    def error(self) -> BaseException | None:
+        return self.job.error
+
+    @property
+    def watchers(self) -> int:
+        return self.job._watchers
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.job._done.wait(timeout)
+
+    def release(self) -> None:
+        """This caller no longer waits; the job is cancelled when nobody else does."""
+        if self._released:
+            return
+        self._released = True
+        scheduler = self.job.scheduler
+        with scheduler._condition:
+            self.job._watchers -= 1
+            last = self.job._watchers <= 0
+            if last:
+                self.job._unwatched_since = time.monotonic()
+        if last and not self.job.ended and (self.job.key is None or scheduler.release_grace <= 0):
+            self.job.ticket.cancel()  # nobody can ask for it again: no need to wait
+
+    def join(self, timeout: float | None = None) -> bool:
+        self.job._thread.join(timeout)
+        return not self.job._thread.is_alive()
+
+
+def wait_for(view: JobView, on_wait: Callable[[JobView], None] | None = None, poll: float = 0.25) -> Any:
+    """Block the calling thread until the job ends, calling `on_wait(view)` every `poll` seconds (e.g. to show the
+    queue position); release the view whatever happens (an exception in `on_wait`, e.g. the page being left, lets go
+    of the job, which is cancelled if nobody else waits for it). Returns the result; re-raises the job's error."""
+    try:
+        while not view.wait(poll):
+            if on_wait is not None:
+                on_wait(view)
+    finally:
+        view.release()
+    if view.error is not None:
+        raise view.error
+    return view.result
+
+
+def describe_wait(ticket: Ticket) -> str | None:
+    """'position 3 in the queue, about 40 s' for a queued job; None once it runs."""
+    position = ticket.position
+    if position is None:
+        return None
+    seconds = ticket.estimated_wait()
+    if seconds is None:
+        return f"position {position} in the queue"
+    guess = " (a first guess: the server has not measured its speed yet)" if ticket.estimate_is_guess else ""
+    return f"position {position} in the queue, about {format_wait(seconds)} to wait{guess}"
+
+
+def format_wait(seconds: float) -> str:
+    if seconds < 5:
+        return "a few seconds"
+    if seconds < 90:
+        return f"{5 * round(seconds / 5):.0f} s"
+    return f"{round(seconds / 60):.0f} min"

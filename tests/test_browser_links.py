@@ -17,16 +17,18 @@ def visible(locator):
 
 
 def test_a_shared_link_to_a_shipped_run_opens_on_its_finished_view(app_url, page):
+    shipped = precomputed_run(PRESETS["vanishing-gradients"].config)
     page.goto(f"{app_url}/train?preset=vanishing-gradients")
     # The first visit after a start reads the shipped run from disk and draws every chart of it.
     expect(visible(page.get_by_text("Result:"))).to_be_visible(timeout=120_000)
-    expect(visible(page.get_by_text("LSTM solved T=100 at step 700"))).to_be_visible()
+    solved = f"LSTM solved T=100 at step {shipped.runs['lstm'].solved_step}"
+    expect(visible(page.get_by_text(solved))).to_be_visible()
     page.screenshot(path=ARTIFACTS / "train_shared_link_opened.png", full_page=True)
     for key in ("loss_chart", "gradient_chart", "internals_chart"):
         chart = visible(page.locator(f".st-key-{key} .stPlotlyChart"))
         expect(chart).to_be_visible(timeout=90_000)
         expect(chart.locator(".main-svg").first).to_be_attached(timeout=90_000)
-    shipped = precomputed_run(PRESETS["vanishing-gradients"].config)  # ended at its verdict, within its budget
+    # The shipped run ended at its verdict, within its budget.
     expect(visible(page.get_by_text(f"step {shipped.step:,} of {shipped.config.max_steps:,}"))).to_be_visible()
     expect(visible(page.get_by_text("Checkpoint (training step)"))).to_be_visible()
     expect(page.get_by_text("Press Start training")).to_have_count(0)

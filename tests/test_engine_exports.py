@@ -157,6 +157,11 @@ def test_standalone_script_prints_the_trainers_final_metric(config, tmp_path):
 def test_standalone_script_is_offered_only_for_tasks_that_embed_their_generator():
     assert standalone_available(CONFIG)
     assert standalone_available(RunConfig(task="copy", length=5))
+    # Tasks that read shipped or uploaded data cannot be rebuilt from torch and math alone.
+    for task in ("sentiment", "brackets", "labelled-text", "forecast"):
+        assert not standalone_available(RunConfig(task=task, length=RunConfig(task=task).length)), task
+    with pytest.raises(ConfigError):
+        standalone_script(RunConfig(task="sentiment", length=RunConfig(task="sentiment").length))
 
 
 def test_trace_downloads_are_capped_for_huge_models(finished):

@@ -40,10 +40,17 @@ def test_a_saved_run_reads_back_identically(tmp_path):
 
 
 def test_task_options_and_non_finite_histories_survive(tmp_path):
-    trainer = _trained(archs=("rnn",), max_steps=3, learning_rate=10.0, optimizer="sgd", clip_grad_norm=None, eval_every=1)
+    trainer = _trained(task="forecast", task_options={"series": "sine"}, length=24, archs=("rnn",), max_steps=3,
+                       learning_rate=10.0, optimizer="sgd", clip_grad_norm=None, eval_every=1, probe_every=3)
     trainer.runs["rnn"].train_loss[-1] = math.inf  # as a diverged run records it
+    trainer.runs["rnn"].eval_metric[-1] = math.nan
     restored = load_run_state(save_run_state(trainer, tmp_path / "run"))
+    assert restored.config.task_options == (("series", "sine"),)
+    # The restored run trains and evaluates on the same series (the option is data, not a label).
+    np.testing.assert_array_equal(restored.config.make_task().series.values, trainer.config.make_task().series.values)
+    assert restored.config.make_task().series.values.tolist() != RunConfig(task="forecast", length=24).make_task().series.values.tolist()
     assert restored.runs["rnn"].train_loss[-1] == math.inf
+    assert math.isnan(restored.runs["rnn"].eval_metric[-1])
 
 
 def test_a_folder_that_is_not_a_run_is_refused(tmp_path):

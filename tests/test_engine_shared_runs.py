@@ -106,11 +106,17 @@ def test_slots_admit_up_to_capacity_at_once():
         worker.start()
     try:
         wait_for(lambda: slots.running == 2 and slots.waiting == 1)
-        assert [worker.queue_position for worker in workers].count(None) == 2
+        positions = [worker.queue_position for worker in workers]
+        assert positions.count(None) == 2
+        waiting = workers[positions.index(1)]
+        # A slot given back goes to the run that waited for it, and the count stays at the capacity.
+        next(worker for worker in workers if worker is not waiting).stop()
+        wait_for(lambda: waiting.queue_position is None and slots.running == 2 and slots.waiting == 0)
     finally:
         for worker in workers:
             worker.stop()
-    assert all(not worker.alive for worker in workers) and slots.running == slots.waiting == 0
+    wait_for(lambda: slots.running == slots.waiting == 0)
+    assert not any(worker.alive for worker in workers)
 
 
 def test_a_run_over_the_wall_time_cap_stops_with_a_message():

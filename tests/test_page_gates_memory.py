@@ -46,6 +46,13 @@ def heatmap_units(figure: dict) -> list[list[int]]:
     return [[int(unit) for unit in t["y"]] for t in figure["data"] if t["type"] == "heatmap"]
 
 
+def shown_step(arch: str) -> int:
+    """The step the page shows by default: the latest checkpoint of the bundled run's cell, read from that run."""
+    from lstm_viz.runs.bundled import load_bundled_run
+
+    return load_bundled_run().runs[arch].checkpoints[-1].step
+
+
 def captions(at: AppTest) -> str:
     return "\n".join(c.value for c in at.caption)
 
@@ -54,14 +61,14 @@ def test_bundled_run_shows_every_lstm_gate_and_state_in_one_unit_order():
     at = open_page()
     assert "bundled run" in captions(at)
     assert at.selectbox(key="gm_arch").value == "lstm"
-    main = chart_starting(at, "LSTM at step 700")
+    main = chart_starting(at, f"LSTM at step {shown_step('lstm')}")
     heatmaps = [t for t in main["data"] if t["type"] == "heatmap"]
     assert [t["name"].split(" ")[0] for t in heatmaps] == ["input", "forget", "candidate", "output", "cell", "hidden"]
     rows = heatmap_units(main)
     assert sorted(rows[0]) == list(range(64)) and all(r == rows[0] for r in rows)  # one shared order
     assert "%{z:.4f}" in heatmaps[0]["hovertemplate"]
     # The other two cells on the same example, and saturation over the LSTM's checkpoints.
-    assert any(title.startswith("GRU at step 275") for title in charts(at))
+    assert any(title.startswith(f"GRU at step {shown_step('gru')}") for title in charts(at))
     assert any(title.startswith("RNN (tanh) at step") for title in charts(at))
     saturation = chart_starting(at, "LSTM gate saturation")
     assert len(saturation["data"]) == 6 and len(array(saturation["data"][0]["x"])) >= 10
@@ -130,7 +137,7 @@ def test_span_search_hand_picked_units_and_the_address():
 def test_architecture_choice_and_a_view_opened_from_an_address():
     at = open_page({"gm_arch": "gru", "gm_order": "index", "gm_example": "5", "gm_order_typo": "x"})
     assert at.selectbox(key="gm_arch").value == "gru"
-    gru = chart_starting(at, "GRU at step 275")
+    gru = chart_starting(at, f"GRU at step {shown_step('gru')}")
     assert heatmap_units(gru)[0] == list(range(64)) and len(heatmap_units(gru)) == 4
     assert at.number_input(key="gm_example").value == 5
     assert any(title.startswith("LSTM at step") for title in charts(at))  # the comparison now shows the LSTM

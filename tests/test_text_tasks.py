@@ -273,8 +273,21 @@ def test_a_short_lstm_run_beats_the_baseline(task, length, steps):
     assert metric - floor < 0.8 * (trainer.baseline - floor), (task, metric, trainer.baseline, floor)
     # The neuron search works on every text task's features.
     name = next(iter(trainer.task.features(trainer.probe_inputs[0].numpy())))
-    found = find_feature_unit(trainer.runs["lstm"].model, trainer.task, trainer.probe_inputs, name)
-    assert 0 <= found.unit < 32 and -1 <= found.correlation <= 1
+    model = trainer.runs["lstm"].model
+    found = find_feature_unit(model, trainer.task, trainer.probe_inputs, name)
+    # Against np.corrcoef of every unit's cell state, read from PyTorch's own LSTM, with the feature.
+    with torch.no_grad():
+        embedded = model.embed(trainer.probe_inputs)
+        cells = []
+        state = None
+        for step in range(embedded.shape[1]):
+            _, state = model.recurrent(embedded[:, step:step + 1], state)
+            cells.append(state[1][0].numpy() if isinstance(state, tuple) else state[0].numpy())
+    cell_state = np.stack(cells, axis=1).reshape(-1, 32).astype(np.float64)
+    feature = np.stack([trainer.task.features(x.numpy())[name] for x in trainer.probe_inputs]).reshape(-1)
+    correlations = np.nan_to_num([np.corrcoef(cell_state[:, unit], feature)[0, 1] for unit in range(32)])
+    assert found.state == "cell_state" and found.unit == int(np.argmax(np.abs(correlations)))
+    assert found.correlation == pytest.approx(correlations[found.unit], abs=1e-5)
 
 
 def test_text_tasks_are_registered():

@@ -44,9 +44,9 @@ if session_trainer is not None and session_trainer.task.accepts_text:
     sources["session"] = f"Your run: {session_trainer.task.label}"
 sources.update(BUNDLED)
 # A run trained since this page was last seen is what the visitor came back to try.
-if "session" in sources and st.session_state.get("_try_seen_run") != st.session_state.get("run_id"):
+if "session" in sources and st.session_state.get("_try_seen_run") != state.handle().run_id:
     st.session_state["try_source"] = "session"
-st.session_state["_try_seen_run"] = st.session_state.get("run_id")
+st.session_state["_try_seen_run"] = state.handle().run_id
 if st.session_state["try_source"] not in sources:
     st.session_state["try_source"] = next(iter(sources))
 st.radio("Model", list(sources), key="try_source", format_func=sources.get, horizontal=True)
@@ -56,7 +56,7 @@ if session_trainer is not None and "session" not in sources:
 
 source = st.session_state["try_source"]
 if source == "session":
-    explored = state.ExploredRun(trainer=session_trainer, source="session", run_key=st.session_state.get("run_id", 0))
+    explored = state.session_explored(session_trainer)
 else:
     explored = state.ExploredRun(trainer=load_bundled_run(source), source="bundled", run_key=f"bundled:{source}")
 trainer, task = explored.trainer, explored.trainer.task

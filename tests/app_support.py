@@ -92,7 +92,7 @@ def refresh_while(at: AppTest, busy: Callable[[AppTest], bool], seconds: float =
 
 
 def training(at: AppTest) -> bool:
-    return at.session_state["running"]
+    return at.session_state["run"].running
 
 
 def start_training(at: AppTest, seconds: float = TRAINING_TIMEOUT_SECONDS, pause: float = 0.1) -> None:
@@ -105,7 +105,7 @@ def train_until_done(at: AppTest) -> None:
     """Press Start and refresh until the run has ended, failing on any exception shown meanwhile."""
     at.button(key="start").click().run()
     refresh_while(at, training, check_exceptions=True)
-    assert not at.session_state["running"], "training did not finish"
+    assert not at.session_state["run"].running, "training did not finish"
     assert not at.exception
 
 

@@ -71,7 +71,7 @@ def test_a_tiny_run_trains_draws_charts_and_gives_the_verdict():
     at = train_page()
     tiny_settings(at)
     train_until_done(at)
-    trainer = at.session_state["trainer"]
+    trainer = at.session_state["run"].trainer
     assert trainer.step == 20 and trainer.finished
     verdict = trainer.verdict()
     assert verdict in texts(at)
@@ -87,7 +87,7 @@ def test_a_tiny_run_trains_draws_charts_and_gives_the_verdict():
     assert any("cell state" in title for title in charts)
     assert any("Forget gate" in title for title in charts)
     # After training a slider scrubs through the checkpoints: the initial one shows the untrained gates.
-    slider = at.select_slider(key=f"checkpoint_{at.session_state['run_id']}_lstm")
+    slider = at.select_slider(key=f"checkpoint_{at.session_state['run'].run_id}_lstm")
     assert slider.options[0] == "0"
     slider.set_value(0).run()
     assert not at.exception
@@ -99,7 +99,7 @@ def test_example_and_architecture_pickers_change_the_internals_chart():
     tiny_settings(at, max_steps=5)
     at.multiselect(key="archs").set_value(["gru", "lstm"])
     train_until_done(at)
-    run_id = at.session_state["run_id"]
+    run_id = at.session_state["run"].run_id
     at.button_group(key=f"example_{run_id}").set_value(2).run()
     assert not at.exception
     assert any("example 3" in title for title in plotly_charts(at))
@@ -113,10 +113,10 @@ def test_stop_ends_training_with_a_stopped_status():
     at = train_page()
     tiny_settings(at, max_steps=100_000)
     at.button(key="start").click().run()
-    assert at.session_state["running"]
+    assert at.session_state["run"].running
     at.button(key="stop").click().run()
     assert not at.exception
-    trainer = at.session_state["trainer"]
+    trainer = at.session_state["run"].trainer
     assert trainer.finished and all(run.status == "stopped" for run in trainer.runs.values())
     assert not at.button(key="start").disabled
     assert "stopped" in "\n".join(m.value for m in at.markdown)
@@ -127,7 +127,7 @@ def test_bad_settings_show_the_config_error_not_a_traceback():
     at.multiselect(key="archs").set_value([])
     at.button(key="start").click().run()
     assert not at.exception
-    assert at.session_state["trainer"] is None and not at.session_state["running"]
+    assert at.session_state["run"].trainer is None and not at.session_state["run"].running
     assert [e.value for e in at.error] == ["Check the settings: pick at least one architecture"]
 
 
@@ -140,7 +140,7 @@ def test_a_model_over_the_compute_budget_is_refused_with_its_cost():
     assert any("GFLOP per training step" in w.value and "limit 60 GFLOP" in w.value for w in at.warning)
     at.button(key="start").click().run()
     assert not at.exception
-    assert at.session_state["trainer"] is None and not at.session_state["running"]
+    assert at.session_state["run"].trainer is None and not at.session_state["run"].running
     assert any(e.value.startswith("Check the settings: this setting needs about") for e in at.error)
 
 
@@ -151,7 +151,7 @@ def test_divergence_is_reported_as_a_warning():
     at.number_input(key="learning_rate").set_value(10.0)
     at.toggle(key="clip_enabled").set_value(False)
     train_until_done(at)
-    trainer = at.session_state["trainer"]
+    trainer = at.session_state["run"].trainer
     assert any(run.status == "diverged" for run in trainer.runs.values())
     warnings = [w.value for w in at.warning]
     assert any("diverged" in w and "learning rate" in w for w in warnings)
@@ -168,7 +168,7 @@ def test_an_unexpected_training_error_becomes_a_friendly_message(monkeypatch):
 
     monkeypatch.setattr(Trainer, "train_step", broken_step)
     train_until_done(at)
-    assert not at.session_state["running"]
+    assert not at.session_state["run"].running
     assert any("simulated failure" in e.value and "unexpected error" in e.value for e in at.error)
 
 
@@ -190,12 +190,12 @@ def test_edge_settings_train_and_draw_without_errors(task, length):
     tiny_settings(at, hidden_size=1, num_layers=3, batch_size=1, length=length, max_steps=3)
     train_until_done(at)
     assert not at.error, [e.value for e in at.error]
-    trainer = at.session_state["trainer"]
+    trainer = at.session_state["run"].trainer
     assert trainer.step == 3 and all(run.status == "budget" for run in trainer.runs.values())
     charts = plotly_charts(at)
     assert any(title.startswith("LSTM at step 3") for title in charts)
     # Every layer's internals draw too.
-    run_id = at.session_state["run_id"]
+    run_id = at.session_state["run"].run_id
     at.selectbox(key=f"layer_{run_id}").set_value(2).run()
     assert not at.exception and not at.error
     assert any("layer 3" in title for title in plotly_charts(at))
@@ -226,7 +226,7 @@ def test_the_start_click_draws_the_step_0_evaluation_and_the_next_refresh_the_in
     at.button(key="start").click().run()
     try:
         assert not at.exception
-        config = at.session_state["worker"].config
+        config = at.session_state["run"].subscription.config
         charts = plotly_charts(at)
         loss = next(f for title, f in charts.items() if "while training" in title)
         test_inputs, test_targets = config.make_task().generate(

@@ -67,7 +67,7 @@ def test_import_page_refuses_a_pickle_with_a_message(tmp_path):
     at.run()
     assert not at.exception
     assert "Refused: model.pt is a Python pickle" in texts(at)
-    assert at.session_state["trainer"] is None
+    assert at.session_state["run"].trainer is None
 
 
 def test_an_imported_model_is_explored_on_the_train_page():

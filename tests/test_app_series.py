@@ -44,7 +44,7 @@ def test_picking_upload_without_a_file_refuses_to_train_with_a_message():
     assert any("upload a CSV time series first" in w.value for w in at.warning)
     at.button(key="start").click().run()
     assert "upload a CSV time series first" in at.session_state["error"]
-    assert at.session_state["trainer"] is None
+    assert at.session_state["run"].trainer is None
 
 
 def test_a_tiny_forecast_run_then_the_forecast_page_shows_it():
@@ -54,8 +54,8 @@ def test_a_tiny_forecast_run_then_the_forecast_page_shows_it():
         at.number_input(key=key).set_value(value)
     at.run()
     start_training(at, pause=0.2)
-    assert not at.exception and not at.session_state["running"]
-    trainer = at.session_state["trainer"]
+    assert not at.exception and not at.session_state["run"].running
+    trainer = at.session_state["run"].trainer
     assert trainer.task.series.name == "sine" and trainer.task.horizon == 20 and trainer.step == 30
     at.switch_page("pages/forecast.py").run()
     assert not at.exception

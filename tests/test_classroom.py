@@ -67,15 +67,15 @@ def test_two_sessions_with_the_same_settings_cause_one_training():
     first.button(key="start").click().run()
     second.button(key="start").click().run()
     assert state.hub().trainings_started == 1
-    assert first.session_state["worker"].source == "trained"
-    assert second.session_state["worker"].source in ("shared-live", "cached")
-    refresh_until(first, lambda at: not at.session_state["running"])
-    refresh_until(second, lambda at: not at.session_state["running"] or any(
+    assert first.session_state["run"].subscription.source == "trained"
+    assert second.session_state["run"].subscription.source in ("shared-live", "cached")
+    refresh_until(first, lambda at: not at.session_state["run"].running)
+    refresh_until(second, lambda at: not at.session_state["run"].running or any(
         "Skip to end" in b.label for b in at.button))
-    if second.session_state["running"]:  # it came after the run ended: a replay, skipped to the end
+    if second.session_state["run"].running:  # it came after the run ended: a replay, skipped to the end
         second.button(key="skip_replay").click().run()
-        refresh_until(second, lambda at: not at.session_state["running"])
-    a, b = first.session_state["trainer"], second.session_state["trainer"]
+        refresh_until(second, lambda at: not at.session_state["run"].running)
+    a, b = first.session_state["run"].trainer, second.session_state["run"].trainer
     assert a.step == b.step == 20
     assert a.runs["lstm"].eval_metric == b.runs["lstm"].eval_metric
     assert "Shared live run" in captions(second) or "Cached result, replayed" in captions(second)
@@ -85,16 +85,16 @@ def test_two_sessions_with_the_same_settings_cause_one_training():
 def test_a_run_over_the_slot_limit_queues_shows_its_place_and_starts_when_a_slot_frees():
     busy = session(max_steps=100_000)
     busy.button(key="start").click().run()
-    refresh_until(busy, lambda at: at.session_state["trainer"] is not None)
+    refresh_until(busy, lambda at: at.session_state["run"].trainer is not None)
     waiting = session(seed=1)
     waiting.button(key="start").click().run()
     info = "\n".join(i.value for i in waiting.info)
     assert "Waiting for a free training slot: position 1 of 1" in info
     assert "Estimated wait: about" in info and "from how fast this server's jobs run" in info
-    assert waiting.session_state["running"] and waiting.session_state["trainer"] is None
+    assert waiting.session_state["run"].running and waiting.session_state["run"].trainer is None
     busy.button(key="stop").click().run()
-    refresh_until(waiting, lambda at: not at.session_state["running"])
-    assert waiting.session_state["trainer"].step == 20 and waiting.session_state["trainer"].finished
+    refresh_until(waiting, lambda at: not at.session_state["run"].running)
+    assert waiting.session_state["run"].trainer.step == 20 and waiting.session_state["run"].trainer.finished
     assert state.hub().trainings_started == 2
 
 
@@ -111,7 +111,7 @@ def test_a_queued_run_polls_slowly_and_draws_at_the_charts_rate_once_admitted(mo
     monkeypatch.setattr(boundary, "fragment", recording)
     busy = session(max_steps=100_000)
     busy.button(key="start").click().run()
-    refresh_until(busy, lambda at: at.session_state["trainer"] is not None)
+    refresh_until(busy, lambda at: at.session_state["run"].trainer is not None)
     waiting = session(seed=1, max_steps=200)
     intervals.clear()
     waiting.button(key="start").click().run()
@@ -119,7 +119,7 @@ def test_a_queued_run_polls_slowly_and_draws_at_the_charts_rate_once_admitted(mo
     # Queued: the place in the queue is polled every QUEUED_REFRESH_SECONDS, the insides not at all.
     assert intervals[-2:] == [dashboard.QUEUED_REFRESH_SECONDS, None]
     busy.button(key="stop").click().run()
-    refresh_until(waiting, lambda at: at.session_state["trainer"] is not None)
+    refresh_until(waiting, lambda at: at.session_state["run"].trainer is not None)
     waiting.run()  # a run of the page after the admission, as the refresh's rerun is
     assert intervals[-2] < dashboard.QUEUED_REFRESH_SECONDS and intervals[-1] is not None
     waiting.button(key="stop").click().run()
@@ -128,12 +128,12 @@ def test_a_queued_run_polls_slowly_and_draws_at_the_charts_rate_once_admitted(mo
 def test_stopping_a_queued_run_takes_it_out_of_the_queue():
     busy = session(max_steps=100_000)
     busy.button(key="start").click().run()
-    refresh_until(busy, lambda at: at.session_state["trainer"] is not None)
+    refresh_until(busy, lambda at: at.session_state["run"].trainer is not None)
     waiting = session(seed=1)
     waiting.button(key="start").click().run()
     assert state.hub().status()["waiting"] == 1
     waiting.button(key="stop").click().run()
-    assert not waiting.exception and not waiting.session_state["running"]
+    assert not waiting.exception and not waiting.session_state["run"].running
     deadline = time.monotonic() + WAIT_SECONDS
     while state.hub().status()["waiting"]:
         assert time.monotonic() < deadline
@@ -145,10 +145,10 @@ def test_stopping_a_queued_run_takes_it_out_of_the_queue():
 def test_a_disconnected_session_releases_its_run():
     at = session(max_steps=100_000)
     at.button(key="start").click().run()
-    refresh_until(at, lambda at: at.session_state["trainer"] is not None)
+    refresh_until(at, lambda at: at.session_state["run"].trainer is not None)
     assert len(training_threads()) == 1
     # What Streamlit's release of the session's resources does when its browser disconnects.
-    at.session_state["worker"].release("stopped: the browser disconnected")
+    at.session_state["run"].subscription.release("stopped: the browser disconnected")
     deadline = time.monotonic() + WAIT_SECONDS
     while training_threads():
         assert time.monotonic() < deadline, "training went on with nobody watching"
@@ -164,8 +164,8 @@ def test_the_headline_preset_is_replayed_from_the_shipped_run_and_says_so():
     assert state.hub().trainings_started == 0
     assert "Cached result, replayed" in captions(at) and "precomputed with exactly these settings" in captions(at)
     at.button(key="skip_replay").click().run()
-    refresh_until(at, lambda at: not at.session_state["running"])
-    trainer = at.session_state["trainer"]
+    refresh_until(at, lambda at: not at.session_state["run"].running)
+    trainer = at.session_state["run"].trainer
     shipped = precomputed_run(PRESETS["vanishing-gradients"].config)
     assert trainer.step == shipped.step and trainer.runs["lstm"].solved_step == shipped.runs["lstm"].solved_step
     assert any(f"LSTM solved T=100 at step {shipped.runs['lstm'].solved_step}" in s.value for s in at.success)
@@ -175,10 +175,10 @@ def test_a_run_over_the_wall_time_cap_ends_with_a_clear_message(monkeypatch):
     monkeypatch.setenv("LSTM_VIZ_RUN_SECONDS", "1")
     at = session(max_steps=100_000)
     at.button(key="start").click().run()
-    refresh_until(at, lambda at: not at.session_state["running"])
+    refresh_until(at, lambda at: not at.session_state["run"].running)
     assert any(w.value.startswith("**Time limit reached.** This server limits a run to 1 s of wall time")
                for w in at.warning)
-    assert all(run.status == "stopped" for run in at.session_state["trainer"].runs.values())
+    assert all(run.status == "stopped" for run in at.session_state["run"].trainer.runs.values())
 
 
 def test_a_sweep_queues_behind_a_training_on_the_one_slot_and_says_where_it_stands():
@@ -186,7 +186,7 @@ def test_a_sweep_queues_behind_a_training_on_the_one_slot_and_says_where_it_stan
     sweep's first point waits, and the page says so with its place and an estimated wait."""
     busy = session(max_steps=100_000)
     busy.button(key="start").click().run()
-    refresh_until(busy, lambda at: at.session_state["trainer"] is not None)
+    refresh_until(busy, lambda at: at.session_state["run"].trainer is not None)
     sweeper = AppTest.from_file(APP, default_timeout=TIMEOUT)
     sweeper.run()
     sweeper.switch_page("pages/length_sweep.py").run()
@@ -200,5 +200,5 @@ def test_a_sweep_queues_behind_a_training_on_the_one_slot_and_says_where_it_stan
     assert "position 1 in the queue, about" in text
     assert state.scheduler().status()["running_kinds"] == ["training"]
     busy.button(key="stop").click().run()
-    refresh_until(sweeper, lambda at: not at.session_state["sweep_running"])
-    assert sweeper.session_state["sweep_worker"].snapshot().status == "finished"
+    refresh_until(sweeper, lambda at: not at.session_state["sweep"].running)
+    assert sweeper.session_state["sweep"].sweep.snapshot().status == "finished"

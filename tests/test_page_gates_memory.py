@@ -184,7 +184,7 @@ def test_typed_text_for_a_task_that_accepts_it(monkeypatch):
     torch.manual_seed(0)
     while not trainer.finished:
         trainer.train_step()
-    monkeypatch.setattr("lstm_viz.ui.state.load_bundled_run", lambda name=None: trainer)
+    monkeypatch.setattr("lstm_viz.ui.session_run.load_bundled_run", lambda name=None: trainer)
     at = open_page()
     assert at.selectbox(key="gm_feature").options == ["nesting depth", "open bracket"]
     at.radio(key="gm_source").set_value("text").run()

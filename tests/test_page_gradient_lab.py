@@ -177,7 +177,7 @@ def tiny_session_run(archs) -> AppTest:
 
 def test_tiny_session_run_every_tab_and_the_clipping_runs():
     at = tiny_session_run(["rnn", "gru", "lstm"])
-    trainer = at.session_state["trainer"]
+    trainer = at.session_state["run"].trainer
     assert any("trained in this session" in c.value for c in at.caption)
     steps = sorted({c.step for run in trainer.runs.values() for c in run.checkpoints})
     assert [int(o) for o in at.select_slider(key="glab_step").options] == steps
@@ -231,7 +231,7 @@ def test_copy_task_with_two_layers_draws_every_tab_for_each_layer():
         if tab == "Recurrent weight scale":
             # Layer 2's W_hh, scaled like layer 1's.
             radius = at.dataframe[0].value["spectral radius of W_hh"].to_numpy()
-            trainer = at.session_state["trainer"]
+            trainer = at.session_state["run"].trainer
             layer_2 = jacobians.initial_model(trainer.config, "rnn").recurrent.weight_hh_l1.detach()
             np.testing.assert_allclose(radius, np.array(jacobians.WEIGHT_SCALES) * jacobians.spectral_radius(layer_2),
                                        rtol=1e-6)

@@ -144,13 +144,13 @@ def train_tiny_run(task: str = "adding", archs=("rnn", "lstm"), **settings) -> A
     for key, value in dict(dict(max_steps=10, hidden_size=6, length=12, batch_size=8), **settings).items():
         at.number_input(key=key).set_value(value)
     start_training(at)
-    assert not at.session_state["running"]
+    assert not at.session_state["run"].running
     return at
 
 
 def test_a_run_trained_in_the_session_is_shown_instead_of_the_bundled_one():
     at = train_tiny_run()
-    trainer = at.session_state["trainer"]
+    trainer = at.session_state["run"].trainer
     at.switch_page(PAGE).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "trained in this session" in " ".join(c.value for c in at.caption)
@@ -176,7 +176,7 @@ def test_a_run_trained_in_the_session_is_shown_instead_of_the_bundled_one():
 
 def test_a_token_task_with_two_layers_shows_the_token_and_each_layer():
     at = train_tiny_run("copy", archs=("gru", "lstm"), num_layers=2, length=3, max_steps=4)
-    trainer = at.session_state["trainer"]
+    trainer = at.session_state["run"].trainer
     at.switch_page(PAGE).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     steps = trainer.trace_inputs.shape[1]
@@ -198,7 +198,7 @@ def test_a_token_task_with_two_layers_shows_the_token_and_each_layer():
 
 
 def state_trainer(at: AppTest):
-    return at.session_state["trainer"] if "trainer" in at.session_state else None
+    return at.session_state["run"].trainer if "run" in at.session_state else None
 
 
 def test_a_run_still_training_is_shown_as_a_snapshot():
@@ -209,7 +209,7 @@ def test_a_run_still_training_is_shown_as_a_snapshot():
         at.number_input(key=key).set_value(value)
     at.button(key="start").click().run()
     try:
-        assert at.session_state["running"]
+        assert at.session_state["run"].running
         # The trainer is built in the training thread (after a free slot): wait for its first snapshot.
         refresh_while(at, lambda at: state_trainer(at) is None)
         at.switch_page(PAGE).run()
@@ -221,4 +221,4 @@ def test_a_run_still_training_is_shown_as_a_snapshot():
     finally:
         at.switch_page("pages/train.py").run()
         at.button(key="stop").click().run()
-    assert not at.session_state["running"]
+    assert not at.session_state["run"].running

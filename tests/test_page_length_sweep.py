@@ -48,7 +48,7 @@ def tiny_settings(at: AppTest, lengths=("5", "10"), steps=8) -> None:
 
 
 def stop_worker(at: AppTest) -> None:
-    worker = at.session_state["sweep_worker"] if "sweep_worker" in at.session_state else None
+    worker = at.session_state["sweep"].sweep if "sweep" in at.session_state else None
     if worker is not None:
         worker.stop()
 
@@ -82,12 +82,12 @@ def test_a_tiny_sweep_shows_progress_then_its_points():
     try:
         assert progress_texts(at), "no progress bar after Start"
         assert at.button(key="sweep_start").disabled
-        refresh_while(at, lambda at: at.session_state["sweep_running"], SWEEP_TIMEOUT_SECONDS, pause=0.2,
+        refresh_while(at, lambda at: at.session_state["sweep"].running, SWEEP_TIMEOUT_SECONDS, pause=0.2,
                       check_exceptions=True)
-        assert not at.session_state["sweep_running"], "the sweep did not finish"
+        assert not at.session_state["sweep"].running, "the sweep did not finish"
     finally:
         stop_worker(at)
-    snap = at.session_state["sweep_worker"].snapshot()
+    snap = at.session_state["sweep"].sweep.snapshot()
     assert snap.status == "finished" and len(snap.rows) == 4
     assert progress_texts(at) == ["all 4 points done in " + progress_texts(at)[0].split(" done in ")[1]]
     (figure,) = charts(at)
@@ -101,7 +101,7 @@ def test_a_tiny_sweep_shows_progress_then_its_points():
 
     # Running it again takes every point from the cache.
     at.button(key="sweep_start").click().run()
-    assert at.session_state["sweep_worker"].wait(30)
+    assert at.session_state["sweep"].sweep.wait(30)
     at.run()
     table = at.dataframe[0].value
     assert list(table["cached"]) == [True] * 4
@@ -113,14 +113,14 @@ def test_stop_ends_the_sweep_and_keeps_only_finished_points():
     tiny_settings(at, lengths=("100",), steps=20_000)
     at.button(key="sweep_start").click().run()
     try:
-        assert at.session_state["sweep_running"] and not at.button(key="sweep_stop").disabled
+        assert at.session_state["sweep"].running and not at.button(key="sweep_stop").disabled
         at.button(key="sweep_stop").click().run()
         assert not at.exception
     finally:
         stop_worker(at)
-    snap = at.session_state["sweep_worker"].snapshot()
+    snap = at.session_state["sweep"].sweep.snapshot()
     assert snap.status == "stopped" and snap.rows == ()
-    assert not at.session_state["sweep_running"] and not at.button(key="sweep_start").disabled
+    assert not at.session_state["sweep"].running and not at.button(key="sweep_start").disabled
     assert any(text.startswith("stopped: 0 of 2 points finished") for text in progress_texts(at))
     assert len(POINT_CACHE) == 0
 
@@ -140,7 +140,7 @@ def test_bad_settings_show_the_config_error_not_a_traceback():
     at.button(key="sweep_start").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == ["Check the sweep settings: pick at least one architecture"]
-    assert not at.session_state["sweep_running"]
+    assert not at.session_state["sweep"].running
 
 
 def test_settings_survive_a_visit_to_another_page():

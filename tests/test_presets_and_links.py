@@ -91,10 +91,10 @@ def run_curves(at) -> list[str]:
 def test_a_link_to_a_shipped_run_opens_on_its_finished_view_with_replay_as_an_option():
     at = open_page("pages/train.py", {"preset": "vanishing-gradients"})
     assert state.hub().trainings_started == 0
-    trainer = at.session_state["trainer"]
+    trainer = at.session_state["run"].trainer
     shipped = precomputed_run(PRESETS["vanishing-gradients"].config)
     assert trainer is not None and trainer.finished and trainer.step == shipped.step
-    assert not at.session_state["running"] and not at.button(key="start").disabled
+    assert not at.session_state["run"].running and not at.button(key="start").disabled
     assert "Press **Start training**" not in infos(at)
     assert [s.value for s in at.success] == [f"**Result:** {trainer.verdict()}"]
     assert "LSTM solved T=100 at step 700" in at.success[0].value
@@ -102,33 +102,33 @@ def test_a_link_to_a_shipped_run_opens_on_its_finished_view_with_replay_as_an_op
     assert any("while training" in title for title in titles)
     assert any(title.startswith("Gradient reaching each time step") for title in titles)
     assert any(title.startswith("LSTM at step 700") for title in titles)
-    slider = at.select_slider(key=f"checkpoint_{at.session_state['run_id']}_lstm")
+    slider = at.select_slider(key=f"checkpoint_{at.session_state['run'].run_id}_lstm")
     assert slider.options[0] == "0" and slider.value == trainer.runs["lstm"].checkpoints[-1].step
     assert any("**Finished run.**" in c.value and "shipped with the app" in c.value for c in at.caption)
     at.button(key="replay_training").click().run()
     assert not at.exception
-    assert at.session_state["running"] and state.hub().trainings_started == 0
+    assert at.session_state["run"].running and state.hub().trainings_started == 0
     assert any("**Cached result, replayed.**" in c.value for c in at.caption)
-    assert at.session_state["trainer"].step < shipped.step  # the replay starts from the beginning
+    assert at.session_state["run"].trainer.step < shipped.step  # the replay starts from the beginning
 
 
 def test_a_link_to_a_run_another_session_finished_opens_on_it_and_one_not_run_yet_on_start():
     first = open_from_home("pages/train.py")
     tiny_settings(first, max_steps=10)
     train_until_done(first)
-    finished = first.session_state["trainer"]
+    finished = first.session_state["run"].trainer
     link = {key: first.query_params[key] for key in first.query_params}
     second = open_page("pages/train.py", link)
     assert state.hub().trainings_started == 1
-    shown = second.session_state["trainer"]
+    shown = second.session_state["run"].trainer
     assert shown is not None and shown.step == 10 and shown.verdict() == finished.verdict()
     assert any("**Finished run.**" in c.value and "earlier session" in c.value for c in second.caption)
     # The same settings with another seed have never run: Start, no charts, nothing trained.
     untrained = open_page("pages/train.py", {**link, "seed": "5"})
-    assert untrained.session_state["trainer"] is None and not run_curves(untrained)
+    assert untrained.session_state["run"].trainer is None and not run_curves(untrained)
     assert "Press **Start training**" in infos(untrained) and state.hub().trainings_started == 1
 
 
 def test_in_presenter_mode_a_link_to_a_shipped_run_waits_for_start_to_tell_the_demo():
     at = open_page("pages/train.py", {"preset": "vanishing-gradients", "presenter": "1"})
-    assert at.session_state["trainer"] is None and not run_curves(at)
+    assert at.session_state["run"].trainer is None and not run_curves(at)

@@ -174,7 +174,7 @@ def test_two_sessions_replaying_the_headline_see_the_charts_of_the_shipped_run(f
     recorded = load_bundled_run(HEADLINE)
     expected = json.loads(pio.to_json(_direct_loss_figure(recorded), validate=False))
     for at in sessions:
-        assert at.session_state["trainer"].step == recorded.step
+        assert at.session_state["run"].trainer.step == recorded.step
         assert _chart_spec(at, "loss_chart") == expected
     assert _chart_spec(sessions[0], "internals_chart") == _chart_spec(sessions[1], "internals_chart")
 

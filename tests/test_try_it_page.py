@@ -120,7 +120,7 @@ def test_valid_pasted_text_goes_to_the_train_page_and_trains():
     tiny_settings(at, length=12)
     start_training(at)
     assert not at.exception
-    assert at.session_state["trainer"].config.task_options == (("dataset", datastore.get(
+    assert at.session_state["run"].trainer.config.task_options == (("dataset", datastore.get(
         at.session_state["text_dataset"]).key),)
     at.switch_page("pages/try_it.py").run()
     assert at.radio(key="try_source").value == "session"
@@ -136,7 +136,7 @@ def test_text_tasks_are_picked_and_trained_on_the_train_page_then_tried(task):
     assert any("T = " in shown(c.value) for c in at.caption)  # the knob's meaning and limits, next to it
     tiny_settings(at, length={"sentiment": 4, "brackets": 30}[task])
     start_training(at)
-    assert not at.session_state["running"] and not at.exception
+    assert not at.session_state["run"].running and not at.exception
     at.switch_page("pages/try_it.py").run()
     assert not at.exception, at.exception
     assert at.radio(key="try_source").value == "session"

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lstm_viz.io.export import figure_html
-from . import presenter
+from . import presenter, session_run
 
 SHOWN_FIGURES_KEY = "shown_figures"
 PNG_SCALE = 2
@@ -47,7 +47,7 @@ def show(figure: go.Figure, key: str, *, name: str | None = None, html_button: b
     st.plotly_chart(presenter.figure(figure), key=key, width="stretch", config=plotly_config(name))
     if in_zip:
         shown = st.session_state.setdefault(SHOWN_FIGURES_KEY, {})
-        run_id = st.session_state.get("run_id", 0)
+        run_id = session_run.handle().run_id
         shown.setdefault(run_id, {})[key] = (file_stem(name), figure)  # by key: what is on screen now, bounded
         for old in [k for k in shown if k != run_id]:
             del shown[old]
@@ -62,5 +62,5 @@ def shown_figures() -> Callable[[], dict[str, go.Figure]]:
     """A function giving {file stem: figure} of the charts `show` has drawn for the current run, read when it is
     called: a fragment rerun (a new checkpoint picked) updates what a download button built earlier receives.
     Safe to call from a download callable's thread: it touches no Streamlit API."""
-    shown = st.session_state.setdefault(SHOWN_FIGURES_KEY, {}).setdefault(st.session_state.get("run_id", 0), {})
+    shown = st.session_state.setdefault(SHOWN_FIGURES_KEY, {}).setdefault(session_run.handle().run_id, {})
     return lambda: {stem: figure for stem, figure in list(shown.values())}

@@ -17,98 +17,115 @@ from .plain import plain
 
 
 def settings_sidebar() -> None:
+    """The Train page's sidebar: the preset, then (outside presenter mode) every setting of the run."""
     disabled = state.is_running()
     with st.sidebar:
         st.header("Settings")
         if disabled:
             st.caption("Stop training to change the settings.")
-        st.selectbox(
-            "Preset", state.preset_box_options(), key=state.PRESET_BOX_KEY,
-            format_func=functools.partial(state.preset_label, origin=st.session_state["preset"]),
-            on_change=state.on_preset_change, disabled=disabled,
-            help="A tested starting point. Picking one (again) sets every setting below to it; once you change "
-                 "one, the box says Custom.",
-        )
-        changes = state.preset_departures()
-        if changes:
-            st.caption("Changed from the preset: " + "; ".join(changes) + ". Pick it again to reset.")
+        _preset_box(disabled)
         if presenter.on():
             st.caption("Presenter mode hides the other settings; switch it off at the foot of this sidebar.")
             return
-        task = TASKS[st.session_state["task"]]
-        st.selectbox(
-            "Task", list(TASKS), key="task", format_func=lambda name: TASKS[name].label,
-            on_change=state.on_task_change, disabled=disabled,
-            help="; ".join(f"{t.label}: {t.description}" for t in TASKS.values()),
-        )
-        if st.session_state["task"] in series_data.SERIES_TASKS: task = series_data.series_settings(disabled)  # noqa: E701
-        st.number_input(
-            "Sequence length T", min_value=task.min_length, max_value=task.max_length, step=10, key="length",
-            disabled=disabled,
-            help=f"How far back the network must remember ({task.min_length}–{task.max_length} for {task.label.lower()}). "
-                 "Longer is harder and slower.",
-        )
-        _length_caption()
-        st.multiselect(
-            "Architectures", list(ARCHITECTURES), key="archs", format_func=lambda name: ARCHITECTURES[name].label,
-            disabled=disabled,
-            help="Trained side by side on identical batches. " + " ".join(
-                f"{a.label}: {a.description}" for a in ARCHITECTURES.values()),
-        )
+        _task_settings(disabled)
         with st.expander("Model", expanded=True):
-            left, right = st.columns(2)
-            left.number_input(
-                "Hidden size", min_value=HIDDEN_SIZE_RANGE[0], max_value=HIDDEN_SIZE_RANGE[1], step=8,
-                key="hidden_size", disabled=disabled,
-                help=f"Units per layer ({HIDDEN_SIZE_RANGE[0]}–{HIDDEN_SIZE_RANGE[1]}).",
-            )
-            right.number_input(
-                "Layers", min_value=LAYER_RANGE[0], max_value=LAYER_RANGE[1], step=1, key="num_layers",
-                disabled=disabled, help=f"Stacked recurrent layers ({LAYER_RANGE[0]}–{LAYER_RANGE[1]}).",
-            )
-            st.number_input(
-                "Forget-gate bias at init (LSTM)", min_value=FORGET_BIAS_RANGE[0], max_value=FORGET_BIAS_RANGE[1],
-                step=0.5, key="forget_bias", disabled=disabled,
-                help="Added to the LSTM forget-gate bias at initialisation (−10 to 10). 0 gives f ≈ 0.5; "
-                     "+1 gives f ≈ 0.73, so gradients survive longer (Gers et al. 2000, Jozefowicz et al. 2015).",
-            )
+            _model_settings(disabled)
         with st.expander("Optimisation", expanded=True):
-            left, right = st.columns(2)
-            left.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer", disabled=disabled,
-                           help="Adam, RMSProp or plain SGD.")
-            right.number_input(
-                "Learning rate", min_value=LEARNING_RATE_RANGE[0], max_value=LEARNING_RATE_RANGE[1],
-                step=1e-3, format="%g", key="learning_rate", disabled=disabled,
-                help=f"{LEARNING_RATE_RANGE[0]:g} to {LEARNING_RATE_RANGE[1]:g}. Adam at 0.01 solves the headline "
-                     "preset; very large rates without clipping diverge.",
-            )
-            left, right = st.columns(2)
-            left.number_input(
-                "Batch size", min_value=BATCH_SIZE_RANGE[0], max_value=BATCH_SIZE_RANGE[1], step=16,
-                key="batch_size", disabled=disabled,
-                help=f"Sequences per training step ({BATCH_SIZE_RANGE[0]}–{BATCH_SIZE_RANGE[1]}).",
-            )
-            right.number_input(
-                "Step budget", min_value=MAX_STEPS_RANGE[0], max_value=MAX_STEPS_RANGE[1], step=100,
-                key="max_steps", disabled=disabled,
-                help=f"Training stops after this many steps ({MAX_STEPS_RANGE[0]}–{MAX_STEPS_RANGE[1]:,}) "
-                     "or earlier, once the verdict is known (see “Train to the full budget”).",
-            )
-            st.toggle("Train to the full budget", key="train_to_budget", disabled=disabled,
-                      help="Off: the run ends when its verdict is known: every gated cell (GRU, LSTM) has solved, "
-                           "stopped improving or diverged, and the RNN has trained as long and is still at the "
-                           "no-memory baseline. On: each cell trains until it solves or diverges, or the step budget "
-                           "is used, to check that the RNN's failure is not a matter of time.")
-            st.toggle("Clip gradients", key="clip_enabled", disabled=disabled,
-                        help="Rescale the gradient when its total norm exceeds the threshold (Pascanu et al. 2013).")
-            st.number_input(
-                "Clip threshold (total gradient norm)", min_value=CLIP_RANGE[0], max_value=CLIP_RANGE[1], step=0.5, key="clip_threshold",
-                disabled=disabled or not st.session_state["clip_enabled"],
-                help=f"Maximum total gradient norm ({CLIP_RANGE[0]:g}–{CLIP_RANGE[1]:g}).",
-            )
-            st.number_input("Seed", min_value=SEED_RANGE[0], max_value=SEED_RANGE[1], step=1, key="seed",
-                            disabled=disabled, help="Same seed and settings, same run: weights and data are seeded.")
+            _optimisation_settings(disabled)
         _compute_estimate()
+
+
+def _preset_box(disabled: bool) -> None:
+    st.selectbox(
+        "Preset", state.preset_box_options(), key=state.PRESET_BOX_KEY,
+        format_func=functools.partial(state.preset_label, origin=st.session_state["preset"]),
+        on_change=state.on_preset_change, disabled=disabled,
+        help="A tested starting point. Picking one (again) sets every setting below to it; once you change "
+             "one, the box says Custom.",
+    )
+    changes = state.preset_departures()
+    if changes:
+        st.caption("Changed from the preset: " + "; ".join(changes) + ". Pick it again to reset.")
+
+
+def _task_settings(disabled: bool) -> None:
+    task = TASKS[st.session_state["task"]]
+    st.selectbox(
+        "Task", list(TASKS), key="task", format_func=lambda name: TASKS[name].label,
+        on_change=state.on_task_change, disabled=disabled,
+        help="; ".join(f"{t.label}: {t.description}" for t in TASKS.values()),
+    )
+    if st.session_state["task"] in series_data.SERIES_TASKS: task = series_data.series_settings(disabled)  # noqa: E701
+    st.number_input(
+        "Sequence length T", min_value=task.min_length, max_value=task.max_length, step=10, key="length",
+        disabled=disabled,
+        help=f"How far back the network must remember ({task.min_length}–{task.max_length} for {task.label.lower()}). "
+             "Longer is harder and slower.",
+    )
+    _length_caption()
+    st.multiselect(
+        "Architectures", list(ARCHITECTURES), key="archs", format_func=lambda name: ARCHITECTURES[name].label,
+        disabled=disabled,
+        help="Trained side by side on identical batches. " + " ".join(
+            f"{a.label}: {a.description}" for a in ARCHITECTURES.values()),
+    )
+
+
+def _model_settings(disabled: bool) -> None:
+    left, right = st.columns(2)
+    left.number_input(
+        "Hidden size", min_value=HIDDEN_SIZE_RANGE[0], max_value=HIDDEN_SIZE_RANGE[1], step=8,
+        key="hidden_size", disabled=disabled,
+        help=f"Units per layer ({HIDDEN_SIZE_RANGE[0]}–{HIDDEN_SIZE_RANGE[1]}).",
+    )
+    right.number_input(
+        "Layers", min_value=LAYER_RANGE[0], max_value=LAYER_RANGE[1], step=1, key="num_layers",
+        disabled=disabled, help=f"Stacked recurrent layers ({LAYER_RANGE[0]}–{LAYER_RANGE[1]}).",
+    )
+    st.number_input(
+        "Forget-gate bias at init (LSTM)", min_value=FORGET_BIAS_RANGE[0], max_value=FORGET_BIAS_RANGE[1],
+        step=0.5, key="forget_bias", disabled=disabled,
+        help="Added to the LSTM forget-gate bias at initialisation (−10 to 10). 0 gives f ≈ 0.5; "
+             "+1 gives f ≈ 0.73, so gradients survive longer (Gers et al. 2000, Jozefowicz et al. 2015).",
+    )
+
+
+def _optimisation_settings(disabled: bool) -> None:
+    left, right = st.columns(2)
+    left.selectbox("Optimizer", list(OPTIMIZERS), key="optimizer", disabled=disabled,
+                   help="Adam, RMSProp or plain SGD.")
+    right.number_input(
+        "Learning rate", min_value=LEARNING_RATE_RANGE[0], max_value=LEARNING_RATE_RANGE[1],
+        step=1e-3, format="%g", key="learning_rate", disabled=disabled,
+        help=f"{LEARNING_RATE_RANGE[0]:g} to {LEARNING_RATE_RANGE[1]:g}. Adam at 0.01 solves the headline "
+             "preset; very large rates without clipping diverge.",
+    )
+    left, right = st.columns(2)
+    left.number_input(
+        "Batch size", min_value=BATCH_SIZE_RANGE[0], max_value=BATCH_SIZE_RANGE[1], step=16,
+        key="batch_size", disabled=disabled,
+        help=f"Sequences per training step ({BATCH_SIZE_RANGE[0]}–{BATCH_SIZE_RANGE[1]}).",
+    )
+    right.number_input(
+        "Step budget", min_value=MAX_STEPS_RANGE[0], max_value=MAX_STEPS_RANGE[1], step=100,
+        key="max_steps", disabled=disabled,
+        help=f"Training stops after this many steps ({MAX_STEPS_RANGE[0]}–{MAX_STEPS_RANGE[1]:,}) "
+             "or earlier, once the verdict is known (see “Train to the full budget”).",
+    )
+    st.toggle("Train to the full budget", key="train_to_budget", disabled=disabled,
+              help="Off: the run ends when its verdict is known: every gated cell (GRU, LSTM) has solved, "
+                   "stopped improving or diverged, and the RNN has trained as long and is still at the "
+                   "no-memory baseline. On: each cell trains until it solves or diverges, or the step budget "
+                   "is used, to check that the RNN's failure is not a matter of time.")
+    st.toggle("Clip gradients", key="clip_enabled", disabled=disabled,
+                help="Rescale the gradient when its total norm exceeds the threshold (Pascanu et al. 2013).")
+    st.number_input(
+        "Clip threshold (total gradient norm)", min_value=CLIP_RANGE[0], max_value=CLIP_RANGE[1], step=0.5, key="clip_threshold",
+        disabled=disabled or not st.session_state["clip_enabled"],
+        help=f"Maximum total gradient norm ({CLIP_RANGE[0]:g}–{CLIP_RANGE[1]:g}).",
+    )
+    st.number_input("Seed", min_value=SEED_RANGE[0], max_value=SEED_RANGE[1], step=1, key="seed",
+                    disabled=disabled, help="Same seed and settings, same run: weights and data are seeded.")
 
 
 def _length_caption() -> None:

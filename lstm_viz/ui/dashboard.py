@@ -1,4 +1,6 @@
-"""The live training view: a fragment that trains a slice and redraws every 0.5 s, and a slower one for the insides."""
+"""The Train page's run view. Training happens elsewhere (a background thread of lstm_viz.runs.background, under the
+server's scheduler); this view only draws snapshots of it: a fragment that redraws the curves every 0.5 s (slower on
+a busy server, every 2 s while the run waits for a training slot), and a slower one for the network's insides."""
 from __future__ import annotations
 
 import logging
@@ -331,7 +333,7 @@ def _internals_pending(trainer: Trainer) -> None:
 
 def _internals(trainer: Trainer) -> None:
     config = trainer.config
-    run_id = st.session_state["run_id"]
+    run_id = state.handle().run_id
     st.subheader("Inside the cells")
     archs = list(trainer.runs)
     default_arch = "lstm" if "lstm" in archs else archs[0]

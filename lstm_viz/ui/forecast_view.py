@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def _explored() -> state.ExploredRun:
     trainer = state.current_trainer()
     if trainer is not None and trainer.config.task == "forecast":
-        return state.ExploredRun(trainer=trainer, source="session", run_key=st.session_state.get("run_id", 0))
+        return state.session_explored(trainer)
     return state.ExploredRun(trainer=load_bundled_run(FORECAST_RUN), source="bundled", run_key=f"bundled:{FORECAST_RUN}")
 
 

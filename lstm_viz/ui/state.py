@@ -1,49 +1,39 @@
-"""Settings in `st.session_state`, and the session's training thread: Start builds a Trainer and trains it in
-the background, Stop ends it, and the page reads snapshots."""
+"""The Train page's settings in `st.session_state` (presets, the task's options, the RunConfig they make), the
+session's set-up that every page runs first, and the buttons' callbacks that start, replay and stop the session's run.
+
+The run itself is tracked by one handle (lstm_viz.ui.session_run); the server's scheduler and shared runs live in
+lstm_viz.ui.services. Both are re-exported here for the pages that import them as `state.*`."""
 from __future__ import annotations
 
-import copy
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import streamlit as st
 import torch
 
-from lstm_viz.data import datastore
-from lstm_viz.runs.bundled import BUNDLED_RUNS, EXPLORER_RUN, load_bundled_run, precomputed_run
-from lstm_viz.rules.errors import ConfigError, LstmVizError
-from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS, departures, describe_config
-from lstm_viz.core.model import build_model
-from lstm_viz.runs.scheduler import Scheduler
-from lstm_viz.runs.shared_runs import RunHub, Subscription
 from lstm_viz.core.tasks import TASKS
-from lstm_viz.core.trainer import RunConfig, Trainer
+from lstm_viz.core.trainer import RunConfig
+from lstm_viz.data import datastore
+from lstm_viz.rules.errors import LstmVizError
+from lstm_viz.runs.bundled import BUNDLED_RUNS, load_bundled_run
+from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS, departures, describe_config
 from . import data_sharing  # noqa: F401 - tells the data store which session is asking (private uploads)
+from .services import (  # noqa: F401 - re-exported for the pages
+    FULL_RATE_VIEWERS, UNWATCHED_TIMEOUT_SECONDS, hub, refresh_scale, run_job, scheduler, session_owner,
+)
+from .session_run import (  # noqa: F401 - re-exported for the pages
+    FIRST_DRAW_KEY, FIRST_SNAPSHOT_WAIT_SECONDS, ExploredRun, current_trainer, explore_imported, explored_run, handle,
+    is_running, poll, session_explored, show_finished, skip_replay, start, stop, subscription, trace_model,
+    wait_for_first_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
 # Training runs in a background thread (lstm_viz.runs.background); the live fragment only draws a snapshot,
 # twice a second. Drawing in the training thread instead left it training 66-76% of the wall time.
 REFRESH_SECONDS = 0.5
-# On a busy server the charts refresh less often, so every page keeps answering within about two seconds: Streamlit
-# runs every session's scripts in one process (one core's worth of Python), and at the full rate 20 sessions asked
-# for 2.5x more drawing than it could do (bench/load.py). Up to this many active sessions refresh at the full rate;
-# beyond it the interval grows in proportion.
-FULL_RATE_VIEWERS = 5
-
-
-def refresh_scale() -> float:
-    """1 on a quiet server; n / FULL_RATE_VIEWERS with n sessions watching a run."""
-    return max(1.0, hub().active_viewers() / FULL_RATE_VIEWERS)
-
-
-# A run whose page stopped asking for snapshots (tab closed without a clean disconnect) stops itself.
-# Generous, because browsers slow the timers of background tabs.
-UNWATCHED_TIMEOUT_SECONDS = 180
 SWITCH_TO_TRAIN_KEY = "switch_to_train"
-# A run built from an uploaded model file (pages/import_model.py); the session's run while no training thread exists.
-IMPORTED_RUN_KEY = "imported_run"
 
 # Widget keys whose values make up a RunConfig (plus the preset they started from), and the task's options
 # (a dict, e.g. {"series": "airline"}; set by presets, empty for tasks without options).
@@ -113,9 +103,7 @@ def init_session(entrypoint: bool = False) -> None:
     for key in SETTING_KEYS:
         if key in state:
             state[key] = state[key]
-    state.setdefault("running", False)
-    state.setdefault("trainer", None)
-    state.setdefault("run_id", 0)
+    handle()
     state.setdefault("error", None)
     if state.pop(SWITCH_TO_TRAIN_KEY, False):
         st.switch_page("pages/train.py")
@@ -236,8 +224,11 @@ def sync_settings_with_url() -> list[str]:
     setting given overrides it. Returns the settings whose values were refused (the page warns)."""
     from lstm_viz.core.architectures import ARCHITECTURES
     from lstm_viz.core.model import HIDDEN_SIZE_RANGE, LAYER_RANGE
-    from lstm_viz.core.trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS
-    from . import controls, url_state
+    from lstm_viz.core.model import FORGET_BIAS_RANGE
+    from lstm_viz.core.trainer import (
+        BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS, SEED_RANGE,
+    )
+    from . import url_state
 
     state = st.session_state
     if not url_state.is_loaded(TRAIN_PAGE) and not is_running():
@@ -260,9 +251,9 @@ def sync_settings_with_url() -> list[str]:
         "learning_rate": url_state.between(*LEARNING_RATE_RANGE),
         "batch_size": url_state.between(*BATCH_SIZE_RANGE),
         "optimizer": url_state.one_of(OPTIMIZERS),
-        "clip_threshold": url_state.between(*controls.CLIP_RANGE),
-        "forget_bias": url_state.between(*controls.FORGET_BIAS_RANGE),
-        "seed": url_state.between(*controls.SEED_RANGE),
+        "clip_threshold": url_state.between(*CLIP_RANGE),
+        "forget_bias": url_state.between(*FORGET_BIAS_RANGE),
+        "seed": url_state.between(*SEED_RANGE),
         "max_steps": url_state.between(*MAX_STEPS_RANGE),
     }
     return url_state.sync_with_url({key: state[key] for key in SETTING_KEYS}, page=TRAIN_PAGE, valid=valid)
@@ -292,125 +283,6 @@ def config_from_settings() -> RunConfig:
     )
 
 
-@st.cache_resource(show_spinner=False, on_release=lambda scheduler: scheduler.shutdown())
-def scheduler() -> Scheduler:
-    """The server's one scheduler: every background job of every page (trainings, sweep points, the Gradient lab's
-    runs, model imports) takes one of its LSTM_VIZ_MAX_TRAININGS slots, capped at LSTM_VIZ_RUN_SECONDS each."""
-    return Scheduler()
-
-
-def session_owner() -> str:
-    """Whose turn a job takes in the scheduler's fair queue: this browser session (a random id kept in its state)."""
-    import uuid
-
-    return st.session_state.setdefault("_scheduler_owner", uuid.uuid4().hex)
-
-
-def run_job(compute, *, kind: str, units: float, label: str):
-    """`compute(ticket)` as a job of the server's scheduler, from a page: blocks this script run until it is done,
-    showing the job's place in the queue and its estimated wait meanwhile. Leaving the page cancels the job.
-    Returns its result (None if the scheduler stopped it); re-raises its error."""
-    from lstm_viz.runs.scheduler import describe_wait, wait_for
-
-    threads = hub().torch_threads
-
-    def work(ticket):
-        torch.set_num_threads(threads)  # as every training: one torch thread per job
-        return compute(ticket)
-
-    job = scheduler().spawn(work, owner=session_owner(), kind=kind, units=units, label=label)
-    placeholder = st.empty()
-
-    def show(view) -> None:
-        waiting = describe_wait(view.ticket)
-        placeholder.info(f"Waiting for the server: {waiting}." if waiting else f"{label.capitalize()}…",
-                         icon=":material/hourglass_top:")
-
-    try:
-        return wait_for(job, show)
-    finally:
-        placeholder.empty()
-
-
-@st.cache_resource(show_spinner=False, on_release=lambda hub: hub.shutdown())
-def hub() -> RunHub:
-    """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.runs.shared_runs).
-    Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS."""
-    return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=scheduler())
-
-
-@st.cache_resource(scope="session", show_spinner=False,
-                   on_release=lambda subscriptions: [s.release("stopped: the browser disconnected") for s in subscriptions])
-def _session_subscriptions() -> list[Subscription]:
-    """This session's runs; Streamlit releases the list when the session disconnects, which lets go of each run
-    (a live training stops when no other session watches it)."""
-    return []
-
-
-def _worker() -> Subscription | None:
-    return st.session_state.get("worker")
-
-
-def subscription() -> Subscription | None:
-    """The session's current run: where it comes from (`source`), its place in the queue, its replay."""
-    return _worker()
-
-
-def current_trainer() -> Trainer | None:
-    """A consistent snapshot of the session's run, safe to read while training goes on; None before the session
-    started one and while its run waits for a training slot. Also kept as `st.session_state["trainer"]`."""
-    worker = _worker()
-    if worker is None:
-        return st.session_state.get(IMPORTED_RUN_KEY)
-    trainer = worker.snapshot()
-    if trainer is not None:
-        st.session_state["trainer"] = trainer
-    return trainer
-
-
-def trace_model(arch: str):
-    """A private model of the run's architecture to load checkpoints into; the live model belongs to the training
-    thread (and, on a shared run, to every session watching it). Built from the config, so it never copies a
-    model while an optimiser steps it."""
-    models = st.session_state.setdefault("trace_models", {})
-    if arch not in models:
-        worker = _worker()
-        config = worker.config if worker is not None else st.session_state[IMPORTED_RUN_KEY].config
-        models[arch] = build_model(config.model_config(arch), seed=config.seed)
-    return models[arch]
-
-
-@dataclass(frozen=True)
-class ExploredRun:
-    trainer: Trainer
-    # "session": trained in this session (maybe still training; this is a snapshot); "bundled": shipped in assets/.
-    source: str
-    # Keys per-run memos (views._memo): the session's run counter, or the bundled run's name.
-    run_key: object
-
-    def model(self, arch: str):
-        """A private model to load checkpoint weights into; never the training thread's or the shared bundled one."""
-        if self.source == "session":
-            return trace_model(arch)
-        models = st.session_state.setdefault("bundled_models", {})
-        if (self.run_key, arch) not in models:
-            models[(self.run_key, arch)] = copy.deepcopy(self.trainer.runs[arch].model)
-        return models[(self.run_key, arch)]
-
-
-def explored_run() -> ExploredRun:
-    """What the explorer pages show: this session's run if it trained one, else the bundled run, so no page is empty."""
-    trainer = current_trainer()
-    if trainer is not None:
-        return ExploredRun(trainer=trainer, source="session", run_key=st.session_state.get("run_id", 0))
-    return ExploredRun(trainer=load_bundled_run(EXPLORER_RUN), source="bundled", run_key=f"bundled:{EXPLORER_RUN}")
-
-
-def is_running() -> bool:
-    worker = _worker()
-    return bool(st.session_state.get("running")) and worker is not None and worker.alive
-
-
 def opened_from_link() -> bool:
     """Whether this run of the Train page is its first in the session and the address carries settings: a shared
     link (or a reload of one). Call it before sync_settings_with_url, which marks the page loaded."""
@@ -420,125 +292,25 @@ def opened_from_link() -> bool:
 
 
 def show_finished_run() -> bool:
-    """If the settings' run has finished (cached on this server or shipped precomputed) and the session shows no
-    run yet, make it the session's run, shown finished at once: charts, verdict, checkpoint slider. Nothing is
-    trained. Returns whether it did."""
-    state = st.session_state
-    if _worker() is not None or state.get(IMPORTED_RUN_KEY) is not None or is_running():
-        return False
+    """If the settings' run has finished (cached here or shipped precomputed) and the session shows no run yet,
+    show it finished at once (session_run.show_finished). Returns whether it did."""
     try:
-        joined = hub().join_finished(config_from_settings())
-    except (LstmVizError, ValueError, KeyError, TypeError):
-        return False  # settings that cannot run: Start explains why
-    if joined is None:
+        config = config_from_settings()
+    except (KeyError, TypeError, ValueError):
         return False
-    _attach(joined)
-    state["running"] = False
-    return True
+    return show_finished(config)
 
 
 def replay_run() -> None:
     """Button callback: play the shown finished run's recorded history back, as if it trained live."""
-    worker = _worker()
-    start_training(worker.config if worker is not None else None)
-
-
-def _attach(joined: Subscription) -> None:
-    """Make `joined` the session's run: a fresh run id (new widget keys, no stale figures)."""
-    state = st.session_state
-    state.pop(IMPORTED_RUN_KEY, None)
-    state["trace_models"] = {}
-    state["trainer"] = None
-    state["run_id"] = state.get("run_id", 0) + 1
-    state["figure_cache"] = {}
-    subscriptions = _session_subscriptions()
-    subscriptions[:] = [s for s in subscriptions if s.alive]
-    subscriptions.append(joined)
-    state["worker"] = joined
+    joined = subscription()
+    start(joined.config if joined is not None else config_from_settings())
 
 
 def start_training(config: RunConfig | None = None) -> None:
-    """Button callback: join the server's run of the settings' configuration (or of `config`): a new training in the
-    background (after the queue, if every training slot is busy), the same training another session is running,
-    or the finished run computed earlier or shipped precomputed."""
-    state = st.session_state
-    stop_training()
-    state["error"] = None
-    try:
-        joined = hub().join(config if config is not None else config_from_settings(), owner=session_owner())
-    except ConfigError as exc:
-        state["error"] = f"Check the settings: {exc}"
-        return
-    except (LstmVizError, ValueError, KeyError, RuntimeError) as exc:
-        log.exception("could not start training")
-        state["error"] = f"Could not start training: {exc}"
-        return
-    _attach(joined)
-    state["running"] = True
-    state[FIRST_DRAW_KEY] = True  # the rerun after this click is the first to draw the run
+    """Button callback: join the server's run of the settings' configuration (or of `config`), see session_run.start."""
+    start(config if config is not None else config_from_settings())
 
 
-# Set by start_training: the next run of the page is the first to draw the session's new run (dashboard.live_panel).
-FIRST_DRAW_KEY = "first_draw"
-# A live run's models and step-0 measurements take about 0.1-1 s to build. The rerun after the Start click waits up to
-# this long for them, once it has drawn the sidebar and buttons, so that it draws the first charts itself instead of
-# leaving them to the next refresh half a second later.
-FIRST_SNAPSHOT_WAIT_SECONDS = 1.5
-
-
-def wait_for_first_snapshot() -> bool:
-    """Whether the session's run has its first snapshot, waiting up to FIRST_SNAPSHOT_WAIT_SECONDS for a live run
-    being built (not for one queued for a training slot: the page shows its place in the queue instead)."""
-    joined = _worker()
-    if joined is None:
-        return False
-    if joined.replay is not None:  # a replay has its snapshot at once
-        return True
-    return joined.worker.wait_built(FIRST_SNAPSHOT_WAIT_SECONDS)
-
-
-def explore_imported(trainer: Trainer) -> None:
-    """Make a finished run built from an uploaded model (lstm_viz.io.model_upload) the session's run, as if trained here:
-    the Train page and every explorer page then show it. Stops this session's training, if any."""
-    state = st.session_state
-    stop_training()
-    state["worker"] = None
-    state[IMPORTED_RUN_KEY] = trainer
-    state["trace_models"] = {arch: copy.deepcopy(run.model) for arch, run in trainer.runs.items()}
-    state["trainer"] = trainer
-    state["run_id"] = state.get("run_id", 0) + 1
-    state["figure_cache"] = {}
-    state["error"] = None
-
-
-def skip_replay() -> None:
-    """Button callback: show a replayed (cached) run finished at once."""
-    worker = _worker()
-    if worker is not None:
-        worker.skip()
-
-
-def stop_training() -> None:
-    worker = _worker()
-    if worker is not None and worker.alive:
-        worker.stop()
-        st.session_state["trainer"] = worker.snapshot()
-    st.session_state["running"] = False
-
-
-def poll_training() -> bool:
-    """Called on every refresh: True when the run ended since the last call (the page then reruns once)."""
-    worker = _worker()
-    if worker is None or not st.session_state.get("running") or worker.alive:
-        return False
-    st.session_state["running"] = False
-    trainer = worker.snapshot()
-    st.session_state["trainer"] = trainer
-    if worker.error is not None:
-        error = worker.error
-        step = trainer.step if trainer is not None else 0
-        st.session_state["error"] = (
-            f"Training stopped at step {step} because of an unexpected error: "
-            f"{type(error).__name__}: {error}. The charts show the run up to that point; try other settings or start again."
-        )
-    return True
+stop_training = stop
+poll_training = poll

@@ -8,7 +8,7 @@ so another session asking for the same points gets them at once.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -16,7 +16,8 @@ from lstm_viz.rules.errors import ConfigError, LstmVizError
 from lstm_viz.runs.sweep import DEFAULT_SWEEP, POINT_CACHE, BackgroundSweep, SweepConfig, SweepSnapshot
 from lstm_viz.core.tasks import TASKS
 from lstm_viz.core.trainer import RunConfig
-from . import state as train_state
+from . import services
+from .session_jobs import Watched, release_on_disconnect
 
 log = logging.getLogger(__name__)
 
@@ -129,62 +130,60 @@ def config_from_settings() -> SweepConfig:
     )
 
 
-@st.cache_resource(scope="session", show_spinner=False,
-                   on_release=lambda sweeps: [sweep.stop() for sweep in sweeps])
-def _session_sweeps() -> list[BackgroundSweep]:
-    """This session's sweep threads; Streamlit releases the list (stopping them) when the session disconnects."""
-    return []
+SWEEP_KEY = "sweep"
 
 
-def _worker() -> BackgroundSweep | None:
-    return st.session_state.get("sweep_worker")
+@dataclass
+class SessionSweep(Watched):
+    """The session's one sweep, under SWEEP_KEY: its thread, whether the page polls it, why it could not start."""
+    sweep: BackgroundSweep | None = None
+    error: str | None = None
+
+    def job(self) -> BackgroundSweep | None:
+        return self.sweep
+
+
+def handle() -> SessionSweep:
+    return st.session_state.setdefault(SWEEP_KEY, SessionSweep())
 
 
 def snapshot() -> SweepSnapshot | None:
-    worker = _worker()
-    return worker.snapshot() if worker is not None else None
+    sweep = handle().sweep
+    return sweep.snapshot() if sweep is not None else None
 
 
 def is_running() -> bool:
-    worker = _worker()
-    return bool(st.session_state.get("sweep_running")) and worker is not None and worker.alive
+    return handle().is_running()
 
 
 def start_sweep() -> None:
     """Button callback."""
-    state = st.session_state
     stop_sweep()
-    state["sweep_error"] = None
+    run = handle()
+    run.error = None
     try:
         worker = BackgroundSweep(config_from_settings(), cache=POINT_CACHE,
-                                 unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=train_state.scheduler(),
-                                 owner=train_state.session_owner(), torch_threads=train_state.hub().torch_threads)
+                                 unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=services.scheduler(),
+                                 owner=services.session_owner(), torch_threads=services.hub().torch_threads)
     except ConfigError as exc:
-        state["sweep_error"] = f"Check the sweep settings: {exc}"
+        run.error = f"Check the sweep settings: {exc}"
         return
     except (LstmVizError, ValueError, KeyError, RuntimeError) as exc:
         log.exception("could not start the sweep")
-        state["sweep_error"] = f"Could not start the sweep: {exc}"
+        run.error = f"Could not start the sweep: {exc}"
         return
-    sweeps = _session_sweeps()
-    sweeps[:] = [sweep for sweep in sweeps if sweep.alive]
-    sweeps.append(worker.start())
-    state["sweep_worker"] = worker
-    state["sweep_running"] = True
+    release_on_disconnect(worker.start(), lambda sweep: sweep.stop())
+    run.sweep, run.running = worker, True
 
 
 def stop_sweep() -> None:
     """Button callback: the finished points stay; the point in training is dropped."""
-    worker = _worker()
-    if worker is not None and worker.alive:
-        worker.stop()
-    st.session_state["sweep_running"] = False
+    run = handle()
+    if run.sweep is not None and run.sweep.alive:
+        run.sweep.stop()
+    run.running = False
 
 
 def poll() -> bool:
     """True once when the sweep ended since the last call (the page then reruns to turn its timer off)."""
-    worker = _worker()
-    if worker is None or not st.session_state.get("sweep_running") or worker.alive:
-        return False
-    st.session_state["sweep_running"] = False
-    return True
+    return handle().ended()

@@ -87,8 +87,8 @@ def start_stop() -> None:
                 text += (f" {cached} of them {'is' if cached == 1 else 'are'} already computed on this server "
                          "and cost nothing.")
         info.caption(text)
-    if st.session_state.get("sweep_error"):
-        st.error(st.session_state["sweep_error"])
+    if sweep_state.handle().error:
+        st.error(sweep_state.handle().error)
 
 
 def live_panel() -> None:

@@ -10,15 +10,15 @@ import inspect
 
 import numpy as np
 import torch
-from torch import Tensor
 
-from lstm_viz.core.tasks.base import Split, Task
+from lstm_viz.core.tasks.base import Task
 
 
 # The task's rules as plain functions of torch alone: the task uses them, and the exported standalone script embeds
 # their source (lstm_viz.io.standalone), so both draw the same tensors from the same generator state.
-def generate(count, length, generator):
+def generate(count, length, generator, split="train"):
     """The adding problem: (value ~ U[0,1], marker) per step, one marker in each half; target = sum of marked values."""
+    # Every split is drawn the same way; only the generator's seed tells them apart.
     values = torch.rand(count, length, generator=generator)
     half = length // 2
     first = torch.randint(0, half, (count,), generator=generator)
@@ -63,17 +63,10 @@ class AddingTask(Task):
     )
     baseline_description = "always predict 1.0 (no memory): MSE 1/6"
 
-    def generate(self, count: int, length: int, generator: torch.Generator, split: Split = "train") -> tuple[Tensor, Tensor]:
-        return generate(count, length, generator)
-
-    def per_example_loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        return per_example_loss(outputs, targets)
-
-    def baseline(self, length: int) -> float:
-        return baseline(length)
-
-    def solved_threshold(self, length: int) -> float:
-        return solved_threshold(length)
+    generate = staticmethod(generate)
+    per_example_loss = staticmethod(per_example_loss)
+    baseline = staticmethod(baseline)
+    solved_threshold = staticmethod(solved_threshold)
 
     def input_channels(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
         return {"value": inputs[:, 0], "marker": inputs[:, 1]}

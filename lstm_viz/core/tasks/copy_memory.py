@@ -13,9 +13,8 @@ import math
 
 import numpy as np
 import torch
-from torch import Tensor
 
-from lstm_viz.core.tasks.base import Split, Task
+from lstm_viz.core.tasks.base import Task
 
 BLANK = 0
 SYMBOL_COUNT = 8  # symbols are 1..8
@@ -30,8 +29,9 @@ def sequence_length(length):
     return length + 2 * RECALL_COUNT
 
 
-def generate(count, length, generator):
+def generate(count, length, generator, split="train"):
     """Copy memory: ten symbols of 8, T - 1 blanks, a delimiter, ten blanks; recall the symbols at the end."""
+    # Every split is drawn the same way; only the generator's seed tells them apart.
     steps = sequence_length(length)
     symbols = torch.randint(1, SYMBOL_COUNT + 1, (count, RECALL_COUNT), generator=generator)
     tokens = torch.full((count, steps), BLANK, dtype=torch.long)
@@ -76,20 +76,11 @@ class CopyMemoryTask(Task):
     )
     baseline_description = "output blanks, then guess uniformly (no memory): 10·log 8/(T+20)"
 
-    def sequence_length(self, length: int) -> int:
-        return sequence_length(length)
-
-    def generate(self, count: int, length: int, generator: torch.Generator, split: Split = "train") -> tuple[Tensor, Tensor]:
-        return generate(count, length, generator)
-
-    def per_example_loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        return per_example_loss(outputs, targets)
-
-    def baseline(self, length: int) -> float:
-        return baseline(length)
-
-    def solved_threshold(self, length: int) -> float:
-        return solved_threshold(length)
+    sequence_length = staticmethod(sequence_length)
+    generate = staticmethod(generate)
+    per_example_loss = staticmethod(per_example_loss)
+    baseline = staticmethod(baseline)
+    solved_threshold = staticmethod(solved_threshold)
 
     def input_channels(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
         return {"token": inputs.argmax(axis=-1).astype(np.float32)}

@@ -53,7 +53,7 @@ from playwright.async_api import async_playwright, expect  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
-from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, wait_until_healthy  # noqa: E402
+from lstm_viz.ui.serve import CHROMIUM, CHROMIUM_ARGS, stop_server, wait_until_healthy  # noqa: E402
 
 # Each scenario gives session `index` of a round of `sessions` its link's query string. Each round of "live" uses its
 # own seed, so that it is not served by the previous round's cached run; "distinct" gives every session a seed of its
@@ -418,11 +418,7 @@ async def main_async(args) -> None:
             if browser is not None:
                 await browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 def main() -> None:

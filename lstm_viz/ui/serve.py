@@ -43,6 +43,16 @@ def wait_until_healthy(url: str, server: subprocess.Popen) -> None:
     raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {STARTUP_TIMEOUT_SECONDS} s")
 
 
+def stop_server(server: subprocess.Popen) -> None:
+    """Ask the server to end, and kill it if it has not within 10 s: a test or bench never leaves one behind."""
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 @dataclass(frozen=True)
 class AppServer:
     url: str
@@ -64,11 +74,6 @@ def running_app(log_path: Path | None = None, *extra_flags: str) -> Iterator[App
         wait_until_healthy(url, server)
         yield AppServer(url, server)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
         if log_path:
             log.close()

@@ -11,6 +11,7 @@ from lstm_viz.analysis.cell_step import cell_step, fmt, rounded_summands, sandbo
 from lstm_viz.core.model import ModelConfig, build_model
 from lstm_viz.core.traces import trace
 from tests.test_engine_traces import trained_a_little
+from tests.engine_support import one_torch_thread  # noqa: F401
 
 TOLERANCE = 1e-6
 
@@ -39,15 +40,6 @@ def reference_states(arch, model, example_input, num_layers):
         per_layer.append({"h": hidden, "c": torch.stack(cs) if cs else None})
         layer_input = hidden
     return per_layer
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # On a loaded 2-core machine two OpenMP threads made these tiny models 30x slower (see shared notes).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

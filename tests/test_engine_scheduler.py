@@ -14,6 +14,7 @@ from lstm_viz.runs.scheduler import Scheduler, wait_for
 from lstm_viz.runs.shared_runs import RunHub
 from lstm_viz.runs.sweep import BackgroundSweep, PointCache, SweepConfig
 from lstm_viz.core.trainer import RunConfig, Trainer
+from tests.engine_support import wait_until
 
 SMALL = RunConfig(task="adding", length=12, archs=("rnn", "lstm"), hidden_size=8, batch_size=16,
                   max_steps=40, eval_every=10, eval_size=64, probe_every=10, probe_size=4, trace_examples=2)
@@ -27,13 +28,6 @@ def job_threads() -> list[threading.Thread]:
     """Every thread that trains or waits for a slot: trainings, sweeps, spawned jobs (lstm-viz-<kind>)."""
     return [t for t in threading.enumerate() if t.name.startswith("lstm-viz-") and t.name != "lstm-viz-warm-runs"
             and t.is_alive()]
-
-
-def wait_until(condition, seconds: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 @pytest.fixture

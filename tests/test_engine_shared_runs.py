@@ -13,6 +13,7 @@ from lstm_viz.runs.bundled import BUNDLED_RUNS, PRECOMPUTED_PRESETS, bundled_run
 from lstm_viz.runs.presets import PRESETS, preset_config
 from lstm_viz.runs.shared_runs import RunHub, config_key, env_setting, replay_snapshot
 from lstm_viz.core.trainer import RunConfig, Trainer
+from tests.engine_support import wait_until as wait_for
 
 SMALL = RunConfig(task="adding", length=12, archs=("rnn", "lstm"), hidden_size=8, batch_size=16,
                   max_steps=40, eval_every=10, eval_size=64, probe_every=10, probe_size=4, trace_examples=2)
@@ -22,13 +23,6 @@ WAIT_SECONDS = 30
 
 def training_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "lstm-viz-training" and thread.is_alive()]
-
-
-def wait_for(condition, seconds: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ import math
 from dataclasses import replace
 
 import pytest
-import torch
 
 from lstm_viz.core import stopping
 from lstm_viz.core.stopping import has_plateaued, made_progress, plain_cells_to_stop, sits_at_baseline
 from lstm_viz.core.trainer import RunConfig, Trainer
+from tests.engine_support import one_torch_thread  # noqa: F401
 
 BASELINE, FLOOR = 1 / 6, 0.0  # the adding problem's
 AT_INIT = 1.14  # a typical test MSE at initialisation, far worse than the baseline
@@ -183,15 +183,6 @@ def train(config):
     while not trainer.finished:
         trainer.train_step()
     return trainer
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # As the app trains: with two threads on a busy 2-core machine these runs took minutes instead of seconds.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

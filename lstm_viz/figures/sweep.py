@@ -18,7 +18,8 @@ from plotly.subplots import make_subplots
 
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.figures.training import BASE_LAYOUT, BASELINE_COLOUR, GRID, SOLVED_COLOUR, arch_colour
-from lstm_viz.runs.sweep import PublishedResult, SweepConfig, SweepRow
+from lstm_viz.runs.sweep_config import SweepConfig, SweepRow
+from lstm_viz.runs.sweep_results import PublishedResult
 
 # Cells the app does not train (IRNN) still appear in the published strip, in a colour no architecture uses.
 OTHER_CELL_COLOUR = "#CC79A7"

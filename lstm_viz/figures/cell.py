@@ -11,9 +11,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lstm_viz.analysis.cell_step import CellStep
-from lstm_viz.figures.training import (
-    BASE_LAYOUT, GRID, INPUT_COLOUR, MARKER_COLOUR, TANH_TRACES, TRACE_LABELS, UNIT_INTERVAL_TRACES, _rgba,
-    arch_colour,
+from lstm_viz.figures.style import (
+    BASE_LAYOUT, GRID, INPUT_COLOUR, MARKER_COLOUR, TANH_TRACES, TRACE_LABELS, UNIT_INTERVAL_TRACES, arch_colour, rgba,
+    value_range,
 )
 
 VECTOR_LABELS = {**TRACE_LABELS, "candidate": "candidate gₜ", "preactivation": "pre-activation W xₜ + U hₜ₋₁ + b"}
@@ -46,7 +46,7 @@ def unit_vectors(
         label = labels[index]
         figure.add_trace(go.Bar(
             x=units[others], y=values[others].astype(np.float32), name="all units", legendgroup="all",
-            showlegend=index == 0, marker=dict(color=_rgba(colour, 0.55), line=dict(width=0)),
+            showlegend=index == 0, marker=dict(color=rgba(colour, 0.55), line=dict(width=0)),
             hovertemplate=f"unit %{{x}}<br>{label} = %{{y:.4f}}<extra></extra>",
         ), row=row, col=col)
         figure.add_trace(go.Bar(
@@ -54,14 +54,13 @@ def unit_vectors(
             marker=dict(color=MARKER_COLOUR, line=dict(color="black", width=1)),
             hovertemplate=f"unit %{{x}} (chosen)<br>{label} = %{{y:.6f}}<extra></extra>",
         ), row=row, col=col)
-        if name in UNIT_INTERVAL_TRACES:
-            value_range = [0.0, 1.0]
-        elif name in TANH_TRACES:
-            value_range = [-1.0, 1.0]
-        else:
-            limit = max(1.0, float(np.abs(values).max()) * 1.05)
-            value_range = [-limit, limit]
-        figure.update_yaxes(range=value_range, row=row, col=col, **GRID)
+        low, high = value_range(name, values)
+        if name not in UNIT_INTERVAL_TRACES | TANH_TRACES:
+            # Bars: 5% headroom so the tallest does not touch the frame, and never narrower than the tanh panels'
+            # [-1, 1] beside them, so a small cell state is not drawn as large as they are.
+            high = max(1.0, high * 1.05)
+            low = -high
+        figure.update_yaxes(range=[low, high], row=row, col=col, **GRID)
         figure.update_xaxes(range=[-0.6, len(values) - 0.4], row=row, col=col, showgrid=False,
                             title_text="unit" if row == rows else None)
     figure.update_layout(

@@ -1,7 +1,7 @@
 """Plotly figures of a sequence-length sweep: rows in, `go.Figure` out, no Streamlit.
 
 The main panel is the final test metric of every finished point against the sequence length, one colour
-per architecture (lstm_viz.figures.training.ARCH_COLOURS), with the no-memory baseline and the solved threshold.
+per architecture (lstm_viz.figures.style.ARCH_COLOURS), with the no-memory baseline and the solved threshold.
 Published results are qualitative (a paper says a cell beat the baseline at a length or did not), so they
 get their own strip above the panel on the same length axis, never a made-up position on the metric axis.
 """
@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lstm_viz.core.architectures import ARCHITECTURES
-from lstm_viz.figures.training import BASE_LAYOUT, BASELINE_COLOUR, GRID, SOLVED_COLOUR, arch_colour
+from lstm_viz.figures.style import BASE_LAYOUT, BASELINE_COLOUR, GRID, SOLVED_COLOUR, arch_colour
 from lstm_viz.runs.sweep_config import SweepConfig, SweepRow
 from lstm_viz.runs.sweep_results import PublishedResult
 

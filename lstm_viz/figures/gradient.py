@@ -245,6 +245,28 @@ def clipping_figure(runs: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray
     return figure
 
 
+def _play_controls(frame_names: Sequence[int]) -> dict:
+    """Layout keywords for an animation under the chart: Play and Pause buttons, and a slider of its frames."""
+    play = dict(frame=dict(duration=350, redraw=False), transition=dict(duration=0), fromcurrent=True, mode="immediate")
+    return dict(
+        updatemenus=[dict(
+            type="buttons", direction="left", x=0, y=-0.42, xanchor="left", yanchor="top", showactive=False,
+            buttons=[
+                dict(label="▶ Play", method="animate", args=[None, play]),
+                dict(label="❚❚ Pause", method="animate",
+                     args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
+            ],
+        )],
+        sliders=[dict(
+            active=0, x=0.16, y=-0.38, len=0.84, xanchor="left", yanchor="top", pad=dict(t=0),
+            currentvalue=dict(prefix="training step ", font=dict(size=12)),
+            steps=[dict(label=str(step), method="animate",
+                        args=[[str(step)], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
+                   for step in frame_names],
+        )],
+    )
+
+
 def gradient_animation(series: Mapping[str, tuple[str, Sequence[int], np.ndarray]], *, relative: bool = True,
                        title: str = "Animated over training: gradient reaching d steps back (press Play)") -> go.Figure:
     """The gradient-vs-distance chart with one animation frame per probe step, played in the browser (no server
@@ -288,27 +310,12 @@ def gradient_animation(series: Mapping[str, tuple[str, Sequence[int], np.ndarray
             ))
         frames.append(go.Frame(name=str(step), data=data, traces=current_traces))
     figure.frames = frames
-    play = dict(frame=dict(duration=350, redraw=False), transition=dict(duration=0), fromcurrent=True, mode="immediate")
     figure.update_layout(
         **{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=50, b=170)}, height=560,
         title=dict(text=title),  # the slider under the chart names the step shown
         xaxis=DISTANCE_AXIS_LAYOUT,
         yaxis=dict(title=dict(text=gradient_y_title(relative)), **LOG_AXIS),
-        updatemenus=[dict(
-            type="buttons", direction="left", x=0, y=-0.42, xanchor="left", yanchor="top", showactive=False,
-            buttons=[
-                dict(label="▶ Play", method="animate", args=[None, play]),
-                dict(label="❚❚ Pause", method="animate",
-                     args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
-            ],
-        )],
-        sliders=[dict(
-            active=0, x=0.16, y=-0.38, len=0.84, xanchor="left", yanchor="top", pad=dict(t=0),
-            currentvalue=dict(prefix="training step ", font=dict(size=12)),
-            steps=[dict(label=str(step), method="animate",
-                        args=[[str(step)], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
-                   for step in all_steps],
-        )],
+        **_play_controls(all_steps),
     )
     # Fix the y range over all frames, so the axis does not jump while playing.
     everything = np.concatenate([transform(row) for _, _, norms in series.values() for row in norms])

@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 
 from lstm_viz.figures.input_rows import add_event_guides, add_input_row, event_steps
 from lstm_viz.figures.style import (
-    BASE_LAYOUT, GRID, TRACE_LABELS, heatmap_colour_range, html_label, select_units, time_stride,
+    BASE_LAYOUT, GRID, TRACE_LABELS, heatmap_colour_range, html_label, panel_colorbar, select_units, time_stride,
 )
 from lstm_viz.analysis.memory import HIGH_SATURATION, LOW_SATURATION
 
@@ -40,6 +40,30 @@ def _shown_units(arrays: Sequence[np.ndarray], order: np.ndarray) -> np.ndarray:
     return np.asarray([unit for unit in order if unit in kept], dtype=int)
 
 
+def _add_ordered_panels(figure: go.Figure, arrays: Mapping[str, np.ndarray], names: Sequence[str], units: np.ndarray,
+                        stride: int, height_per_panel: int) -> None:
+    """A heatmap per name in rows 2, 3, ... of `figure`: the shown `units` top down, every `stride`th step."""
+    time_index = np.arange(0, np.asarray(arrays[names[0]]).shape[0], stride, dtype=np.int32)
+    # Unit numbers as categories keep the rows in `order` and give the hover its unit without a customdata grid
+    # (which would double each heatmap's payload).
+    unit_labels = [str(unit) for unit in units]
+    tick_every = max(1, int(np.ceil(len(units) * UNIT_TICK_PX / height_per_panel)))
+    for row, name in enumerate(names, start=2):
+        values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (shown units, time)
+        label = TRACE_LABELS.get(name, name)
+        figure.add_trace(go.Heatmap(
+            z=values, x=time_index, y=unit_labels, name=label,
+            **heatmap_colour_range(name, np.asarray(arrays[name])),
+            colorbar=panel_colorbar(figure, row),
+            hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{label} = %{{z:.4f}}<extra></extra>",
+        ), row=row, col=1)
+        figure.update_yaxes(
+            title_text="unit", type="category", autorange="reversed", showgrid=False, tickmode="array",
+            tickvals=unit_labels[::tick_every], tickfont=dict(size=UNIT_TICK_FONT),
+            row=row, col=1,
+        )
+
+
 def ordered_heatmaps(
     arrays: Mapping[str, np.ndarray],
     order: Sequence[int],
@@ -58,7 +82,6 @@ def ordered_heatmaps(
     order = np.asarray(order, dtype=int)
     units = _shown_units([np.asarray(arrays[n]) for n in names], order)
     stride = time_stride(steps_total)
-    time_index = np.arange(0, steps_total, stride, dtype=np.int32)
     rows = len(names) + 1
     if height_per_panel is None:  # tall enough to label every second unit of 64 at a legible size
         height_per_panel = int(np.clip(7 * len(units), 150, 420))
@@ -71,26 +94,7 @@ def ordered_heatmaps(
     )
     input_title = add_input_row(figure, input_channels, tokens, unknown, row=1)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
-    # Unit numbers as categories keep the rows in `order` and give the hover its unit without a customdata grid
-    # (which would double each heatmap's payload).
-    unit_labels = [str(unit) for unit in units]
-    tick_every = max(1, int(np.ceil(len(units) * UNIT_TICK_PX / height_per_panel)))
-    for row, name in enumerate(names, start=2):
-        values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (shown units, time)
-        label = TRACE_LABELS.get(name, name)
-        domain = figure.layout["yaxis" if row == 1 else f"yaxis{row}"].domain
-        figure.add_trace(go.Heatmap(
-            z=values, x=time_index, y=unit_labels, name=label,
-            **heatmap_colour_range(name, np.asarray(arrays[name])),
-            colorbar=dict(y=(domain[0] + domain[1]) / 2, len=(domain[1] - domain[0]) * 1.05, thickness=12,
-                          x=1.0, xpad=6, tickfont=dict(size=10)),
-            hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{label} = %{{z:.4f}}<extra></extra>",
-        ), row=row, col=1)
-        figure.update_yaxes(
-            title_text="unit", type="category", autorange="reversed", showgrid=False, tickmode="array",
-            tickvals=unit_labels[::tick_every], tickfont=dict(size=UNIT_TICK_FONT),
-            row=row, col=1,
-        )
+    _add_ordered_panels(figure, arrays, names, units, stride, height_per_panel)
     figure_input_guides(figure, input_channels)
     shown = f"{len(units)} of {len(order)} units" if len(units) < len(order) else f"{len(order)} units"
     if stride > 1:

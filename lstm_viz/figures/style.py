@@ -140,3 +140,11 @@ def heatmap_colour_range(name: str, values: np.ndarray) -> dict:
     if name in UNIT_INTERVAL_TRACES:
         return dict(colorscale=GATE_COLORSCALE, zmin=low, zmax=high)
     return dict(colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=low, zmax=high)
+
+
+def panel_colorbar(figure: go.Figure, row: int) -> dict:
+    """A heatmap's colour bar beside row `row` (from 1) of a one-column subplot figure, as tall as that panel, so
+    each panel of a stack reads against its own scale."""
+    domain = figure.layout["yaxis" if row == 1 else f"yaxis{row}"].domain
+    return dict(y=(domain[0] + domain[1]) / 2, len=(domain[1] - domain[0]) * 1.05, thickness=12, x=1.0, xpad=6,
+                tickfont=dict(size=10))

@@ -11,7 +11,8 @@ from plotly.subplots import make_subplots
 
 from lstm_viz.figures.labels import LABEL_CHARACTERS, plotly_text, short_labels
 from lstm_viz.figures.style import (
-    BASE_LAYOUT, GRID, MARKER_COLOUR, OKABE_ITO, TRACE_LABELS, arch_colour, heatmap_colour_range, select_units,
+    BASE_LAYOUT, GRID, MARKER_COLOUR, OKABE_ITO, TRACE_LABELS, arch_colour, heatmap_colour_range, panel_colorbar,
+    select_units,
 )
 
 UNKNOWN_MARK = "⚠"
@@ -69,14 +70,11 @@ def _add_unit_heatmaps(figure: go.Figure, arrays: Mapping[str, np.ndarray], name
     x = np.arange(len(labels))
     for position, name in enumerate(names, start=2):
         values = np.asarray(arrays[name], dtype=np.float32)[:, units].T  # (units, steps)
-        axis_name = f"yaxis{position}"
-        domain = figure.layout[axis_name].domain
         figure.add_trace(go.Heatmap(
             z=values, x=x, y=units.astype(np.int32), name=TRACE_LABELS.get(name, name),
             **heatmap_colour_range(name, np.asarray(arrays[name])),
             customdata=[labels] * len(units),
-            colorbar=dict(y=(domain[0] + domain[1]) / 2, len=(domain[1] - domain[0]) * 1.05, thickness=12, x=1.0,
-                          xpad=6, tickfont=dict(size=10)),
+            colorbar=panel_colorbar(figure, position),
             hovertemplate=f"“%{{customdata}}” (word %{{x}})<br>unit %{{y}}<br>{TRACE_LABELS.get(name, name)} = %{{z:.3f}}<extra></extra>",
         ), row=position, col=1)
         figure.update_yaxes(title_text="unit", row=position, col=1, showgrid=False)

@@ -16,7 +16,7 @@ from lstm_viz.figures.input_rows import add_event_guides, add_input_row, event_s
 from lstm_viz.figures.style import (
     ARCH_COLOURS, BASE_LAYOUT, BASELINE_COLOUR, GATE_COLORSCALE, GRID, MARKER_COLOUR, MAX_CURVE_POINTS,
     MAX_HEATMAP_UNITS, OKABE_ITO, SOLVED_COLOUR, TRACE_LABELS, arch_colour, downsample, finite_or_nan,
-    heatmap_colour_range, html_label, rgba, select_units, time_stride,
+    heatmap_colour_range, html_label, panel_colorbar, rgba, select_units, time_stride,
 )
 
 
@@ -199,13 +199,10 @@ def gate_heatmaps(
 
     for position, name in enumerate(names, start=2):
         values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (units, time)
-        axis_name = "yaxis" if position == 1 else f"yaxis{position}"
-        domain = figure.layout[axis_name].domain
-        colour = heatmap_colour_range(name, values)
         figure.add_trace(go.Heatmap(
-            z=values, x=time_index, y=units.astype(np.int32), name=TRACE_LABELS.get(name, name), **colour,
-            colorbar=dict(y=(domain[0] + domain[1]) / 2, len=(domain[1] - domain[0]) * 1.05, thickness=12,
-                          x=1.0, xpad=6, tickfont=dict(size=10)),
+            z=values, x=time_index, y=units.astype(np.int32), name=TRACE_LABELS.get(name, name),
+            **heatmap_colour_range(name, np.asarray(arrays[name])),
+            colorbar=panel_colorbar(figure, position),
             hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{TRACE_LABELS.get(name, name)} = %{{z:.3f}}<extra></extra>",
         ), row=position, col=1)
         figure.update_yaxes(title_text="unit", row=position, col=1, showgrid=False)

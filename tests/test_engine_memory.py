@@ -222,3 +222,25 @@ def test_typed_text_is_encoded_by_the_task_and_refused_by_tasks_without_text():
         memory.text_example(FAKE_BRACKETS, "   ")
     with pytest.raises(ConfigError, match="does not take typed input"):
         memory.text_example(get_task("adding"), "0.5 1")
+
+
+def test_memory_units_are_those_with_the_highest_forget_gate():
+    forget = np.full((20, 6), 0.4)
+    forget[:, 5] = 0.99
+    forget[:, 2] = 0.9
+    np.testing.assert_array_equal(memory.memory_units(forget, 2), [5, 2])
+
+
+def test_most_active_units_break_ties_by_the_lower_index():
+    # Units 0, 1 and 2 swing by the same amount (std 0.5 each), unit 3 twice as much, unit 4 not at all.
+    state = np.array([[0.0, 1.0, 0.0, 2.0, 7.0],
+                      [1.0, 0.0, 1.0, 0.0, 7.0]])
+    np.testing.assert_array_equal(memory.most_active_units(state, 3), [3, 0, 1])
+    np.testing.assert_array_equal(memory.most_active_units(state, 5), [3, 0, 1, 2, 4])
+    np.testing.assert_array_equal(memory.most_active_units(state[:, ::-1], 2), [1, 2])  # units 2, 3, 4 reversed
+
+
+def test_memory_units_break_ties_by_the_lower_index():
+    forget = np.array([[0.9, 0.5, 0.9, 0.5],
+                       [0.7, 0.5, 0.7, 0.5]])  # units 0 and 2 both average 0.8
+    np.testing.assert_array_equal(memory.memory_units(forget, 3), [0, 2, 1])

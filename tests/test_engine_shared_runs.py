@@ -11,7 +11,7 @@ from lstm_viz.runs.background import BackgroundTraining
 from lstm_viz.runs.scheduler import Scheduler
 from lstm_viz.runs.bundled import BUNDLED_RUNS, PRECOMPUTED_PRESETS, bundled_run_path, precomputed_run
 from lstm_viz.runs.presets import PRESETS, preset_config
-from lstm_viz.runs.shared_runs import RunHub, config_key, env_setting, replay_snapshot
+from lstm_viz.runs.shared_runs import RunHub, env_setting, replay_snapshot
 from lstm_viz.core.trainer import RunConfig, Trainer
 from tests.engine_support import wait_until as wait_for
 
@@ -159,7 +159,7 @@ def test_the_shipped_precomputed_runs_are_exactly_their_presets():
         path = bundled_run_path(f"preset-{name}")
         assert (path / "run.json").exists(), f"run `python scripts/precompute_runs.py preset-{name}`"
         ready = precomputed_run(PRESETS[name].config)
-        assert ready is not None and config_key(ready.config) == config_key(PRESETS[name].config)
+        assert ready is not None and ready.config.key() == PRESETS[name].config.key()
         assert ready.finished and all(run.status != "stopped" for run in ready.runs.values())
     assert precomputed_run(preset_config("vanishing-gradients", seed=1)) is None
     assert set(BUNDLED_RUNS) >= {f"preset-{name}" for name in PRECOMPUTED_PRESETS}

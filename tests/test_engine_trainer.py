@@ -1,4 +1,5 @@
 """The trainer: determinism, identical batches across architectures, stopping, divergence, limits."""
+import json
 import math
 from dataclasses import replace
 
@@ -150,6 +151,17 @@ def test_compute_budget_refuses_settings_that_would_not_feel_live():
 
 def test_run_config_round_trips_through_a_dict():
     assert RunConfig.from_dict(SMALL.to_dict()) == SMALL
+
+
+def test_run_config_key_is_one_canonical_json_for_equal_configs():
+    """The caches key runs by it: equal settings, however written, give one key; any other setting another."""
+    written = RunConfig(task="forecast", task_options={"series": "airline", "horizon": 1}, seed=3)
+    reordered = RunConfig(task="forecast", task_options=(("horizon", 1), ("series", "airline")), seed=3)
+    assert written.key() == reordered.key()
+    assert replace(written, seed=4).key() != written.key()
+    key = written.key()
+    assert " " not in key and list(json.loads(key)) == sorted(RunConfig.__dataclass_fields__)
+    assert json.loads(key)["task_options"] == [["horizon", 1], ["series", "airline"]]
 
 
 @pytest.mark.parametrize("final_metric, expected", [

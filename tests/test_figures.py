@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from lstm_viz.figures import training as figures
+from lstm_viz.figures import style, training as figures
 
 RNG = np.random.default_rng(0)
 
@@ -36,8 +36,8 @@ def test_loss_curves_titles_log_axis_and_test_points(loss_figure):
     lstm = _trace(loss_figure, "LSTM")
     np.testing.assert_array_equal(lstm.x, [0, 2, 3])
     np.testing.assert_allclose(lstm.y, [0.4, 0.05, 0.008], rtol=1e-6)
-    assert lstm.line.color == figures.ARCH_COLOURS["lstm"]
-    assert _trace(loss_figure, "RNN (tanh)").line.color == figures.ARCH_COLOURS["rnn"]
+    assert lstm.line.color == style.ARCH_COLOURS["lstm"]
+    assert _trace(loss_figure, "RNN (tanh)").line.color == style.ARCH_COLOURS["rnn"]
     assert list(loss_figure.layout.xaxis.range) == [0, 10]
 
 
@@ -65,7 +65,7 @@ def test_long_train_loss_is_binned_to_bound_the_payload():
     series = [figures.LossSeries("lstm", "LSTM", steps, np.full(steps.shape, 0.5), [], [])]
     figure = figures.loss_curves(series, baseline=1 / 6, solved_threshold=0.01, metric_name="MSE")
     train = _trace(figure, "LSTM train loss")
-    assert len(train.y) == figures.MAX_CURVE_POINTS
+    assert len(train.y) == style.MAX_CURVE_POINTS
     assert train.x[-1] == 20_000
     np.testing.assert_allclose(train.y, 0.5)
 
@@ -84,7 +84,7 @@ def test_gradient_flow_relative_to_the_last_step_keeps_tiny_norms():
     np.testing.assert_allclose(initial.y, norms / 2e-3)
     absolute = figures.gradient_flow([figures.GradientCurve("rnn", "RNN", norms)], relative=False)
     np.testing.assert_allclose(absolute.data[0].y, norms)
-    assert absolute.data[0].line.color == figures.ARCH_COLOURS["rnn"]
+    assert absolute.data[0].line.color == style.ARCH_COLOURS["rnn"]
 
 
 def test_gradient_reach_plots_one_ratio_per_checkpoint():
@@ -144,8 +144,8 @@ def test_gate_heatmaps_cap_the_payload_for_large_models():
     arrays["forget_gate"][:, 7] = np.linspace(0, 1, steps)  # vary one unit a lot: it must be kept
     figure = figures.gate_heatmaps(arrays, {"token": np.zeros(steps, dtype=np.float32)})
     heatmap = next(t for t in figure.data if t.type == "heatmap")
-    assert heatmap.z.shape[0] == figures.MAX_HEATMAP_UNITS
-    assert heatmap.z.shape[1] <= figures.MAX_HEATMAP_STEPS
+    assert heatmap.z.shape[0] == style.MAX_HEATMAP_UNITS
+    assert heatmap.z.shape[1] <= style.MAX_HEATMAP_STEPS
     assert len(figure.to_json()) < 200_000
 
 
@@ -160,13 +160,6 @@ def test_cell_state_trajectories_pick_the_most_active_units():
     np.testing.assert_allclose(lines[0].y, cell_state[:, 3])
     assert figure.layout.title.text
     assert figure.layout.xaxis2.title.text == "time step t"
-
-
-def test_memory_units_are_those_with_the_highest_forget_gate():
-    forget = np.full((20, 6), 0.4)
-    forget[:, 5] = 0.99
-    forget[:, 2] = 0.9
-    np.testing.assert_array_equal(figures.memory_units(forget, 2), [5, 2])
 
 
 def test_forget_gate_over_training_shows_mean_and_highlights_memory_units():
@@ -211,3 +204,21 @@ def test_loss_axis_keeps_a_diverged_run_from_squashing_the_others():
     low, high = figure.layout.yaxis.range
     assert high == pytest.approx(np.log10(100 / 6 * 2))  # capped at 100x the baseline
     assert low == pytest.approx(np.log10(0.005))  # half the solved threshold, the lowest thing drawn
+
+
+def test_heatmap_colour_range_fixes_gates_and_tanh_traces_and_centres_the_rest():
+    values = np.array([[0.2, -3.0], [2.5, 0.1]])
+    assert style.heatmap_colour_range("forget_gate", values) == dict(colorscale="Viridis", zmin=0.0, zmax=1.0)
+    assert style.heatmap_colour_range("hidden_state", values) == dict(colorscale="RdBu", zmid=0.0, zmin=-1.0, zmax=1.0)
+    assert style.heatmap_colour_range("cell_state", values) == dict(colorscale="RdBu", zmid=0.0, zmin=-3.0, zmax=3.0)
+    assert style.value_range("cell_state", np.zeros((3, 2))) == (-1e-6, 1e-6)  # a flat state still has a range
+
+
+def test_gate_heatmaps_give_each_signed_array_its_own_colour_range():
+    arrays, channels = _lstm_example()
+    arrays = {"forget_gate": arrays["forget_gate"], "cell_state": arrays["cell_state"],
+              "preactivation": 40.0 * arrays["cell_state"]}
+    heatmaps = [t for t in figures.gate_heatmaps(arrays, channels).data if t.type == "heatmap"]
+    largest = float(np.abs(arrays["cell_state"]).max())
+    assert heatmaps[1].zmax == pytest.approx(largest, rel=1e-6)  # not washed out by the 40x larger panel below
+    assert heatmaps[2].zmax == pytest.approx(40.0 * largest, rel=1e-6)

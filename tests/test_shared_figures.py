@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lstm_viz.figures import training as figures
+from lstm_viz.figures import style, training as figures
 from lstm_viz.runs.bundled import load_bundled_run
 from lstm_viz.runs.shared_runs import replay_snapshot
 from lstm_viz.ui import state, views
@@ -129,8 +129,8 @@ def test_downsampled_train_loss_is_the_mean_of_each_bin():
     values[50:60] = np.nan  # an all-NaN bin stays NaN
     values[7] = np.inf
     steps = np.arange(1, 2000)
-    shown_steps, shown = figures._downsample(steps, figures._finite_or_nan(values), 600)
-    clean = figures._finite_or_nan(values)
+    shown_steps, shown = style.downsample(steps, style.finite_or_nan(values), 600)
+    clean = style.finite_or_nan(values)
     assert len(shown) == 600
     start = 0
     for index in range(600):

@@ -12,7 +12,9 @@ from lstm_viz.data import datastore
 from lstm_viz.rules.errors import ConfigError, UploadError
 from lstm_viz.core.model import ModelConfig, build_model
 from lstm_viz.core.tasks import TASKS, get_task
-from lstm_viz.core.tasks.brackets import ALPHABET, BRACKETS, CLOSERS, MAX_DEPTH, OPENERS, QUOTE, _choices, generate_strings
+from lstm_viz.core.tasks.brackets import (
+    ALPHABET, BRACKETS, CLOSERS, MAX_DEPTH, OPENERS, QUOTE, generate_strings, next_character_choices,
+)
 from lstm_viz.core.tasks.labelled_text import (
     LABELLED_TEXT, MAX_CLASSES, MAX_TEXT_ROWS, MAX_VOCABULARY, validate_labelled_text,
 )
@@ -198,7 +200,7 @@ def test_bracket_baseline_and_floor_match_sampled_statistics():
         text = "".join(ALPHABET[i] for i in row)
         stack, quoted = (), False
         for t, char in enumerate(text):
-            p = dict(_choices(stack, quoted, len(text) - t))[char]
+            p = dict(next_character_choices(stack, quoted, len(text) - t))[char]
             if t >= 1:
                 total -= math.log(p)
                 n += 1

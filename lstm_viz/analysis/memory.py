@@ -301,5 +301,12 @@ def top_units(scores: np.ndarray, count: int) -> np.ndarray:
 
 
 def most_active_units(state: np.ndarray, count: int) -> np.ndarray:
-    """The `count` units (T, H) whose value varies most over the example (std over time), most active first."""
+    """The `count` units of one example's state (T, H) whose value varies most over it (std over time), most active
+    first; units that vary equally keep their index order (the lower index first), so the choice repeats."""
     return np.argsort(-np.asarray(state, dtype=np.float64).std(axis=0), kind="stable")[:count]
+
+
+def memory_units(keep_gate: np.ndarray, count: int) -> np.ndarray:
+    """The `count` units of one example's forget (or GRU update) gate (T, H) with the highest mean: the ones that
+    hold their state. Ties by index, as in keep_gate_order."""
+    return keep_gate_order(keep_gate)[:count]

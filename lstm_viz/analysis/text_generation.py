@@ -13,8 +13,8 @@ from lstm_viz.rules.errors import ConfigError, UploadError
 from lstm_viz.core.model import SequenceModel
 from lstm_viz.core.tasks import Task
 from lstm_viz.core.traces import Trace, trace
+from lstm_viz.rules.ranges import TEMPERATURE_RANGE
 
-TEMPERATURE_RANGE = (0.05, 3.0)
 MAX_SAMPLE_CHARACTERS = 1000
 
 

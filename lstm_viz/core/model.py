@@ -10,21 +10,12 @@ from lstm_viz.rules import checks
 from lstm_viz.core.architectures import ARCHITECTURES, Architecture, get_architecture
 from lstm_viz.rules.errors import ConfigError
 from lstm_viz.core.tasks import Task, get_task
+from lstm_viz.rules.ranges import (
+    DROPOUT_RANGE, EMBEDDING_SIZE_RANGE, FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, INPUT_SIZE_RANGE, LAYER_RANGE,
+    OUTPUT_SIZE_RANGE,
+)
 
-# Bounds every entry point enforces (the UI's widgets read them from here), so a typo or an edited file cannot
-# allocate gigabytes on a shared server.
-HIDDEN_SIZE_RANGE = (1, 512)
-LAYER_RANGE = (1, 3)
-DROPOUT_RANGE = (0.0, 1.0)  # 1 itself excluded: it would zero every activation between layers
-FORGET_BIAS_RANGE = (-10.0, 10.0)
-# One-hot inputs: the largest vocabulary of any task is the everyday-review task's (about 800 words); the largest
-# output is a forecast horizon or a vocabulary. Checked before any weight is allocated (a file claiming 1e8 inputs
-# cost 9.6 GB).
-INPUT_SIZE_RANGE = (1, 2048)
-OUTPUT_SIZE_RANGE = (1, 256)
 READOUTS = ("last", "every")
-# Word tasks embed each token in this many dimensions before the first layer; 0 means no embedding.
-EMBEDDING_SIZE_RANGE = (0, 256)
 
 
 @dataclass(frozen=True)

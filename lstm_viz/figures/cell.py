@@ -3,7 +3,7 @@ and the LSTM cell drawn as a diagram whose lines carry that step's numbers in th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -11,9 +11,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lstm_viz.analysis.cell_step import CellStep
-from lstm_viz.figures.training import (
-    BASE_LAYOUT, GRID, INPUT_COLOUR, MARKER_COLOUR, TANH_TRACES, TRACE_LABELS, UNIT_INTERVAL_TRACES, _rgba,
-    arch_colour,
+from lstm_viz.figures.style import (
+    BASE_LAYOUT, GRID, INPUT_COLOUR, MARKER_COLOUR, TANH_TRACES, TRACE_LABELS, UNIT_INTERVAL_TRACES, arch_colour, rgba,
+    value_range,
 )
 
 VECTOR_LABELS = {**TRACE_LABELS, "candidate": "candidate gₜ", "preactivation": "pre-activation W xₜ + U hₜ₋₁ + b"}
@@ -46,7 +46,7 @@ def unit_vectors(
         label = labels[index]
         figure.add_trace(go.Bar(
             x=units[others], y=values[others].astype(np.float32), name="all units", legendgroup="all",
-            showlegend=index == 0, marker=dict(color=_rgba(colour, 0.55), line=dict(width=0)),
+            showlegend=index == 0, marker=dict(color=rgba(colour, 0.55), line=dict(width=0)),
             hovertemplate=f"unit %{{x}}<br>{label} = %{{y:.4f}}<extra></extra>",
         ), row=row, col=col)
         figure.add_trace(go.Bar(
@@ -54,14 +54,13 @@ def unit_vectors(
             marker=dict(color=MARKER_COLOUR, line=dict(color="black", width=1)),
             hovertemplate=f"unit %{{x}} (chosen)<br>{label} = %{{y:.6f}}<extra></extra>",
         ), row=row, col=col)
-        if name in UNIT_INTERVAL_TRACES:
-            value_range = [0.0, 1.0]
-        elif name in TANH_TRACES:
-            value_range = [-1.0, 1.0]
-        else:
-            limit = max(1.0, float(np.abs(values).max()) * 1.05)
-            value_range = [-limit, limit]
-        figure.update_yaxes(range=value_range, row=row, col=col, **GRID)
+        low, high = value_range(name, values)
+        if name not in UNIT_INTERVAL_TRACES | TANH_TRACES:
+            # Bars: 5% headroom so the tallest does not touch the frame, and never narrower than the tanh panels'
+            # [-1, 1] beside them, so a small cell state is not drawn as large as they are.
+            high = max(1.0, high * 1.05)
+            low = -high
+        figure.update_yaxes(range=[low, high], row=row, col=col, **GRID)
         figure.update_xaxes(range=[-0.6, len(values) - 0.4], row=row, col=col, showgrid=False,
                             title_text="unit" if row == rows else None)
     figure.update_layout(
@@ -164,57 +163,76 @@ def _midpoints(points: Sequence[tuple[float, float]]) -> list[tuple[float, float
     return [((x0 + x1) / 2, (y0 + y1) / 2) for (x0, y0), (x1, y1) in zip(points, points[1:])]
 
 
+@dataclass
+class _Drawing:
+    """What the cell diagram is made of: Plotly shapes and annotations, and invisible points carrying hover texts."""
+    shapes: list[dict] = field(default_factory=list)
+    annotations: list[dict] = field(default_factory=list)
+    hover_x: list[float] = field(default_factory=list)
+    hover_y: list[float] = field(default_factory=list)
+    hover_text: list[str] = field(default_factory=list)
+
+    def hover(self, x: float, y: float, text: str) -> None:
+        self.hover_x.append(x)
+        self.hover_y.append(y)
+        self.hover_text.append(text)
+
+    def node(self, x: float, y: float, text: str, radius: int = 13) -> None:
+        # Sized in pixels around a data point, so a circle stays round whatever the figure's aspect.
+        self.shapes.append(dict(type="circle", xsizemode="pixel", ysizemode="pixel", xanchor=x, yanchor=y,
+                                x0=-radius, x1=radius, y0=-radius, y1=radius,
+                                fillcolor="white", line=dict(color="#333", width=1.5), layer="above"))
+        self.annotations.append(dict(x=x, y=y, text=f"<b>{text}</b>", showarrow=False,
+                                     font=dict(size=14 if len(text) == 1 else 11, color="#222")))
+
+
+def _draw_wires(drawing: _Drawing, step: CellStep, unit: int) -> None:
+    """Every line of the diagram, its width and colour by the value it carries (dotted: a vector of all units)."""
+    for wire in _wires(step, unit):
+        if wire.value is None:
+            line = dict(color=BUS_COLOUR, width=2, dash="dot")
+        else:
+            line = dict(color=value_colour(wire.value), width=value_width(wire.value))
+        drawing.shapes.append(dict(type="path", path=_path(wire.points), line=line, layer="below"))
+        if wire.value is not None:
+            for x, y in _midpoints(wire.points):
+                drawing.hover(x, y, f"{wire.hover} = {wire.value:.6f}")
+        if wire.label is not None:
+            drawing.annotations.append(dict(
+                x=wire.label_at[0], y=wire.label_at[1], text=f"{wire.label} = {wire.value:.3f}", showarrow=False,
+                xanchor=wire.label_anchor, font=dict(size=12, color="#222"), bgcolor="rgba(255,255,255,0.9)"))
+
+
+def _draw_gates(drawing: _Drawing, step: CellStep, unit: int) -> None:
+    """A box per gate below the belt, framed in the colour of its value, with its activation and value."""
+    for name, x in GATE_X.items():
+        value = float(step.gates[name].value[unit])
+        activation, symbol = GATE_SYMBOLS[name]
+        drawing.shapes.append(dict(type="rect", xsizemode="pixel", ysizemode="pixel", xanchor=x, yanchor=GATE_Y,
+                                   x0=-27, x1=27, y0=-21, y1=21,
+                                   fillcolor="white", line=dict(color=value_colour(value), width=3), layer="above"))
+        drawing.annotations.append(dict(x=x, y=GATE_Y, text=f"{activation}<br><b>{symbol}={value:.3f}</b>",
+                                        showarrow=False, font=dict(size=10.5, color="#222")))
+        drawing.hover(x, GATE_Y, f"{symbol}ₜ = {activation}(pre-activation) = {value:.6f}")
+
+
 def lstm_diagram(step: CellStep, unit: int, *, title: str, input_label: str = "") -> go.Figure:
     """The cell of unit `unit` at this step: the conveyor belt cₜ₋₁ → ×f → +i·g → cₜ along the top, the gates
     below it, tanh and ×o on the way out to hₜ. Each line's width and colour follow the value it carries."""
     if step.arch != "lstm":
         raise ValueError("the cell diagram is drawn for the LSTM")
     figure = go.Figure()
-    shapes, annotations = [], []
-    hover_x, hover_y, hover_text = [], [], []
-    for wire in _wires(step, unit):
-        if wire.value is None:
-            line = dict(color=BUS_COLOUR, width=2, dash="dot")
-        else:
-            line = dict(color=value_colour(wire.value), width=value_width(wire.value))
-        shapes.append(dict(type="path", path=_path(wire.points), line=line, layer="below"))
-        if wire.value is not None:
-            for x, y in _midpoints(wire.points):
-                hover_x.append(x)
-                hover_y.append(y)
-                hover_text.append(f"{wire.hover} = {wire.value:.6f}")
-        if wire.label is not None:
-            annotations.append(dict(x=wire.label_at[0], y=wire.label_at[1], text=f"{wire.label} = {wire.value:.3f}",
-                                    showarrow=False, xanchor=wire.label_anchor, font=dict(size=12, color="#222"),
-                                    bgcolor="rgba(255,255,255,0.9)"))
-
-    def node(x: float, y: float, text: str, radius: int = 13) -> None:
-        # Sized in pixels around a data point, so a circle stays round whatever the figure's aspect.
-        shapes.append(dict(type="circle", xsizemode="pixel", ysizemode="pixel", xanchor=x, yanchor=y,
-                           x0=-radius, x1=radius, y0=-radius, y1=radius,
-                           fillcolor="white", line=dict(color="#333", width=1.5), layer="above"))
-        annotations.append(dict(x=x, y=y, text=f"<b>{text}</b>", showarrow=False,
-                                font=dict(size=14 if len(text) == 1 else 11, color="#222")))
-
-    node(GATE_X["forget_gate"], BELT_Y, "×")
-    node(WRITE_X, BELT_Y, "+")
-    node(WRITE_X, WRITE_Y, "×")
-    node(OUT_X, TANH_Y, "tanh", radius=17)
-    node(OUT_X, GATE_Y, "×")
-    for name, x in GATE_X.items():
-        value = float(step.gates[name].value[unit])
-        activation, symbol = GATE_SYMBOLS[name]
-        shapes.append(dict(type="rect", xsizemode="pixel", ysizemode="pixel", xanchor=x, yanchor=GATE_Y,
-                           x0=-27, x1=27, y0=-21, y1=21,
-                           fillcolor="white", line=dict(color=value_colour(value), width=3), layer="above"))
-        annotations.append(dict(x=x, y=GATE_Y, text=f"{activation}<br><b>{symbol}={value:.3f}</b>", showarrow=False,
-                                font=dict(size=10.5, color="#222")))
-        hover_x.append(x)
-        hover_y.append(GATE_Y)
-        hover_text.append(f"{symbol}ₜ = {activation}(pre-activation) = {value:.6f}")
-    annotations.append(dict(x=INPUT_X, y=-0.8, text=f"<b>x<sub>t</sub></b> {input_label}", showarrow=False,
-                            yanchor="top", font=dict(size=12, color=INPUT_COLOUR)))
-    annotations.append(dict(
+    drawing = _Drawing()
+    _draw_wires(drawing, step, unit)
+    drawing.node(GATE_X["forget_gate"], BELT_Y, "×")
+    drawing.node(WRITE_X, BELT_Y, "+")
+    drawing.node(WRITE_X, WRITE_Y, "×")
+    drawing.node(OUT_X, TANH_Y, "tanh", radius=17)
+    drawing.node(OUT_X, GATE_Y, "×")
+    _draw_gates(drawing, step, unit)
+    drawing.annotations.append(dict(x=INPUT_X, y=-0.8, text=f"<b>x<sub>t</sub></b> {input_label}", showarrow=False,
+                                    yanchor="top", font=dict(size=12, color=INPUT_COLOUR)))
+    drawing.annotations.append(dict(
         x=0, y=-0.02, xref="paper", yref="paper", xanchor="left", yanchor="top", showarrow=False, align="left",
         font=dict(size=11, color="#555"),
         text="Line width ∝ |value|, full from |value| ≥ 1. Colour: the value, −1 vermillion, 0 grey, +1 blue "
@@ -223,7 +241,8 @@ def lstm_diagram(step: CellStep, unit: int, *, title: str, input_label: str = ""
     ))
     # Invisible points carry the hover text of each line (shapes have none), and one carries the colour bar.
     figure.add_trace(go.Scatter(
-        x=hover_x, y=hover_y, mode="markers", marker=dict(size=16, opacity=0), hovertext=hover_text,
+        x=drawing.hover_x, y=drawing.hover_y, mode="markers", marker=dict(size=16, opacity=0),
+        hovertext=drawing.hover_text,
         hoverinfo="text", showlegend=False, name="values",
     ))
     figure.add_trace(go.Scatter(
@@ -234,7 +253,8 @@ def lstm_diagram(step: CellStep, unit: int, *, title: str, input_label: str = ""
     ))
     figure.update_layout(
         **{**BASE_LAYOUT, "margin": dict(l=10, r=10, t=50, b=70)},
-        title=dict(text=title, font=dict(size=15)), height=500, shapes=shapes, annotations=annotations,
+        title=dict(text=title, font=dict(size=15)), height=500, shapes=drawing.shapes,
+        annotations=drawing.annotations,
         xaxis=dict(visible=False, range=[LEFT - 0.2, RIGHT + 0.2], fixedrange=True),
         yaxis=dict(visible=False, range=[-1.4, BELT_Y + 0.8], fixedrange=True),
     )

@@ -2,7 +2,7 @@
 
 Everything is plotted against the distance from the output, d = T-1-t (how many steps back a gradient has to
 travel), on log axes: the values span 1e-60 to 1e+4. Values go out as float64 because they fall below float32's
-range. Architectures keep their colours from lstm_viz.figures.training; ordered knobs (forget bias, weight scale) get a
+range. Architectures keep their colours from lstm_viz.figures.style; ordered knobs (forget bias, weight scale) get a
 colour-blind-safe sequential scale (Plasma) so that their order reads at a glance.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lstm_viz.figures.training import BASE_LAYOUT, GRID, _finite_or_nan, _rgba, arch_colour
+from lstm_viz.figures.style import BASE_LAYOUT, GRID, arch_colour, finite_or_nan, rgba
 
 # The Train page draws time step t with the output (after the last step) at the right; here the distance d runs
 # right to left so that both pages put the output at the right and the first step at the left.
@@ -51,7 +51,7 @@ def distance_lines(lines: Sequence[Line], *, title: str, y_title: str, height: i
     for line in lines:
         values = np.asarray(line.values, dtype=np.float64)
         figure.add_trace(go.Scatter(
-            x=np.arange(len(values), dtype=np.int32), y=_finite_or_nan(values), mode="lines", name=line.name,
+            x=np.arange(len(values), dtype=np.int32), y=finite_or_nan(values), mode="lines", name=line.name,
             legendgroup=line.group, line=dict(color=line.colour, width=line.width, dash=line.dash),
             hovertemplate=f"{line.hover_name or line.name}<br>d = %{{x}} steps back<br>%{{y:.4g}}<extra></extra>",
         ))
@@ -104,7 +104,7 @@ def gradient_vs_distance(curves: Sequence[FlowCurve], *, relative: bool = True, 
         colour = arch_colour(curve.arch)
         if curve.initial_grad_norm_per_step is not None:
             lines.append(Line(f"{curve.label} at initialisation", transform(curve.initial_grad_norm_per_step),
-                              _rgba(colour, 0.6), dash="dash", width=1.8, group=curve.arch))
+                              rgba(colour, 0.6), dash="dash", width=1.8, group=curve.arch))
         lines.append(Line(f"{curve.label} at step {curve.step}", transform(curve.grad_norm_per_step), colour,
                           group=curve.arch))
     return distance_lines(lines, title=title or "Gradient reaching each step back from the output",
@@ -192,19 +192,19 @@ def forget_path_figure(product_per_unit: np.ndarray, *, initial_mean: np.ndarray
     unit_ids = np.repeat(np.arange(units), steps + 1)
     figure.add_trace(go.Scatter(
         x=x, y=y, mode="lines", name=f"each of the {units} units", customdata=unit_ids,
-        line=dict(color=_rgba(colour, 0.18), width=1),
+        line=dict(color=rgba(colour, 0.18), width=1),
         hovertemplate="unit %{customdata}<br>d = %{x} steps back<br>∏f = %{y:.4g}<extra></extra>",
     ))
     when = f" (step {step})" if step is not None else ""
     figure.add_trace(go.Scatter(
-        x=np.arange(steps, dtype=np.int32), y=_finite_or_nan(product_per_unit.mean(axis=0)), mode="lines",
+        x=np.arange(steps, dtype=np.int32), y=finite_or_nan(product_per_unit.mean(axis=0)), mode="lines",
         name=f"mean over units{when}", line=dict(color=colour, width=3),
         hovertemplate=f"mean over units{when}<br>d = %{{x}} steps back<br>∏f = %{{y:.4g}}<extra></extra>",
     ))
     if initial_mean is not None:
         figure.add_trace(go.Scatter(
-            x=np.arange(len(initial_mean), dtype=np.int32), y=_finite_or_nan(initial_mean), mode="lines",
-            name="mean over units at initialisation", line=dict(color=_rgba(colour, 0.6), width=1.8, dash="dash"),
+            x=np.arange(len(initial_mean), dtype=np.int32), y=finite_or_nan(initial_mean), mode="lines",
+            name="mean over units at initialisation", line=dict(color=rgba(colour, 0.6), width=1.8, dash="dash"),
             hovertemplate="mean at initialisation<br>d = %{x} steps back<br>∏f = %{y:.4g}<extra></extra>",
         ))
     return figure
@@ -233,7 +233,7 @@ def clipping_figure(runs: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray
         colour = colours[index % len(colours)]
         for col, values, what in ((1, loss, "loss"), (2, grad_norm, "‖∇‖")):
             figure.add_trace(go.Scatter(
-                x=np.asarray(steps, dtype=np.int32), y=_finite_or_nan(values), mode="lines", name=name,
+                x=np.asarray(steps, dtype=np.int32), y=finite_or_nan(values), mode="lines", name=name,
                 legendgroup=name, showlegend=col == 1, line=dict(color=colour, width=2, dash=dash),
                 hovertemplate=f"{name}<br>step %{{x}}<br>{what} %{{y:.4g}}<extra></extra>",
             ), row=1, col=col)
@@ -243,6 +243,28 @@ def clipping_figure(runs: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray
     figure.update_yaxes(title=dict(text="‖∇θ L‖₂ (log scale)"), row=1, col=2)
     figure.update_layout(**BASE_LAYOUT, height=420, title=dict(text=title))
     return figure
+
+
+def _play_controls(frame_names: Sequence[int]) -> dict:
+    """Layout keywords for an animation under the chart: Play and Pause buttons, and a slider of its frames."""
+    play = dict(frame=dict(duration=350, redraw=False), transition=dict(duration=0), fromcurrent=True, mode="immediate")
+    return dict(
+        updatemenus=[dict(
+            type="buttons", direction="left", x=0, y=-0.42, xanchor="left", yanchor="top", showactive=False,
+            buttons=[
+                dict(label="▶ Play", method="animate", args=[None, play]),
+                dict(label="❚❚ Pause", method="animate",
+                     args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
+            ],
+        )],
+        sliders=[dict(
+            active=0, x=0.16, y=-0.38, len=0.84, xanchor="left", yanchor="top", pad=dict(t=0),
+            currentvalue=dict(prefix="training step ", font=dict(size=12)),
+            steps=[dict(label=str(step), method="animate",
+                        args=[[str(step)], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
+                   for step in frame_names],
+        )],
+    )
 
 
 def gradient_animation(series: Mapping[str, tuple[str, Sequence[int], np.ndarray]], *, relative: bool = True,
@@ -266,14 +288,14 @@ def gradient_animation(series: Mapping[str, tuple[str, Sequence[int], np.ndarray
         colour = arch_colour(arch)
         initial = transform(norms[0])
         figure.add_trace(go.Scatter(
-            x=np.arange(len(initial), dtype=np.int32), y=_finite_or_nan(initial), mode="lines",
-            name=f"{label} at initialisation", legendgroup=arch, line=dict(color=_rgba(colour, 0.6), width=1.8, dash="dash"),
+            x=np.arange(len(initial), dtype=np.int32), y=finite_or_nan(initial), mode="lines",
+            name=f"{label} at initialisation", legendgroup=arch, line=dict(color=rgba(colour, 0.6), width=1.8, dash="dash"),
             hovertemplate=f"{label} at initialisation<br>d = %{{x}} steps back<br>%{{y:.4g}}<extra></extra>",
         ))
         shown_step, values = latest(arch, all_steps[0])
         current_traces.append(len(figure.data))
         figure.add_trace(go.Scatter(
-            x=np.arange(len(values), dtype=np.int32), y=_finite_or_nan(values), mode="lines", name=label,
+            x=np.arange(len(values), dtype=np.int32), y=finite_or_nan(values), mode="lines", name=label,
             legendgroup=arch, line=dict(color=colour, width=2.5),
             hovertemplate=f"{label}<br>d = %{{x}} steps back<br>%{{y:.4g}}<extra></extra>",
         ))
@@ -283,32 +305,17 @@ def gradient_animation(series: Mapping[str, tuple[str, Sequence[int], np.ndarray
         for arch in arches:
             shown_step, values = latest(arch, step)
             data.append(go.Scatter(
-                y=_finite_or_nan(values),
+                y=finite_or_nan(values),
                 hovertemplate=f"{series[arch][0]} at step {shown_step}<br>d = %{{x}} steps back<br>%{{y:.4g}}<extra></extra>",
             ))
         frames.append(go.Frame(name=str(step), data=data, traces=current_traces))
     figure.frames = frames
-    play = dict(frame=dict(duration=350, redraw=False), transition=dict(duration=0), fromcurrent=True, mode="immediate")
     figure.update_layout(
         **{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=50, b=170)}, height=560,
         title=dict(text=title),  # the slider under the chart names the step shown
         xaxis=DISTANCE_AXIS_LAYOUT,
         yaxis=dict(title=dict(text=gradient_y_title(relative)), **LOG_AXIS),
-        updatemenus=[dict(
-            type="buttons", direction="left", x=0, y=-0.42, xanchor="left", yanchor="top", showactive=False,
-            buttons=[
-                dict(label="▶ Play", method="animate", args=[None, play]),
-                dict(label="❚❚ Pause", method="animate",
-                     args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
-            ],
-        )],
-        sliders=[dict(
-            active=0, x=0.16, y=-0.38, len=0.84, xanchor="left", yanchor="top", pad=dict(t=0),
-            currentvalue=dict(prefix="training step ", font=dict(size=12)),
-            steps=[dict(label=str(step), method="animate",
-                        args=[[str(step)], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
-                   for step in all_steps],
-        )],
+        **_play_controls(all_steps),
     )
     # Fix the y range over all frames, so the axis does not jump while playing.
     everything = np.concatenate([transform(row) for _, _, norms in series.values() for row in norms])

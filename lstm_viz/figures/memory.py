@@ -1,6 +1,6 @@
 """Figures of the "Gates and memory" page: plain arrays in, `go.Figure` out, no Streamlit.
 
-Colours follow lstm_viz.figures.training: Viridis on [0, 1] for gates, RdBu centred on 0 for signed values, Okabe-Ito for
+Colours follow lstm_viz.figures.style: Viridis on [0, 1] for gates, RdBu centred on 0 for signed values, Okabe-Ito for
 categories, orange for the marked input steps.
 """
 from __future__ import annotations
@@ -11,15 +11,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lstm_viz.figures import training as figures
-from lstm_viz.figures.training import (
-    BASE_LAYOUT, GATE_COLORSCALE, GRID, SIGNED_COLORSCALE, TANH_TRACES, TRACE_LABELS, UNIT_INTERVAL_TRACES,
+from lstm_viz.figures.input_rows import add_event_guides, add_input_row, event_steps
+from lstm_viz.figures.style import (
+    BASE_LAYOUT, GRID, TRACE_LABELS, heatmap_colour_range, html_label, panel_colorbar, select_units, time_stride,
 )
 from lstm_viz.analysis.memory import HIGH_SATURATION, LOW_SATURATION
 
 # Every unit of the bundled H = 64 run fits; wider layers show their most active units, in the chosen order.
 MAX_ORDERED_UNITS = 64
-UNKNOWN_TOKEN_COLOUR = figures.UNKNOWN_TOKEN_COLOUR
 SPAN_FILL = "rgba(86,180,233,0.18)"  # Okabe-Ito sky blue, translucent
 # Okabe-Ito without orange (the marked inputs) and yellow (unreadable on white).
 LINE_PALETTE = ["#0072B2", "#CC79A7", "#009E73", "#56B4E9", "#D55E00", "#000000"]
@@ -33,24 +32,36 @@ GATE_COLOURS = {
 UNIT_TICK_FONT = 11
 UNIT_TICK_PX = 13
 
-_add_input_row = figures.add_input_row
-
-
 def _shown_units(arrays: Sequence[np.ndarray], order: np.ndarray) -> np.ndarray:
     """`order` itself, or for wide layers its MAX_ORDERED_UNITS most active units in the same order."""
     if len(order) <= MAX_ORDERED_UNITS:
         return order
-    kept = set(figures._select_units(arrays, MAX_ORDERED_UNITS).tolist())
+    kept = set(select_units(arrays, MAX_ORDERED_UNITS).tolist())
     return np.asarray([unit for unit in order if unit in kept], dtype=int)
 
 
-def _colour_range(name: str, values: np.ndarray) -> dict:
-    if name in UNIT_INTERVAL_TRACES:
-        return dict(colorscale=GATE_COLORSCALE, zmin=0.0, zmax=1.0)
-    if name in TANH_TRACES:
-        return dict(colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-1.0, zmax=1.0)
-    limit = max(float(np.abs(values).max(initial=0.0)), 1e-6)
-    return dict(colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-limit, zmax=limit)
+def _add_ordered_panels(figure: go.Figure, arrays: Mapping[str, np.ndarray], names: Sequence[str], units: np.ndarray,
+                        stride: int, height_per_panel: int) -> None:
+    """A heatmap per name in rows 2, 3, ... of `figure`: the shown `units` top down, every `stride`th step."""
+    time_index = np.arange(0, np.asarray(arrays[names[0]]).shape[0], stride, dtype=np.int32)
+    # Unit numbers as categories keep the rows in `order` and give the hover its unit without a customdata grid
+    # (which would double each heatmap's payload).
+    unit_labels = [str(unit) for unit in units]
+    tick_every = max(1, int(np.ceil(len(units) * UNIT_TICK_PX / height_per_panel)))
+    for row, name in enumerate(names, start=2):
+        values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (shown units, time)
+        label = TRACE_LABELS.get(name, name)
+        figure.add_trace(go.Heatmap(
+            z=values, x=time_index, y=unit_labels, name=label,
+            **heatmap_colour_range(name, np.asarray(arrays[name])),
+            colorbar=panel_colorbar(figure, row),
+            hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{label} = %{{z:.4f}}<extra></extra>",
+        ), row=row, col=1)
+        figure.update_yaxes(
+            title_text="unit", type="category", autorange="reversed", showgrid=False, tickmode="array",
+            tickvals=unit_labels[::tick_every], tickfont=dict(size=UNIT_TICK_FONT),
+            row=row, col=1,
+        )
 
 
 def ordered_heatmaps(
@@ -70,8 +81,7 @@ def ordered_heatmaps(
     steps_total = np.asarray(arrays[names[0]]).shape[0]
     order = np.asarray(order, dtype=int)
     units = _shown_units([np.asarray(arrays[n]) for n in names], order)
-    stride = figures._time_stride(steps_total)
-    time_index = np.arange(0, steps_total, stride, dtype=np.int32)
+    stride = time_stride(steps_total)
     rows = len(names) + 1
     if height_per_panel is None:  # tall enough to label every second unit of 64 at a legible size
         height_per_panel = int(np.clip(7 * len(units), 150, 420))
@@ -80,30 +90,11 @@ def ordered_heatmaps(
         # ~30 px between panels whatever the figure's height: room for each panel's title.
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 30 / height),
         row_heights=[min(0.6, 150 / height_per_panel)] + [1.0] * len(names),  # the input row ~90-150 px
-        subplot_titles=["example input"] + [figures.html_label(n) for n in names],
+        subplot_titles=["example input"] + [html_label(n) for n in names],
     )
-    input_title = _add_input_row(figure, input_channels, tokens, unknown, row=1)
+    input_title = add_input_row(figure, input_channels, tokens, unknown, row=1)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
-    # Unit numbers as categories keep the rows in `order` and give the hover its unit without a customdata grid
-    # (which would double each heatmap's payload).
-    unit_labels = [str(unit) for unit in units]
-    tick_every = max(1, int(np.ceil(len(units) * UNIT_TICK_PX / height_per_panel)))
-    for row, name in enumerate(names, start=2):
-        values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (shown units, time)
-        label = TRACE_LABELS.get(name, name)
-        domain = figure.layout["yaxis" if row == 1 else f"yaxis{row}"].domain
-        figure.add_trace(go.Heatmap(
-            z=values, x=time_index, y=unit_labels, name=label,
-            **_colour_range(name, np.asarray(arrays[name])),
-            colorbar=dict(y=(domain[0] + domain[1]) / 2, len=(domain[1] - domain[0]) * 1.05, thickness=12,
-                          x=1.0, xpad=6, tickfont=dict(size=10)),
-            hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{label} = %{{z:.4f}}<extra></extra>",
-        ), row=row, col=1)
-        figure.update_yaxes(
-            title_text="unit", type="category", autorange="reversed", showgrid=False, tickmode="array",
-            tickvals=unit_labels[::tick_every], tickfont=dict(size=UNIT_TICK_FONT),
-            row=row, col=1,
-        )
+    _add_ordered_panels(figure, arrays, names, units, stride, height_per_panel)
     figure_input_guides(figure, input_channels)
     shown = f"{len(units)} of {len(order)} units" if len(units) < len(order) else f"{len(order)} units"
     if stride > 1:
@@ -120,7 +111,7 @@ def ordered_heatmaps(
 
 def figure_input_guides(figure: go.Figure, input_channels: Mapping[str, np.ndarray]) -> None:
     """Dotted orange lines through every panel at the marked input steps (adding: the two markers)."""
-    figures._add_event_guides(figure, figures.event_steps(input_channels))
+    add_event_guides(figure, event_steps(input_channels))
 
 
 def _add_span(figure: go.Figure, span: tuple[int, int] | None) -> None:
@@ -148,7 +139,7 @@ def unit_trajectories(
     rows = 3 if feature is not None else 2
     figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.05,
                            row_heights=[0.25, 0.2, 0.55] if feature is not None else [0.3, 0.7])
-    input_title = _add_input_row(figure, input_channels, tokens, unknown, row=1)
+    input_title = add_input_row(figure, input_channels, tokens, unknown, row=1)
     steps = np.arange(state.shape[0], dtype=np.int32)
     if feature is not None:
         name, values = feature

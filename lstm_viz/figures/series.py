@@ -1,4 +1,4 @@
-"""Figures of the Forecast and anomalies page: plain arrays in, Plotly figures out (colours from lstm_viz.figures.training)."""
+"""Figures of the Forecast and anomalies page: plain arrays in, Plotly figures out (colours from lstm_viz.figures.style)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 
 from lstm_viz.analysis.anomaly import AnomalyReport
 from lstm_viz.figures.labels import LABEL_CHARACTERS, plotly_text, short_labels
-from lstm_viz.figures.training import ARCH_COLOURS, BASE_LAYOUT, BASELINE_COLOUR, GRID, MARKER_COLOUR
+from lstm_viz.figures.style import ARCH_COLOURS, BASE_LAYOUT, BASELINE_COLOUR, GRID, MARKER_COLOUR
 from lstm_viz.analysis.forecasting import ForecastEvaluation
 
 SERIES_COLOUR = "#999999"

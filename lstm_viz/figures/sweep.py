@@ -1,7 +1,7 @@
 """Plotly figures of a sequence-length sweep: rows in, `go.Figure` out, no Streamlit.
 
 The main panel is the final test metric of every finished point against the sequence length, one colour
-per architecture (lstm_viz.figures.training.ARCH_COLOURS), with the no-memory baseline and the solved threshold.
+per architecture (lstm_viz.figures.style.ARCH_COLOURS), with the no-memory baseline and the solved threshold.
 Published results are qualitative (a paper says a cell beat the baseline at a length or did not), so they
 get their own strip above the panel on the same length axis, never a made-up position on the metric axis.
 """
@@ -17,8 +17,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lstm_viz.core.architectures import ARCHITECTURES
-from lstm_viz.figures.training import BASE_LAYOUT, BASELINE_COLOUR, GRID, SOLVED_COLOUR, arch_colour
-from lstm_viz.runs.sweep import PublishedResult, SweepConfig, SweepRow
+from lstm_viz.figures.style import BASE_LAYOUT, BASELINE_COLOUR, GRID, SOLVED_COLOUR, arch_colour
+from lstm_viz.runs.sweep_config import SweepConfig, SweepRow
+from lstm_viz.runs.sweep_results import PublishedResult
 
 # Cells the app does not train (IRNN) still appear in the published strip, in a colour no architecture uses.
 OTHER_CELL_COLOUR = "#CC79A7"
@@ -45,6 +46,66 @@ def _point_hover(row: SweepRow) -> str:
         f"{row.wall_seconds:.1f} s" + (" (from the cache)" if row.cached else ""),
     ]
     return "<br>".join(lines)
+
+
+def _add_arch_traces(figure: go.Figure, arch: str, arch_rows: Sequence[SweepRow], label: str, metric_name: str,
+                     multiple_seeds: bool, main_row: int) -> None:
+    """One architecture's line: its mean final metric per length (hover: the point, or every seed's), and with
+    several seeds a faint marker per seed."""
+    colour = arch_colour(arch)
+    by_length: dict[int, list[SweepRow]] = defaultdict(list)
+    for row in arch_rows:
+        by_length[row.length].append(row)
+    xs = sorted(by_length)
+    means, hovers = [], []
+    for length in xs:
+        values = np.array([row.final_metric for row in by_length[length]], dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        means.append(float(finite.mean()) if finite.size else math.nan)
+        if len(by_length[length]) == 1:
+            hovers.append(_point_hover(by_length[length][0]))
+        else:
+            solved = sum(row.solved_step is not None for row in by_length[length])
+            hovers.append(
+                f"<b>{label}, T={length}</b><br>mean final test {metric_name} over "
+                f"{len(values)} seeds {_format_metric(means[-1])}<br>"
+                f"seeds: {', '.join(_format_metric(v) for v in values)}<br>solved by {solved} of {len(values)}"
+            )
+    figure.add_trace(go.Scatter(
+        x=xs, y=means, mode="lines+markers", name=label + (" (mean over seeds)" if multiple_seeds else ""),
+        legendgroup=arch, line=dict(color=colour, width=2.5), marker=dict(size=10, color=colour),
+        hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>",
+    ), row=main_row, col=1)
+    if multiple_seeds and arch_rows:
+        figure.add_trace(go.Scatter(
+            x=[row.length for row in arch_rows], y=[row.final_metric for row in arch_rows], mode="markers",
+            name=f"{label}, each seed", legendgroup=arch,
+            marker=dict(size=7, color=colour, opacity=0.45, symbol="circle-open", line=dict(width=1.5)),
+            hovertext=[_point_hover(row) for row in arch_rows], hovertemplate="%{hovertext}<extra></extra>",
+        ), row=main_row, col=1)
+
+
+def _add_guide_curves(figure: go.Figure, baseline_curve: Sequence[tuple[int, float]],
+                      threshold_curve: Sequence[tuple[int, float]], metric_name: str, main_row: int) -> None:
+    """The no-memory baseline and the solved threshold against length, each named at its right end."""
+    for curve, name, colour, dash in (
+        (baseline_curve, "no-memory baseline", BASELINE_COLOUR, "dash"),
+        (threshold_curve, "solved threshold", SOLVED_COLOUR, "dot"),
+    ):
+        if not curve:
+            continue
+        xs = [length for length, _ in curve]
+        ys = [value for _, value in curve]
+        figure.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", name=name, line=dict(color=colour, width=1.5, dash=dash),
+            hovertemplate=f"{name}<br>T=%{{x}}<br>{metric_name} %{{y:.4g}}<extra></extra>",
+        ), row=main_row, col=1)
+        # Labelled at the right end, above the line, on a backing that keeps it legible over a curve.
+        figure.add_annotation(
+            x=math.log10(xs[-1]), y=math.log10(ys[-1]), text=name, showarrow=False, xanchor="right",
+            yanchor="bottom", font=dict(color=colour, size=12), bgcolor="rgba(255,255,255,0.85)",
+            row=main_row, col=1,
+        )
 
 
 def length_sweep(
@@ -76,56 +137,8 @@ def length_sweep(
     multiple_seeds = len({row.seed for row in rows}) > 1
     for arch in archs:
         arch_rows = sorted(by_arch.get(arch, []), key=lambda row: (row.length, row.seed))
-        colour, label = arch_colour(arch), arch_labels.get(arch, arch)
-        by_length: dict[int, list[SweepRow]] = defaultdict(list)
-        for row in arch_rows:
-            by_length[row.length].append(row)
-        xs = sorted(by_length)
-        means, hovers = [], []
-        for length in xs:
-            values = np.array([row.final_metric for row in by_length[length]], dtype=np.float64)
-            finite = values[np.isfinite(values)]
-            means.append(float(finite.mean()) if finite.size else math.nan)
-            if len(by_length[length]) == 1:
-                hovers.append(_point_hover(by_length[length][0]))
-            else:
-                solved = sum(row.solved_step is not None for row in by_length[length])
-                hovers.append(
-                    f"<b>{label}, T={length}</b><br>mean final test {metric_name} over "
-                    f"{len(values)} seeds {_format_metric(means[-1])}<br>"
-                    f"seeds: {', '.join(_format_metric(v) for v in values)}<br>solved by {solved} of {len(values)}"
-                )
-        figure.add_trace(go.Scatter(
-            x=xs, y=means, mode="lines+markers", name=label + (" (mean over seeds)" if multiple_seeds else ""),
-            legendgroup=arch, line=dict(color=colour, width=2.5), marker=dict(size=10, color=colour),
-            hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>",
-        ), row=main_row, col=1)
-        if multiple_seeds and arch_rows:
-            figure.add_trace(go.Scatter(
-                x=[row.length for row in arch_rows], y=[row.final_metric for row in arch_rows], mode="markers",
-                name=f"{label}, each seed", legendgroup=arch,
-                marker=dict(size=7, color=colour, opacity=0.45, symbol="circle-open", line=dict(width=1.5)),
-                hovertext=[_point_hover(row) for row in arch_rows], hovertemplate="%{hovertext}<extra></extra>",
-            ), row=main_row, col=1)
-
-    for curve, name, colour, dash in (
-        (baseline_curve, "no-memory baseline", BASELINE_COLOUR, "dash"),
-        (threshold_curve, "solved threshold", SOLVED_COLOUR, "dot"),
-    ):
-        if not curve:
-            continue
-        xs = [length for length, _ in curve]
-        ys = [value for _, value in curve]
-        figure.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", name=name, line=dict(color=colour, width=1.5, dash=dash),
-            hovertemplate=f"{name}<br>T=%{{x}}<br>{metric_name} %{{y:.4g}}<extra></extra>",
-        ), row=main_row, col=1)
-        # Labelled at the right end, above the line, on a backing that keeps it legible over a curve.
-        figure.add_annotation(
-            x=math.log10(xs[-1]), y=math.log10(ys[-1]), text=name, showarrow=False, xanchor="right",
-            yanchor="bottom", font=dict(color=colour, size=12), bgcolor="rgba(255,255,255,0.85)",
-            row=main_row, col=1,
-        )
+        _add_arch_traces(figure, arch, arch_rows, arch_labels.get(arch, arch), metric_name, multiple_seeds, main_row)
+    _add_guide_curves(figure, baseline_curve, threshold_curve, metric_name, main_row)
 
     if has_published:
         _add_published_strip(figure, published)

@@ -10,9 +10,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lstm_viz.figures.labels import LABEL_CHARACTERS, plotly_text, short_labels
-from lstm_viz.figures.training import (
-    BASE_LAYOUT, GATE_COLORSCALE, GRID, MARKER_COLOUR, OKABE_ITO, SIGNED_COLORSCALE, TANH_TRACES, TRACE_LABELS,
-    UNIT_INTERVAL_TRACES, arch_colour,
+from lstm_viz.figures.style import (
+    BASE_LAYOUT, GRID, MARKER_COLOUR, OKABE_ITO, TRACE_LABELS, arch_colour, heatmap_colour_range, panel_colorbar,
+    select_units,
 )
 
 UNKNOWN_MARK = "⚠"
@@ -64,6 +64,22 @@ def class_probabilities(classes: Sequence[str], probabilities: np.ndarray, *, ti
     return figure
 
 
+def _add_unit_heatmaps(figure: go.Figure, arrays: Mapping[str, np.ndarray], names: Sequence[str], units: np.ndarray,
+                       labels: Sequence[str]) -> None:
+    """One heatmap (units x steps) per name in rows 2, 3, ... of `figure`, each with its colour bar beside its row."""
+    x = np.arange(len(labels))
+    for position, name in enumerate(names, start=2):
+        values = np.asarray(arrays[name], dtype=np.float32)[:, units].T  # (units, steps)
+        figure.add_trace(go.Heatmap(
+            z=values, x=x, y=units.astype(np.int32), name=TRACE_LABELS.get(name, name),
+            **heatmap_colour_range(name, np.asarray(arrays[name])),
+            customdata=[labels] * len(units),
+            colorbar=panel_colorbar(figure, position),
+            hovertemplate=f"“%{{customdata}}” (word %{{x}})<br>unit %{{y}}<br>{TRACE_LABELS.get(name, name)} = %{{z:.3f}}<extra></extra>",
+        ), row=position, col=1)
+        figure.update_yaxes(title_text="unit", row=position, col=1, showgrid=False)
+
+
 def word_by_word(
     tokens: Sequence[str],
     unknown: Sequence[int],
@@ -83,11 +99,7 @@ def word_by_word(
     steps = len(tokens)
     labels = token_labels(tokens, unknown)
     hidden = np.asarray(arrays[names[0]]).shape[1]
-    if hidden > MAX_WORD_UNITS:
-        activity = sum(np.asarray(arrays[n], dtype=np.float64).std(axis=0) for n in names)
-        units = np.sort(np.argsort(activity)[::-1][:MAX_WORD_UNITS])
-    else:
-        units = np.arange(hidden)
+    units = select_units([np.asarray(arrays[n]) for n in names], MAX_WORD_UNITS)
     rows = len(names) + 1
     figure = make_subplots(
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.045, row_heights=[0.9] + [1.0] * len(names),
@@ -102,25 +114,7 @@ def word_by_word(
             customdata=labels, hovertemplate=f"after “%{{customdata}}”<br>{full_name} = %{{y:.3f}}<extra></extra>",
         ), row=1, col=1)
     figure.update_yaxes(title_text="probability", range=[0, 1], row=1, col=1, **GRID)
-    for position, name in enumerate(names, start=2):
-        values = np.asarray(arrays[name], dtype=np.float32)[:, units].T  # (units, steps)
-        axis_name = f"yaxis{position}"
-        domain = figure.layout[axis_name].domain
-        if name in UNIT_INTERVAL_TRACES:
-            colour = dict(colorscale=GATE_COLORSCALE, zmin=0.0, zmax=1.0)
-        elif name in TANH_TRACES:
-            colour = dict(colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-1.0, zmax=1.0)
-        else:
-            limit = max(float(np.abs(values).max()), 1e-6)
-            colour = dict(colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-limit, zmax=limit)
-        figure.add_trace(go.Heatmap(
-            z=values, x=x, y=units.astype(np.int32), name=TRACE_LABELS.get(name, name), **colour,
-            customdata=[labels] * len(units),
-            colorbar=dict(y=(domain[0] + domain[1]) / 2, len=(domain[1] - domain[0]) * 1.05, thickness=12, x=1.0,
-                          xpad=6, tickfont=dict(size=10)),
-            hovertemplate=f"“%{{customdata}}” (word %{{x}})<br>unit %{{y}}<br>{TRACE_LABELS.get(name, name)} = %{{z:.3f}}<extra></extra>",
-        ), row=position, col=1)
-        figure.update_yaxes(title_text="unit", row=position, col=1, showgrid=False)
+    _add_unit_heatmaps(figure, arrays, names, units, labels)
     # Shapes set in one go: Plotly's add_vrect on a subplot figure scans every subplot and took ~1.5 s per band.
     figure.update_layout(shapes=[_band(step - 0.5, step + 0.5, 0.25, "above") for step in unknown])
     shown = f"{len(units)} of {hidden} units" if len(units) < hidden else f"{hidden} units"

@@ -1,13 +1,8 @@
-"""Plotly figures for every chart the app shows: plain arrays in, `go.Figure` out, no Streamlit.
-
-Colours are colour-blind safe and fixed per meaning: Okabe-Ito with one colour per architecture on
-every chart, Viridis on [0, 1] for gates, RdBu centred on 0 for signed values (candidate, cell state).
-Arrays go out as float32 (float64 only where values span below 1e-38, the gradient norms), and
-heatmaps are capped in size, because each figure is resent to the browser on every refresh.
+"""The Train page's figures: loss curves, gradient flow through time, gate heatmaps, cell-state trajectories and the
+forget gate over training. Plain arrays in, `go.Figure` out, no Streamlit; colours, layout and payload caps come
+from lstm_viz.figures.style, the example's input row from lstm_viz.figures.input_rows.
 """
 from __future__ import annotations
-
-import warnings
 
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -16,94 +11,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-# Okabe & Ito (2008). An architecture keeps its colour on every chart so the eye can follow it.
-ARCH_COLOURS = {"rnn": "#D55E00", "gru": "#009E73", "lstm": "#0072B2"}
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-FALLBACK_COLOUR = "#000000"
-INPUT_COLOUR = "#555555"
-MARKER_COLOUR = "#E69F00"  # orange is not used by any architecture, so marked inputs never look like a model
-BASELINE_COLOUR = "#777777"
-SOLVED_COLOUR = "#009E73"
-
-GATE_COLORSCALE = "Viridis"
-SIGNED_COLORSCALE = "RdBu"
-
-# Payload caps: a 48-unit x 400-step float32 heatmap is 77 KB; 512 x 1000 would be 2 MB per gate per refresh.
-MAX_HEATMAP_UNITS = 48
-MAX_HEATMAP_STEPS = 400
-MAX_CURVE_POINTS = 600
-
-TRACE_LABELS = {
-    "input_gate": "input gate iₜ",
-    "forget_gate": "forget gate fₜ",
-    "candidate": "candidate gₜ",
-    "output_gate": "output gate oₜ",
-    "cell_state": "cell state cₜ",
-    "hidden_state": "hidden state hₜ",
-    "reset_gate": "reset gate rₜ",
-    "update_gate": "update gate zₜ",
-    "preactivation": "pre-activation",
-}
-
-
-def html_label(name: str) -> str:
-    """TRACE_LABELS[name] for a chart text, the time index as an HTML subscript: a unicode "ₜ" in a subplot title
-    was drawn cut off by the panel under it."""
-    return TRACE_LABELS.get(name, name).replace("ₜ", "<sub>t</sub>")
-
-
-# Arrays whose values lie in [0, 1]; everything else is signed.
-UNIT_INTERVAL_TRACES = {"input_gate", "forget_gate", "output_gate", "reset_gate", "update_gate"}
-# Bounded by tanh, so a fixed [-1, 1] colour range keeps colours comparable between checkpoints.
-TANH_TRACES = {"candidate", "hidden_state"}
-
-# A small explicit template: Plotly's default one adds ~7 KB of JSON to every figure.
-BASE_LAYOUT = dict(
-    # Titles start below the strip where Plotly's toolbar (modebar) appears on hover, so it never covers them.
-    template=go.layout.Template(layout=dict(
-        font=dict(size=13), hovermode="closest",
-        title=dict(x=0, xref="paper", xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=30),
-                   automargin=True),
-    )),
-    paper_bgcolor="rgba(0,0,0,0)",
-    plot_bgcolor="white",
-    margin=dict(l=70, r=20, t=50, b=100),
-    # Below the plot: above it, a two-line legend collides with the title.
-    legend=dict(orientation="h", yanchor="top", y=-0.26, xanchor="left", x=0, bgcolor="rgba(255,255,255,0.6)"),
+from lstm_viz.analysis.memory import most_active_units
+from lstm_viz.figures.input_rows import add_event_guides, add_input_row, event_steps
+from lstm_viz.figures.style import (
+    ARCH_COLOURS, BASE_LAYOUT, BASELINE_COLOUR, GATE_COLORSCALE, GRID, MARKER_COLOUR, MAX_CURVE_POINTS,
+    MAX_HEATMAP_UNITS, OKABE_ITO, SOLVED_COLOUR, TRACE_LABELS, arch_colour, downsample, finite_or_nan,
+    heatmap_colour_range, html_label, panel_colorbar, rgba, select_units, time_stride,
 )
-GRID = dict(showgrid=True, gridcolor="#E5E5E5", zeroline=False, linecolor="#999999", showline=True, mirror=False)
-
-
-def arch_colour(arch: str) -> str:
-    return ARCH_COLOURS.get(arch, FALLBACK_COLOUR)
-
-
-def _rgba(hex_colour: str, alpha: float) -> str:
-    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red},{green},{blue},{alpha})"
-
-
-def _downsample(steps: np.ndarray, values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over equal bins of consecutive steps: smooths noisy train loss and bounds the payload."""
-    if len(values) <= max_points:
-        return steps, values
-    # The bins of np.array_split (the first len % max_points bins one longer), as two rectangular blocks: one
-    # vectorised mean per block instead of a Python loop over 600 bins (this runs on every refresh of a live run).
-    size, longer = divmod(len(values), max_points)
-    split = longer * (size + 1)
-    values = np.asarray(values, dtype=np.float64)
-    values = np.where(np.isfinite(values), values, np.nan)
-    blocks = [values[:split].reshape(longer, size + 1), values[split:].reshape(max_points - longer, size)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN bin (a diverged stretch) is NaN, as it should be
-        means = np.concatenate([np.nanmean(block, axis=1) for block in blocks if block.size])
-    last = np.concatenate([np.arange(size, split, size + 1), np.arange(split + size - 1, len(values), size)])
-    return np.asarray(steps)[last], means
-
-
-def _finite_or_nan(values: Sequence[float]) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
-    return np.where(np.isfinite(array) & (array > 0), array, np.nan)  # log axis: nothing <= 0 or infinite
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -148,14 +62,14 @@ def loss_curves(
     ))
     for item in series:
         colour = arch_colour(item.arch)
-        steps, train = _downsample(np.asarray(item.steps), _finite_or_nan(item.train_loss), MAX_CURVE_POINTS)
+        steps, train = downsample(np.asarray(item.steps), finite_or_nan(item.train_loss), MAX_CURVE_POINTS)
         figure.add_trace(go.Scatter(
             x=steps.astype(np.int32), y=train.astype(np.float32), mode="lines", name=f"{item.label} train loss",
-            legendgroup=item.arch, showlegend=False, line=dict(color=_rgba(colour, 0.3), width=1),
+            legendgroup=item.arch, showlegend=False, line=dict(color=rgba(colour, 0.3), width=1),
             hovertemplate=f"{item.label} train loss<br>step %{{x}}<br>{metric_name} %{{y:.4g}}<extra></extra>",
         ))
         figure.add_trace(go.Scatter(
-            x=np.asarray(item.eval_steps, dtype=np.int32), y=_finite_or_nan(item.eval_metric).astype(np.float32),
+            x=np.asarray(item.eval_steps, dtype=np.int32), y=finite_or_nan(item.eval_metric).astype(np.float32),
             mode="lines+markers", name=item.label, legendgroup=item.arch, line=dict(color=colour, width=2.5),
             marker=dict(size=5, color=colour),
             hovertemplate=f"{item.label} test {metric_name}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>",
@@ -172,7 +86,7 @@ def _loss_axis_range(series: Sequence[LossSeries], baseline: float, solved_thres
     """log10 range: down to the lowest value shown, up to at most 100x the baseline. A diverging run reaches
     1e30 and more; scaling to it would squash every other curve into one band of unreadable ticks."""
     values = np.concatenate([
-        _finite_or_nan(values) for item in series for values in (item.train_loss, item.eval_metric)
+        finite_or_nan(values) for item in series for values in (item.train_loss, item.eval_metric)
     ] + [np.array([baseline, solved_threshold])])
     positive = values[np.isfinite(values) & (values > 0)]
     low = min(positive.min(), solved_threshold) / 2
@@ -217,15 +131,15 @@ def gradient_flow(curves: Sequence[GradientCurve], *, relative: bool = True, tit
         if curve.initial_grad_norm_per_step is not None:
             initial = transform(curve.initial_grad_norm_per_step)
             figure.add_trace(go.Scatter(
-                x=np.arange(len(initial), dtype=np.int32), y=_finite_or_nan(initial), mode="lines",
+                x=np.arange(len(initial), dtype=np.int32), y=finite_or_nan(initial), mode="lines",
                 name=f"{curve.label} at initialisation", legendgroup=curve.arch,
-                line=dict(color=_rgba(colour, 0.55), width=1.5, dash="dash"),
+                line=dict(color=rgba(colour, 0.55), width=1.5, dash="dash"),
                 hovertemplate=f"{curve.label} at init<br>t=%{{x}}<br>%{{y:.3g}}<extra></extra>",
             ))
         values = transform(curve.grad_norm_per_step)
         when = f" (step {curve.step})" if curve.step is not None else ""
         figure.add_trace(go.Scatter(
-            x=np.arange(len(values), dtype=np.int32), y=_finite_or_nan(values), mode="lines",
+            x=np.arange(len(values), dtype=np.int32), y=finite_or_nan(values), mode="lines",
             name=f"{curve.label}{when}", legendgroup=curve.arch, line=dict(color=colour, width=2.5),
             hovertemplate=f"{curve.label}{when}<br>t=%{{x}}<br>%{{y:.3g}}<extra></extra>",
         ))
@@ -248,102 +162,11 @@ def gradient_reach(
     ))
     for arch, (label, steps, ratios) in series.items():
         figure.add_trace(go.Scatter(
-            x=np.asarray(steps, dtype=np.int32), y=_finite_or_nan(ratios), mode="lines+markers", name=label,
+            x=np.asarray(steps, dtype=np.int32), y=finite_or_nan(ratios), mode="lines+markers", name=label,
             line=dict(color=arch_colour(arch), width=2.5), marker=dict(size=5),
             hovertemplate=f"{label}<br>step %{{x}}<br>ratio %{{y:.3g}}<extra></extra>",
         ))
     return figure
-
-
-# ----------------------------------------------------------------------------------------------------
-# inputs drawn on the same time axis as the internals
-def _binary(values: np.ndarray) -> bool:
-    return bool(np.isin(values, (0.0, 1.0)).all())
-
-
-def event_steps(channels: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Steps where a binary channel fires (adding: the markers): worth a vertical guide on every panel."""
-    for values in channels.values():
-        values = np.asarray(values)
-        if _binary(values) and 0 < values.sum() < len(values):
-            return np.flatnonzero(values > 0.5)
-    return np.array([], dtype=int)
-
-
-def _add_input_traces(figure: go.Figure, channels: Mapping[str, np.ndarray], row: int) -> str:
-    """Draw the example's inputs in `row`; returns a y-axis title."""
-    continuous = {name: np.asarray(v, dtype=np.float32) for name, v in channels.items() if not _binary(np.asarray(v))}
-    binary = {name: np.asarray(v) for name, v in channels.items() if _binary(np.asarray(v))}
-    if continuous:
-        name, values = next(iter(continuous.items()))
-        steps = np.arange(len(values), dtype=np.int32)
-        if name == "token":
-            # Discrete symbols: a dot per non-blank token reads better than a line through blanks.
-            shown = np.flatnonzero(values > 0)
-            figure.add_trace(go.Scatter(
-                x=steps[shown], y=values[shown], mode="markers+text", text=[f"{int(v)}" for v in values[shown]],
-                textposition="top center", name="input token", marker=dict(color=INPUT_COLOUR, size=7),
-                hovertemplate="t=%{x}<br>token %{y}<extra>input</extra>", showlegend=False,
-            ), row=row, col=1)
-            return "token"
-        figure.add_trace(go.Scatter(
-            x=steps, y=values, mode="lines", name=f"input {name}", line=dict(color=INPUT_COLOUR, width=1.2),
-            hovertemplate=f"t=%{{x}}<br>{name} %{{y:.3f}}<extra>input</extra>", showlegend=False,
-        ), row=row, col=1)
-        for binary_name, flags in binary.items():
-            marked = np.flatnonzero(flags > 0.5)
-            figure.add_trace(go.Scatter(
-                x=steps[marked], y=values[marked], mode="markers", name=f"{binary_name}ed {name}",
-                marker=dict(color=MARKER_COLOUR, size=12, symbol="diamond", line=dict(color="black", width=1)),
-                hovertemplate=f"t=%{{x}}<br>marked {name} %{{y:.3f}}<extra>{binary_name}</extra>", showlegend=False,
-            ), row=row, col=1)
-        return "input"
-    for name, values in binary.items():
-        steps = np.arange(len(values), dtype=np.int32)
-        figure.add_trace(go.Scatter(x=steps, y=values.astype(np.float32), mode="lines", name=name,
-                                    line=dict(color=INPUT_COLOUR)), row=row, col=1)
-    return "input"
-
-
-UNKNOWN_TOKEN_COLOUR = "#D55E00"
-
-
-def add_input_row(figure: go.Figure, channels: Mapping[str, np.ndarray], tokens: Sequence[str] | None,
-                  unknown: Sequence[int], row: int) -> str:
-    """The example's input on the shared time axis: its tokens as text for token tasks (a sentence's words, not
-    the 0/1 spikes of their one-hot codes), else values and markers. Returns a y-axis title."""
-    if tokens is None:
-        return _add_input_traces(figure, channels, row=row)
-    steps = np.arange(len(tokens), dtype=np.int32)
-    unknown_set = set(int(i) for i in unknown)
-    colours = [UNKNOWN_TOKEN_COLOUR if t in unknown_set else INPUT_COLOUR for t in range(len(tokens))]
-    labels = [f"{token} (unknown)" if t in unknown_set else token for t, token in enumerate(tokens)]
-    figure.add_trace(go.Scatter(
-        x=steps, y=np.zeros(len(tokens), dtype=np.float32), mode="text", text=list(tokens),
-        textfont=dict(color=colours, size=12), customdata=labels, name="input token", showlegend=False,
-        hovertemplate="t=%{x}<br>token %{customdata}<extra>input</extra>",
-    ), row=row, col=1)
-    figure.update_yaxes(showticklabels=False, range=[-1, 1], row=row, col=1)
-    return "token"
-
-
-def _add_event_guides(figure: go.Figure, event_steps: np.ndarray) -> None:
-    for step in event_steps:
-        figure.add_shape(type="line", xref="x", yref="paper", x0=float(step), x1=float(step), y0=0, y1=1,
-                         line=dict(color=MARKER_COLOUR, width=1.5, dash="dot"), layer="above")
-
-
-def _select_units(arrays: Sequence[np.ndarray], limit: int) -> np.ndarray:
-    """Indices of the `limit` units that vary most over time (summed over arrays), in unit order."""
-    hidden = arrays[0].shape[1]
-    if hidden <= limit:
-        return np.arange(hidden)
-    activity = sum(np.asarray(a, dtype=np.float64).std(axis=0) for a in arrays)
-    return np.sort(np.argsort(activity)[::-1][:limit])
-
-
-def _time_stride(steps: int) -> int:
-    return max(1, int(np.ceil(steps / MAX_HEATMAP_STEPS)))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -363,8 +186,8 @@ def gate_heatmaps(
     """
     names = list(names or arrays)
     steps_total, hidden = np.asarray(arrays[names[0]]).shape
-    units = _select_units([np.asarray(arrays[n]) for n in names], MAX_HEATMAP_UNITS)
-    stride = _time_stride(steps_total)
+    units = select_units([np.asarray(arrays[n]) for n in names], MAX_HEATMAP_UNITS)
+    stride = time_stride(steps_total)
     time_index = np.arange(0, steps_total, stride, dtype=np.int32)
     rows = len(names) + 1
     heights = [0.7] + [1.0] * len(names)
@@ -374,28 +197,16 @@ def gate_heatmaps(
     input_title = add_input_row(figure, input_channels, tokens, (), row=1)
     figure.update_yaxes(title_text=input_title, row=1, col=1, **GRID)
 
-    signed_limit = max(
-        (float(np.abs(arrays[n]).max()) for n in names if n not in UNIT_INTERVAL_TRACES | TANH_TRACES), default=1.0
-    )
-    signed_limit = max(signed_limit, 1e-6)
     for position, name in enumerate(names, start=2):
         values = np.asarray(arrays[name], dtype=np.float32)[::stride][:, units].T  # (units, time)
-        axis_name = "yaxis" if position == 1 else f"yaxis{position}"
-        domain = figure.layout[axis_name].domain
-        if name in UNIT_INTERVAL_TRACES:
-            colour = dict(colorscale=GATE_COLORSCALE, zmin=0.0, zmax=1.0)
-        elif name in TANH_TRACES:
-            colour = dict(colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-1.0, zmax=1.0)
-        else:
-            colour = dict(colorscale=SIGNED_COLORSCALE, zmid=0.0, zmin=-signed_limit, zmax=signed_limit)
         figure.add_trace(go.Heatmap(
-            z=values, x=time_index, y=units.astype(np.int32), name=TRACE_LABELS.get(name, name), **colour,
-            colorbar=dict(y=(domain[0] + domain[1]) / 2, len=(domain[1] - domain[0]) * 1.05, thickness=12,
-                          x=1.0, xpad=6, tickfont=dict(size=10)),
+            z=values, x=time_index, y=units.astype(np.int32), name=TRACE_LABELS.get(name, name),
+            **heatmap_colour_range(name, np.asarray(arrays[name])),
+            colorbar=panel_colorbar(figure, position),
             hovertemplate=f"t=%{{x}}<br>unit %{{y}}<br>{TRACE_LABELS.get(name, name)} = %{{z:.3f}}<extra></extra>",
         ), row=position, col=1)
         figure.update_yaxes(title_text="unit", row=position, col=1, showgrid=False)
-    _add_event_guides(figure, event_steps(input_channels))
+    add_event_guides(figure, event_steps(input_channels))
     shown = f"{len(units)} of {hidden} units" if len(units) < hidden else f"{hidden} units"
     if stride > 1:
         shown += f", every {stride}th step"
@@ -411,17 +222,6 @@ def gate_heatmaps(
 
 # ----------------------------------------------------------------------------------------------------
 # (d) cell-state trajectories
-def most_active_units(array: np.ndarray, count: int) -> np.ndarray:
-    """The `count` units whose value changes most over the example (largest std over time), most active first."""
-    array = np.asarray(array, dtype=np.float64)
-    return np.argsort(array.std(axis=0))[::-1][:count]
-
-
-def memory_units(forget_gate: np.ndarray, count: int) -> np.ndarray:
-    """The `count` units with the highest forget gate over the example (T, H): the ones that hold their cell state."""
-    return np.argsort(np.asarray(forget_gate, dtype=np.float64).mean(axis=0))[::-1][:count]
-
-
 def cell_state_trajectories(
     cell_state: np.ndarray,
     input_channels: Mapping[str, np.ndarray],
@@ -446,7 +246,7 @@ def cell_state_trajectories(
             line=dict(color=palette[index % len(palette)], width=2),
             hovertemplate=f"unit {unit}<br>t=%{{x}}<br>{value_label} = %{{y:.3f}}<extra></extra>",
         ), row=2, col=1)
-    _add_event_guides(figure, event_steps(input_channels))
+    add_event_guides(figure, event_steps(input_channels))
     # The narrow right-hand column: which units on a second line, so the title is not cut.
     figure.update_layout(**BASE_LAYOUT, title=dict(text=title, font=dict(size=14),
                                                    **({"subtitle": dict(text=subtitle)} if subtitle else {})),
@@ -480,7 +280,7 @@ def forget_gate_over_training(
         yaxis=dict(title=dict(text="forget gate fₜ, mean over steps"), range=[0, 1.02], **GRID),
     ))
     top_units = np.argsort(per_unit[-1])[::-1][:highlight] if per_unit.size else np.array([], dtype=int)
-    show_units = _select_units([per_unit], MAX_HEATMAP_UNITS)
+    show_units = select_units([per_unit], MAX_HEATMAP_UNITS)
     background_units = [unit for unit in show_units if unit not in top_units]
     if background_units:
         # One trace with gaps between units, not one trace per unit: this chart is redrawn at every

@@ -241,11 +241,11 @@ def trainer_from_upload(upload: UploadedModel) -> Trainer:
     run.model.load_state_dict(upload.model.state_dict())
     trainer.step = upload.steps_trained
     run.status = IMPORTED_STATUS  # not "training": the run is finished; nothing trains here
-    # The Trainer's own measurement code (private, same package), so an imported model is measured exactly as a
+    # The Trainer's own measurement code, so an imported model is measured exactly as a
     # trained one: the same test set, metric and gradient probe.
-    trainer._evaluate(run)
-    trainer._checkpoint(run)
-    # _evaluate marks it solved at this step if its metric is under the threshold: solved by then, as the verdict says.
+    trainer.evaluate(run)
+    trainer.checkpoint(run)
+    # evaluate marks it solved at this step if its metric is under the threshold: solved by then, as the verdict says.
     run.status = IMPORTED_STATUS
     run.status_detail = f"weights imported from {upload.file_name}, trained {upload.steps_trained} steps"
     trainer.stop_reason = run.status_detail

@@ -27,27 +27,22 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
-import logging
 import math
 import os
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
-log = logging.getLogger(__name__)
+# Jobs in their own threads and the wait estimates have modules of their own; the pages import them from here too.
+from lstm_viz.runs.shared_jobs import JobView, SharedJob, wait_for  # noqa: F401
+from lstm_viz.runs.wait_estimates import (  # noqa: F401
+    PRIOR_UNITS_PER_SECOND, Throughput, describe_wait, format_wait,
+)
 
 # Defaults for a 2-core server; each can be set by an environment variable of the same name.
 LSTM_VIZ_MAX_TRAININGS = 2  # jobs at once, of every kind: one per core, each on one torch thread
 LSTM_VIZ_RUN_SECONDS = 600  # wall-time cap per job, from the moment it leaves the queue
 
-# Before anything has been measured: units per second of a job on one core. Units are GFLOP for every job of the
-# app (lstm_viz.core.trainer.RunConfig.estimated_step_gflop); a fused LSTM step runs at 5-20 GFLOP/s here
-# (notes/measured.md). Only the first estimates use it; measured rates replace it.
-PRIOR_UNITS_PER_SECOND = 5.0
-# Weight of the newest measurement in the running averages: the last few jobs dominate, so a server that becomes
-# busier (or quieter) is followed within a few jobs.
-SMOOTHING = 0.35
 # A running job's own rate is trusted once it has run this long (its first steps include building the models),
 # and is measured over its last RATE_WINDOW_SECONDS: a server that just became busier is seen within seconds.
 RATE_AFTER_SECONDS = 1.0
@@ -179,13 +174,6 @@ class Ticket:
         self.finish(completed=exc_type is None and not self.should_stop())
 
 
-@dataclass
-class _KindStats:
-    rate: float | None = None  # units per second of one job of this kind, measured
-    used: float = 1.0  # share of the planned units a finished job of this kind used
-    finished: int = 0
-
-
 class Scheduler:
     """The server's slots, queue and measurements. Thread-safe."""
 
@@ -197,17 +185,15 @@ class Scheduler:
             raise ValueError("at least one slot")
         self.max_seconds = max_seconds or env_setting("LSTM_VIZ_RUN_SECONDS", LSTM_VIZ_RUN_SECONDS, float)
         self.clock = clock
-        self.prior_rate = prior_rate
         self.release_grace = release_grace
         self._condition = threading.Condition()
         self._counter = itertools.count()
         self._waiting: list[Ticket] = []
         self._running: list[Ticket] = []
         self._last_admitted: dict[Hashable, float] = {}  # owner -> when its latest job was admitted
-        self._stats: dict[str, _KindStats] = {}
-        self._shared: dict[Hashable, "SharedJob"] = {}
+        self._throughput = Throughput(prior_rate)
+        self._shared: dict[Hashable, SharedJob] = {}
         self._closed = False
-        self._guessed = False  # set by _rate when it had nothing measured to go on
         self.admissions: list[Ticket] = []  # the order jobs were admitted in (bounded; the tests read it)
 
     # ----- queueing -----
@@ -314,7 +300,7 @@ class Scheduler:
                 ticket.state = "done"
                 ticket.completed = completed
                 ticket.ended_at = self.clock()
-                self._measure(ticket)
+                self._throughput.record(ticket)
             else:
                 return
             self._forget_idle(ticket.owner)
@@ -324,68 +310,26 @@ class Scheduler:
         if not any(t.owner == owner for t in itertools.chain(self._waiting, self._running)):
             self._last_admitted.pop(owner, None)
 
-    # ----- measurements and estimates -----
-    def _measure(self, ticket: Ticket) -> None:
-        seconds = ticket.ended_at - ticket.started_at
-        stats = self._stats.setdefault(ticket.kind, _KindStats())
-        if seconds > 0 and ticket.done_units > 0 and not ticket.ever_borrowed:
-            rate = ticket.done_units / seconds
-            stats.rate = rate if stats.rate is None else (1 - SMOOTHING) * stats.rate + SMOOTHING * rate
-        if ticket.completed:
-            used = min(1.0, ticket.done_units / ticket.units) if ticket.done_units > 0 else 1.0
-            stats.used = used if stats.finished == 0 else (1 - SMOOTHING) * stats.used + SMOOTHING * used
-            stats.finished += 1
-
-    def _rate(self, kind: str, now: float) -> float:
-        """Units per second one job of `kind` achieves: now, by the running jobs of that kind; else as the last
-        finished ones did; else as running jobs of any kind do now; else as anything measured did; else the prior."""
-        # A job that ran on borrowed slots went faster than one slot lets the next job go.
-        one_slot = [t for t in self._running if not t.ever_borrowed]
-        same = [r for t in one_slot if t.kind == kind and (r := t.recent_rate(now)) is not None]
-        if same:
-            return sum(same) / len(same)
-        stats = self._stats.get(kind)
-        if stats is not None and stats.rate is not None:
-            return stats.rate
-        other = [r for t in one_slot if (r := t.recent_rate(now)) is not None]
-        if other:
-            return sum(other) / len(other)
-        measured = [s.rate for s in self._stats.values() if s.rate is not None]
-        if not measured:
-            self._guessed = True
-        return sum(measured) / len(measured) if measured else self.prior_rate
-
-    def _expected_units(self, ticket: Ticket) -> float:
-        stats = self._stats.get(ticket.kind)
-        return ticket.units * (stats.used if stats is not None else 1.0)
-
-    def _remaining_seconds(self, ticket: Ticket, now: float) -> float:
-        """A running job's time left: its expected work left at its own rate (once measurable), else its kind's."""
-        elapsed = now - ticket.started_at
-        expected = self._expected_units(ticket)
-        if ticket.done_units >= expected:  # past the typical share of its plan: assume it ends soon, not never
-            expected = min(ticket.units, ticket.done_units + 0.1 * ticket.units)
-        left = max(0.0, expected - ticket.done_units) / (ticket.recent_rate(now) or self._rate(ticket.kind, now))
-        if ticket.max_seconds is not None:
-            left = min(left, max(0.0, ticket.max_seconds - elapsed))
-        return left
-
+    # ----- estimates -----
     def estimated_wait(self, ticket: Ticket) -> float | None:
+        """Seconds until a queued job is admitted: the queue played forward on the slots, each job ahead taking its
+        expected work at its kind's measured rate; None once admitted."""
         with self._condition:
             if ticket.state != "queued":
                 return None
             now = self.clock()
-            self._guessed = False
+            throughput = self._throughput
+            throughput.guessed = False
             order = self._order()
-            slots = sorted(self._remaining_seconds(t, now) for t in self._running)
+            slots = sorted(throughput.remaining_seconds(t, self._running, now) for t in self._running)
             slots += [0.0] * (self.capacity - len(slots))
             heapq.heapify(slots)
             for ahead in order:
                 free_at = heapq.heappop(slots)
                 if ahead is ticket:
-                    ticket.estimate_is_guess = self._guessed
+                    ticket.estimate_is_guess = throughput.guessed
                     return free_at
-                duration = self._expected_units(ahead) / self._rate(ahead.kind, now)
+                duration = throughput.expected_units(ahead) / throughput.rate(ahead.kind, self._running, now)
                 if ahead.max_seconds is not None:
                     duration = min(duration, ahead.max_seconds)
                 heapq.heappush(slots, free_at + duration)
@@ -423,25 +367,24 @@ class Scheduler:
 
     # ----- jobs in their own thread, shared by key -----
     def spawn(self, work: Callable[[Ticket], Any], *, owner: Hashable, kind: str, units: float,
-              key: Hashable | None = None, label: str = "") -> "SharedJob":
+              key: Hashable | None = None, label: str = "") -> JobView:
         """Run `work(ticket)` in a thread once admitted. With a `key`, a job of that key still queued or running is
         shared: the caller becomes one more watcher of it instead of queueing a second, identical one. Each
-        caller must `release()` its SharedJob when it no longer waits for the result."""
+        caller must `release()` its JobView when it no longer waits for the result."""
         with self._condition:
             if key is not None:
                 existing = self._shared.get(key)
                 if existing is not None and not existing.ended and not existing.ticket.cancelled:
-                    existing._watchers += 1
-                    existing._unwatched_since = None
-                    return existing._view()
-            job = SharedJob(self, key, self.submit(owner, kind, units, label), work)
+                    return existing.add_watcher()
+            job = SharedJob(self, key, self.submit(owner, kind, units, label), work, self._condition)
             if key is not None:
                 self._shared[key] = job
-            job._watchers = 1
-        job._thread.start()
-        return job._view()
+            view = job.add_watcher()
+        job.start()
+        return view
 
-    def _drop_shared(self, job: "SharedJob") -> None:
+    def drop_shared(self, job: SharedJob) -> None:
+        """A shared job has ended: the next caller with its key starts a new one."""
         with self._condition:
             if job.key is not None and self._shared.get(job.key) is job:
                 del self._shared[job.key]
@@ -455,128 +398,3 @@ class Scheduler:
             ticket.cancel()
 
 
-class SharedJob:
-    """A job running in its own thread (named lstm-viz-<kind>), watched by one or more callers."""
-
-    def __init__(self, scheduler: Scheduler, key: Hashable | None, ticket: Ticket, work: Callable[[Ticket], Any]):
-        self.scheduler, self.key, self.ticket = scheduler, key, ticket
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self._work = work
-        self._watchers = 0
-        self._unwatched_since: float | None = None  # monotonic time the last watcher let go
-        ticket.abandoned = self._abandoned
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lstm-viz-{ticket.kind}", daemon=True)
-
-    @property
-    def ended(self) -> bool:
-        return self._done.is_set()
-
-    def _abandoned(self) -> bool:
-        since = self._unwatched_since
-        return since is not None and time.monotonic() - since >= self.scheduler.release_grace
-
-    def _run(self) -> None:
-        ticket = self.ticket
-        try:
-            while not ticket.wait_admitted(_POLL_SECONDS):
-                if ticket.should_stop():  # cancelled, or nobody has watched it for the grace period
-                    return
-            if ticket.should_stop():
-                return
-            self.result = self._work(ticket)
-        except Exception as error:  # noqa: BLE001 - reported to the watchers; the server must go on
-            log.exception("%s job failed", ticket.kind)
-            self.error = error
-        finally:
-            ticket.finish(completed=self.error is None and not ticket.should_stop())
-            self.scheduler._drop_shared(self)
-            self._done.set()
-
-    def _view(self) -> "JobView":
-        return JobView(self)
-
-
-class JobView:
-    """One caller's hold on a SharedJob."""
-
-    def __init__(self, job: SharedJob):
-        self.job = job
-        self._released = False
-
-    @property
-    def ticket(self) -> Ticket:
-        return self.job.ticket
-
-    @property
-    def done(self) -> bool:
-        return self.job.ended
-
-    @property
-    def result(self) -> Any:
-        return self.job.result
-
-    @property
-    def error(self) -> BaseException | None:
-        return self.job.error
-
-    @property
-    def watchers(self) -> int:
-        return self.job._watchers
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self.job._done.wait(timeout)
-
-    def release(self) -> None:
-        """This caller no longer waits; the job is cancelled when nobody else does."""
-        if self._released:
-            return
-        self._released = True
-        scheduler = self.job.scheduler
-        with scheduler._condition:
-            self.job._watchers -= 1
-            last = self.job._watchers <= 0
-            if last:
-                self.job._unwatched_since = time.monotonic()
-        if last and not self.job.ended and (self.job.key is None or scheduler.release_grace <= 0):
-            self.job.ticket.cancel()  # nobody can ask for it again: no need to wait
-
-    def join(self, timeout: float | None = None) -> bool:
-        self.job._thread.join(timeout)
-        return not self.job._thread.is_alive()
-
-
-def wait_for(view: JobView, on_wait: Callable[[JobView], None] | None = None, poll: float = 0.25) -> Any:
-    """Block the calling thread until the job ends, calling `on_wait(view)` every `poll` seconds (e.g. to show the
-    queue position); release the view whatever happens (an exception in `on_wait`, e.g. the page being left, lets go
-    of the job, which is cancelled if nobody else waits for it). Returns the result; re-raises the job's error."""
-    try:
-        while not view.wait(poll):
-            if on_wait is not None:
-                on_wait(view)
-    finally:
-        view.release()
-    if view.error is not None:
-        raise view.error
-    return view.result
-
-
-def describe_wait(ticket: Ticket) -> str | None:
-    """'position 3 in the queue, about 40 s' for a queued job; None once it runs."""
-    position = ticket.position
-    if position is None:
-        return None
-    seconds = ticket.estimated_wait()
-    if seconds is None:
-        return f"position {position} in the queue"
-    guess = " (a first guess: the server has not measured its speed yet)" if ticket.estimate_is_guess else ""
-    return f"position {position} in the queue, about {format_wait(seconds)} to wait{guess}"
-
-
-def format_wait(seconds: float) -> str:
-    if seconds < 5:
-        return "a few seconds"
-    if seconds < 90:
-        return f"{5 * round(seconds / 5):.0f} s"
-    return f"{round(seconds / 60):.0f} min"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import copy
 import dataclasses
-import json
 import threading
 import time
 import weakref
@@ -45,11 +44,6 @@ REPLAY_SECONDS = 20.0
 REPLAY_FRAMES_PER_SECOND = 2.0
 
 SOURCES = ("trained", "shared-live", "cached", "precomputed")
-
-
-def config_key(config: RunConfig) -> str:
-    """Canonical JSON of everything that determines a run: two configs with the same key train the same run."""
-    return json.dumps(config.to_dict(), sort_keys=True, separators=(",", ":"))
 
 
 def completed_normally(trainer: Trainer | None) -> bool:
@@ -285,7 +279,7 @@ class RunHub:
 
     def _join(self, config: RunConfig, owner) -> Subscription:
         config.validate()
-        key = config_key(config)
+        key = config.key()
         with self._lock:
             live = self._live.get(key)
             if live is not None and live.worker.alive:
@@ -296,7 +290,7 @@ class RunHub:
                 return Subscription(self, key, "cached", replay=Replay(self._finished[key], self.replay_seconds))
         # Loading from disk happens outside the lock (once per run: the loader is memoised).
         ready = self.precomputed(config) if self.precomputed is not None else None
-        if ready is not None and config_key(ready.config) == key:
+        if ready is not None and ready.config.key() == key:
             return Subscription(self, key, "precomputed", replay=Replay(ready, self.replay_seconds))
         with self._lock:
             live = self._live.get(key)
@@ -318,7 +312,7 @@ class RunHub:
         shipped precomputed (what a shared link to a finished run opens on). None, and nothing starts, if it would
         have to be trained. Raises ConfigError for settings that cannot be run."""
         config.validate()
-        key = config_key(config)
+        key = config.key()
         with self._lock:
             trainer = self._finished.get(key)
             if trainer is not None:
@@ -326,7 +320,7 @@ class RunHub:
         source = "cached"
         if trainer is None:
             ready = self.precomputed(config) if self.precomputed is not None else None
-            if ready is None or config_key(ready.config) != key:
+            if ready is None or ready.config.key() != key:
                 return None
             trainer, source = ready, "precomputed"
         replay = Replay(trainer, self.replay_seconds)

@@ -1,13 +1,10 @@
 """Sequence-length sweep: train each architecture with the same small budget at several lengths and seeds.
 
-A sweep is a grid of points (length, architecture, seed); each point is one single-architecture RunConfig
-trained by the ordinary Trainer until it solves the task or uses its step budget. Points run one at a time
-and report progress after every training step, so a caller can draw progress and stop between steps; a
-stopped sweep keeps only the points it finished. Finished points are cached per process by their RunConfig,
-so rerunning a sweep, or another session running the same one, trains nothing twice.
-
-A single-architecture run equals that architecture's part of a multi-architecture run: the Trainer draws
-every batch from one seeded generator and seeds each model by the run's seed alone.
+A sweep is a grid of points (length, architecture, seed; lstm_viz.runs.sweep_config); each point is one
+single-architecture RunConfig trained by the ordinary Trainer until it solves the task or uses its step budget.
+Points run one at a time and report progress after every training step, so a caller can draw progress and stop
+between steps; a stopped sweep keeps only the points it finished. Finished points are cached per process by their
+RunConfig, so rerunning a sweep, or another session running the same one, trains nothing twice.
 
 On a server, each point is a job of the server's scheduler (lstm_viz.runs.scheduler): it queues for a slot as a training
 does, in turn with every other session's jobs, so a sweep never trains beside the server's limit.
@@ -16,251 +13,28 @@ Nothing here knows about Streamlit: `BackgroundSweep` runs a sweep in a thread a
 """
 from __future__ import annotations
 
-import json
 import logging
-import math
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import Callable, Hashable, Iterator
+from dataclasses import dataclass, replace
+from typing import Callable, Generator, Hashable, Iterator
 
-from lstm_viz.core.architectures import ARCHITECTURES
-from lstm_viz.rules.errors import ConfigError
+from lstm_viz.core.run_config import RunConfig
+from lstm_viz.core.trainer import Trainer
+from lstm_viz.rules.ranges import STEPS_PER_POINT_RANGE  # noqa: F401 - the pages read it here
 from lstm_viz.runs.scheduler import Scheduler, Ticket
-from lstm_viz.core.tasks import TASKS, get_task
-from lstm_viz.core.trainer import RunConfig, Trainer
-from lstm_viz.rules import paths
+# The sweep's settings, rows and saved results live in their own modules; the pages and scripts import them from here.
+from lstm_viz.runs.sweep_config import (  # noqa: F401
+    DEFAULT_SWEEP, MAX_ESTIMATED_SECONDS, MAX_POINTS, MAX_SEEDS, SweepConfig, SweepPoint, SweepRow, format_duration,
+    row_from_trainer,
+)
+from lstm_viz.runs.sweep_results import (  # noqa: F401
+    PRECOMPUTED_SWEEPS, PUBLISHED_RESULTS_PATH, SWEEPS_DIR, TABLE_COLUMNS, PublishedResult, SavedSweep,
+    load_precomputed_sweep, load_published_results, load_sweep, result_table, save_sweep,
+)
 
 log = logging.getLogger(__name__)
-
-ASSETS = paths.ASSETS_DIR
-PUBLISHED_RESULTS_PATH = ASSETS / "published_results.json"
-SWEEPS_DIR = ASSETS / "sweeps"
-
-STEPS_PER_POINT_RANGE = (1, 20_000)
-MAX_POINTS = 60
-MAX_SEEDS = 5
-# A sweep expected to train longer than this is refused: it would hold a core of a shared server for ages.
-MAX_ESTIMATED_SECONDS = 30 * 60
-
-# Seconds per training step, measured on this project's 2-core machine (one torch thread, batch 64, H 32,
-# adding problem, evaluation every 25 steps included): about OVERHEAD + T * PER_STEP_OF_T[arch].
-# rnn 1.9 / 8.4 / 16 ms at T = 10 / 100 / 200; lstm 2.5 / 11 / 20.5 ms; gru 2.9 / 29 / 56 ms.
-_STEP_OVERHEAD_SECONDS = 1.2e-3
-_SECONDS_PER_TIME_STEP = {"rnn": 0.075e-3, "lstm": 0.095e-3, "gru": 0.28e-3}
-_REFERENCE_BATCH, _REFERENCE_HIDDEN = 64, 32
-
-
-@dataclass(frozen=True)
-class SweepPoint:
-    length: int
-    arch: str
-    seed: int
-
-    @property
-    def label(self) -> str:
-        return f"{ARCHITECTURES[self.arch].label}, T={self.length}, seed {self.seed}"
-
-
-@dataclass(frozen=True)
-class SweepConfig:
-    task: str = "adding"
-    task_options: tuple[tuple[str, object], ...] = ()
-    lengths: tuple[int, ...] = (10, 25, 50, 100)
-    archs: tuple[str, ...] = ("rnn", "lstm")
-    seeds: tuple[int, ...] = (0,)
-    # The budget of every point. LSTM H=32 solves adding T=50 in about 450 steps here, T=100 in 650-1150;
-    # 600 keeps the default sweep near half a minute of training on this machine.
-    steps_per_point: int = 600
-    hidden_size: int = 32  # small: the sweep trains many models; H=32 solves adding T=100 as H=64 does
-    num_layers: int = 1
-    learning_rate: float = 1e-2  # Adam: 1e-3 needs 3-5x more steps
-    batch_size: int = 64
-    optimizer: str = "adam"
-    clip_grad_norm: float | None = 1.0
-    forget_bias: float = 0.0
-    eval_every: int = 25
-    eval_size: int = 256
-
-    def __post_init__(self) -> None:
-        options = self.task_options.items() if isinstance(self.task_options, dict) else self.task_options
-        object.__setattr__(self, "task_options", tuple(sorted((str(name), value) for name, value in options)))
-        object.__setattr__(self, "lengths", tuple(int(length) for length in self.lengths))
-        object.__setattr__(self, "archs", tuple(self.archs))
-        object.__setattr__(self, "seeds", tuple(int(seed) for seed in self.seeds))
-
-    def make_task(self):
-        return get_task(self.task).with_options(**dict(self.task_options))
-
-    def points(self) -> list[SweepPoint]:
-        """Short lengths first, so the chart fills from the left; every architecture at a length together."""
-        return [
-            SweepPoint(length=length, arch=arch, seed=seed)
-            for length in sorted(set(self.lengths))
-            for seed in self.seeds
-            for arch in self.archs
-        ]
-
-    def run_config(self, point: SweepPoint) -> RunConfig:
-        """The one-architecture run behind a point. Gradient probes only at the start and the end: a sweep
-        reports metrics, and each probe is an unrolled float64 pass."""
-        return RunConfig(
-            task=self.task,
-            task_options=self.task_options,
-            length=point.length,
-            archs=(point.arch,),
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            forget_bias=self.forget_bias,
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
-            clip_grad_norm=self.clip_grad_norm,
-            seed=point.seed,
-            max_steps=self.steps_per_point,
-            eval_every=self.eval_every,
-            eval_size=self.eval_size,
-            probe_every=self.steps_per_point,
-            probe_size=4,
-            trace_examples=1,
-            stop_when_solved=True,
-            # A point's result is its metric after the whole budget (or its solve): the length sweep asks whether
-            # more training would help, and the shipped sweep results were trained this way.
-            train_to_budget=True,
-            max_checkpoints=2,
-        )
-
-    def validate(self) -> "SweepConfig":
-        if self.task not in TASKS:
-            raise ConfigError(f"unknown task {self.task!r}; known: {', '.join(TASKS)}")
-        if not self.lengths:
-            raise ConfigError("pick at least one sequence length")
-        if not self.archs:
-            raise ConfigError("pick at least one architecture")
-        if not self.seeds:
-            raise ConfigError("pick at least one seed")
-        if len(set(self.seeds)) > MAX_SEEDS:
-            raise ConfigError(f"at most {MAX_SEEDS} seeds per sweep (got {len(set(self.seeds))})")
-        low, high = STEPS_PER_POINT_RANGE
-        if not low <= self.steps_per_point <= high:
-            raise ConfigError(f"steps per point must be between {low:,} and {high:,} (got {self.steps_per_point})")
-        count = len(self.points())
-        if count > MAX_POINTS:
-            raise ConfigError(f"this sweep has {count} points; the limit is {MAX_POINTS}: pick fewer lengths, "
-                              "architectures or seeds")
-        for point in self.points():
-            self.run_config(point).validate()  # lengths per task, architectures, ranges, compute budget
-        seconds = self.estimated_seconds()
-        if seconds > MAX_ESTIMATED_SECONDS:
-            raise ConfigError(
-                f"this sweep would train for up to about {format_duration(seconds)} on this machine; the limit is "
-                f"{format_duration(MAX_ESTIMATED_SECONDS)}. Lower the steps per point, the hidden size or the "
-                "longest length, or pick fewer points"
-            )
-        return self
-
-    def point_seconds(self, point: SweepPoint) -> float:
-        """Upper estimate of one point's training time on this machine: its whole step budget."""
-        task = self.make_task()
-        steps = task.sequence_length(point.length)
-        # Above the measured size the work grows with the multiply-adds (batch x hidden x (hidden + input)).
-        work = (self.batch_size * self.hidden_size * (self.hidden_size + task.input_size) * self.num_layers) / (
-            _REFERENCE_BATCH * _REFERENCE_HIDDEN * (_REFERENCE_HIDDEN + task.input_size))
-        per_time_step = _SECONDS_PER_TIME_STEP.get(point.arch, max(_SECONDS_PER_TIME_STEP.values()))
-        return self.steps_per_point * (_STEP_OVERHEAD_SECONDS + steps * per_time_step * max(1.0, work))
-
-    def estimated_seconds(self, cache: "PointCache | None" = None) -> float:
-        """Upper estimate of the whole sweep (points solved early take less; cached points take nothing)."""
-        return sum(
-            self.point_seconds(point) for point in self.points()
-            if cache is None or cache.get(self.run_config(point)) is None
-        )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "SweepConfig":
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        for name in ("lengths", "archs", "seeds"):
-            if name in known:
-                known[name] = tuple(known[name])
-        if "task_options" in known:
-            options = known["task_options"]
-            known["task_options"] = tuple(options.items()) if isinstance(options, dict) else tuple(map(tuple, options))
-        return cls(**known)
-
-
-DEFAULT_SWEEP = SweepConfig()
-
-
-@dataclass(frozen=True)
-class SweepRow:
-    """One finished point: what the result table and the chart show."""
-    task: str
-    arch: str
-    label: str
-    length: int
-    seed: int
-    metric_name: str
-    final_metric: float  # test metric at the last evaluation (when solved, at the step it was solved)
-    best_metric: float  # lowest test metric over the evaluations after step 0
-    baseline: float  # the task's no-memory baseline at this length
-    solved_threshold: float
-    solved_step: int | None
-    steps_trained: int
-    status: str  # solved | budget | diverged
-    wall_seconds: float  # building the run, training and evaluating, on the machine that ran it
-    train_seconds: float
-    cached: bool = False  # taken from the cache, not trained in this sweep
-
-    @property
-    def beats_baseline(self) -> bool:
-        """Below 90% of the baseline: the same margin as the Trainer's verdict."""
-        return math.isfinite(self.final_metric) and self.final_metric < 0.9 * self.baseline
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "SweepRow":
-        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
-        for name in ("final_metric", "best_metric"):
-            known[name] = math.nan if known.get(name) is None else float(known[name])
-        return cls(**known)
-
-
-def _json_number(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def row_from_trainer(trainer: Trainer, wall_seconds: float) -> SweepRow:
-    (arch, run), = trainer.runs.items()
-    config = trainer.config
-    later = [value for step, value in zip(run.eval_steps, run.eval_metric) if step > 0 and math.isfinite(value)]
-    return SweepRow(
-        task=config.task,
-        arch=arch,
-        label=run.label,
-        length=config.length,
-        seed=config.seed,
-        metric_name=trainer.task.metric_name,
-        final_metric=run.last_metric if run.last_metric is not None else math.nan,
-        best_metric=min(later) if later else math.nan,
-        baseline=trainer.baseline,
-        solved_threshold=trainer.solved_threshold,
-        solved_step=run.solved_step,
-        steps_trained=run.steps[-1] if run.steps else 0,
-        status=run.status,
-        wall_seconds=wall_seconds,
-        train_seconds=trainer.elapsed,
-    )
-
-
-def config_key(config: RunConfig) -> str:
-    return json.dumps(config.to_dict(), sort_keys=True, default=str)
 
 
 class PointCache:
@@ -274,7 +48,7 @@ class PointCache:
         self._lock = threading.Lock()
 
     def get(self, config: RunConfig) -> SweepRow | None:
-        key = config_key(config)
+        key = config.key()
         with self._lock:
             row = self._rows.get(key)
             if row is not None:
@@ -285,7 +59,7 @@ class PointCache:
         """(row, None): the point is finished. (None, None): the caller now owns it, must train it and then
         `release` it. (None, event): another thread is training it; wait for the event, then claim again.
         So thirty sessions pressing Start on the same sweep train each point once, not thirty times."""
-        key = config_key(config)
+        key = config.key()
         with self._lock:
             row = self._rows.get(key)
             if row is not None:
@@ -299,12 +73,12 @@ class PointCache:
     def release(self, config: RunConfig) -> None:
         """The owner is done with a point (finished and put, or stopped): wake the threads waiting for it."""
         with self._lock:
-            event = self._in_flight.pop(config_key(config), None)
+            event = self._in_flight.pop(config.key(), None)
         if event is not None:
             event.set()
 
     def put(self, config: RunConfig, row: SweepRow) -> None:
-        key = config_key(config)
+        key = config.key()
         with self._lock:
             self._rows[key] = replace(row, cached=False)
             self._rows.move_to_end(key)
@@ -358,153 +132,78 @@ def iter_sweep(
         if should_stop():
             return
         run_config = config.run_config(point)
-        cached = None
-        while cache is not None:
-            cached, busy = cache.claim(run_config)
-            if busy is None:
-                break
-            yield SweepEvent(index, len(points), point, 0, config.steps_per_point, waiting=True)
-            while not busy.wait(_WAIT_POLL_SECONDS):
-                if should_stop():
-                    return
+
+        def event(step: int, **details) -> SweepEvent:
+            return SweepEvent(index, len(points), point, step, config.steps_per_point, **details)
+
+        stopped, cached = yield from _claim_point(cache, run_config, event, should_stop)
+        if stopped:
+            return
         if cached is not None:
-            yield SweepEvent(index, len(points), point, cached.steps_trained, config.steps_per_point,
-                             row=replace(cached, cached=True))
+            yield event(cached.steps_trained, row=replace(cached, cached=True))
             continue
-        gflop = run_config.estimated_step_gflop()
-        ticket = None
-        completed = False
-        try:
-            if scheduler is not None:
-                ticket = scheduler.submit(owner, SWEEP_POINT_KIND, gflop * config.steps_per_point, label=point.label)
-                while not ticket.wait_admitted(_WAIT_POLL_SECONDS):
-                    if should_stop() or ticket.cancelled:
-                        return
-                    yield SweepEvent(index, len(points), point, 0, config.steps_per_point, queued=ticket)
-            yield SweepEvent(index, len(points), point, 0, config.steps_per_point)  # building the run
-            started = time.perf_counter()
-            trainer = Trainer(run_config)
-            while not trainer.finished:
-                if should_stop() or (ticket is not None and ticket.should_stop()):
-                    return
-                trainer.train_step()
-                if ticket is not None:
-                    ticket.progress(trainer.step * gflop)
-                if not trainer.finished:
-                    yield SweepEvent(index, len(points), point, trainer.step, config.steps_per_point)
-            row = row_from_trainer(trainer, time.perf_counter() - started)
-            if cache is not None:
-                cache.put(run_config, row)
-            completed = True
-        finally:
+        trained = yield from _train_point(run_config, point, event, cache, should_stop, scheduler, owner)
+        if not trained:
+            return
+
+
+def _claim_point(cache: PointCache | None, run_config: RunConfig, event: Callable[..., SweepEvent],
+                 should_stop: Callable[[], bool]) -> Generator[SweepEvent, None, tuple[bool, SweepRow | None]]:
+    """Claim a point in the cache, yielding `waiting` events while another thread trains it. Returns (stopped while
+    waiting, the cached row or None when this thread now owns the point)."""
+    while cache is not None:
+        cached, busy = cache.claim(run_config)
+        if busy is None:
+            return False, cached
+        yield event(0, waiting=True)
+        while not busy.wait(_WAIT_POLL_SECONDS):
+            if should_stop():
+                return True, None
+    return False, None
+
+
+def _train_point(run_config: RunConfig, point: SweepPoint, event: Callable[..., SweepEvent], cache: PointCache | None,
+                 should_stop: Callable[[], bool], scheduler: Scheduler | None, owner: Hashable) -> Generator[SweepEvent, None, bool]:
+    """Train one claimed point (after a slot of the scheduler, if any), yielding progress and at last its row;
+    the row goes into the cache. Returns False when stopped part-way: then nothing is cached."""
+    steps_per_point = run_config.max_steps
+    gflop = run_config.estimated_step_gflop()
+    ticket = None
+    completed = False
+    try:
+        if scheduler is not None:
+            ticket = scheduler.submit(owner, SWEEP_POINT_KIND, gflop * steps_per_point, label=point.label)
+            while not ticket.wait_admitted(_WAIT_POLL_SECONDS):
+                if should_stop() or ticket.cancelled:
+                    return False
+                yield event(0, queued=ticket)
+        yield event(0)  # building the run
+        started = time.perf_counter()
+        trainer = Trainer(run_config)
+        while not trainer.finished:
+            if should_stop() or (ticket is not None and ticket.should_stop()):
+                return False
+            trainer.train_step()
             if ticket is not None:
-                ticket.finish(completed=completed)  # frees the slot (or the place in the queue) at once
-            if cache is not None:
-                cache.release(run_config)  # also when stopped or closed: a waiting thread then trains it
-        yield SweepEvent(index, len(points), point, trainer.step, config.steps_per_point, row=row)
+                ticket.progress(trainer.step * gflop)
+            if not trainer.finished:
+                yield event(trainer.step)
+        row = row_from_trainer(trainer, time.perf_counter() - started)
+        if cache is not None:
+            cache.put(run_config, row)
+        completed = True
+    finally:
+        if ticket is not None:
+            ticket.finish(completed=completed)  # frees the slot (or the place in the queue) at once
+        if cache is not None:
+            cache.release(run_config)  # also when stopped or closed: a waiting thread then trains it
+    yield event(trainer.step, row=row)
+    return True
 
 
 def run_sweep(config: SweepConfig, cache: PointCache | None = POINT_CACHE) -> list[SweepRow]:
     """Every point, in order: for scripts and tests."""
     return [event.row for event in iter_sweep(config, cache) if event.row is not None]
-
-
-# ----- the result table -----
-TABLE_COLUMNS = ("task", "arch", "length", "seed", "final_metric", "best_metric", "baseline", "solved_step",
-                 "wall_seconds")
-
-
-def result_table(rows: list[SweepRow]):
-    """A pandas DataFrame, one row per finished point, with the columns of TABLE_COLUMNS and a few more."""
-    import pandas as pd
-
-    columns = list(TABLE_COLUMNS) + ["steps_trained", "status", "beats_baseline", "cached"]
-    records = [{**row.to_dict(), "beats_baseline": row.beats_baseline} for row in rows]
-    return pd.DataFrame.from_records(records, columns=columns)
-
-
-# ----- saved sweeps (the precomputed default) -----
-@dataclass(frozen=True)
-class SavedSweep:
-    config: SweepConfig
-    rows: list[SweepRow]
-    info: dict = field(default_factory=dict)  # when, where, how long: shown with the chart
-
-
-def save_sweep(path: Path, config: SweepConfig, rows: list[SweepRow], info: dict | None = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    records = []
-    for row in rows:
-        record = row.to_dict()
-        record["final_metric"] = _json_number(row.final_metric)
-        record["best_metric"] = _json_number(row.best_metric)
-        records.append(record)
-    payload = {"config": config.to_dict(), "info": info or {}, "rows": records}
-    path.write_text(json.dumps(payload, indent=1) + "\n")
-    return path
-
-
-def load_sweep(path: Path) -> SavedSweep:
-    payload = json.loads(Path(path).read_text())
-    return SavedSweep(
-        config=SweepConfig.from_dict(payload["config"]),
-        rows=[SweepRow.from_dict(record) for record in payload["rows"]],
-        info=payload.get("info", {}),
-    )
-
-
-PRECOMPUTED_SWEEPS = {"adding-default": SWEEPS_DIR / "adding-default.json"}
-
-
-def load_precomputed_sweep(name: str = "adding-default") -> SavedSweep:
-    return load_sweep(PRECOMPUTED_SWEEPS[name])
-
-
-# ----- published results -----
-@dataclass(frozen=True)
-class PublishedResult:
-    source: str  # key into the file's sources
-    short: str  # "Arjovsky, Shah & Bengio 2016"
-    citation: str  # the full reference
-    url: str
-    task: str
-    arch: str  # "rnn", "lstm", or a cell this app does not have ("irnn")
-    cell: str
-    length: int
-    beats_baseline: bool
-    note: str
-    setup: str  # hidden units, optimiser, iterations: how the published run differs from this app's
-
-
-def load_published_results(path: Path = PUBLISHED_RESULTS_PATH) -> list[PublishedResult]:
-    payload = json.loads(Path(path).read_text())
-    sources, setups = payload["sources"], payload["setups"]
-    return [
-        PublishedResult(
-            source=row["source"],
-            short=sources[row["source"]]["short"],
-            citation=sources[row["source"]]["citation"],
-            url=sources[row["source"]]["url"],
-            task=row["task"],
-            arch=row["arch"],
-            cell=row["cell"],
-            length=int(row["length"]),
-            beats_baseline=bool(row["beats_baseline"]),
-            note=row["note"],
-            setup=setups[row["setup"]],
-        )
-        for row in payload["results"]
-    ]
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 1:
-        return "under a second"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {rest:02d} s"
 
 
 # ----- running in a background thread -----

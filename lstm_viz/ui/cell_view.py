@@ -9,7 +9,7 @@ import streamlit as st
 
 from lstm_viz.core.architectures import layer_params
 from lstm_viz.analysis.cell_step import CellStep, layer_input_of, sandbox_step, step_from_trace
-from lstm_viz.figures.training import memory_units, most_active_units
+from lstm_viz.analysis.memory import memory_units, most_active_units
 from lstm_viz.core.traces import Trace, trace
 from lstm_viz.core.trainer import Checkpoint, Trainer
 from lstm_viz.figures.labels import plotly_text

@@ -6,11 +6,11 @@ import functools
 import streamlit as st
 
 from lstm_viz.core.architectures import ARCHITECTURES
-from lstm_viz.core.model import FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE
+from lstm_viz.core.run_config import MEASURED_GFLOP_PER_SECOND, OPTIMIZERS
 from lstm_viz.core.tasks import TASKS
-from lstm_viz.core.trainer import (
-    BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, MEASURED_GFLOP_PER_SECOND, OPTIMIZERS,
-    SEED_RANGE,
+from lstm_viz.rules.ranges import (
+    BATCH_SIZE_RANGE, CLIP_RANGE, FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE, LEARNING_RATE_RANGE,
+    MAX_STEPS_RANGE, SEED_RANGE,
 )
 from . import presenter, series_data, state
 from .plain import plain

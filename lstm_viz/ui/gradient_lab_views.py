@@ -49,7 +49,7 @@ def number_columns(rows: list[dict], keep: tuple[str, ...] = ()) -> dict:
 
 
 def config_key(trainer: Trainer) -> str:
-    return json.dumps(trainer.config.to_dict(), sort_keys=True, default=str)
+    return trainer.config.key()
 
 
 def weights_digest(state_dict: dict[str, torch.Tensor]) -> str:

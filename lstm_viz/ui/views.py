@@ -17,6 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from lstm_viz.analysis.memory import memory_units, most_active_units
 from lstm_viz.figures import training as figures
 from lstm_viz.io.model_upload import IMPORTED_STATUS
 from lstm_viz.core.traces import Trace, trace
@@ -256,10 +257,10 @@ def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Chec
         what = "cell state" if name == "cell_state" else "hidden state"
         if "forget_gate" in layer_arrays:
             # The units that keep memory have forget gates near 1; by plain activity the eye lands on noisy ones.
-            units = figures.memory_units(layer_arrays["forget_gate"][example], TRAJECTORY_UNITS)
+            units = memory_units(layer_arrays["forget_gate"][example], TRAJECTORY_UNITS)
             chosen = "memory units (highest forget gate)"
         else:
-            units = figures.most_active_units(layer_arrays[name][example], TRAJECTORY_UNITS)
+            units = most_active_units(layer_arrays[name][example], TRAJECTORY_UNITS)
             chosen = "most active units"
         return figures.cell_state_trajectories(
             layer_arrays[name][example], input_channels(trainer, example), units=units,

@@ -57,7 +57,7 @@ def _state(stack: tuple[int, ...], quoted: bool) -> int:
     return 2 * STACK_INDEX[stack] + int(quoted)
 
 
-def _choices(stack: tuple[int, ...], quoted: bool, remaining: int) -> list[tuple[str, float]]:
+def next_character_choices(stack: tuple[int, ...], quoted: bool, remaining: int) -> list[tuple[str, float]]:
     """(character, probability) of the next character, given the state and how many characters are still to come
     (this one included). A choice is allowed only if everything open can still be closed in time."""
     depth = len(stack)
@@ -114,7 +114,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
             for remaining in range(1, _REMAINING_CAP + 1):
                 if remaining < len(stack) + int(quoted):
                     continue  # unreachable: this state cannot be closed in time
-                for char, p in _choices(stack, quoted, remaining):
+                for char, p in next_character_choices(stack, quoted, remaining):
                     probs[remaining, state, CHAR_INDEX[char]] = p
     return probs, next_state
 

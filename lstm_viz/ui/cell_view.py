@@ -13,7 +13,7 @@ from lstm_viz.figures.training import memory_units, most_active_units
 from lstm_viz.core.traces import Trace, trace
 from lstm_viz.core.trainer import Checkpoint, Trainer
 from lstm_viz.figures.labels import plotly_text
-from . import views
+from .memo import explorer_memo
 from .plain import plain
 from .state import ExploredRun
 
@@ -49,7 +49,8 @@ class CheckpointData:
 
 
 def checkpoint_data(explored: ExploredRun, arch: str, checkpoint: Checkpoint) -> CheckpointData:
-    """The trace and weights of one checkpoint, memoised per session (a checkpoint never changes)."""
+    """The trace and weights of one checkpoint, memoised per server for the explored run (a checkpoint never
+    changes)."""
     def build() -> CheckpointData:
         model = explored.model(arch)
         model.load_state_dict(checkpoint.state_dict)
@@ -59,15 +60,7 @@ def checkpoint_data(explored: ExploredRun, arch: str, checkpoint: Checkpoint) ->
         ]
         return CheckpointData(trace(model, explored.trainer.trace_inputs), params)
 
-    return views._memo(("cell", explored.run_key, arch, checkpoint.step), build)
-
-
-def checkpoint_at(trainer: Trainer, arch: str, step: int) -> Checkpoint:
-    """The architecture's checkpoint at training step `step`, or its latest before it (an architecture that solved
-    the task early stopped training there), or its first."""
-    checkpoints = trainer.runs[arch].checkpoints
-    earlier = [c for c in checkpoints if c.step <= step]
-    return earlier[-1] if earlier else checkpoints[0]
+    return explorer_memo(explored, ("cell", arch, checkpoint.step), build)
 
 
 def step_of(explored: ExploredRun, arch: str, checkpoint: Checkpoint, example: int, layer: int, t: int) -> CellStep:
@@ -93,6 +86,11 @@ def default_unit(explored: ExploredRun, arch: str, checkpoint: Checkpoint, examp
     if "forget_gate" in arrays:
         return int(memory_units(arrays["forget_gate"][example], 1)[0])
     return int(most_active_units(arrays["hidden_state"][example], 1)[0])
+
+
+def example_description(trainer: Trainer, example: int) -> str:
+    """What the shown probe sequence asks for, in the task's words."""
+    return trainer.task.describe_example(trainer.trace_inputs[example].numpy(), trainer.trace_targets[example].numpy())
 
 
 def input_at(trainer: Trainer, example: int, t: int) -> tuple[str, str]:

@@ -2,7 +2,7 @@ import streamlit as st
 
 from lstm_viz.analysis.checkpoints import LATEST
 from lstm_viz.ui import memory_sections as sections
-from lstm_viz.ui import memory_view, state
+from lstm_viz.ui import memory_traces, memory_view, state
 from lstm_viz.ui.url_state import sync_with_url
 
 state.init_session()
@@ -19,7 +19,7 @@ memory_view.keep_unshown_settings()
 
 explored = state.explored_run()
 st.title("Gates and memory")
-st.caption(memory_view.run_caption(explored))
+st.caption(memory_traces.run_caption(explored))
 if rejected:
     st.warning(f"Ignored unreadable values in the address: {', '.join(rejected)}.")
 

@@ -12,7 +12,7 @@ from lstm_viz.analysis.checkpoints import checkpoint_at
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Checkpoint
 from lstm_viz.figures import cell as cell_figures
-from . import cell_view, charts, presenter, state
+from . import cell_traces, cell_view, charts, presenter, state
 from .plain import plain
 from .state import ExploredRun
 
@@ -87,7 +87,7 @@ def pick_view(explored: ExploredRun) -> CellView:
     if not 0 <= ss["cell_step"] < steps:
         ss["cell_step"] = cell_view.default_step(trainer, example)
     if not 0 <= ss["cell_unit"] < hidden_size:
-        ss["cell_unit"] = cell_view.default_unit(explored, arch, checkpoint, example, layer)
+        ss["cell_unit"] = cell_traces.default_unit(explored, arch, checkpoint, example, layer)
     unit = top[3].number_input("Unit j", min_value=0, max_value=hidden_size - 1, step=1, key="cell_unit",
                                help="Whose equations and diagram to show. The default is the LSTM unit with the "
                                     "highest forget gate on this example: it holds the memory.")
@@ -113,7 +113,7 @@ def own_step(view: CellView) -> None:
     description = cell_view.example_description(trainer, view.example)
     layer_note = f" Layer {view.layer + 1} reads the hidden state of layer {view.layer} at this step." if view.layer else ""
     st.info(f"**Step t = {t}** of {trainer.trace_inputs.shape[1]}: the input is {said}. {plain(description)}{layer_note}")
-    step = cell_view.step_of(view.explored, arch, checkpoint, view.example, view.layer, t)
+    step = cell_traces.step_of(view.explored, arch, checkpoint, view.example, view.layer, t)
     label = ARCHITECTURES[arch].label
     if arch == "lstm":
         left, right = st.columns([5, 6], gap="medium")
@@ -149,7 +149,7 @@ def other_steps(view: CellView) -> None:
         return
     for column, other in zip(st.columns(len(others)), others):
         other_checkpoint = checkpoint_at(trainer.runs[other].checkpoints, view.checkpoint.step)
-        other_step = cell_view.step_of(view.explored, other, other_checkpoint, view.example, view.layer, view.t)
+        other_step = cell_traces.step_of(view.explored, other, other_checkpoint, view.example, view.layer, view.t)
         other_label = ARCHITECTURES[other].label
         with column:
             stopped = "solved the task and stopped" if trainer.runs[other].status == "solved" else "stopped"

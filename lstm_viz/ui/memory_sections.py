@@ -1,6 +1,7 @@
 """The sections of the "Gates and memory" page, top to bottom: what to look at (architecture, checkpoint, layer, unit
 order, example), the heatmaps, the trajectories and saturation, the neuron search, the other cells. The numbers come
-from lstm_viz.analysis.memory, the figures from lstm_viz.figures.memory, the memos from lstm_viz.ui.memory_view."""
+from lstm_viz.analysis.memory, the figures from lstm_viz.figures.memory, the view and its memos from
+lstm_viz.ui.memory_traces."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,9 @@ from lstm_viz.analysis.checkpoints import LATEST, checkpoint_at, step_setting
 from lstm_viz.figures import memory as memory_figures
 from lstm_viz.figures.training import TRACE_LABELS
 from lstm_viz.rules.errors import LstmVizError
-from . import charts, memory_view, state, url_rules
-from .memory_view import PICKS, SEARCH_UNITS, SEARCHES, TRAJECTORY_UNITS, MemoryView, keep_in
+from . import charts, memory_traces, memory_view, state, url_rules
+from .memory_traces import MemoryView
+from .memory_view import PICKS, SEARCH_UNITS, SEARCHES, TRAJECTORY_UNITS, keep_in
 from .plain import plain
 from .state import ExploredRun
 
@@ -101,7 +103,7 @@ def pick_view(explored: ExploredRun) -> MemoryView:
                          help=ORDER_HELP)
     example = pick_example(explored)
     layer = ss["gm_layer"]
-    arrays = memory_view.example_arrays(explored, arch, checkpoint, example, layer)
+    arrays = memory_traces.example_arrays(explored, arch, checkpoint, example, layer)
     return MemoryView(explored, arch, checkpoint, layer, example, arrays)
 
 
@@ -146,7 +148,7 @@ def trajectory_units(view: MemoryView, name: str) -> list[int]:
     if ss["gm_pick"] == "feature":
         keep_in("gm_feature", features, features[0])
         try:
-            units = memory.top_units(memory_view.feature_scores(view, name, ss["gm_feature"]), TRAJECTORY_UNITS).tolist()
+            units = memory.top_units(memory_traces.feature_scores(view, name, ss["gm_feature"]), TRAJECTORY_UNITS).tolist()
         except LstmVizError as error:
             st.warning(str(error))
             units = []
@@ -176,7 +178,7 @@ def saturation(view: MemoryView) -> None:
     if not run.model.architecture.gate_names:
         st.info(f"The {run.label} has no gates to saturate; pick the LSTM or GRU to see gate saturation.")
         return
-    history = memory_view.saturation(view.explored, view.arch, view.layer)
+    history = memory_traces.saturation(view.explored, view.arch, view.layer)
     charts.show(memory_figures.saturation_over_training(
         history.steps, history.gates, history.low, history.high, current_step=view.checkpoint.step,
         title=f"{run.label} gate saturation over training{view.layer_note}",
@@ -208,7 +210,7 @@ def other_cells(view: MemoryView) -> None:
     for column, other in zip(st.columns(len(others)), others):
         # Runs stop at different steps: the other cell's checkpoint for the step shown, by the one rule.
         other_checkpoint = checkpoint_at(trainer.runs[other].checkpoints, view.checkpoint.step)
-        other_arrays = memory_view.example_arrays(view.explored, other, other_checkpoint, view.example, view.layer)
+        other_arrays = memory_traces.example_arrays(view.explored, other, other_checkpoint, view.example, view.layer)
         with column:
             charts.show(view.heatmaps(other, other_checkpoint, other_arrays, 130), f"gm_compare_{other}",
                         name=f"{other}_gates_and_states_step{other_checkpoint.step}", in_zip=False)
@@ -232,7 +234,7 @@ def search_by_feature(view: MemoryView, column, name: str) -> SearchResult:
                      help="Per-step quantities the task defines; units are ranked by |Pearson r| with the "
                           f"feature over all steps of the {len(view.trainer.probe_inputs)} probe sequences.")
     feature = ss["gm_feature"]
-    scores = memory_view.feature_scores(view, name, feature)
+    scores = memory_traces.feature_scores(view, name, feature)
     return SearchResult(scores, "Pearson r", f"correlation with “{feature}” over the probe sequences",
                         feature=(feature, view.trainer.task.features(view.example.inputs)[feature]))
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from lstm_viz.analysis.cell_step import fmt
 from lstm_viz.analysis.checkpoints import checkpoint_at
+from lstm_viz.analysis.memory import trace_example
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Checkpoint
 from lstm_viz.figures import cell as cell_figures
@@ -110,7 +111,7 @@ def own_step(view: CellView) -> None:
     """The step in words, its equations, the LSTM's diagram, every unit's values."""
     trainer, arch, unit, t, checkpoint = view.explored.trainer, view.arch, view.unit, view.t, view.checkpoint
     said, short = cell_view.input_at(trainer, view.example, t)
-    description = cell_view.example_description(trainer, view.example)
+    description = trace_example(trainer, view.example).description
     layer_note = f" Layer {view.layer + 1} reads the hidden state of layer {view.layer} at this step." if view.layer else ""
     st.info(f"**Step t = {t}** of {trainer.trace_inputs.shape[1]}: the input is {said}. {plain(description)}{layer_note}")
     step = cell_traces.step_of(view.explored, arch, checkpoint, view.example, view.layer, t)

@@ -46,11 +46,6 @@ def default_step(trainer: Trainer, example: int) -> int:
     return len(inputs) - 1
 
 
-def example_description(trainer: Trainer, example: int) -> str:
-    """What the shown probe sequence asks for, in the task's words."""
-    return trainer.task.describe_example(trainer.trace_inputs[example].numpy(), trainer.trace_targets[example].numpy())
-
-
 def input_at(trainer: Trainer, example: int, t: int) -> tuple[str, str]:
     """(a sentence about the input at step t, a short label for the diagram)."""
     inputs = trainer.trace_inputs[example].numpy()

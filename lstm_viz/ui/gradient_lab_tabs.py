@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from lstm_viz.analysis import jacobians
+from lstm_viz.analysis.memory import trace_example
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Trainer
 from . import charts, state
@@ -109,7 +110,7 @@ def why_tab(trainer: Trainer, step: int, layer: int, distance: int) -> None:
     st.segmented_control("Example", range(len(trainer.trace_inputs)), key="glab_example",
                          format_func=lambda i: f"example {i + 1}", required=True)
     example = st.session_state["glab_example"]
-    st.caption(views.example_caption(trainer, example))
+    st.caption(trace_example(trainer, example).description)
     left, right = st.columns(2)
     with left:
         rnn = views.why_rnn(trainer, step, layer, example)

@@ -83,22 +83,22 @@ def flow_figure(trainer: Trainer, step: int, layer: int, relative: bool) -> go.F
     )
 
 
-def heatmap_figure(trainer: Trainer, step: int, layer: int) -> go.Figure:
-    series = {
+def every_probe(trainer: Trainer, layer: int) -> dict[str, tuple[str, list[int], np.ndarray]]:
+    """{arch: (label, probe steps, (probes, T) gradient norms)}: every probe of the run, for the heatmap and the
+    animation."""
+    return {
         arch: (run.label, [c.step for c in run.checkpoints],
                np.stack([c.gradient_flow.grad_norm_per_step[layer] for c in run.checkpoints]))
         for arch, run in trainer.runs.items()
     }
-    return gfig.gradient_heatmaps(series, marked_step=step)
+
+
+def heatmap_figure(trainer: Trainer, step: int, layer: int) -> go.Figure:
+    return gfig.gradient_heatmaps(every_probe(trainer, layer), marked_step=step)
 
 
 def animation_figure(trainer: Trainer, layer: int, relative: bool) -> go.Figure:
-    series = {
-        arch: (run.label, [c.step for c in run.checkpoints],
-               np.stack([c.gradient_flow.grad_norm_per_step[layer] for c in run.checkpoints]))
-        for arch, run in trainer.runs.items()
-    }
-    return gfig.gradient_animation(series, relative=relative)
+    return gfig.gradient_animation(every_probe(trainer, layer), relative=relative)
 
 
 def reach_table(trainer: Trainer, step: int, layer: int, distance: int) -> list[dict]:
@@ -120,10 +120,6 @@ def reach_table(trainer: Trainer, step: int, layer: int, distance: int) -> list[
 
 # ----------------------------------------------------------------------------------------------------
 # why
-def example_caption(trainer: Trainer, example: int) -> str:
-    return trainer.task.describe_example(trainer.trace_inputs[example].numpy(), trainer.trace_targets[example].numpy())
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def _rnn_jacobians(_trainer: Trainer, _state_dict, key: tuple, example: int, layer: int):
     model = _model_with(_trainer, "rnn", _state_dict)

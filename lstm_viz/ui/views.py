@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from lstm_viz.analysis.memory import trace_example
 from lstm_viz.figures import training as figures
 from lstm_viz.io.model_upload import IMPORTED_STATUS
 from lstm_viz.core.traces import Trace, trace
@@ -141,8 +142,7 @@ def input_tokens(trainer: Trainer, example: int) -> list[str] | None:
 
 def example_caption(trainer: Trainer, example: int) -> str:
     """What the shown example asks for, in numbers, so the heatmaps can be checked by eye."""
-    inputs = trainer.trace_inputs[example].numpy()
-    return trainer.task.describe_example(inputs, trainer.trace_targets[example].numpy())
+    return trace_example(trainer, example).description
 
 
 def marks_task_steps(trainer: Trainer, example: int) -> bool:

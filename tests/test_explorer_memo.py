@@ -62,3 +62,15 @@ def test_the_shipped_run_is_keyed_by_itself_even_while_the_session_waits_for_its
     assert memo.run_identity(bundled) == idle
     session = state.ExploredRun(trainer=QueuedTraining(), source="session", run_key=1)
     assert memo.run_identity(session) == memo.token_of(waiting.worker) != idle
+
+
+def test_results_put_by_a_job_are_read_by_every_session_and_the_oldest_go_first():
+    """The Gradient lab's what-if results: a scheduler job puts them, any session gets them; bounded."""
+    store = memo.SharedMemo(2)
+    assert store.get("a") is None
+    store.put("a", 1)
+    store.put("b", 2)
+    assert store.get("a") == 1  # read: now the most recent
+    store.put("c", 3)
+    assert store.get("b") is None and store.get("a") == 1 and store.get("c") == 3
+    assert store("c", lambda: "rebuilt") == 3  # a put value is a finished entry for the build-once memo too

@@ -33,7 +33,7 @@ def test_concurrent_sessions_asking_for_one_key_build_it_once():
 
     def session():
         gate.wait()
-        results.append(views._shared_memo(("test", "concurrent", id(gate)), build))
+        results.append(views.TRAIN_FIGURES(("test", "concurrent", id(gate)), build))
 
     threads = [threading.Thread(target=session) for _ in range(8)]
     for thread in threads:
@@ -47,18 +47,18 @@ def test_concurrent_sessions_asking_for_one_key_build_it_once():
 def test_a_failed_build_is_not_remembered():
     key = ("test", "fails once", object())
     with pytest.raises(ZeroDivisionError):
-        views._shared_memo(key, lambda: 1 / 0)
-    assert views._shared_memo(key, lambda: "built") == "built"
+        views.TRAIN_FIGURES(key, lambda: 1 / 0)
+    assert views.TRAIN_FIGURES(key, lambda: "built") == "built"
 
 
 def test_the_memo_is_bounded_and_drops_the_oldest_first():
     marker = object()
     keys = [("test", "bounded", marker, i) for i in range(views.SHARED_CACHE_SIZE + 5)]
     for i, key in enumerate(keys):
-        views._shared_memo(key, lambda i=i: i)
-    assert len(views._shared_cache) == views.SHARED_CACHE_SIZE
-    assert keys[0] not in views._shared_cache and keys[-1] in views._shared_cache
-    assert views._shared_memo(keys[-1], lambda: "rebuilt") == len(keys) - 1
+        views.TRAIN_FIGURES(key, lambda i=i: i)
+    assert len(views.TRAIN_FIGURES) == views.SHARED_CACHE_SIZE
+    assert keys[0] not in views.TRAIN_FIGURES and keys[-1] in views.TRAIN_FIGURES
+    assert views.TRAIN_FIGURES(keys[-1], lambda: "rebuilt") == len(keys) - 1
 
 
 class FakeWorker:

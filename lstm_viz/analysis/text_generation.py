@@ -116,3 +116,23 @@ def find_feature_unit(model: SequenceModel, task: Task, inputs: torch.Tensor, fe
     name = "cell_state" if "cell_state" in arrays else "hidden_state"
     values = np.stack([task.features(example.numpy())[feature] for example in inputs])
     return tracking_unit(arrays[name], values, layer=layer, state=name)
+
+
+def probability_of_what_follows(reading: TextReading, inputs: np.ndarray) -> np.ndarray:
+    """(steps,) the probability a language model gave, after each step, to the token that actually comes next
+    (one-hot `inputs` of the same text); NaN at the last step, which nothing follows."""
+    following = inputs.argmax(axis=-1)[1:]
+    return np.r_[reading.probabilities[np.arange(len(following)), following], np.nan]
+
+
+@dataclass(frozen=True)
+class Nesting:
+    deepest: int  # the largest bracket depth anywhere in the text
+    balanced: bool  # every bracket closed and no quote open at the end
+
+
+def nesting_of(task: Task, text: str) -> Nesting:
+    """How a bracket task's text nests, from the task's own features ("nesting depth", "inside quotes")."""
+    features = task.features(task.encode_text(text)[0])
+    depth = features["nesting depth"]
+    return Nesting(int(depth.max()), bool(depth[-1] == 0 and features["inside quotes"][-1] == 0))

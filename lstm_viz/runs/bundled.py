@@ -3,6 +3,7 @@ anything. Regenerate them with `python scripts/precompute_runs.py` (deterministi
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -76,9 +77,23 @@ def bundled_run_path(name: str) -> Path:
 
 
 @lru_cache(maxsize=len(BUNDLED_RUNS))
-def load_bundled_run(name: str = EXPLORER_RUN) -> Trainer:
-    """Shared by every caller in the process: treat it as read-only (pages copy a model before loading weights)."""
+def _read_bundled_run(name: str) -> Trainer:
     return load_run_state(bundled_run_path(name))
+
+
+_reading_lock = threading.Lock()
+_reading: dict[str, threading.Lock] = {}
+
+
+def load_bundled_run(name: str = EXPLORER_RUN) -> Trainer:
+    """Shared by every caller in the process: treat it as read-only (pages copy a model before loading weights).
+    One object per run even when the server's warm-up thread and a first visitor ask at the same moment (an
+    lru_cache alone would read it twice and hand out two copies): the explorer pages key their shared figures by
+    the run object."""
+    with _reading_lock:
+        lock = _reading.setdefault(name, threading.Lock())
+    with lock:
+        return _read_bundled_run(name)
 
 
 @lru_cache(maxsize=len(BUNDLED_RUNS))

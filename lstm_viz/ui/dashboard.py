@@ -73,41 +73,7 @@ def live_panel() -> None:
 
     @boundary.fragment(run_every=training_interval if running else None)
     def training_fragment() -> None:
-        trainer = state.current_trainer()
-        _narrative(trainer)
-        # The same slots whether a run exists or not, so the charts keep their place in the page's element tree and
-        # the first run's charts replace the empty ones drawn before Start. Drawn at another place, the browser kept
-        # the empty ones (hidden) in front of them until the click's rerun ended, then built the new ones once more:
-        # the first chart came about a second later, and blinked out for as long again on a busy machine.
-        above, (left, right) = st.container(), _chart_slots()
-        if trainer is None:
-            if state.poll_training():
-                st.rerun()
-            if queued and (joined.queue_position is None or not joined.alive):
-                st.rerun()  # admitted (or gone): a full run draws the run and sets the charts' refresh rate
-            with above:
-                if state.is_running():
-                    _waiting_state()
-                else:
-                    _empty_state()
-            _empty_charts(left, right)
-            return
-        if queued:
-            st.rerun()  # the run left the queue since the last full run: draw it at the charts' rate
-        ended = state.poll_training()
-        try:
-            with above:
-                _status(trainer)
-            _charts(trainer, left, right)
-        except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
-            log.exception("drawing the training charts failed")
-            st.error(f"Could not draw the training charts: {type(exc).__name__}: {exc}")
-        if ended:
-            st.rerun()  # a full run redraws with the timer off, so the fragment stops ticking
-        if running and st.session_state.pop(INTERNALS_OWED_KEY, False):
-            st.rerun()  # the first refresh after Start: a full run draws the insides and sets the usual intervals
-        if running and not ended and max(now := state.refresh_scale(), scale) / min(now, scale) > 1.25:
-            st.rerun()  # sessions came or went: a full run sets the refresh intervals anew
+        _draw_training(running, scale, joined, queued)
 
     training_fragment()
     if first_draw:
@@ -115,17 +81,62 @@ def live_panel() -> None:
 
     @boundary.fragment(run_every=INTERNALS_REFRESH_SECONDS * scale if running and not queued else None)
     def internals_fragment() -> None:
-        trainer = state.current_trainer()
-        if trainer is not None and st.session_state.get(INTERNALS_OWED_KEY):
-            _internals_pending(trainer)
-        elif trainer is not None:
-            try:
-                _internals(trainer)
-            except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
-                log.exception("drawing the internals failed")
-                st.error(f"Could not draw the network's internals: {type(exc).__name__}: {exc}")
+        _draw_internals()
 
     internals_fragment()
+
+
+def _draw_internals() -> None:
+    trainer = state.current_trainer()
+    if trainer is not None and st.session_state.get(INTERNALS_OWED_KEY):
+        _internals_pending(trainer)
+    elif trainer is not None:
+        try:
+            _internals(trainer)
+        except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
+            log.exception("drawing the internals failed")
+            st.error(f"Could not draw the network's internals: {type(exc).__name__}: {exc}")
+
+
+def _draw_training(running: bool, scale: float, joined, queued: bool) -> None:
+    """One refresh of the training part of the live panel: the narrative, the status and the charts (or the empty
+    and waiting states before the run exists); asks for a full rerun when the run was admitted, ended, or the
+    refresh intervals must be set anew."""
+    trainer = state.current_trainer()
+    _narrative(trainer)
+    # The same slots whether a run exists or not, so the charts keep their place in the page's element tree and
+    # the first run's charts replace the empty ones drawn before Start. Drawn at another place, the browser kept
+    # the empty ones (hidden) in front of them until the click's rerun ended, then built the new ones once more:
+    # the first chart came about a second later, and blinked out for as long again on a busy machine.
+    above, (left, right) = st.container(), _chart_slots()
+    if trainer is None:
+        if state.poll_training():
+            st.rerun()
+        if queued and (joined.queue_position is None or not joined.alive):
+            st.rerun()  # admitted (or gone): a full run draws the run and sets the charts' refresh rate
+        with above:
+            if state.is_running():
+                _waiting_state()
+            else:
+                _empty_state()
+        _empty_charts(left, right)
+        return
+    if queued:
+        st.rerun()  # the run left the queue since the last full run: draw it at the charts' rate
+    ended = state.poll_training()
+    try:
+        with above:
+            _status(trainer)
+        _charts(trainer, left, right)
+    except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
+        log.exception("drawing the training charts failed")
+        st.error(f"Could not draw the training charts: {type(exc).__name__}: {exc}")
+    if ended:
+        st.rerun()  # a full run redraws with the timer off, so the fragment stops ticking
+    if running and st.session_state.pop(INTERNALS_OWED_KEY, False):
+        st.rerun()  # the first refresh after Start: a full run draws the insides and sets the usual intervals
+    if running and not ended and max(now := state.refresh_scale(), scale) / min(now, scale) > 1.25:
+        st.rerun()  # sessions came or went: a full run sets the refresh intervals anew
 
 
 def _empty_state() -> None:

@@ -90,7 +90,8 @@ class ExploredRun:
     trainer: Trainer
     # "session": trained in this session (maybe still training; this is a snapshot); "bundled": shipped in assets/.
     source: str
-    # Keys per-run memos: the session's run counter, or the bundled run's name.
+    # Names the run among this session's private models (`model`): the session's run counter, or the bundled run's
+    # name. Figures shared across sessions are keyed by the run's identity instead (ui.memo.run_identity).
     run_key: object
 
     def model(self, arch: str):
@@ -125,7 +126,6 @@ def attach(joined: Subscription, *, running: bool) -> None:
     run = handle()
     release_on_disconnect(joined, lambda job: job.release("stopped: the browser disconnected"))
     st.session_state[RUN_KEY] = SessionRun(subscription=joined, running=running, run_id=run.run_id + 1)
-    st.session_state["figure_cache"] = {}
 
 
 def show_finished(config: RunConfig) -> bool:
@@ -190,7 +190,6 @@ def explore_imported(trainer: Trainer) -> None:
     st.session_state[RUN_KEY] = SessionRun(
         imported=trainer, trainer=trainer, run_id=handle().run_id + 1,
         trace_models={arch: copy.deepcopy(run.model) for arch, run in trainer.runs.items()})
-    st.session_state["figure_cache"] = {}
     st.session_state["error"] = None
 
 

@@ -1,111 +1,30 @@
 """From a Trainer to figures: pulls plain arrays out of the engine and memoises what only changes per checkpoint.
 
-The Train page's figures are memoised server-wide (`_shared_memo`), keyed by the run they come from (the shared
-training or the recorded run being replayed, see lstm_viz.runs.shared_runs) rather than by session: a classroom watching
-one run builds each chart once, not once per student. Building a Plotly figure is most of the server's CPU per
+The Train page's figures are memoised server-wide (`TRAIN_FIGURES`, a lstm_viz.ui.memo.SharedMemo), keyed by the
+run they come from (`run_source`: the shared training or the recorded run being replayed, see
+lstm_viz.runs.shared_runs) rather than by session: a classroom watching one run builds each chart once, not once per
+student. Building a Plotly figure is most of the server's CPU per
 refresh (bench/load.py, profiled with py-spy), and Streamlit runs every session's scripts in one process.
 """
 from __future__ import annotations
 
-import itertools
-import threading
-import weakref
-from collections import OrderedDict
-from typing import Callable
-
 import numpy as np
 import plotly.graph_objects as go
-import streamlit as st
 
-from lstm_viz.analysis.memory import memory_units, most_active_units
+from lstm_viz.analysis.memory import memory_units, most_active_units, trace_example
 from lstm_viz.figures import training as figures
 from lstm_viz.io.model_upload import IMPORTED_STATUS
 from lstm_viz.core.traces import Trace, trace
 from lstm_viz.core.trainer import ArchRun, Checkpoint, RunConfig, Trainer
 from . import state
+from .memo import SharedMemo, run_source
 
-FIGURE_CACHE_KEY = "figure_cache"
-FIGURE_CACHE_SIZE = 24
 TRAJECTORY_UNITS = 6
-
-
-def _memo(key: tuple, build: Callable[[], object]) -> object:
-    """Per-session memo: a checkpoint's trace and figures never change once it exists."""
-    cache: dict = st.session_state.setdefault(FIGURE_CACHE_KEY, {})
-    if key not in cache:
-        if len(cache) >= FIGURE_CACHE_SIZE:
-            cache.pop(next(iter(cache)))
-        cache[key] = build()
-    return cache[key]
-
 
 # Server-wide: figures and traces of the runs sessions are watching. A trace of the headline preset is ~0.6 MB, a
 # figure 0.1-0.5 MB; the charts of one run at one checkpoint are ~8 entries, so this holds several runs' worth.
 SHARED_CACHE_SIZE = 96
-_shared_lock = threading.Lock()
-_shared_cache: OrderedDict[tuple, "_Entry"] = OrderedDict()
-_source_counter = itertools.count(1)
-# By identity, and gone with the object: a copy of a run (a snapshot) never inherits its source's token.
-_source_tokens: "weakref.WeakKeyDictionary[object, int]" = weakref.WeakKeyDictionary()
-
-
-class _Entry:
-    """One memoised value; other sessions asking for it while it is built wait for it instead of building it too."""
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.value: object = None
-        self.failed = False
-
-
-def _shared_memo(key: tuple, build: Callable[[], object]) -> object:
-    """Server-wide LRU memo, built once per key even when many sessions ask at the same moment (they all see a new
-    checkpoint on the same refresh). Values are shared: never mutate what it returns."""
-    with _shared_lock:
-        entry = _shared_cache.get(key)
-        if entry is None:
-            entry = _shared_cache[key] = _Entry()
-            owner = True
-            while len(_shared_cache) > SHARED_CACHE_SIZE:
-                _shared_cache.popitem(last=False)
-        else:
-            _shared_cache.move_to_end(key)
-            owner = False
-    if not owner:
-        entry.done.wait()
-        if not entry.failed:
-            return entry.value
-        return build()  # the first builder failed: this session tries (and shows its own error)
-    try:
-        entry.value = build()
-    except BaseException:
-        entry.failed = True
-        with _shared_lock:
-            if _shared_cache.get(key) is entry:
-                del _shared_cache[key]
-        raise
-    finally:
-        entry.done.set()
-    return entry.value
-
-
-def run_source(trainer: Trainer) -> object:
-    """What identifies the data of the session's run across sessions: the training it watches (live or its own), the
-    recorded run it replays, or else the run object itself (an imported model). A token per such object, so two
-    sessions watching the same training or replaying the same recorded run share their figures; snapshots of one
-    source at the same step hold the same numbers (histories only grow)."""
-    joined = state.subscription()
-    if joined is not None and joined.replay is not None:
-        source = joined.replay.trainer
-    elif joined is not None and joined.worker is not None:
-        source = joined.worker
-    else:
-        source = trainer
-    with _shared_lock:
-        token = _source_tokens.get(source)
-        if token is None:
-            token = _source_tokens[source] = next(_source_counter)
-    return token
+TRAIN_FIGURES = SharedMemo(SHARED_CACHE_SIZE)
 
 
 def _history_key(trainer: Trainer) -> tuple:
@@ -115,7 +34,7 @@ def _history_key(trainer: Trainer) -> tuple:
 
 def loss_figure(trainer: Trainer) -> go.Figure:
     key = (run_source(trainer), "loss", _history_key(trainer))
-    return _shared_memo(key, lambda: _build_loss_figure(trainer))
+    return TRAIN_FIGURES(key, lambda: _build_loss_figure(trainer))
 
 
 def _build_loss_figure(trainer: Trainer) -> go.Figure:
@@ -160,7 +79,7 @@ def _checkpoint_key(trainer: Trainer) -> tuple:
 
 def gradient_figure(trainer: Trainer, layer: int = 0) -> go.Figure:
     key = (run_source(trainer), "gradient", _checkpoint_key(trainer), layer)
-    return _shared_memo(key, lambda: _build_gradient_figure(trainer, layer))
+    return TRAIN_FIGURES(key, lambda: _build_gradient_figure(trainer, layer))
 
 
 def _build_gradient_figure(trainer: Trainer, layer: int) -> go.Figure:
@@ -188,7 +107,7 @@ def reach_distance(trainer: Trainer) -> int:
 
 def reach_figure(trainer: Trainer, layer: int = 0) -> go.Figure:
     key = (run_source(trainer), "reach", _checkpoint_key(trainer), layer)
-    return _shared_memo(key, lambda: _build_reach_figure(trainer, layer))
+    return TRAIN_FIGURES(key, lambda: _build_reach_figure(trainer, layer))
 
 
 def _build_reach_figure(trainer: Trainer, layer: int) -> go.Figure:
@@ -209,7 +128,7 @@ def checkpoint_trace(trainer: Trainer, run_id: int, run: ArchRun, checkpoint: Ch
         model.load_state_dict(checkpoint.state_dict)
         return trace(model, trainer.trace_inputs)
 
-    return _shared_memo((run_source(trainer), "trace", run.arch, checkpoint.step), build)
+    return TRAIN_FIGURES((run_source(trainer), "trace", run.arch, checkpoint.step), build)
 
 
 def input_channels(trainer: Trainer, example: int) -> dict[str, np.ndarray]:
@@ -223,8 +142,7 @@ def input_tokens(trainer: Trainer, example: int) -> list[str] | None:
 
 def example_caption(trainer: Trainer, example: int) -> str:
     """What the shown example asks for, in numbers, so the heatmaps can be checked by eye."""
-    inputs = trainer.trace_inputs[example].numpy()
-    return trainer.task.describe_example(inputs, trainer.trace_targets[example].numpy())
+    return trace_example(trainer, example).description
 
 
 def marks_task_steps(trainer: Trainer, example: int) -> bool:
@@ -245,7 +163,7 @@ def internals_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Check
             title=f"{run.label} at step {checkpoint.step}: example {example + 1}{layer_note}",
         )
 
-    return _shared_memo((run_source(trainer), "internals", arch, checkpoint.step, example, layer), build)
+    return TRAIN_FIGURES((run_source(trainer), "internals", arch, checkpoint.step, example, layer), build)
 
 
 def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Checkpoint, example: int, layer: int) -> go.Figure:
@@ -268,12 +186,12 @@ def trajectory_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Chec
             title=f"{run.label} {what}", subtitle=f"{TRAJECTORY_UNITS} {chosen}", value_label=symbol,
         )
 
-    return _shared_memo((run_source(trainer), "trajectory", arch, checkpoint.step, example, layer), build)
+    return TRAIN_FIGURES((run_source(trainer), "trajectory", arch, checkpoint.step, example, layer), build)
 
 
 def forget_figures(trainer: Trainer, arch: str, layer: int, upto_step: int) -> tuple[go.Figure, go.Figure] | None:
     key = (run_source(trainer), "forget", arch, layer, upto_step, _checkpoint_key(trainer))
-    return _shared_memo(key, lambda: _build_forget_figures(trainer, arch, layer, upto_step))
+    return TRAIN_FIGURES(key, lambda: _build_forget_figures(trainer, arch, layer, upto_step))
 
 
 def _build_forget_figures(trainer: Trainer, arch: str, layer: int, upto_step: int) -> tuple[go.Figure, go.Figure] | None:

@@ -2,7 +2,7 @@
 import numpy as np
 
 from lstm_viz.figures import gradient as gfig
-from lstm_viz.figures.training import ARCH_COLOURS
+from lstm_viz.figures.style import ARCH_COLOURS
 
 
 def test_gradient_vs_distance_reverses_time_and_divides_by_the_last_step():

@@ -10,7 +10,7 @@ from lstm_viz.analysis.cell_step import CellStep, layer_input_of, step_from_trac
 from lstm_viz.core.architectures import layer_params
 from lstm_viz.core.traces import Trace, trace
 from lstm_viz.core.trainer import Checkpoint
-from lstm_viz.figures.training import memory_units, most_active_units
+from lstm_viz.analysis.memory import memory_units, most_active_units
 from .memo import explorer_memo
 from .state import ExploredRun
 

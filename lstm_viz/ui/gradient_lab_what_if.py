@@ -21,7 +21,7 @@ from lstm_viz.analysis import jacobians
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Trainer
 from lstm_viz.figures import gradient as gfig
-from lstm_viz.figures.training import arch_colour
+from lstm_viz.figures.style import arch_colour
 from lstm_viz.runs.scheduler import Ticket, describe_wait, wait_for
 from . import state
 from .gradient_lab_views import _model_with, config_key, fmt, weights_digest

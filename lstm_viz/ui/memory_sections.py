@@ -12,7 +12,7 @@ import streamlit as st
 from lstm_viz.analysis import memory
 from lstm_viz.analysis.checkpoints import LATEST, checkpoint_at, step_setting
 from lstm_viz.figures import memory as memory_figures
-from lstm_viz.figures.training import TRACE_LABELS
+from lstm_viz.figures.style import TRACE_LABELS
 from lstm_viz.rules.errors import LstmVizError
 from . import charts, memory_traces, memory_view, state, url_rules
 from .memory_traces import MemoryView

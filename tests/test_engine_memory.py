@@ -99,27 +99,25 @@ def test_clustering_is_a_permutation_that_puts_identical_units_side_by_side():
     assert np.array_equal(order, memory.cluster_order(profiles))  # deterministic
 
 
-def test_average_linkage_merge_heights_match_scipy_when_it_is_installed():
-    hierarchy = pytest.importorskip("scipy.cluster.hierarchy")
-    profiles = np.random.default_rng(3).normal(size=(12, 30))
-    reference = hierarchy.linkage(profiles, method="average", metric="correlation")
-    # The same merges in our own implementation: replay them on the distance matrix.
-    distance = memory.correlation_distance(profiles)
-    clusters = {i: [i] for i in range(12)}
-    heights = []
-    for index, (a, b, height, _) in enumerate(reference):
-        left, right = clusters.pop(int(a)), clusters.pop(int(b))
-        heights.append(distance[np.ix_(left, right)].mean())
-        clusters[12 + index] = left + right
-    np.testing.assert_allclose(heights, reference[:, 2], atol=1e-10)
-    # And our leaf order is a valid dendrogram order of the same tree: each SciPy cluster is contiguous in it.
-    position = {unit: p for p, unit in enumerate(memory.cluster_order(profiles))}
-    clusters = {i: [i] for i in range(12)}
-    for index, (a, b, _, _) in enumerate(reference):
-        members = clusters.pop(int(a)) + clusters.pop(int(b))
-        places = sorted(position[m] for m in members)
-        assert places == list(range(places[0], places[0] + len(places)))
-        clusters[12 + index] = members
+def brute_force_average_linkage_order(profiles: np.ndarray) -> list[int]:
+    """UPGMA the slow way, independent of SciPy and of memory.correlation_distance: distances 1 - Pearson r from
+    np.corrcoef, and at each step the two clusters whose members are closest on average (every pair recomputed from
+    the unit distances) merge, the one holding the lower unit index first."""
+    distance = 1.0 - np.corrcoef(profiles)
+    clusters = [[unit] for unit in range(len(profiles))]
+    while len(clusters) > 1:
+        pairs = [(i, j) for i in range(len(clusters)) for j in range(i + 1, len(clusters))]
+        i, j = min(pairs, key=lambda pair: distance[np.ix_(clusters[pair[0]], clusters[pair[1]])].mean())
+        left, right = clusters[i], clusters[j]
+        merged = left + right if min(left) < min(right) else right + left
+        clusters = [c for k, c in enumerate(clusters) if k not in (i, j)] + [merged]
+    return clusters[0]
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_clustered_order_is_average_linkage_computed_the_slow_way(seed):
+    profiles = np.random.default_rng(seed).normal(size=(12, 30))  # no two merges at the same height
+    assert memory.cluster_order(profiles).tolist() == brute_force_average_linkage_order(profiles)
 
 
 @pytest.mark.parametrize("method", list(memory.ORDERINGS))

@@ -3,7 +3,7 @@ a Trainer and returns arrays, so a script can reproduce what the "Gates and memo
 
 - Examples: one sequence from the run's test set, or a text the user typed (tasks with `accepts_text`).
 - Unit orderings shared by every heatmap: by index, clustered (average-linkage hierarchical clustering on
-  correlation distance between the units' gate and state traces, in NumPy), by peak time, by forget-gate mean.
+  correlation distance between the units' gate and state traces, SciPy's), by peak time, by forget-gate mean.
 - Saturation: the fraction of gate values below 0.1 or above 0.9 on the probe batch, at every checkpoint.
 - Neuron search (after LSTMVis, Strobelt et al. 2018, arXiv 1606.07461): rank units by |Pearson r| with a task
   feature over the probe sequences, or by how well they switch on inside a marked span of one example.
@@ -15,6 +15,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import torch
+from scipy.cluster import hierarchy
+from scipy.spatial.distance import squareform
 
 from lstm_viz.rules.errors import ConfigError
 from lstm_viz.core.model import SequenceModel
@@ -123,36 +125,22 @@ def correlation_distance(profiles: np.ndarray) -> np.ndarray:
 def cluster_order(profiles: np.ndarray) -> np.ndarray:
     """Leaf order of average-linkage (UPGMA) clustering of the rows of `profiles` (H, N) on correlation distance.
 
-    Deterministic: ties go to the lowest pair of cluster indices, and a merge puts the cluster holding the lower
-    unit index first. Identical units (distance 0) merge before anything else, so they end up side by side.
-    O(H^3) in the worst case; H <= 512 here, about 0.3 s at 512.
+    SciPy builds the tree; the order of its leaves is read here so that at every merge the cluster holding the lower
+    unit index comes first, whatever SciPy numbers its clusters: the same units in the same place for every run.
+    Identical units (distance 0) merge before anything else, so they end up side by side.
     """
     profiles = np.asarray(profiles, dtype=np.float64)
     count = profiles.shape[0]
     if count <= 2:
         return np.arange(count)
     distance = correlation_distance(profiles)
-    np.fill_diagonal(distance, np.inf)
+    # The upper triangle as SciPy's condensed form; the matrix is symmetric up to rounding, which checks would refuse.
+    tree = hierarchy.linkage(squareform(distance, checks=False), method="average")
     members: list[list[int]] = [[unit] for unit in range(count)]
-    sizes = np.ones(count)
-    alive = np.ones(count, dtype=bool)
-    for _ in range(count - 1):
-        flat_index = int(np.argmin(distance))
-        first, second = divmod(flat_index, count)
-        first, second = min(first, second), max(first, second)
-        merged = (sizes[first] * distance[first] + sizes[second] * distance[second]) / (sizes[first] + sizes[second])
-        merged[~alive] = np.inf
-        distance[first, :] = merged
-        distance[:, first] = merged
-        distance[first, first] = np.inf
-        distance[second, :] = np.inf
-        distance[:, second] = np.inf
+    for first, second in tree[:, :2].astype(int):
         left, right = members[first], members[second]
-        members[first] = left + right if min(left) < min(right) else right + left
-        members[second] = []
-        sizes[first] += sizes[second]
-        alive[second] = False
-    return np.asarray(members[int(np.flatnonzero(alive)[0])], dtype=int)
+        members.append(left + right if min(left) < min(right) else right + left)
+    return np.asarray(members[-1], dtype=int)
 
 
 def unit_profiles(arrays: Mapping[str, np.ndarray]) -> np.ndarray:

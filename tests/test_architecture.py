@@ -173,3 +173,49 @@ def test_no_function_runs_past_sixty_lines():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
                 long_functions[f"{path.name}.{node.name}"] = node.end_lineno - node.lineno + 1
     assert not long_functions, long_functions
+
+
+def private_names_used_across_modules() -> list[str]:
+    """`from lstm_viz.x import _name`, or `module._name` on an imported lstm_viz module, outside that module."""
+    modules = engine_modules()
+    used = []
+    sources = {**{name: path for name, path in modules.items()},
+               **{path.name: path for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]}}
+    for name, path in sources.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        aliases = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = package[:len(package) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else [])) if node.level else (node.module or "")
+                for alias in node.names:
+                    if f"{target}.{alias.name}" in modules:
+                        aliases[alias.asname or alias.name] = f"{target}.{alias.name}"
+                    elif target in modules and alias.name.startswith("_") and not alias.name.startswith("__"):
+                        used.append(f"{name}: from {target} import {alias.name}")
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in modules and alias.asname:
+                        aliases[alias.asname] = alias.name
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+                used.append(f"{name}: {aliases[node.value.id]}.{node.attr}")
+    return sorted(set(used))
+
+
+def test_no_module_uses_another_modules_private_names():
+    assert not private_names_used_across_modules()
+
+
+def test_a_private_name_used_from_another_module_is_seen():
+    probe = PACKAGE / "ui" / "_architecture_probe.py"
+    probe.write_text("from lstm_viz.core.trainer import _hidden\nfrom lstm_viz.ui import views\nviews._helper\n",
+                     encoding="utf-8")
+    try:
+        found = private_names_used_across_modules()
+    finally:
+        probe.unlink()
+    assert found == ["lstm_viz.ui._architecture_probe: from lstm_viz.core.trainer import _hidden",
+                     "lstm_viz.ui._architecture_probe: lstm_viz.ui.views._helper"]

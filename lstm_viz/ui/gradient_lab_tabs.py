@@ -149,7 +149,7 @@ def init_probe_tab(trainer: Trainer, knob: str, layer: int, distance: int) -> No
     once; they differ only in the knob (what_if.INIT_KNOBS) and their words (INIT_TAB_TEXT)."""
     title, chart_key, name, text = INIT_TAB_TEXT[knob]
     layer_note = f", layer {layer + 1}" if trainer.config.num_layers > 1 else ""
-    probes = what_if.required(what_if.init_probes(trainer, views.config_key(trainer), knob))
+    probes = what_if.required(what_if.init_probes(trainer, trainer.config.key(), knob))
     charts.show(what_if.init_probe_figure(probes, layer, title + layer_note), chart_key, name=name, in_zip=False)
     steps_in_sequence = trainer.task.sequence_length(trainer.config.length)
     table = what_if.init_probe_table(probes, layer, distance, steps_in_sequence)

@@ -31,10 +31,6 @@ def number_columns(rows: list[dict], keep: tuple[str, ...] = ()) -> dict:
     return {name: st.column_config.NumberColumn(format="%.3g") for name in floats if name not in keep}
 
 
-def config_key(trainer: Trainer) -> str:
-    return trainer.config.key()
-
-
 def weights_digest(state_dict: dict[str, torch.Tensor]) -> str:
     digest = hashlib.sha1()
     for name in sorted(state_dict):
@@ -43,7 +39,7 @@ def weights_digest(state_dict: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def _model_with(trainer: Trainer, arch: str, state_dict: dict[str, torch.Tensor]) -> SequenceModel:
+def model_with(trainer: Trainer, arch: str, state_dict: dict[str, torch.Tensor]) -> SequenceModel:
     model = build_model(trainer.config.model_config(arch), seed=trainer.config.seed)
     model.load_state_dict(state_dict)
     return model
@@ -122,7 +118,7 @@ def reach_table(trainer: Trainer, step: int, layer: int, distance: int) -> list[
 # why
 @st.cache_data(show_spinner=False, max_entries=64)
 def _rnn_jacobians(_trainer: Trainer, _state_dict, key: tuple, example: int, layer: int):
-    model = _model_with(_trainer, "rnn", _state_dict)
+    model = model_with(_trainer, "rnn", _state_dict)
     inputs, targets = _trainer.trace_inputs[example : example + 1], _trainer.trace_targets[example : example + 1]
     result = jacobians.rnn_jacobians(model, inputs[0], layer)
     measured = measure_gradient_flow(model, _trainer.task, inputs, targets).grad_norm_per_step[layer]
@@ -131,7 +127,7 @@ def _rnn_jacobians(_trainer: Trainer, _state_dict, key: tuple, example: int, lay
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _forget_path(_trainer: Trainer, _state_dict, key: tuple, example: int, layer: int) -> jacobians.ForgetPath:
-    model = _model_with(_trainer, "lstm", _state_dict)
+    model = model_with(_trainer, "lstm", _state_dict)
     return jacobians.lstm_forget_path(model, _trainer.trace_inputs[example], layer)
 
 
@@ -149,7 +145,7 @@ def why_rnn(trainer: Trainer, step: int, layer: int, example: int) -> WhyRnn:
         state_dict, shown_step, trained = checkpoint.state_dict, checkpoint.step, True
     else:
         state_dict, shown_step, trained = jacobians.initial_model(trainer.config, "rnn").state_dict(), 0, False
-    key = (config_key(trainer), weights_digest(state_dict))
+    key = (trainer.config.key(), weights_digest(state_dict))
     result, measured = _rnn_jacobians(trainer, state_dict, key, example, layer)
     figure = gfig.rnn_jacobian_figure(
         result.step_norm, result.product_norm, result.norm_product,
@@ -223,7 +219,7 @@ def why_lstm(trainer: Trainer, step: int, layer: int, example: int) -> WhyLstm:
     else:
         initial_state = state_dict = jacobians.initial_model(trainer.config, "lstm").state_dict()
         shown_step, trained = 0, False
-    config = config_key(trainer)
+    config = trainer.config.key()
     path = _forget_path(trainer, state_dict, (config, weights_digest(state_dict)), example, layer)
     initial = _forget_path(trainer, initial_state, (config, weights_digest(initial_state)), example, layer)
     figure = gfig.forget_path_figure(

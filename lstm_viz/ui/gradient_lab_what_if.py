@@ -24,7 +24,7 @@ from lstm_viz.figures import gradient as gfig
 from lstm_viz.figures.style import arch_colour
 from lstm_viz.runs.scheduler import Ticket, describe_wait, wait_for
 from . import state
-from .gradient_lab_views import _model_with, config_key, fmt, weights_digest
+from .gradient_lab_views import fmt, model_with, weights_digest
 from .memo import SharedMemo
 
 # Other settings of the clipping comparison. Adam rescales every gradient, so with the run's own optimiser clipping
@@ -157,7 +157,7 @@ def init_probe_table(probes: list[jacobians.InitProbe], layer: int, distance: in
 # what if: clamp the trained LSTM's forget gate
 def _clamp(trainer: Trainer, state_dict, key: tuple, clamps: tuple[float | None, ...]) -> list[jacobians.ClampResult]:
     def compute(ticket: Ticket) -> list[jacobians.ClampResult]:
-        model = _model_with(trainer, "lstm", state_dict)
+        model = model_with(trainer, "lstm", state_dict)
         return jacobians.clamp_experiments(
             model, trainer.task, (trainer.test_inputs, trainer.test_targets),
             (trainer.probe_inputs, trainer.probe_targets), list(clamps))
@@ -177,7 +177,7 @@ def clamp_results(trainer: Trainer, chosen: float) -> tuple[int, list[jacobians.
     """The run's latest LSTM probe (trained) as it is, with the fixed clamps and with the chosen one; (its step,
     results ordered as clamp_values). The fixed set is computed (in one batch) and cached apart from the slider's."""
     checkpoint = trainer.runs["lstm"].checkpoints[-1]
-    key = (config_key(trainer), weights_digest(checkpoint.state_dict))
+    key = (trainer.config.key(), weights_digest(checkpoint.state_dict))
     fixed: tuple[float | None, ...] = (None, *jacobians.CLAMP_VALUES)
     results = {r.clamp: r for r in required(_clamp(trainer, checkpoint.state_dict, key, fixed))}
     chosen = round(float(chosen), 2)
@@ -222,7 +222,7 @@ def clipping_cost(trainer: Trainer, arch: str, optimiser: str, steps: int) -> fl
 
 
 def _clipping_key(trainer: Trainer, arch: str, optimiser: str, steps: int) -> str:
-    return json.dumps([config_key(trainer), arch, optimiser, steps])
+    return json.dumps([trainer.config.key(), arch, optimiser, steps])
 
 
 def cached_clipping(trainer: Trainer, arch: str, optimiser: str, steps: int) -> list[jacobians.ClippingRun] | None:

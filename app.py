@@ -1,7 +1,7 @@
 """LSTM Explorer: watch an LSTM learn next to a vanilla RNN and a GRU. Run with `streamlit run app.py`."""
 import streamlit as st
 
-from lstm_viz.ui import boundary, presenter, state
+from lstm_viz.ui import boundary, page_url, presenter, state
 
 state.init_session(entrypoint=True)
 presenter.init()
@@ -21,4 +21,5 @@ page = st.navigation({
     "Tasks": [try_it, forecast],
 })
 boundary.run_page(page)  # the page's one error boundary: a message and a log entry, never a traceback
+page_url.write_back()  # the values the page settled on, in the address
 presenter.sidebar_controls()

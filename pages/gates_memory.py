@@ -4,37 +4,22 @@ from lstm_viz.analysis import memory
 from lstm_viz.figures import memory as memory_figures
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.figures.training import TRACE_LABELS
-from lstm_viz.ui import charts, memory_view, state, url_rules
+from lstm_viz.ui import charts, memory_view, page_schemas, page_url, state
 from lstm_viz.ui.plain import plain
-from lstm_viz.ui.url_state import sync_with_url
 
 state.init_session()
 
-LATEST = -1
+LATEST = page_schemas.LATEST
 TRAJECTORY_UNITS = 6
 SEARCH_UNITS = 6
-PICKS = {"active": "most active", "feature": "most correlated with the feature", "hand": "by hand"}
-SEARCHES = {"feature": "a task feature", "span": "a span of this example"}
-
-URL_DEFAULTS = {
-    "gm_arch": "", "gm_step": LATEST, "gm_layer": 0, "gm_source": "test", "gm_example": 1, "gm_probe": 1,
-    "gm_text": "",
-    "gm_order": "clustered", "gm_pick": "active", "gm_units": [], "gm_state": "cell_state", "gm_search": "feature",
-    "gm_feature": "", "gm_span_start": LATEST, "gm_span_end": LATEST, "gm_span_method": "contrast",
-    "gm_threshold": 0.3, "gm_compare": True,
-}
-rejected = sync_with_url(URL_DEFAULTS, page="gates_memory")
+PICKS, SEARCHES = page_schemas.GM_PICKS, page_schemas.GM_SEARCHES
+page = page_url.sync(page_schemas.GATES_MEMORY)
 ss = st.session_state
-# Streamlit drops the value of a widget that a run does not draw (the typed text while a test example is shown);
-# re-assigning keeps every setting as plain session state, so it survives until the widget is drawn again.
-for _key in [k for k in ss.keys() if str(k).startswith("gm_") and k != memory_view.CACHE_KEY]:
-    ss[_key] = ss[_key]
 
 
 def keep_in(key: str, options: list, fallback) -> None:
-    """A value from the URL or an earlier run that this run does not offer falls back before the widget exists."""
-    if ss.get(key) not in options:
-        ss[key] = fallback
+    """A value this run does not offer falls back before the widget exists (named in the warning if a link gave it)."""
+    page.fit(key, options, fallback)
 
 
 explored = state.explored_run()
@@ -48,8 +33,7 @@ if explored.source == "bundled":
 else:
     st.caption(f"Showing this session's run ({task.label}, T = {trainer.config.length}), "
                + ("still training, at step " if state.is_running() else "trained for ") + f"{trainer.step:,} steps.")
-if rejected:
-    st.warning(f"Ignored unreadable values in the address: {', '.join(rejected)}.")
+page.warn()
 
 # ----- what to look at -----
 archs = list(trainer.runs)
@@ -99,7 +83,7 @@ if not 1 <= ss.get("gm_example", 1) <= test_count:
     ss["gm_example"] = 1
 example = None
 if ss["gm_source"] == "text":
-    right.text_input("Your input", key="gm_text", placeholder="type a sequence for the task", max_chars=url_rules.TEXT_LIMITS["gm_text"])
+    right.text_input("Your input", key="gm_text", placeholder="type a sequence for the task", max_chars=page_schemas.TEXT_LIMITS["gm_text"])
     if ss["gm_text"].strip():
         try:
             example = memory.text_example(task, ss["gm_text"])
@@ -281,6 +265,3 @@ if others:
             with column:
                 charts.show(heatmaps(other, other_checkpoint, other_arrays, 130), f"gm_compare_{other}",
                             name=f"{other}_gates_and_states_step{other_checkpoint.step}", in_zip=False)
-
-# Values resolved above (the architecture, the feature, the span) go back into the address too.
-sync_with_url(URL_DEFAULTS, page="gates_memory")

@@ -7,23 +7,12 @@ from streamlit.errors import StreamlitPageNotFoundError
 from lstm_viz.analysis import jacobians
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.ui import gradient_lab_views as views
-from lstm_viz.ui import charts, state, url_state
+from lstm_viz.ui import charts, page_schemas, page_url, state
 
 state.init_session()
 
-TABS = ("Over training", "Why it vanishes", "Forget-gate bias", "Clamp the forget gate", "Recurrent weight scale",
-        "Gradient clipping")
-LATEST = -1  # glab_step's default: the latest probe of the run
-DEFAULTS = {
-    "glab_tab": TABS[0], "glab_step": LATEST, "glab_layer": 0, "glab_relative": True, "glab_play": False,
-    "glab_example": 0,
-    "glab_clamp": 0.95, "glab_clip_arch": "rnn", "glab_clip_opt": "sgd", "glab_clip_steps": 200,
-}
-# Widgets of tabs that are not open this run would be forgotten; plain session state survives.
-for key in DEFAULTS:
-    if key in st.session_state:
-        st.session_state[key] = st.session_state[key]
-rejected = url_state.sync_with_url(DEFAULTS, page="gradient_lab")
+TABS = page_schemas.GLAB_TABS
+page = page_url.sync(page_schemas.GRADIENT_LAB)
 
 explored = state.explored_run()
 trainer = explored.trainer
@@ -32,25 +21,14 @@ steps_in_sequence = task.sequence_length(config.length)
 distance = jacobians.default_distance(steps_in_sequence)
 probe_steps = views.probe_steps(trainer)
 
-# Values from a URL or an earlier run that do not fit this run fall back to their defaults.
-checks = {
-    "glab_tab": lambda v: v in TABS,
-    "glab_step": lambda v: v in probe_steps,
-    "glab_layer": lambda v: isinstance(v, int) and 0 <= v < config.num_layers,
-    "glab_example": lambda v: isinstance(v, int) and 0 <= v < len(trainer.trace_inputs),
-    "glab_clamp": lambda v: isinstance(v, float) and 0.0 <= v <= 1.0,
-    "glab_clip_arch": lambda v: v in ARCHITECTURES,
-    "glab_clip_opt": lambda v: v in views.CLIP_OPTIMISERS,
-    "glab_clip_steps": lambda v: v in jacobians.CLIPPING_STEPS,
-}
-for key, valid in checks.items():
-    if not valid(st.session_state[key]):
-        if key != "glab_step" and st.session_state[key] != DEFAULTS[key]:
-            rejected.append(key)
-        st.session_state[key] = probe_steps[-1] if key == "glab_step" else DEFAULTS[key]
-url_state.sync_with_url(DEFAULTS, page="gradient_lab")  # the address shows the values actually used
-if rejected:
-    st.warning(f"Settings that do not fit this run were reset to their defaults: {', '.join(sorted(set(rejected)))}.")
+# What only this run can say; the fields' validators checked the rest. The latest probe stands for LATEST.
+if st.session_state["glab_step"] == page_schemas.LATEST:
+    st.session_state["glab_step"] = probe_steps[-1]
+page.fit("glab_step", probe_steps, probe_steps[-1])
+page.fit("glab_layer", range(config.num_layers), 0)
+page.fit("glab_example", range(len(trainer.trace_inputs)), 0)
+page.fit("glab_clip_opt", views.CLIP_OPTIMISERS, page_schemas.GRADIENT_LAB.by_key["glab_clip_opt"].default)
+page.warn()
 
 st.title("Gradient flow lab")
 if explored.source == "session":

@@ -5,14 +5,11 @@ from lstm_viz.figures import text as text_figures
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN, load_bundled_run
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.analysis.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE, find_feature_unit, read_text, sample_characters
-from lstm_viz.ui import charts, state, text_data
+from lstm_viz.ui import charts, page_schemas, page_url, state, text_data
 from lstm_viz.ui.plain import plain, short
-from lstm_viz.ui.url_rules import TEXT_LIMITS
-from lstm_viz.ui.url_state import sync_with_url
 
 state.init_session()
 
-DEFAULT_SENTENCE = "good food but the service was not great . we went there on a tuesday with my sister ."
 # Clickable sentences for the bundled sentiment model: the seed's own examples first, then negation, contrast, and
 # an opinion followed by filler the network must remember across.
 EXAMPLE_SENTENCES = (
@@ -23,20 +20,16 @@ EXAMPLE_SENTENCES = (
     "Great location, but the room was dirty.",
     "I didn't like this phone. I bought it in June and my sister used it on the train every morning.",
 )
-DEFAULT_BRACKETS = 'f(a [b c] {"(not a bracket)" d})\nx[{e} (g h)]'
 BUNDLED = {
     SENTIMENT_RUN: "Bundled: sentiment of reviews",
     BRACKETS_RUN: "Bundled: brackets and quotes",
 }
-rejected = sync_with_url({
-    "try_source": "auto", "try_arch": "lstm", "try_text": DEFAULT_SENTENCE, "try_paste": DEFAULT_BRACKETS,
-    "try_temperature": 0.8, "try_sample_length": 300, "try_prompt": "(", "try_seed": 0, "try_feature": "nesting depth",
-}, page="try_it")
+TEXT_LIMITS = page_schemas.TEXT_LIMITS
+page = page_url.sync(page_schemas.TRY_IT)
 
 st.title("Try it")
 st.caption("Type your own input into a trained network and watch it read, word by word or character by character.")
-if rejected:
-    st.warning(f"Ignored values in the address that do not fit this page: {', '.join(rejected)}; their defaults are shown.")
+page.warn()
 
 session_trainer = state.current_trainer()
 sources = {}

@@ -13,10 +13,10 @@ import streamlit as st
 
 from lstm_viz.analysis import memory
 from lstm_viz.core.trainer import Checkpoint
+from .page_schemas import THRESHOLD_RANGE  # noqa: F401 - the span search's widget reads it here
 from .state import ExploredRun
 
 CACHE_KEY = "gm_cache"
-THRESHOLD_RANGE = (0.0, 10.0)  # "on" above this, in the span search (the widget and the URL rule read it)
 CACHE_SIZE = 32
 
 

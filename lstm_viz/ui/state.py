@@ -63,17 +63,25 @@ def _limit_torch_threads() -> None:
     torch.set_num_threads(1)
 
 
+# Set by app.py's init_session call, taken by the page's: a page that finds none runs without app.py.
+_ENTERED_BY_APP_KEY = "_entered_by_app"
+
+
 def _leave_legacy_multipage_mode(entrypoint: bool) -> None:
     """Because a `pages/` folder exists, Streamlit starts in its legacy multipage mode and keeps it until some
     script calls st.navigation: the first visitor after a server start who opens /train directly got the
-    page without app.py and a sidebar of file names ("app", "home", "train"). Clearing the flag and rerunning
-    sends that run through app.py's navigation. Internal API, pinned with Streamlit 1.67 and covered by
-    tests/test_browser.py::test_a_fresh_server_opened_on_the_train_page_shows_the_app_navigation."""
-    from streamlit.runtime.pages_manager import PagesManager
+    page without app.py and a sidebar of file names ("app", "home", "train"). A page that runs without app.py
+    (it finds no mark of app.py's run) calls st.navigation itself, which ends that mode for the server, and reruns,
+    through app.py's navigation this time. Public API only; covered by
+    tests/test_browser.py::test_a_fresh_server_opened_on_the_train_page_shows_the_app_navigation, and by every
+    AppTest run, which starts in the legacy mode."""
+    from . import navigation
 
-    # app.py's own st.navigation call clears the flag; only a page script run without app.py must rerun.
-    if PagesManager.uses_pages_directory and not entrypoint:
-        PagesManager.uses_pages_directory = False
+    state = st.session_state
+    if entrypoint:
+        state[_ENTERED_BY_APP_KEY] = True
+    elif not state.pop(_ENTERED_BY_APP_KEY, False):
+        st.navigation(navigation.app_pages(), position="hidden")
         st.rerun()
 
 

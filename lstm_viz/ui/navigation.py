@@ -21,3 +21,21 @@ def app_pages() -> dict[str, list]:
         "Explore": [inside_cell, gates_memory, gradient_lab, length_sweep],
         "Tasks": [try_it, forecast],
     }
+
+
+# Set once app.py's navigation has run in this run, taken by the page's init_session: a page that finds none runs
+# without app.py.
+NAVIGATED_KEY = "_navigated_by_app"
+
+
+def navigate():
+    """app.py's st.navigation: the page to run."""
+    page = st.navigation(app_pages())
+    st.session_state[NAVIGATED_KEY] = True
+    return page
+
+
+def ran_through_app() -> bool:
+    """Whether app.py's navigation chose the page running now. Takes the mark: call it once per run, at the page's
+    top (state.init_session does)."""
+    return bool(st.session_state.pop(NAVIGATED_KEY, False))

@@ -63,24 +63,17 @@ def _limit_torch_threads() -> None:
     torch.set_num_threads(1)
 
 
-# Set by app.py's init_session call, taken by the page's: a page that finds none runs without app.py.
-_ENTERED_BY_APP_KEY = "_entered_by_app"
-
-
 def _leave_legacy_multipage_mode(entrypoint: bool) -> None:
     """Because a `pages/` folder exists, Streamlit starts in its legacy multipage mode and keeps it until some
     script calls st.navigation: the first visitor after a server start who opens /train directly got the
-    page without app.py and a sidebar of file names ("app", "home", "train"). A page that runs without app.py
-    (it finds no mark of app.py's run) calls st.navigation itself, which ends that mode for the server, and reruns,
-    through app.py's navigation this time. Public API only; covered by
+    page without app.py and a sidebar of file names ("app", "home", "train"). A page that app.py's navigation did
+    not choose calls st.navigation itself, which ends that mode for the server, and reruns, through app.py this
+    time. Public API only; covered by
     tests/test_browser.py::test_a_fresh_server_opened_on_the_train_page_shows_the_app_navigation, and by every
     AppTest run, which starts in the legacy mode."""
     from . import navigation
 
-    state = st.session_state
-    if entrypoint:
-        state[_ENTERED_BY_APP_KEY] = True
-    elif not state.pop(_ENTERED_BY_APP_KEY, False):
+    if not entrypoint and not navigation.ran_through_app():
         st.navigation(navigation.app_pages(), position="hidden")
         st.rerun()
 
@@ -102,10 +95,10 @@ def _warm_precomputed_runs() -> threading.Thread:
 
 
 def init_session(entrypoint: bool = False) -> None:
-    """At the top of app.py and of every page: page config, thread limit, defaults, settings kept across pages.
+    """At the top of app.py and of every page (once per run): page config, thread limit, default settings.
 
-    Idempotent. Pages call it too because Streamlit still auto-discovers `pages/`: a first visit to
-    /train in a new session runs pages/train.py without app.py.
+    Pages call it too because Streamlit still auto-discovers `pages/`: a first visit to /train in a new session
+    runs pages/train.py without app.py. The settings are kept across pages by lstm_viz.ui.page_url.
     """
     _leave_legacy_multipage_mode(entrypoint)
     st.set_page_config(layout="wide", page_title="LSTM Explorer", page_icon="🧠")

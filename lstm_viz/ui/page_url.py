@@ -15,9 +15,10 @@ Where a value comes from, on every run, field by field:
    refused text is named in the page's warning and the value stays what it was. A key absent from the address
    says nothing: leaving a page takes its keys out of the address, and coming back keeps the settings.
 3. else the value stored at the end of the last run, else the field's default.
-The value is then stored under the schema's own store (`_page_values`, never a widget's key) and assigned to the
-widget's key: this one assignment is why a setting survives runs that do not draw its widget (Streamlit drops the
-value of a widget not drawn in a run: another page, a closed tab, the other view of a page).
+The value is then stored in the schemas' own store (`_page_values`, never a widget's key) and assigned to the
+widget's key, on every run of every page (each page's sync re-assigns the other pages' stored values too): this one
+assignment is why a setting survives runs that do not draw its widget (Streamlit drops the value of a widget not
+drawn in a run: another page, a closed tab, the other view of a page).
 """
 from __future__ import annotations
 
@@ -119,6 +120,7 @@ def sync(schema: PageSchema, apply: Mapping[str, Callable[[Any], None]] | None =
         synced.append(schema.name)
     _write_address(schema)
     if not schema.shared:
+        _keep_other_pages_values(schema)
         _drop_other_pages_keys(schema)
     return view
 
@@ -198,6 +200,20 @@ def _write_address(schema: PageSchema) -> None:
         written[f.key] = text
     if changed:
         query.update(changed)  # one message to the browser, not one per key
+
+
+def _keep_other_pages_values(schema: PageSchema) -> None:
+    """The other pages' values, re-assigned on this page too. Needed as well as the store: a widget not drawn in a
+    run loses its value at the run's end, and Streamlit then answers for its key with an older value it still holds
+    under the key (seen after Train -> Home -> Train: the hidden size set before the last change came back); read
+    and re-assigned while the widget's own entry still exists, the key holds the latest value."""
+    state, store = st.session_state, st.session_state[_STORE_KEY]
+    for other in _SCHEMAS.values():
+        if other.name == schema.name or other.shared:
+            continue
+        for key in other.keys:
+            if key in store:
+                state[key] = store[key] = state[key] if key in state else store[key]
 
 
 def _drop_other_pages_keys(schema: PageSchema) -> None:

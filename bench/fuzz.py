@@ -46,8 +46,8 @@ def link_cases(page_keys: dict, per_page: int) -> FuzzReport:
     for path in PAGES:
         if path in ("pages/home.py", "pages/import_model.py"):
             continue
-        defaults, rules = page_keys[page_of(path)]
-        for query in edge_links(defaults, rules):
+        schema = page_keys[page_of(path)]
+        for query in edge_links(schema):
             one(path, query)
 
         if per_page < 1:
@@ -55,7 +55,7 @@ def link_cases(page_keys: dict, per_page: int) -> FuzzReport:
 
         @settings(max_examples=per_page, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
-        @given(random_links(defaults))
+        @given(random_links(schema.keys))
         def random_link(query):
             one(path, query)
 

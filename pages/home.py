@@ -3,10 +3,10 @@ import streamlit as st
 from lstm_viz.runs.bundled import precomputed_record
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS
 from lstm_viz.runs.speed import timing_sentence
-from lstm_viz.ui import state, url_state
+from lstm_viz.ui import page_schemas, page_url, state
 
 state.init_session()
-url_state.sync_with_url({}, page="home")  # no settings of its own: the address is just the page (and presenter mode)
+page_url.sync(page_schemas.HOME)  # no settings of its own: the address is just the page (and presenter mode)
 
 headline = PRESETS[DEFAULT_PRESET]
 

@@ -3,12 +3,12 @@ import streamlit as st
 from lstm_viz.rules.errors import ModelFileError
 from lstm_viz.io.export import MAX_MODEL_FILE_BYTES
 from lstm_viz.io.model_upload import read_uploaded_model, trainer_from_upload
-from lstm_viz.ui import state, url_state
+from lstm_viz.ui import page_schemas, page_url, state
 
 state.init_session()
 # Nothing of this page goes in the address: its only widget is the file upload, and a file cannot be in a link.
 # The call takes the other pages' settings out of the address, as on Home (a link to this page is just the page).
-url_state.sync_with_url({}, page="import_model")
+page_url.sync(page_schemas.IMPORT_MODEL)
 
 st.title("Import a model")
 st.markdown(

@@ -354,11 +354,10 @@ EDGE_LINKS = 4  # every key at its range's low end, high end, just below, just a
 
 
 def page_of(path: str) -> str:
-    """The name a page file registers its URL keys under (Inside the cell names itself by its keys)."""
-    from lstm_viz.ui import url_state
+    """The name of the page schema (lstm_viz.ui.page_schemas) of a page file."""
+    from lstm_viz.ui import page_schemas
 
-    return {"pages/inside_cell.py": next((p for p in url_state.PAGE_DEFAULTS if "cell_mode" in p), "")}.get(
-        path, path.removeprefix("pages/").removesuffix(".py"))
+    return next(schema.name for schema in page_schemas.PAGES if schema.path == path)
 
 
 def open_page_cleanly(path: str, query: dict) -> float:
@@ -377,58 +376,54 @@ def open_page_cleanly(path: str, query: dict) -> float:
 
 
 def collect_page_keys() -> dict:
-    """{page: (its URL defaults, its own rules)}: every page opened once, as it declares them on its first run."""
-    from lstm_viz.ui import url_state
+    """{name: its PageSchema}: every page's table, and the settings every page shares (presenter mode)."""
+    from lstm_viz.ui import page_schemas
 
-    for path in PAGES:
-        open_page_cleanly(path, {})
-    return {page: (url_state.PAGE_DEFAULTS[page], url_state.PAGE_RULES[page]) for page in url_state.PAGE_DEFAULTS}
+    return dict(page_schemas.SCHEMAS)
 
 
-def edge_links(defaults: dict, rules: dict) -> list[dict]:
-    """EDGE_LINKS links, each putting every ranged key at the same edge (low, high, below, above) and the mode keys
-    at one of their modes."""
-    from lstm_viz.ui import url_rules
-
-    edges = {key: list(getattr(rules.get(key) or url_rules.RULES.get(key), "edges", list)()) for key in defaults}
+def edge_links(schema) -> list[dict]:
+    """EDGE_LINKS links, each putting every key whose validator knows its edges at the same edge (low, high, below,
+    above) and the mode keys at one of their modes."""
+    edges = {f.key: list(getattr(f.valid, "edges", list)()) for f in schema.fields}
     links = []
     for link in range(EDGE_LINKS):
         query = {key: values[link % len(values)] for key, values in edges.items() if values}
-        query.update({key: modes[link % len(modes)] for key, modes in MODES.items() if key in defaults})
+        query.update({key: modes[link % len(modes)] for key, modes in MODES.items() if key in schema.keys})
         links.append(query)
     return links
 
 
-def random_links(defaults: dict):
+def random_links(keys):
     """Links setting every key of a page at once: mode keys mostly to a mode, the rest to anything a URL can hold."""
     return st.fixed_dictionaries({key: st.one_of(st.sampled_from(MODES[key]), url_text()) if key in MODES
-                                  else st.one_of(url_text(), PLAUSIBLE) for key in sorted(defaults)})
+                                  else st.one_of(url_text(), PLAUSIBLE) for key in sorted(keys)})
 
 
 PAGES = ("pages/home.py", "pages/train.py", "pages/try_it.py", "pages/forecast.py", "pages/gates_memory.py",
          "pages/gradient_lab.py", "pages/inside_cell.py", "pages/length_sweep.py", "pages/import_model.py")
 
 
-def check_url_value(page_defaults: dict, page_rules: dict, key: str, text: str) -> str:
-    """One key's value through the same code a page's first run uses; the accepted value must have its default's
-    type, pass its rule, and come back unchanged from the address the page then writes."""
-    from lstm_viz.ui import url_state
+def check_url_value(schema, key: str, text: str) -> str:
+    """One key's value through the same fields a page's every run reads; the accepted value must have its default's
+    type, pass its validator, and come back unchanged from the address the page then writes."""
+    from lstm_viz.ui.page_state import read_query
 
-    values, rejected = url_state.read_query({key: text}, page_defaults, page_rules)
-    if key in rejected:
+    values, refused = read_query(schema, {key: text})
+    if key in refused:
         return "refused"
-    value, default = values[key], page_defaults[key]
+    value, default = values[key], schema.by_key[key].default
     if type(default) is not type(value) and not (isinstance(default, float) and type(value) is float):
         raise AssertionError(f"{key}={text[:60]!r} gave a {type(value).__name__}, its default is a {type(default).__name__}")
-    again, rejected_again = url_state.read_query({key: url_state._format(value)}, page_defaults, page_rules)
-    if key in rejected_again or again[key] != value:
+    again, refused_again = read_query(schema, {key: schema.by_key[key].text(value)})
+    if key in refused_again or again[key] != value:
         raise AssertionError(f"{key}={text[:60]!r}: the address written back does not read back the same")
     return "accepted"
 
 
-def run_url_cases(pages: dict[str, tuple[dict, dict]], count: int, slow_seconds: float = 0.05) -> FuzzReport:
-    """`pages`: {page: (its defaults, its rules)}. Each case picks a key of some page and a value for it."""
-    keys = [(page, key) for page, (defaults, _) in sorted(pages.items()) for key in sorted(defaults)]
+def run_url_cases(pages: dict, count: int, slow_seconds: float = 0.05) -> FuzzReport:
+    """`pages`: {name: its PageSchema}. Each case picks a key of some page and a value for it."""
+    keys = [(page, key) for page, schema in sorted(pages.items()) for key in sorted(schema.keys)]
     report = FuzzReport("URL values (engine)")
 
     @settings(max_examples=count, derandomize=True, database=None, deadline=None,
@@ -436,11 +431,10 @@ def run_url_cases(pages: dict[str, tuple[dict, dict]], count: int, slow_seconds:
     @given(st.sampled_from(keys), url_text())
     def one_case(page_key, text):
         page, key = page_key
-        defaults, rules = pages[page]
         gc.disable()
         started = time.thread_time()
         try:
-            outcome = check_url_value(defaults, rules, key, text)
+            outcome = check_url_value(pages[page], key, text)
         except Exception as error:  # noqa: BLE001
             report.failures.append(f"{type(error).__name__}: {str(error)[:200]} <- {page} {key}={_describe(text)}")
             outcome = "failed"

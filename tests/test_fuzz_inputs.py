@@ -2,7 +2,7 @@
 
 Each case must end in the project's own error (LstmVizError) or a valid result, never another exception; crafted
 model files must stay under the memory bound. Counts per CI run: 1,500 model files, 1,500 URL values through the
-parser every page uses, and per page, through AppTest, four links with every key at an edge of its range and two
+fields every page reads, and per page, through AppTest, four links with every key at an edge of its range and two
 random links. bench/fuzz.py runs the same generators at 30,000 inputs and reports the slowest and hungriest case.
 """
 import json
@@ -13,7 +13,6 @@ import sys
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from lstm_viz.ui import url_rules
 from tests.app_support import clear_caches  # noqa: F401 - clear_caches is an autouse fixture
 from tests.fuzz_support import (
     MODEL_MEMORY_BOUND_MB, PAGES, ROOT, collect_page_keys, edge_links, open_page_cleanly, page_of, random_links, run_url_cases,
@@ -39,16 +38,17 @@ def test_crafted_model_files_end_in_our_error_and_stay_under_the_memory_bound():
 
 @pytest.fixture(scope="module")
 def page_keys() -> dict:
-    """{page: (its URL defaults, its own rules)}, as each page declares them on its first run."""
+    """{name: its PageSchema}: every page's table of settings."""
     return collect_page_keys()
 
 
 def test_every_url_key_of_every_page_has_a_rule(page_keys):
-    # A flag needs no rule: reading it as 1/0/true/false is its whole check.
-    unruled = [(page, key) for page, (defaults, rules) in page_keys.items() for key, default in defaults.items()
-               if key not in rules and key not in url_rules.RULES and not isinstance(default, bool)]
+    # A flag needs no validator: reading it as 1/0/true/false is its whole check.
+    unruled = [(page, f.key) for page, schema in page_keys.items() for f in schema.fields
+               if f.valid is None and not isinstance(f.default, bool)]
     assert unruled == []
-    assert set(page_keys) >= {"train", "try_it", "forecast", "gates_memory", "gradient_lab", "length_sweep"}
+    assert set(page_keys) >= {"train", "try_it", "forecast", "gates_memory", "gradient_lab", "length_sweep",
+                              "inside_cell"}
 
 
 def test_url_values_for_every_key_are_parsed_or_refused(page_keys):
@@ -60,13 +60,13 @@ def test_url_values_for_every_key_are_parsed_or_refused(page_keys):
 
 @pytest.mark.parametrize("path", [p for p in PAGES if p not in ("pages/home.py", "pages/import_model.py")])
 def test_links_at_the_edges_and_random_links_open_every_page_cleanly(page_keys, path):
-    defaults, rules = page_keys[page_of(path)]
-    for query in edge_links(defaults, rules):
+    schema = page_keys[page_of(path)]
+    for query in edge_links(schema):
         open_page_cleanly(path, query)
 
     @settings(max_examples=LINKS_PER_PAGE, derandomize=True, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(random_links(defaults))
+    @given(random_links(schema.keys))
     def open_link(query):
         open_page_cleanly(path, query)
 

@@ -13,7 +13,7 @@ from lstm_viz.analysis.memory import trace_example
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Checkpoint
 from lstm_viz.figures import cell as cell_figures
-from . import cell_traces, cell_view, charts, presenter, state
+from . import cell_traces, cell_view, charts, page_url, presenter, state
 from .plain import plain
 from .state import ExploredRun
 
@@ -46,15 +46,12 @@ class CellView:
 
 
 def keep_valid_settings(explored: ExploredRun) -> None:
-    """Values from the URL or an earlier run that this run does not have fall back before the widgets exist."""
+    """Values this run does not have fall back before the widgets exist (page_url.fit names those a link gave)."""
     ss, trainer = st.session_state, explored.trainer
     archs = list(trainer.runs)
-    if ss["cell_arch"] not in archs:
-        ss["cell_arch"] = "lstm" if "lstm" in archs else archs[0]
-    if not 0 <= ss["cell_example"] < trainer.config.trace_examples:
-        ss["cell_example"] = 0
-    if not 0 <= ss["cell_layer"] < trainer.config.num_layers:
-        ss["cell_layer"] = 0
+    page_url.fit("cell_arch", archs, "lstm" if "lstm" in archs else archs[0])
+    page_url.fit("cell_example", range(trainer.config.trace_examples), 0)
+    page_url.fit("cell_layer", range(trainer.config.num_layers), 0)
     # The checkpoint at a step by the explorer pages' one rule: the latest at or before it ("-1": the latest).
     wanted = ss["cell_checkpoint"]
     checkpoints = trainer.runs[ss["cell_arch"]].checkpoints

@@ -9,29 +9,13 @@ import streamlit as st
 from lstm_viz.analysis.cell_step import CellStep, sandbox_step
 from lstm_viz.core.trainer import Trainer
 from lstm_viz.figures.labels import plotly_text
+from .page_schemas import INSIDE_CELL, SANDBOX_DEFAULTS, SANDBOX_RANGES  # noqa: F401 - the page's sliders
 from .plain import plain
 
-# The page's session-state keys and their defaults, all kept in the URL. -1 means "pick for me": the last
-# checkpoint, the first step the task marks (else the last step), the unit that holds its memory best.
-SANDBOX_DEFAULTS = {
-    "cell_sb_x": 0.5, "cell_sb_h": 0.0, "cell_sb_c": 0.5,
-    "cell_sb_bi": 0.0, "cell_sb_bf": 1.0, "cell_sb_bg": 0.0, "cell_sb_bo": 0.0,
-}
-# The sandbox sliders' ranges (the page's sliders and the URL rules read them here).
-SANDBOX_RANGES = {
-    "cell_sb_x": (-3.0, 3.0), "cell_sb_h": (-1.0, 1.0), "cell_sb_c": (-3.0, 3.0),
-    "cell_sb_bi": (-6.0, 6.0), "cell_sb_bf": (-6.0, 6.0), "cell_sb_bg": (-6.0, 6.0), "cell_sb_bo": (-6.0, 6.0),
-}
-DEFAULTS = {
-    "cell_mode": "trained",
-    "cell_arch": "lstm",
-    "cell_example": 0,
-    "cell_checkpoint": -1,
-    "cell_layer": 0,
-    "cell_step": -1,
-    "cell_unit": -1,
-    **SANDBOX_DEFAULTS,
-}
+# The page's session-state keys and their defaults, all kept in the address (page_schemas.INSIDE_CELL). -1 means
+# "pick for me": the last checkpoint, the first step the task marks (else the last step), the unit that holds its
+# memory best.
+DEFAULTS = INSIDE_CELL.defaults
 SANDBOX_BIAS_KEYS = {"input_gate": "cell_sb_bi", "forget_gate": "cell_sb_bf", "candidate": "cell_sb_bg",
                      "output_gate": "cell_sb_bo"}
 

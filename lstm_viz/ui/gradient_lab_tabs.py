@@ -3,8 +3,6 @@ The numbers and figures come from gradient_lab_views.py (measured on the run) an
 its initialisation, forget gate or clipping differed)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
@@ -12,39 +10,27 @@ from lstm_viz.analysis import jacobians
 from lstm_viz.analysis.memory import trace_example
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Trainer
-from . import charts, state
+from lstm_viz.rules import paths
+from . import charts, page_url, state
 from . import gradient_lab_views as views
 from . import gradient_lab_what_if as what_if
+from .page_schemas import GLAB_TABS, GRADIENT_LAB
 from .state import ExploredRun
 
-TABS = ("Over training", "Why it vanishes", "Forget-gate bias", "Clamp the forget gate", "Recurrent weight scale",
-        "Gradient clipping")
-LENGTH_SWEEP_PAGE = Path(__file__).resolve().parents[2] / "pages" / "length_sweep.py"
+TABS = GLAB_TABS
+LENGTH_SWEEP_PAGE = paths.PROJECT_DIR / "pages" / "length_sweep.py"
 
 
-def keep_valid_settings(trainer: Trainer, defaults: dict) -> list[str]:
-    """Values from a URL or an earlier run that do not fit this run fall back to their defaults; the probe step to
-    the probe the explorer pages' rule picks for it (the latest at or before it). The keys that fell back, but the
-    probe step, which a link may name for another run."""
+def keep_valid_settings(trainer: Trainer) -> None:
+    """Settings this run cannot show fall back before the widgets exist (page_url.fit names those a link gave): its
+    layers, traced examples and clipping optimisers. The probe step goes to the probe the explorer pages' rule picks
+    for it (the latest at or before it), so a link naming another run's step still opens."""
     ss, config = st.session_state, trainer.config
-    checks = {
-        "glab_tab": lambda v: v in TABS,
-        "glab_layer": lambda v: isinstance(v, int) and 0 <= v < config.num_layers,
-        "glab_example": lambda v: isinstance(v, int) and 0 <= v < len(trainer.trace_inputs),
-        "glab_clamp": lambda v: isinstance(v, float) and 0.0 <= v <= 1.0,
-        "glab_clip_arch": lambda v: v in ARCHITECTURES,
-        "glab_clip_opt": lambda v: v in what_if.CLIP_OPTIMISERS,
-        "glab_clip_steps": lambda v: v in jacobians.CLIPPING_STEPS,
-    }
-    rejected = []
     wanted = ss["glab_step"]
     ss["glab_step"] = views.probe_step_at(trainer, wanted if isinstance(wanted, int) else None)
-    for key, valid in checks.items():
-        if not valid(ss[key]):
-            if ss[key] != defaults[key]:
-                rejected.append(key)
-            ss[key] = defaults[key]
-    return rejected
+    page_url.fit("glab_layer", range(config.num_layers), 0)
+    page_url.fit("glab_example", range(len(trainer.trace_inputs)), 0)
+    page_url.fit("glab_clip_opt", what_if.CLIP_OPTIMISERS, GRADIENT_LAB.by_key["glab_clip_opt"].default)
 
 
 def run_caption(explored: ExploredRun) -> None:

@@ -14,7 +14,7 @@ from lstm_viz.analysis.checkpoints import LATEST, checkpoint_at, step_setting
 from lstm_viz.figures import memory as memory_figures
 from lstm_viz.figures.style import TRACE_LABELS
 from lstm_viz.rules.errors import LstmVizError
-from . import charts, memory_traces, memory_view, state, url_rules
+from . import charts, memory_traces, memory_view, page_schemas, state
 from .memory_traces import MemoryView
 from .memory_view import PICKS, SEARCH_UNITS, SEARCHES, TRAJECTORY_UNITS, keep_in
 from .plain import plain
@@ -63,7 +63,7 @@ def pick_example(explored: ExploredRun) -> memory.Example:
     example = None
     if ss["gm_source"] == "text":
         right.text_input("Your input", key="gm_text", placeholder="type a sequence for the task",
-                         max_chars=url_rules.TEXT_LIMITS["gm_text"])
+                         max_chars=page_schemas.TEXT_LIMITS["gm_text"])
         if ss["gm_text"].strip():
             try:
                 example = memory.text_example(task, ss["gm_text"])

@@ -11,7 +11,7 @@ import re
 import plotly.graph_objects as go
 import streamlit as st
 
-from . import url_state
+from . import page_schemas, page_url
 
 KEY = "presenter"
 # From the back of a room a 1280x720 projection needs about 18 px text (the issue's measure): every chart text
@@ -50,15 +50,8 @@ _METRIC_STYLE = """
 
 def init() -> None:
     """Once per run, before the page draws (app.py): the URL flag switches presenter mode on for the session."""
-    state = st.session_state
-    if "_presenter_url_read" not in state:
-        state["_presenter_url_read"] = True
-        flag = url_state.read_flag(KEY)
-        if flag is not None:
-            state[KEY] = flag
-    state.setdefault(KEY, False)
-    state[KEY] = state[KEY]  # keeps the toggle's value on pages drawn before the toggle exists
-    if state[KEY]:
+    page_url.sync(page_schemas.APP)  # the flag in the address, on every page; kept for the toggle drawn last
+    if st.session_state[KEY]:
         # The sidebar holds nothing a room needs to see; the presenter opens it with the arrow at the top left.
         st.set_page_config(initial_sidebar_state="collapsed")
         st.html(_STYLE)
@@ -71,17 +64,16 @@ def on() -> bool:
 
 
 def sidebar_controls() -> None:
-    """The presenter toggle and the copy-link control, at the foot of the sidebar (after the page has written its
-    settings into the address, so the link is this view's)."""
+    """The presenter toggle and the copy-link control, at the foot of the sidebar (after app.py's
+    page_url.write_back, so the link is this view's). The toggle's value reaches the address on the run it causes."""
     with st.sidebar:
         st.toggle("Presenter mode", key=KEY,
                   help="Larger type and charts, advanced settings hidden, and a narrative for each step of the "
                        "headline demo. In a link: add ?presenter=1.")
-        url_state.set_flag(KEY, on())
         with st.popover(":material/link: Copy link", width="stretch",
                         help="A link to exactly this view: page, settings and presenter mode."):
             st.caption("Copy it with the icon at the right of the box, or from the address bar: it is the same.")
-            st.code(url_state.current_link(), language=None, wrap_lines=True)
+            st.code(page_url.current_link(), language=None, wrap_lines=True)
 
 
 _FONT_SIZE_IN_HTML = re.compile(r"font-size:\s*(\d+(?:\.\d+)?)px")

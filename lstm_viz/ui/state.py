@@ -14,7 +14,6 @@ import torch
 
 from lstm_viz.core.tasks import TASKS
 from lstm_viz.core.trainer import RunConfig
-from lstm_viz.data import datastore
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.runs.bundled import BUNDLED_RUNS, load_bundled_run
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS, departures, describe_config
@@ -41,7 +40,6 @@ SETTING_KEYS = (
     "preset", "task", "task_options", "length", "archs", "hidden_size", "num_layers", "learning_rate", "batch_size",
     "optimizer", "clip_enabled", "clip_threshold", "forget_bias", "seed", "max_steps", "train_to_budget",
 )
-TRAIN_PAGE = "train"
 DEFAULT_TASK = "adding"
 # The Preset box: the preset the settings came from (`state["preset"]`, also in the address), or CUSTOM once any
 # setting departs from it. Its own key, so that picking the same preset again is a change that resets to it.
@@ -58,14 +56,15 @@ def _limit_torch_threads() -> None:
 def _leave_legacy_multipage_mode(entrypoint: bool) -> None:
     """Because a `pages/` folder exists, Streamlit starts in its legacy multipage mode and keeps it until some
     script calls st.navigation: the first visitor after a server start who opens /train directly got the
-    page without app.py and a sidebar of file names ("app", "home", "train"). Clearing the flag and rerunning
-    sends that run through app.py's navigation. Internal API, pinned with Streamlit 1.67 and covered by
-    tests/test_browser.py::test_a_fresh_server_opened_on_the_train_page_shows_the_app_navigation."""
-    from streamlit.runtime.pages_manager import PagesManager
+    page without app.py and a sidebar of file names ("app", "home", "train"). A page that app.py's navigation did
+    not choose calls st.navigation itself, which ends that mode for the server, and reruns, through app.py this
+    time. Public API only; covered by
+    tests/test_browser.py::test_a_fresh_server_opened_on_the_train_page_shows_the_app_navigation, and by every
+    AppTest run, which starts in the legacy mode."""
+    from . import navigation
 
-    # app.py's own st.navigation call clears the flag; only a page script run without app.py must rerun.
-    if PagesManager.uses_pages_directory and not entrypoint:
-        PagesManager.uses_pages_directory = False
+    if not entrypoint and not navigation.ran_through_app():
+        st.navigation(navigation.app_pages(), position="hidden")
         st.rerun()
 
 
@@ -86,10 +85,10 @@ def _warm_precomputed_runs() -> threading.Thread:
 
 
 def init_session(entrypoint: bool = False) -> None:
-    """At the top of app.py and of every page: page config, thread limit, defaults, settings kept across pages.
+    """At the top of app.py and of every page (once per run): page config, thread limit, default settings.
 
-    Idempotent. Pages call it too because Streamlit still auto-discovers `pages/`: a first visit to
-    /train in a new session runs pages/train.py without app.py.
+    Pages call it too because Streamlit still auto-discovers `pages/`: a first visit to /train in a new session
+    runs pages/train.py without app.py. The settings are kept across pages by lstm_viz.ui.page_url.
     """
     _leave_legacy_multipage_mode(entrypoint)
     st.set_page_config(layout="wide", page_title="LSTM Explorer", page_icon="🧠")
@@ -98,11 +97,6 @@ def init_session(entrypoint: bool = False) -> None:
     state = st.session_state
     if "preset" not in state:
         apply_preset(DEFAULT_PRESET)
-    # Streamlit forgets a widget's value when a page without that widget runs; re-assigning makes it
-    # plain session state, so the settings survive a visit to the home page.
-    for key in SETTING_KEYS:
-        if key in state:
-            state[key] = state[key]
     handle()
     state.setdefault("error", None)
     if state.pop(SWITCH_TO_TRAIN_KEY, False):
@@ -203,60 +197,22 @@ def _set_task_options(task: str, options) -> None:
     st.session_state["task_options"] = per_task
 
 
-def _valid_task_options(options_per_task: dict) -> bool:
-    """{task name: options}: every named task must exist and accept its options."""
-    try:
-        for name, options in options_per_task.items():
-            if name not in TASKS or not isinstance(options, dict):
-                return False
-            # The same checks as every other way in: option names and values typed and bounded, then the task's own.
-            RunConfig(task=name, length=TASKS[name].default_length, task_options=options).validate()
-    except datastore.PrivateDataError as error:
-        st.session_state["error"] = str(error)  # shown by the Start/Stop buttons: why the link's data did not open
-        return False
-    except (LstmVizError, TypeError, ValueError, KeyError, AttributeError):
-        return False
-    return True
+def sync_settings_with_url():
+    """The Train page's settings in the address (page_schemas.TRAIN): `?preset=forget-bias` alone opens that preset;
+    every other setting given overrides it. Returns the page's PageView (its warning names refused values)."""
+    from . import page_schemas, page_url
 
-
-def sync_settings_with_url() -> list[str]:
-    """The Train page's settings in the address: `?preset=forget-bias` alone opens that preset; every other
-    setting given overrides it. Returns the settings whose values were refused (the page warns)."""
-    from lstm_viz.core.architectures import ARCHITECTURES
-    from lstm_viz.core.model import HIDDEN_SIZE_RANGE, LAYER_RANGE
-    from lstm_viz.core.model import FORGET_BIAS_RANGE
-    from lstm_viz.core.trainer import (
-        BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS, SEED_RANGE,
-    )
-    from . import url_state
-
-    state = st.session_state
-    if not url_state.is_loaded(TRAIN_PAGE) and not is_running():
-        name = st.query_params.get("preset")
-        if name in PRESETS:
+    def open_preset_from_link(name: str) -> None:
+        if not is_running():  # a run's settings stay as it started; the address then shows them again
             apply_preset(name)
-        task = st.query_params.get("task")
-        if task in TASKS and task != state["task"]:
+
+    def open_task_from_link(task: str) -> None:
+        state = st.session_state
+        if not is_running() and task != state["task"]:
             state["task"] = task
             on_task_change()
-    task = TASKS[state["task"]] if state["task"] in TASKS else None
-    valid = {
-        "preset": url_state.one_of(PRESETS),
-        "task": url_state.one_of(TASKS),
-        "task_options": _valid_task_options,
-        "length": url_state.between(task.min_length, task.max_length) if task else lambda _: False,
-        "archs": url_state.all_of(ARCHITECTURES),
-        "hidden_size": url_state.between(*HIDDEN_SIZE_RANGE),
-        "num_layers": url_state.between(*LAYER_RANGE),
-        "learning_rate": url_state.between(*LEARNING_RATE_RANGE),
-        "batch_size": url_state.between(*BATCH_SIZE_RANGE),
-        "optimizer": url_state.one_of(OPTIMIZERS),
-        "clip_threshold": url_state.between(*CLIP_RANGE),
-        "forget_bias": url_state.between(*FORGET_BIAS_RANGE),
-        "seed": url_state.between(*SEED_RANGE),
-        "max_steps": url_state.between(*MAX_STEPS_RANGE),
-    }
-    return url_state.sync_with_url({key: state[key] for key in SETTING_KEYS}, page=TRAIN_PAGE, valid=valid)
+
+    return page_url.sync(page_schemas.TRAIN, apply={"preset": open_preset_from_link, "task": open_task_from_link})
 
 
 def config_from_settings() -> RunConfig:
@@ -284,11 +240,11 @@ def config_from_settings() -> RunConfig:
 
 
 def opened_from_link() -> bool:
-    """Whether this run of the Train page is its first in the session and the address carries settings: a shared
-    link (or a reload of one). Call it before sync_settings_with_url, which marks the page loaded."""
-    from . import url_state
+    """Whether the address carries Train settings this session did not write: a shared link, a reload of one, or
+    back/forward. Call it before sync_settings_with_url, which writes the address."""
+    from . import page_schemas, page_url
 
-    return not url_state.is_loaded(TRAIN_PAGE) and any(key in st.query_params for key in SETTING_KEYS)
+    return page_url.from_address(page_schemas.TRAIN)
 
 
 def show_finished_run() -> bool:

@@ -15,8 +15,9 @@ import streamlit as st
 from lstm_viz.rules.errors import ConfigError, LstmVizError
 from lstm_viz.runs.sweep import DEFAULT_SWEEP, POINT_CACHE, BackgroundSweep, SweepConfig, SweepSnapshot
 from lstm_viz.core.tasks import TASKS
-from lstm_viz.core.trainer import RunConfig
 from . import services
+from .page_schemas import LENGTH_SWEEP, sweep_tasks  # noqa: F401 - sweep_tasks: the page's task options
+from .page_url import PageView
 from .session_jobs import Watched, release_on_disconnect
 
 log = logging.getLogger(__name__)
@@ -24,31 +25,9 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 0.5
 UNWATCHED_TIMEOUT_SECONDS = 180  # a sweep whose page stopped asking for snapshots stops itself
 LENGTH_CHOICES = (5, 10, 20, 25, 50, 100, 150, 200, 300, 400, 500, 750, 1000)
-MAX_SEEDS_CHOICE = 5
 
-# The page's session-state keys and defaults: also its URL parameters (url_state.sync_with_url).
-DEFAULTS = {
-    "sweep_task": DEFAULT_SWEEP.task,
-    "sweep_lengths": [str(length) for length in DEFAULT_SWEEP.lengths],
-    "sweep_archs": list(DEFAULT_SWEEP.archs),
-    "sweep_seeds": len(DEFAULT_SWEEP.seeds),
-    "sweep_steps": DEFAULT_SWEEP.steps_per_point,
-    "sweep_hidden": DEFAULT_SWEEP.hidden_size,
-    "sweep_lr": DEFAULT_SWEEP.learning_rate,
-    "sweep_batch": DEFAULT_SWEEP.batch_size,
-}
-
-
-def sweep_tasks() -> list[str]:
-    """Tasks a sweep can run: those that train with no task options (data-backed tasks need a choice of data)."""
-    names = []
-    for name, task in TASKS.items():
-        try:
-            RunConfig(task=name, length=task.default_length).make_task()
-        except LstmVizError:
-            continue
-        names.append(name)
-    return names
+# The page's session-state keys and defaults: also its address parameters (page_schemas.LENGTH_SWEEP).
+DEFAULTS = LENGTH_SWEEP.defaults
 
 
 def length_choices(task_name: str) -> list[str]:
@@ -56,58 +35,18 @@ def length_choices(task_name: str) -> list[str]:
     return [str(length) for length in LENGTH_CHOICES if task.min_length <= length <= task.max_length]
 
 
-_SAVED_KEY = "_sweep_settings"
-
-
-def restore_settings() -> None:
-    """Before url_state.sync_with_url: bring back the settings a visit to another page removed.
-
-    Streamlit drops a widget's key from the session when a page without that widget runs; a plain copy
-    under another key survives (state.init_session does the same for the Train page's keys)."""
+def normalise_settings(page: PageView) -> None:
+    """After the address filled the state: a task a sweep cannot run falls back, and the lengths this task does not
+    offer are dropped, each named in the page's warning (the fields' validators checked everything else)."""
     state = st.session_state
-    for key, value in state.get(_SAVED_KEY, {}).items():
-        if key not in state:
-            state[key] = value
-
-
-def remember_settings() -> None:
-    """After the widgets: keep a plain copy of their values for restore_settings."""
-    st.session_state[_SAVED_KEY] = {key: st.session_state[key] for key in DEFAULTS if key in st.session_state}
-
-
-def normalise_settings() -> list[str]:
-    """After the URL filled the state: drop values no widget can show. Returns what was dropped.
-
-    Every key is re-assigned, as state.init_session does for the Train page: that makes it plain session
-    state, which survives a visit to another page and a widget whose identity changes when it is disabled
-    while the sweep runs (without it, Start reset the settings to their defaults)."""
-    state = st.session_state
-    for key in DEFAULTS:
-        state[key] = state[key]
-    dropped = []
     tasks = sweep_tasks()
-    if state["sweep_task"] not in tasks:
-        dropped.append(f"task {state['sweep_task']!r}")
-        state["sweep_task"] = DEFAULTS["sweep_task"] if DEFAULTS["sweep_task"] in tasks else tasks[0]
+    page.fit("sweep_task", tasks, DEFAULTS["sweep_task"] if DEFAULTS["sweep_task"] in tasks else tasks[0])
     choices = length_choices(state["sweep_task"])
     lengths = [str(value) for value in state["sweep_lengths"]]
-    kept = [value for value in lengths if value in choices]
-    dropped += [f"length {value}" for value in lengths if value not in choices]
-    state["sweep_lengths"] = sorted(set(kept), key=int)
-    from lstm_viz.core.architectures import ARCHITECTURES
-
-    archs = [value for value in state["sweep_archs"] if value in ARCHITECTURES]
-    dropped += [f"architecture {value!r}" for value in state["sweep_archs"] if value not in ARCHITECTURES]
-    state["sweep_archs"] = archs
-    for key, low, high in (("sweep_seeds", 1, MAX_SEEDS_CHOICE), ("sweep_steps", 1, 20_000),
-                           ("sweep_hidden", 1, 512), ("sweep_batch", 1, 512)):
-        if not low <= int(state[key]) <= high:
-            dropped.append(f"{key.removeprefix('sweep_')} {state[key]}")
-            state[key] = DEFAULTS[key]
-    if not 1e-6 <= float(state["sweep_lr"]) <= 10.0:
-        dropped.append(f"learning rate {state['sweep_lr']}")
-        state["sweep_lr"] = DEFAULTS["sweep_lr"]
-    return dropped
+    for value in lengths:
+        if value not in choices:
+            page.refuse(f"length {value}")
+    state["sweep_lengths"] = sorted({value for value in lengths if value in choices}, key=int)
 
 
 def on_task_change() -> None:

@@ -17,9 +17,9 @@ from lstm_viz.core.trainer import ArchRun, Trainer
 from lstm_viz.figures import text as text_figures
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN, load_bundled_run
-from . import charts, state
+from . import charts, page_url, state
 from .plain import plain, short
-from .url_rules import TEXT_LIMITS
+from .page_schemas import TEXT_LIMITS
 
 # Clickable sentences for the bundled sentiment model: the seed's own examples first, then negation, contrast, and
 # an opinion followed by filler the network must remember across.
@@ -59,8 +59,7 @@ def pick_source() -> state.ExploredRun:
     if "session" in sources and ss.get("_try_seen_run") != state.handle().run_id:
         ss["try_source"] = "session"
     ss["_try_seen_run"] = state.handle().run_id
-    if ss["try_source"] not in sources:
-        ss["try_source"] = next(iter(sources))
+    page_url.fit("try_source", list(sources), next(iter(sources)))
     st.radio("Model", list(sources), key="try_source", format_func=sources.get, horizontal=True)
     if session_trainer is not None and "session" not in sources:
         st.caption(f"Your run on the Train page ({session_trainer.task.label}) does not take typed input; "
@@ -75,8 +74,7 @@ def pick_reader(explored: state.ExploredRun) -> Reader:
     """The Network control and the caption that says how well it learned."""
     ss, trainer = st.session_state, explored.trainer
     task, archs = trainer.task, list(trainer.runs)
-    if ss["try_arch"] not in archs:
-        ss["try_arch"] = "lstm" if "lstm" in archs else archs[0]
+    page_url.fit("try_arch", archs, "lstm" if "lstm" in archs else archs[0])
     st.segmented_control("Network", archs, key="try_arch", format_func=lambda a: trainer.runs[a].label)
     arch = ss["try_arch"] or archs[0]
     run = trainer.runs[arch]
@@ -171,8 +169,7 @@ def tracking_section(reader: Reader) -> None:
     ss, trainer, task, run, arch = st.session_state, reader.trainer, reader.trainer.task, reader.run, reader.arch
     st.subheader("The unit that counts brackets")
     feature_names = list(task.features(trainer.probe_inputs[0].numpy()))
-    if ss["try_feature"] not in feature_names:
-        ss["try_feature"] = feature_names[0]
+    page_url.fit("try_feature", feature_names, feature_names[0])
     st.radio("Search for the unit that follows", feature_names, key="try_feature", horizontal=True)
     feature = ss["try_feature"]
     found = find_feature_unit(reader.model, task, trainer.probe_inputs, feature)

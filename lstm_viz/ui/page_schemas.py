@@ -1,0 +1,209 @@
+"""Every page's view settings, one table per page (lstm_viz.ui.page_state.PageSchema): each key's default, the
+validator its address text must pass, and the widget drawn under it. lstm_viz.ui.page_url reads and writes them.
+
+Below every view module: the views import these tables (and the ranges and defaults their widgets share with them),
+never the reverse; ranges come from the engine. What only the run shown can say (which checkpoints, which
+units, which task features) the page checks with PageView.fit, which falls back and names a value the address gave.
+Keys are unique across pages by their prefix (gm_, glab_, cell_, try_, forecast_, sweep_; the Train page's
+settings have none).
+"""
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from lstm_viz.analysis import memory
+from lstm_viz.analysis.jacobians import CLIPPING_STEPS
+from lstm_viz.analysis.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.core.model import FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE
+from lstm_viz.core.tasks import TASKS
+from lstm_viz.core.trainer import (
+    BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS, SEED_RANGE, RunConfig,
+)
+from lstm_viz.data import datastore
+from lstm_viz.rules.errors import LstmVizError
+from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN
+from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS
+from lstm_viz.runs.sweep import DEFAULT_SWEEP, MAX_SEEDS, STEPS_PER_POINT_RANGE
+from . import page_url
+from .page_state import Digits, Field, ListOf, PageSchema, name, one_of, real, texts, whole
+
+LATEST = -1  # a checkpoint's or probe's step: the latest; an example, time step or unit: "pick for me"
+ANY_STEP = whole(-1, 10**9)
+ANY_INDEX = whole(-1, 10**6)
+ANY_LAYER = whole(0, LAYER_RANGE[1] - 1)
+ARCHS = one_of(ARCHITECTURES)
+# The text boxes of Try it and Gates and memory (the widgets' max_chars read these).
+TEXT_LIMITS = {"try_text": 2000, "try_paste": 1000, "try_prompt": 200, "gm_text": 2000}
+
+# ----- shared by every page -----
+APP = PageSchema("app", (Field("presenter", False, widget="toggle", always_in_address=False),), shared=True)
+
+HOME = PageSchema("home", (), path="pages/home.py")
+IMPORT_MODEL = PageSchema("import_model", (), path="pages/import_model.py")  # a file cannot be in a link
+
+
+# ----- Train -----
+def _valid_task_options(options_per_task: dict) -> bool:
+    """{task name: options}: every named task must exist and accept its options."""
+    try:
+        for task, options in options_per_task.items():
+            if task not in TASKS or not isinstance(options, dict):
+                return False
+            # The same checks as every other way in: option names and values typed and bounded, then the task's own.
+            RunConfig(task=task, length=TASKS[task].default_length, task_options=options).validate()
+    except datastore.PrivateDataError as error:
+        st.session_state["error"] = str(error)  # shown by the Start/Stop buttons: why the link's data did not open
+        return False
+    except (LstmVizError, TypeError, ValueError, KeyError, AttributeError):
+        return False
+    return True
+
+
+def _length_fits_task(length, current) -> bool:
+    task = TASKS.get(current.get("task"))
+    return task is not None and whole(task.min_length, task.max_length)(length)
+
+
+_preset = PRESETS[DEFAULT_PRESET].config
+TRAIN = PageSchema("train", (
+    Field("preset", DEFAULT_PRESET, one_of(PRESETS)),  # its box is the preset_box widget, CUSTOM once departed
+    Field("task", _preset.task, one_of(TASKS), "selectbox"),
+    Field("task_options", {_preset.task: dict(_preset.task_options)} if _preset.task_options else {},
+          _valid_task_options),
+    Field("length", _preset.length, whole(1, 10**6), "number_input", valid_given=_length_fits_task),
+    Field("archs", list(_preset.archs), ListOf(tuple(ARCHITECTURES)), "multiselect"),
+    Field("hidden_size", _preset.hidden_size, whole(*HIDDEN_SIZE_RANGE), "number_input"),
+    Field("num_layers", _preset.num_layers, whole(*LAYER_RANGE), "number_input"),
+    Field("learning_rate", _preset.learning_rate, real(*LEARNING_RATE_RANGE), "number_input"),
+    Field("batch_size", _preset.batch_size, whole(*BATCH_SIZE_RANGE), "number_input"),
+    Field("optimizer", _preset.optimizer, one_of(OPTIMIZERS), "selectbox"),
+    Field("clip_enabled", _preset.clip_grad_norm is not None, widget="toggle"),
+    Field("clip_threshold", _preset.clip_grad_norm if _preset.clip_grad_norm is not None else 1.0, real(*CLIP_RANGE),
+          "number_input"),
+    Field("forget_bias", float(_preset.forget_bias), real(*FORGET_BIAS_RANGE), "number_input"),
+    Field("seed", _preset.seed, whole(*SEED_RANGE), "number_input"),
+    Field("max_steps", _preset.max_steps, whole(*MAX_STEPS_RANGE), "number_input"),
+    Field("train_to_budget", _preset.train_to_budget, widget="toggle"),
+), warning="The link's value for {keys} is not possible here; the defaults are used instead.", path="pages/train.py")
+
+# ----- Try it -----
+DEFAULT_SENTENCE = "good food but the service was not great . we went there on a tuesday with my sister ."
+DEFAULT_BRACKETS = 'f(a [b c] {"(not a bracket)" d})\nx[{e} (g h)]'
+TRY_IT = PageSchema("try_it", (
+    # "auto": the session's text run if it has one, else the first bundled run; "session": the session's run.
+    Field("try_source", "auto", one_of(("auto", "session", SENTIMENT_RUN, BRACKETS_RUN)), "radio"),
+    Field("try_arch", "lstm", ARCHS, "segmented_control"),
+    Field("try_text", DEFAULT_SENTENCE, texts(TEXT_LIMITS["try_text"]), "text_input"),
+    Field("try_paste", DEFAULT_BRACKETS, texts(TEXT_LIMITS["try_paste"]), "text_area"),
+    Field("try_temperature", 0.8, real(*TEMPERATURE_RANGE), "slider"),
+    Field("try_sample_length", 300, whole(1, MAX_SAMPLE_CHARACTERS), "slider"),
+    Field("try_prompt", "(", texts(TEXT_LIMITS["try_prompt"]), "text_input"),
+    Field("try_seed", 0, whole(*SEED_RANGE), "number_input"),
+    Field("try_feature", "nesting depth", name(), "radio"),  # the task's features: the page fits it to the run
+), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
+    path="pages/try_it.py")
+
+# ----- Forecast and anomalies -----
+FORECAST = PageSchema("forecast", (
+    Field("forecast_anomaly_seed", 0, whole(*SEED_RANGE), "number_input"),
+    Field("forecast_detector", "lstm", one_of((*ARCHITECTURES, "naive")), "segmented_control"),
+), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
+    path="pages/forecast.py")
+
+# ----- Gates and memory -----
+THRESHOLD_RANGE = (0.0, 10.0)  # "on" above this, in the span search (the widget and the field read it)
+GM_SOURCES = ("test", "probe", "text")
+GM_PICKS = {"active": "most active", "feature": "most correlated with the feature", "hand": "by hand"}
+GM_SEARCHES = {"feature": "a task feature", "span": "a span of this example"}
+GM_STATES = ("cell_state", "hidden_state")
+GATES_MEMORY = PageSchema("gates_memory", (
+    Field("gm_arch", "", ARCHS, "selectbox"),  # "": the LSTM if the run has one
+    Field("gm_step", LATEST, ANY_STEP, "select_slider"),
+    Field("gm_layer", 0, ANY_LAYER, "selectbox"),
+    Field("gm_source", "test", one_of(GM_SOURCES), "radio"),
+    Field("gm_example", 1, whole(1, 10**6), "number_input"),
+    Field("gm_probe", 1, whole(1, 10**6), "segmented_control"),
+    Field("gm_text", "", texts(TEXT_LIMITS["gm_text"]), "text_input"),
+    Field("gm_order", "clustered", one_of(memory.ORDERINGS), "selectbox"),
+    Field("gm_pick", "active", one_of(GM_PICKS), "radio"),
+    Field("gm_units", [], ListOf(max_items=12), "multiselect", items=int),
+    Field("gm_state", "cell_state", one_of(GM_STATES), "selectbox"),
+    Field("gm_search", "feature", one_of(GM_SEARCHES), "radio"),
+    Field("gm_feature", "", name(), "selectbox"),  # the task's features: the page fits it to the run
+    Field("gm_span_start", LATEST, ANY_INDEX),  # both ends of the gm_span slider
+    Field("gm_span_end", LATEST, ANY_INDEX),
+    Field("gm_span_method", "contrast", one_of(memory.SPAN_METHODS), "selectbox"),
+    Field("gm_threshold", 0.3, real(*THRESHOLD_RANGE), "number_input"),
+    Field("gm_compare", True, widget="toggle"),
+), warning="Ignored unreadable values in the address: {keys}.", path="pages/gates_memory.py")
+
+# ----- Gradient flow lab -----
+GLAB_TABS = ("Over training", "Why it vanishes", "Forget-gate bias", "Clamp the forget gate", "Recurrent weight scale",
+             "Gradient clipping")
+GRADIENT_LAB = PageSchema("gradient_lab", (
+    Field("glab_tab", GLAB_TABS[0], one_of(GLAB_TABS), "tabs"),
+    Field("glab_step", LATEST, ANY_STEP, "select_slider"),  # LATEST: the run's latest probe
+    Field("glab_layer", 0, ANY_LAYER, "selectbox"),
+    Field("glab_relative", True, widget="toggle"),
+    Field("glab_play", False, widget="toggle"),
+    Field("glab_example", 0, whole(0, 10**6), "segmented_control"),
+    Field("glab_clamp", 0.95, real(0.0, 1.0), "slider"),
+    Field("glab_clip_arch", "rnn", ARCHS, "selectbox"),
+    Field("glab_clip_opt", "sgd", name(), "selectbox"),  # the lab's optimiser choices: the page fits it
+    Field("glab_clip_steps", 200, one_of(CLIPPING_STEPS), "selectbox"),
+), warning="Settings that do not fit this run were reset to their defaults: {keys}.", path="pages/gradient_lab.py")
+
+# ----- Inside the cell -----
+# The sandbox's sliders: one LSTM unit set by hand (the page's sliders read the ranges here).
+SANDBOX_DEFAULTS = {
+    "cell_sb_x": 0.5, "cell_sb_h": 0.0, "cell_sb_c": 0.5,
+    "cell_sb_bi": 0.0, "cell_sb_bf": 1.0, "cell_sb_bg": 0.0, "cell_sb_bo": 0.0,
+}
+SANDBOX_RANGES = {
+    "cell_sb_x": (-3.0, 3.0), "cell_sb_h": (-1.0, 1.0), "cell_sb_c": (-3.0, 3.0),
+    "cell_sb_bi": (-6.0, 6.0), "cell_sb_bf": (-6.0, 6.0), "cell_sb_bg": (-6.0, 6.0), "cell_sb_bo": (-6.0, 6.0),
+}
+CELL_MODES = ("trained", "sandbox")
+INSIDE_CELL = PageSchema("inside_cell", (
+    Field("cell_mode", "trained", one_of(CELL_MODES), "radio"),
+    Field("cell_arch", "lstm", ARCHS, "radio"),
+    Field("cell_example", 0, ANY_INDEX, "selectbox"),
+    Field("cell_checkpoint", LATEST, ANY_STEP, "select_slider"),  # LATEST: the last checkpoint
+    Field("cell_layer", 0, ANY_LAYER, "selectbox"),
+    Field("cell_step", LATEST, ANY_INDEX, "slider"),  # LATEST: the first step the task marks, else the last
+    Field("cell_unit", LATEST, ANY_INDEX, "number_input"),  # LATEST: the unit that holds its memory best
+    *(Field(key, default, real(*SANDBOX_RANGES[key]), "slider") for key, default in SANDBOX_DEFAULTS.items()),
+), warning="Ignored values in the address that do not fit this page: {keys}.", path="pages/inside_cell.py")
+
+
+# ----- Length sweep -----
+@functools.cache
+def sweep_tasks() -> tuple[str, ...]:
+    """Tasks a sweep can run: those that train with no task options (data-backed tasks need a choice of data)."""
+    names = []
+    for task_name, task in TASKS.items():
+        try:
+            RunConfig(task=task_name, length=task.default_length).make_task()
+        except LstmVizError:
+            continue
+        names.append(task_name)
+    return tuple(names)
+
+
+LENGTH_SWEEP = PageSchema("length_sweep", (
+    Field("sweep_task", DEFAULT_SWEEP.task, lambda value: value in sweep_tasks(), "selectbox"),
+    Field("sweep_lengths", [str(length) for length in DEFAULT_SWEEP.lengths], Digits(64), "multiselect"),
+    Field("sweep_archs", list(DEFAULT_SWEEP.archs), ListOf(tuple(ARCHITECTURES)), "multiselect"),
+    Field("sweep_seeds", len(DEFAULT_SWEEP.seeds), whole(1, MAX_SEEDS), "number_input"),
+    Field("sweep_steps", DEFAULT_SWEEP.steps_per_point, whole(*STEPS_PER_POINT_RANGE), "number_input"),
+    Field("sweep_hidden", DEFAULT_SWEEP.hidden_size, whole(*HIDDEN_SIZE_RANGE), "number_input"),
+    Field("sweep_lr", DEFAULT_SWEEP.learning_rate, real(*LEARNING_RATE_RANGE), "number_input"),
+    Field("sweep_batch", DEFAULT_SWEEP.batch_size, whole(*BATCH_SIZE_RANGE), "number_input"),
+), warning="Some settings in the link could not be used and were reset: {keys}.", path="pages/length_sweep.py")
+
+PAGES = (HOME, TRAIN, IMPORT_MODEL, INSIDE_CELL, GATES_MEMORY, GRADIENT_LAB, LENGTH_SWEEP, TRY_IT, FORECAST)
+SCHEMAS = {schema.name: schema for schema in (APP, *PAGES)}
+page_url.register(*SCHEMAS.values())

@@ -2,15 +2,16 @@
 memory, and the neuron search (as in LSTMVis)."""
 import streamlit as st
 
-from lstm_viz.ui import memory_sections as sections
-from lstm_viz.ui import memory_traces, page_schemas, page_url, state
+from lstm_viz.ui.gates_memory import sections
+from lstm_viz.ui.gates_memory import traces
+from lstm_viz.ui import page_schemas, page_url, state
 
 state.init_session()
 page = page_url.sync(page_schemas.GATES_MEMORY)
 
 explored = state.explored_run()
 st.title("Gates and memory")
-st.caption(memory_traces.run_caption(explored))
+st.caption(traces.run_caption(explored))
 page.warn()
 
 view = sections.pick_view(explored)

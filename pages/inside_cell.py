@@ -3,7 +3,8 @@ import logging
 
 import streamlit as st
 
-from lstm_viz.ui import cell_sections, page_schemas, page_url, state
+from lstm_viz.ui.inside_cell import sections
+from lstm_viz.ui import page_schemas, page_url, state
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +20,9 @@ mode = st.radio("View", ["trained", "sandbox"], key="cell_mode", horizontal=True
 
 try:
     if mode == "trained":
-        cell_sections.trained_view()
+        sections.trained_view()
     else:
-        cell_sections.sandbox_view()
+        sections.sandbox_view()
 except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
     log.exception("drawing the inside-the-cell page failed")
     st.error(f"Could not draw this step: {type(exc).__name__}: {exc}")

@@ -1,6 +1,7 @@
 import streamlit as st
 
-from lstm_viz.ui import page_schemas, page_url, state, sweep_state, sweep_view
+from lstm_viz.ui import page_schemas, page_url, state
+from lstm_viz.ui.length_sweep import sweep_state, sections
 
 state.init_session()
 page = page_url.sync(page_schemas.LENGTH_SWEEP)
@@ -12,6 +13,6 @@ st.caption(
     "its final test error against the length, next to the no-memory baseline and what papers report."
 )
 page.warn()
-sweep_view.settings_sidebar()
-sweep_view.start_stop()
-sweep_view.live_panel()
+sections.settings_sidebar()
+sections.start_stop()
+sections.live_panel()

@@ -1,6 +1,7 @@
 import streamlit as st
 
-from lstm_viz.ui import controls, dashboard, downloads, presenter, state
+from lstm_viz.ui.train import controls, dashboard, downloads
+from lstm_viz.ui import presenter, state
 
 state.init_session()
 from_link = state.opened_from_link()

@@ -211,11 +211,11 @@ def test_no_module_uses_another_modules_private_names():
 
 def test_a_private_name_used_from_another_module_is_seen():
     probe = PACKAGE / "ui" / "_architecture_probe.py"
-    probe.write_text("from lstm_viz.core.trainer import _hidden\nfrom lstm_viz.ui import views\nviews._helper\n",
-                     encoding="utf-8")
+    probe.write_text("from lstm_viz.core.trainer import _hidden\n"
+                     "from lstm_viz.ui.train import figures as views\nviews._helper\n", encoding="utf-8")
     try:
         found = private_names_used_across_modules()
     finally:
         probe.unlink()
     assert found == ["lstm_viz.ui._architecture_probe: from lstm_viz.core.trainer import _hidden",
-                     "lstm_viz.ui._architecture_probe: lstm_viz.ui.views._helper"]
+                     "lstm_viz.ui._architecture_probe: lstm_viz.ui.train.figures._helper"]

@@ -99,7 +99,8 @@ def test_a_run_over_the_slot_limit_queues_shows_its_place_and_starts_when_a_slot
 
 
 def test_a_queued_run_polls_slowly_and_draws_at_the_charts_rate_once_admitted(monkeypatch):
-    from lstm_viz.ui import boundary, dashboard
+    from lstm_viz.ui import boundary
+    from lstm_viz.ui.train import dashboard
 
     intervals = []  # run_every of each fragment the page declares, in order: training charts, then insides
     declare = boundary.fragment

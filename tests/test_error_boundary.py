@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from lstm_viz.rules.errors import ConfigError
-from lstm_viz.ui import dashboard
+from lstm_viz.ui.train import dashboard
 from tests.app_support import open_page
 from tests.app_support import clear_caches  # noqa: F401
 

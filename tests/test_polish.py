@@ -13,8 +13,9 @@ from lstm_viz.runs.bundled import EXPLORER_RUN, FORECAST_RUN, load_bundled_run
 from lstm_viz.runs.shared_runs import Replay, replay_snapshot
 from lstm_viz.core.tasks import TASKS
 from lstm_viz.core.trainer import MEASURED_GFLOP_PER_SECOND
-from lstm_viz.ui import presenter, views
-from lstm_viz.ui.controls import step_time_text
+from lstm_viz.ui import presenter
+from lstm_viz.ui.train import figures as views
+from lstm_viz.ui.train.controls import step_time_text
 from tests import app_support
 from tests.app_support import clear_caches  # noqa: F401
 

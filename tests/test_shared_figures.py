@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 from lstm_viz.figures import style, training as figures
 from lstm_viz.runs.bundled import load_bundled_run
 from lstm_viz.runs.shared_runs import replay_snapshot
-from lstm_viz.ui import state, views
+from lstm_viz.ui import state
+from lstm_viz.ui.train import figures as views
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 HEADLINE = "preset-vanishing-gradients"

@@ -40,7 +40,7 @@ LSTM_VIZ_CACHED_RUNS = 16  # finished runs kept in memory (a run is 1-10 MB of c
 # for a presenter to talk through the steps of the headline demo, short enough not to keep a class waiting.
 REPLAY_SECONDS = 20.0
 # The replay advances in frames, as the live charts refresh (every 0.5 s): sessions replaying the same run then
-# show the same few steps, so they share one set of figures (lstm_viz.ui.views) instead of one per session and step.
+# show the same few steps, so they share one set of figures (lstm_viz.ui.train.figures) instead of one per session and step.
 REPLAY_FRAMES_PER_SECOND = 2.0
 
 SOURCES = ("trained", "shared-live", "cached", "precomputed")

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lstm_viz.io.export import figure_html
-from . import presenter, session_run
+from lstm_viz.ui import presenter, session_run
 
 SHOWN_FIGURES_KEY = "shown_figures"
 PNG_SCALE = 2

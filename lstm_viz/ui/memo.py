@@ -18,7 +18,7 @@ from typing import Any, Callable, Hashable
 
 import streamlit as st
 
-from . import state
+from lstm_viz.ui import state
 
 # Explorer pages: a heatmap figure is 0.1-0.5 MB, a checkpoint's trace of the probe batch a few MB; one view of a
 # page is ~6 entries, so this holds the views of several runs.

@@ -27,8 +27,8 @@ from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS
 from lstm_viz.runs.sweep import DEFAULT_SWEEP, MAX_SEEDS, STEPS_PER_POINT_RANGE
-from . import page_url
-from .page_state import Digits, Field, ListOf, PageSchema, name, one_of, real, texts, whole
+from lstm_viz.ui import page_url
+from lstm_viz.ui.page_state import Digits, Field, ListOf, PageSchema, name, one_of, real, texts, whole
 
 LATEST = -1  # a checkpoint's or probe's step: the latest; an example, time step or unit: "pick for me"
 ANY_STEP = whole(-1, 10**9)

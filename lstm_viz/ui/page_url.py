@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from .page_state import PageSchema, Refused
+from lstm_viz.ui.page_state import PageSchema, Refused
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import re
 import plotly.graph_objects as go
 import streamlit as st
 
-from . import page_schemas, page_url
+from lstm_viz.ui import page_schemas, page_url
 
 KEY = "presenter"
 # From the back of a room a 1280x720 projection needs about 18 px text (the measure): every chart text

@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lstm_viz.data import datastore
-from . import data_sharing
-from .plain import plain, plain_short
+from lstm_viz.ui import data_sharing
+from lstm_viz.ui.plain import plain, plain_short
 from lstm_viz.rules.errors import ConfigError, UploadError
 from lstm_viz.data.series import MAX_HORIZON, MAX_WINDOW, SERIES_NAMES, load_series
 from lstm_viz.core.tasks import TASKS, Task

@@ -18,8 +18,8 @@ from lstm_viz.core.trainer import RunConfig, Trainer
 from lstm_viz.rules.errors import ConfigError, LstmVizError
 from lstm_viz.runs.bundled import EXPLORER_RUN, load_bundled_run
 from lstm_viz.runs.shared_runs import Subscription
-from . import services
-from .session_jobs import Watched, release_on_disconnect
+from lstm_viz.ui import services
+from lstm_viz.ui.session_jobs import Watched, release_on_disconnect
 
 log = logging.getLogger(__name__)
 

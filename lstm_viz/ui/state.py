@@ -17,13 +17,13 @@ from lstm_viz.core.trainer import RunConfig
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.runs.bundled import BUNDLED_RUNS, load_bundled_run
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS, departures, describe_config
-from . import data_sharing  # noqa: F401 - tells the data store which session is asking (private uploads)
-from .services import (  # noqa: F401 - re-exported for the pages
+from lstm_viz.ui import data_sharing  # noqa: F401 - tells the data store which session is asking (private uploads)
+from lstm_viz.ui.services import (
     FULL_RATE_VIEWERS, UNWATCHED_TIMEOUT_SECONDS, hub, refresh_scale, run_job, scheduler, session_owner,
 )
-from .session_run import (  # noqa: F401 - re-exported for the pages
-    FIRST_DRAW_KEY, FIRST_SNAPSHOT_WAIT_SECONDS, ExploredRun, current_trainer, explore_imported, explored_run, handle,
-    is_running, poll, session_explored, show_finished, skip_replay, start, stop, subscription, trace_model,
+from lstm_viz.ui.session_run import (
+    FIRST_DRAW_KEY, FIRST_SNAPSHOT_WAIT_SECONDS, ExploredRun, current_trainer, explore_imported, explored_run,
+    handle, is_running, poll, session_explored, show_finished, skip_replay, start, stop, subscription, trace_model,
     wait_for_first_snapshot,
 )
 
@@ -61,7 +61,7 @@ def _leave_legacy_multipage_mode(entrypoint: bool) -> None:
     time. Public API only; covered by
     tests/test_browser.py::test_a_fresh_server_opened_on_the_train_page_shows_the_app_navigation, and by every
     AppTest run, which starts in the legacy mode."""
-    from . import navigation
+    from lstm_viz.ui import navigation
 
     if not entrypoint and not navigation.ran_through_app():
         st.navigation(navigation.app_pages(), position="hidden")
@@ -200,7 +200,7 @@ def _set_task_options(task: str, options) -> None:
 def sync_settings_with_url():
     """The Train page's settings in the address (page_schemas.TRAIN): `?preset=forget-bias` alone opens that preset;
     every other setting given overrides it. Returns the page's PageView (its warning names refused values)."""
-    from . import page_schemas, page_url
+    from lstm_viz.ui import page_schemas, page_url
 
     def open_preset_from_link(name: str) -> None:
         if not is_running():  # a run's settings stay as it started; the address then shows them again
@@ -242,7 +242,7 @@ def config_from_settings() -> RunConfig:
 def opened_from_link() -> bool:
     """Whether the address carries Train settings this session did not write: a shared link, a reload of one, or
     back/forward. Call it before sync_settings_with_url, which writes the address."""
-    from . import page_schemas, page_url
+    from lstm_viz.ui import page_schemas, page_url
 
     return page_url.from_address(page_schemas.TRAIN)
 

@@ -13,8 +13,8 @@ from lstm_viz.core.tasks.labelled_text import (
     LabelledData, validate_labelled_text,
 )
 from lstm_viz.data.uploads import MAX_PASTED_CHARACTERS, check_pasted_text
-from . import data_sharing, state
-from .plain import plain, plain_short
+from lstm_viz.ui import data_sharing, state
+from lstm_viz.ui.plain import plain, plain_short
 
 DATASET_KEY = "text_dataset"
 ERROR_KEY = "text_upload_error"

@@ -15,10 +15,10 @@ import streamlit as st
 from lstm_viz.rules.errors import ConfigError, LstmVizError
 from lstm_viz.runs.sweep import DEFAULT_SWEEP, POINT_CACHE, BackgroundSweep, SweepConfig, SweepSnapshot
 from lstm_viz.core.tasks import TASKS
-from . import services
-from .page_schemas import LENGTH_SWEEP, sweep_tasks  # noqa: F401 - sweep_tasks: the page's task options
-from .page_url import PageView
-from .session_jobs import Watched, release_on_disconnect
+from lstm_viz.ui import services
+from lstm_viz.ui.page_schemas import LENGTH_SWEEP, sweep_tasks  # noqa: F401 - sweep_tasks: the page's task options
+from lstm_viz.ui.page_url import PageView
+from lstm_viz.ui.session_jobs import Watched, release_on_disconnect
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from lstm_viz.figures import training as figures
 from lstm_viz.io.model_upload import IMPORTED_STATUS
 from lstm_viz.core.traces import Trace, trace
 from lstm_viz.core.trainer import ArchRun, Checkpoint, RunConfig, Trainer
-from . import state
-from .memo import SharedMemo, run_source
+from lstm_viz.ui import state
+from lstm_viz.ui.memo import SharedMemo, run_source
 
 TRAJECTORY_UNITS = 6
 

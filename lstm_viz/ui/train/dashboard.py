@@ -16,7 +16,8 @@ from lstm_viz.io.model_upload import IMPORTED_STATUS
 from lstm_viz.runs.scheduler import format_wait
 from lstm_viz.runs.speed import timing_sentence
 from lstm_viz.core.trainer import Trainer
-from . import boundary, charts, presenter, state, views
+from lstm_viz.ui import boundary, charts, presenter, state
+from lstm_viz.ui.train import figures as views
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from lstm_viz.rules.ranges import (
     BATCH_SIZE_RANGE, CLIP_RANGE, FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE, LEARNING_RATE_RANGE,
     MAX_STEPS_RANGE, SEED_RANGE,
 )
-from . import presenter, series_data, state
-from .plain import plain
+from lstm_viz.ui import presenter, series_data, state
+from lstm_viz.ui.plain import plain
 
 
 def settings_sidebar() -> None:

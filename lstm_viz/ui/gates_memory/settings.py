@@ -8,8 +8,10 @@ import hashlib
 import numpy as np
 
 from lstm_viz.analysis import memory
-from . import page_url
-from .page_schemas import GM_PICKS as PICKS, GM_SEARCHES as SEARCHES, THRESHOLD_RANGE  # noqa: F401 - the page reads them here
+from lstm_viz.ui import page_url
+from lstm_viz.ui.page_schemas import (  # noqa: F401 - the page reads them here
+    GM_PICKS as PICKS, GM_SEARCHES as SEARCHES, THRESHOLD_RANGE,
+)
 
 TRAJECTORY_UNITS = 6
 SEARCH_UNITS = 6

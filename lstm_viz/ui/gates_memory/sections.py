@@ -1,7 +1,7 @@
 """The sections of the "Gates and memory" page, top to bottom: what to look at (architecture, checkpoint, layer, unit
 order, example), the heatmaps, the trajectories and saturation, the neuron search, the other cells. The numbers come
 from lstm_viz.analysis.memory, the figures from lstm_viz.figures.memory, the view and its memos from
-lstm_viz.ui.memory_traces."""
+lstm_viz.ui.gates_memory.traces."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,11 +14,12 @@ from lstm_viz.analysis.checkpoints import LATEST, checkpoint_at, step_setting
 from lstm_viz.figures import memory as memory_figures
 from lstm_viz.figures.style import TRACE_LABELS
 from lstm_viz.rules.errors import LstmVizError
-from . import charts, memory_traces, memory_view, page_schemas, state
-from .memory_traces import MemoryView
-from .memory_view import PICKS, SEARCH_UNITS, SEARCHES, TRAJECTORY_UNITS, keep_in
-from .plain import plain
-from .state import ExploredRun
+from lstm_viz.ui import charts, page_schemas, state
+from lstm_viz.ui.gates_memory import traces as memory_traces, settings as memory_view
+from lstm_viz.ui.gates_memory.traces import MemoryView
+from lstm_viz.ui.gates_memory.settings import PICKS, SEARCH_UNITS, SEARCHES, TRAJECTORY_UNITS, keep_in
+from lstm_viz.ui.plain import plain
+from lstm_viz.ui.state import ExploredRun
 
 ORDER_HELP = ("One order for every heatmap. Clustered: average-linkage clustering on the correlation of the units' "
               "gate and state traces on this example. Peak time: the step of the largest |cell state|. Forget-gate "

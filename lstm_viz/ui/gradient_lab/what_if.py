@@ -23,9 +23,9 @@ from lstm_viz.core.trainer import Trainer
 from lstm_viz.figures import gradient as gfig
 from lstm_viz.figures.style import arch_colour
 from lstm_viz.runs.scheduler import Ticket, describe_wait, wait_for
-from . import state
-from .gradient_lab_views import fmt, model_with, weights_digest
-from .memo import SharedMemo
+from lstm_viz.ui import state
+from lstm_viz.ui.gradient_lab.probes import fmt, model_with, weights_digest
+from lstm_viz.ui.memo import SharedMemo
 
 # Other settings of the clipping comparison. Adam rescales every gradient, so with the run's own optimiser clipping
 # changes little; plain SGD with a large rate is where an exploding step ruins a run (Pascanu et al. 2013).

@@ -17,9 +17,9 @@ from lstm_viz.core.trainer import ArchRun, Trainer
 from lstm_viz.figures import text as text_figures
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN, load_bundled_run
-from . import charts, page_url, state
-from .plain import plain, short
-from .page_schemas import TEXT_LIMITS
+from lstm_viz.ui import charts, page_url, state
+from lstm_viz.ui.plain import plain, short
+from lstm_viz.ui.page_schemas import TEXT_LIMITS
 
 # Clickable sentences for the bundled sentiment model: the seed's own examples first, then negation, contrast, and
 # an opinion followed by filler the network must remember across.

@@ -9,8 +9,8 @@ import streamlit as st
 from lstm_viz.analysis.cell_step import CellStep, sandbox_step
 from lstm_viz.core.trainer import Trainer
 from lstm_viz.figures.labels import plotly_text
-from .page_schemas import INSIDE_CELL, SANDBOX_DEFAULTS, SANDBOX_RANGES  # noqa: F401 - the page's sliders
-from .plain import plain
+from lstm_viz.ui.page_schemas import INSIDE_CELL, SANDBOX_DEFAULTS, SANDBOX_RANGES  # noqa: F401 - the page's sliders
+from lstm_viz.ui.plain import plain
 
 # The page's session-state keys and their defaults, all kept in the address (page_schemas.INSIDE_CELL). -1 means
 # "pick for me": the last checkpoint, the first step the task marks (else the last step), the unit that holds its

@@ -1,6 +1,6 @@
 """The sections of the "Inside the cell" page: the trained model's step (its controls, its equations and diagram,
 the same step in the other cells) and the sandbox of one LSTM unit set by hand. The numbers come from
-lstm_viz.analysis.cell_step, the figures from lstm_viz.figures.cell, the traces and defaults from ui/cell_view.py."""
+lstm_viz.analysis.cell_step, the figures from lstm_viz.figures.cell, the traces and defaults from ui/inside_cell/settings.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,9 +13,10 @@ from lstm_viz.analysis.memory import trace_example
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Checkpoint
 from lstm_viz.figures import cell as cell_figures
-from . import cell_traces, cell_view, charts, page_url, presenter, state
-from .plain import plain
-from .state import ExploredRun
+from lstm_viz.ui.inside_cell import traces as cell_traces, settings as cell_view
+from lstm_viz.ui import charts, page_url, presenter, state
+from lstm_viz.ui.plain import plain
+from lstm_viz.ui.state import ExploredRun
 
 
 def show_equations(step, unit: int, small: bool = False) -> None:

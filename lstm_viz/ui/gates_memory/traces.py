@@ -16,10 +16,10 @@ import streamlit as st
 from lstm_viz.analysis import memory
 from lstm_viz.core.trainer import ArchRun, Checkpoint, Trainer
 from lstm_viz.figures import memory as memory_figures
-from . import state
-from .memo import explorer_memo
-from .memory_view import example_key
-from .state import ExploredRun
+from lstm_viz.ui import state
+from lstm_viz.ui.memo import explorer_memo
+from lstm_viz.ui.gates_memory.settings import example_key
+from lstm_viz.ui.state import ExploredRun
 
 
 def run_caption(explored: ExploredRun) -> str:

@@ -15,7 +15,8 @@ from lstm_viz.runs.scheduler import format_wait
 from lstm_viz.figures.sweep import figure_for_sweep
 from lstm_viz.core.tasks import TASKS
 from lstm_viz.core.trainer import BATCH_SIZE_RANGE, LEARNING_RATE_RANGE
-from . import boundary, charts, sweep_state
+from lstm_viz.ui import boundary, charts
+from lstm_viz.ui.length_sweep import sweep_state
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from lstm_viz.analysis.memory import trace_example
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Trainer
 from lstm_viz.rules import paths
-from . import charts, page_url, state
-from . import gradient_lab_views as views
-from . import gradient_lab_what_if as what_if
-from .page_schemas import GLAB_TABS, GRADIENT_LAB
-from .state import ExploredRun
+from lstm_viz.ui import charts, page_url, state
+from lstm_viz.ui.gradient_lab import probes as views
+from lstm_viz.ui.gradient_lab import what_if
+from lstm_viz.ui.page_schemas import GLAB_TABS, GRADIENT_LAB
+from lstm_viz.ui.state import ExploredRun
 
 TABS = GLAB_TABS
 LENGTH_SWEEP_PAGE = paths.PROJECT_DIR / "pages" / "length_sweep.py"

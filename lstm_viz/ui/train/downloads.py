@@ -10,7 +10,7 @@ import streamlit as st
 from lstm_viz.io import export
 from lstm_viz.io.standalone import standalone_available, standalone_script
 from lstm_viz.core.trainer import Trainer
-from . import charts, state
+from lstm_viz.ui import charts, state
 
 
 def _file_prefix(trainer: Trainer) -> str:

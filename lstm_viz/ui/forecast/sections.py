@@ -13,7 +13,7 @@ from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.analysis.forecasting import evaluate_forecasts
 from lstm_viz.figures.series import anomaly_figure, forecast_figure
 from lstm_viz.core.trainer import SEED_RANGE, Trainer
-from . import charts, state
+from lstm_viz.ui import charts, state
 
 log = logging.getLogger(__name__)
 

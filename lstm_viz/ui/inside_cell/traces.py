@@ -11,8 +11,8 @@ from lstm_viz.core.architectures import layer_params
 from lstm_viz.core.traces import Trace, trace
 from lstm_viz.core.trainer import Checkpoint
 from lstm_viz.analysis.memory import memory_units, most_active_units
-from .memo import explorer_memo
-from .state import ExploredRun
+from lstm_viz.ui.memo import explorer_memo
+from lstm_viz.ui.state import ExploredRun
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The Forecast and anomalies page."""

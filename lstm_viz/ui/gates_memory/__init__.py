@@ -1,0 +1,1 @@
+"""The Gates and memory page: its settings fallbacks, the traces it memoises, its sections."""

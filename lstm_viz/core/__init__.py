@@ -1,1 +1,3 @@
-"""The model and its training: architectures, tasks, the model, the trainer, traces and the gradient probe."""
+"""Layer 2, the model and its training: architectures/ and tasks/ (one file each, one registry each), the model,
+RunConfig, the trainer and its records and verdict, the stopping rules, traces (every gate at every step) and the
+per-step gradient probe. Imports only rules and data."""

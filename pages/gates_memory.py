@@ -4,12 +4,12 @@ import streamlit as st
 
 from lstm_viz.ui.gates_memory import sections
 from lstm_viz.ui.gates_memory import traces
-from lstm_viz.ui import page_schemas, page_url, state
+from lstm_viz.ui import page_schemas, page_url, session_run, state
 
 state.init_session()
 page = page_url.sync(page_schemas.GATES_MEMORY)
 
-explored = state.explored_run()
+explored = session_run.explored_run()
 st.title("Gates and memory")
 st.caption(traces.run_caption(explored))
 page.warn()

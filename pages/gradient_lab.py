@@ -2,12 +2,12 @@
 import streamlit as st
 
 from lstm_viz.ui.gradient_lab import tabs
-from lstm_viz.ui import page_schemas, page_url, state
+from lstm_viz.ui import page_schemas, page_url, session_run, state
 
 state.init_session()
 page = page_url.sync(page_schemas.GRADIENT_LAB)
 
-explored = state.explored_run()
+explored = session_run.explored_run()
 trainer = explored.trainer
 tabs.keep_valid_settings(trainer)  # what only this run can say; the fields' validators checked the rest
 page.warn()

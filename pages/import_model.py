@@ -3,7 +3,7 @@ import streamlit as st
 from lstm_viz.rules.errors import ModelFileError
 from lstm_viz.io.export import MAX_MODEL_FILE_BYTES
 from lstm_viz.io.model_upload import read_uploaded_model, trainer_from_upload
-from lstm_viz.ui import page_schemas, page_url, state
+from lstm_viz.ui import page_schemas, page_url, services, session_run, state
 
 state.init_session()
 # Nothing of this page goes in the address: its only widget is the file upload, and a file cannot be in a link.
@@ -26,7 +26,7 @@ if uploaded is not None and st.session_state.get("import_model_done") != uploade
     try:
         upload = read_uploaded_model(uploaded.getvalue(), uploaded.name)
         # Measuring the model on its test and probe sets is work like a training's: a job of the server's scheduler.
-        trainer = state.run_job(lambda ticket: trainer_from_upload(upload), kind="import",
+        trainer = services.run_job(lambda ticket: trainer_from_upload(upload), kind="import",
                                 units=upload.run_config.estimated_step_gflop() * upload.run_config.eval_size
                                 / max(1, upload.run_config.batch_size),
                                 label="measuring the uploaded model")
@@ -35,7 +35,7 @@ if uploaded is not None and st.session_state.get("import_model_done") != uploade
     except ModelFileError as error:
         st.session_state["import_model_message"] = ("error", f"Refused: {error}")
     else:
-        state.explore_imported(trainer)
+        session_run.explore_imported(trainer)
         run = next(iter(trainer.runs.values()))
         config = trainer.config
         note = ("" if upload.config_from_file else

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from lstm_viz.runs.bundled import precomputed_run
 from lstm_viz.runs.presets import PRESETS
-from lstm_viz.ui import state
+from lstm_viz.ui import services, state
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60
@@ -29,7 +29,7 @@ def fresh_server(monkeypatch):
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
-    state.hub().shutdown()
+    services.hub().shutdown()
     st.cache_resource.clear()
     deadline = time.monotonic() + WAIT_SECONDS
     while training_threads():
@@ -66,7 +66,7 @@ def test_two_sessions_with_the_same_settings_cause_one_training():
     first, second = session(), session()
     first.button(key="start").click().run()
     second.button(key="start").click().run()
-    assert state.hub().trainings_started == 1
+    assert services.hub().trainings_started == 1
     assert first.session_state["run"].subscription.source == "trained"
     assert second.session_state["run"].subscription.source in ("shared-live", "cached")
     refresh_until(first, lambda at: not at.session_state["run"].running)
@@ -79,7 +79,7 @@ def test_two_sessions_with_the_same_settings_cause_one_training():
     assert a.step == b.step == 20
     assert a.runs["lstm"].eval_metric == b.runs["lstm"].eval_metric
     assert "Shared live run" in captions(second) or "Cached result, replayed" in captions(second)
-    assert state.hub().trainings_started == 1
+    assert services.hub().trainings_started == 1
 
 
 def test_a_run_over_the_slot_limit_queues_shows_its_place_and_starts_when_a_slot_frees():
@@ -95,7 +95,7 @@ def test_a_run_over_the_slot_limit_queues_shows_its_place_and_starts_when_a_slot
     busy.button(key="stop").click().run()
     refresh_until(waiting, lambda at: not at.session_state["run"].running)
     assert waiting.session_state["run"].trainer.step == 20 and waiting.session_state["run"].trainer.finished
-    assert state.hub().trainings_started == 2
+    assert services.hub().trainings_started == 2
 
 
 def test_a_queued_run_polls_slowly_and_draws_at_the_charts_rate_once_admitted(monkeypatch):
@@ -132,11 +132,11 @@ def test_stopping_a_queued_run_takes_it_out_of_the_queue():
     refresh_until(busy, lambda at: at.session_state["run"].trainer is not None)
     waiting = session(seed=1)
     waiting.button(key="start").click().run()
-    assert state.hub().status()["waiting"] == 1
+    assert services.hub().status()["waiting"] == 1
     waiting.button(key="stop").click().run()
     assert not waiting.exception and not waiting.session_state["run"].running
     deadline = time.monotonic() + WAIT_SECONDS
-    while state.hub().status()["waiting"]:
+    while services.hub().status()["waiting"]:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert len(training_threads()) == 1  # only the busy run
@@ -162,7 +162,7 @@ def test_the_headline_preset_is_replayed_from_the_shipped_run_and_says_so():
     at.button(key="open_headline").click().run()
     at.button(key="start").click().run()
     assert not at.exception
-    assert state.hub().trainings_started == 0
+    assert services.hub().trainings_started == 0
     assert "Cached result, replayed" in captions(at) and "precomputed with exactly these settings" in captions(at)
     at.button(key="skip_replay").click().run()
     refresh_until(at, lambda at: not at.session_state["run"].running)
@@ -199,7 +199,7 @@ def test_a_sweep_queues_behind_a_training_on_the_one_slot_and_says_where_it_stan
                                           for p in at.get("progress")))
     text = next(p.proto.text for p in sweeper.get("progress") if "waiting for a free slot" in p.proto.text)
     assert "position 1 in the queue, about" in text
-    assert state.scheduler().status()["running_kinds"] == ["training"]
+    assert services.scheduler().status()["running_kinds"] == ["training"]
     busy.button(key="stop").click().run()
     refresh_until(sweeper, lambda at: not at.session_state["sweep"].running)
     assert sweeper.session_state["sweep"].sweep.snapshot().status == "finished"

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from lstm_viz.figures import memory as memory_figures
 from lstm_viz.runs.bundled import load_bundled_run
 from lstm_viz.ui.inside_cell import traces as cell_traces
-from lstm_viz.ui import memo, state
+from lstm_viz.ui import memo, session_run, state
 from tests import app_support
 from tests.app_support import clear_caches, plotly_charts  # noqa: F401 - clear_caches is an autouse fixture
 
@@ -55,13 +55,13 @@ class QueuedTraining:
 def test_the_shipped_run_is_keyed_by_itself_even_while_the_session_waits_for_its_own(monkeypatch):
     """A session whose run waits for a training slot explores the shipped run meanwhile: its values must not be
     filed under the waiting run, which would show them for that run's checkpoints once it trains."""
-    bundled = state.ExploredRun(trainer=load_bundled_run(), source="bundled", run_key="bundled:x")
-    monkeypatch.setattr(state, "subscription", lambda: None)
+    bundled = session_run.ExploredRun(trainer=load_bundled_run(), source="bundled", run_key="bundled:x")
+    monkeypatch.setattr(session_run, "subscription", lambda: None)
     idle = memo.run_identity(bundled)
     waiting = SimpleNamespace(replay=None, worker=QueuedTraining())
-    monkeypatch.setattr(state, "subscription", lambda: waiting)
+    monkeypatch.setattr(session_run, "subscription", lambda: waiting)
     assert memo.run_identity(bundled) == idle
-    session = state.ExploredRun(trainer=QueuedTraining(), source="session", run_key=1)
+    session = session_run.ExploredRun(trainer=QueuedTraining(), source="session", run_key=1)
     assert memo.run_identity(session) == memo.token_of(waiting.worker) != idle
 
 

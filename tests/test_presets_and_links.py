@@ -3,7 +3,7 @@
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.runs.bundled import precomputed_run
 from lstm_viz.runs.presets import PRESETS
-from lstm_viz.ui import state
+from lstm_viz.ui import services, state
 from tests.app_support import (  # noqa: F401 - clear_caches is an autouse fixture
     TIMEOUT,
     clear_caches,
@@ -90,7 +90,7 @@ def run_curves(at) -> list[str]:
 
 def test_a_link_to_a_shipped_run_opens_on_its_finished_view_with_replay_as_an_option():
     at = open_page("pages/train.py", {"preset": "vanishing-gradients"})
-    assert state.hub().trainings_started == 0
+    assert services.hub().trainings_started == 0
     trainer = at.session_state["run"].trainer
     shipped = precomputed_run(PRESETS["vanishing-gradients"].config)
     assert trainer is not None and trainer.finished and trainer.step == shipped.step
@@ -107,7 +107,7 @@ def test_a_link_to_a_shipped_run_opens_on_its_finished_view_with_replay_as_an_op
     assert any("**Finished run.**" in c.value and "shipped with the app" in c.value for c in at.caption)
     at.button(key="replay_training").click().run()
     assert not at.exception
-    assert at.session_state["run"].running and state.hub().trainings_started == 0
+    assert at.session_state["run"].running and services.hub().trainings_started == 0
     assert any("**Cached result, replayed.**" in c.value for c in at.caption)
     assert at.session_state["run"].trainer.step < shipped.step  # the replay starts from the beginning
 
@@ -119,14 +119,14 @@ def test_a_link_to_a_run_another_session_finished_opens_on_it_and_one_not_run_ye
     finished = first.session_state["run"].trainer
     link = {key: first.query_params[key] for key in first.query_params}
     second = open_page("pages/train.py", link)
-    assert state.hub().trainings_started == 1
+    assert services.hub().trainings_started == 1
     shown = second.session_state["run"].trainer
     assert shown is not None and shown.step == 10 and shown.verdict() == finished.verdict()
     assert any("**Finished run.**" in c.value and "earlier session" in c.value for c in second.caption)
     # The same settings with another seed have never run: Start, no charts, nothing trained.
     untrained = open_page("pages/train.py", {**link, "seed": "5"})
     assert untrained.session_state["run"].trainer is None and not run_curves(untrained)
-    assert "Press **Start training**" in infos(untrained) and state.hub().trainings_started == 1
+    assert "Press **Start training**" in infos(untrained) and services.hub().trainings_started == 1
 
 
 def test_in_presenter_mode_a_link_to_a_shipped_run_waits_for_start_to_tell_the_demo():

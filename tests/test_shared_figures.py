@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from lstm_viz.figures import style, training as figures
 from lstm_viz.runs.bundled import load_bundled_run
 from lstm_viz.runs.shared_runs import replay_snapshot
-from lstm_viz.ui import state
+from lstm_viz.ui import services, state
 from lstm_viz.ui.train import figures as views
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -67,7 +67,7 @@ class FakeWorker:
 
 
 def _watching(monkeypatch, subscription):
-    monkeypatch.setattr(state, "subscription", lambda: subscription)
+    monkeypatch.setattr(session_run, "subscription", lambda: subscription)
 
 
 def test_the_source_of_a_run_is_what_it_replays_or_the_training_it_watches(monkeypatch):
@@ -151,7 +151,7 @@ def test_downsampled_train_loss_is_the_mean_of_each_bin():
 def fresh_server():
     st.cache_resource.clear()
     yield
-    state.hub().shutdown()
+    services.hub().shutdown()
     st.cache_resource.clear()
 
 

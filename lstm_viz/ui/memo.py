@@ -18,7 +18,7 @@ from typing import Any, Callable, Hashable
 
 import streamlit as st
 
-from lstm_viz.ui import state
+from lstm_viz.ui import session_run
 
 # Explorer pages: a heatmap figure is 0.1-0.5 MB, a checkpoint's trace of the probe batch a few MB; one view of a
 # page is ~6 entries, so this holds the views of several runs.
@@ -125,7 +125,7 @@ def run_source(trainer) -> int:
     recorded run it replays, or else the run object itself (an imported model). A token per such object, so two
     sessions watching the same training or replaying the same recorded run share their figures; snapshots of one
     source at the same step hold the same numbers (histories only grow)."""
-    joined = state.subscription()
+    joined = session_run.subscription()
     if joined is not None and joined.replay is not None:
         return token_of(joined.replay.trainer)
     if joined is not None and joined.worker is not None:
@@ -133,7 +133,7 @@ def run_source(trainer) -> int:
     return token_of(trainer)
 
 
-def run_identity(explored: state.ExploredRun) -> int:
+def run_identity(explored: session_run.ExploredRun) -> int:
     """The identity of the run an explorer page shows: the shipped run's own object (one per server, whatever the
     session is doing meanwhile, e.g. waiting for a training slot), or the session's run as `run_source` names it."""
     if explored.source == "bundled":
@@ -147,7 +147,7 @@ def _explorer_memo() -> SharedMemo:
     return SharedMemo(EXPLORER_MEMO_SIZE)
 
 
-def explorer_memo(explored: state.ExploredRun, key: tuple, build: Callable[[], Any]) -> Any:
+def explorer_memo(explored: session_run.ExploredRun, key: tuple, build: Callable[[], Any]) -> Any:
     """A value of the explored run that only depends on `key` (an architecture, a checkpoint step, an example, the
     settings): built once per server, shared by every session that explores the same run."""
     return _explorer_memo()((run_identity(explored), *key), build)

@@ -2,7 +2,7 @@
 session's set-up that every page runs first, and the buttons' callbacks that start, replay and stop the session's run.
 
 The run itself is tracked by one handle (lstm_viz.ui.session_run); the server's scheduler and shared runs live in
-lstm_viz.ui.services. Both are re-exported here for the pages that import them as `state.*`."""
+lstm_viz.ui.services."""
 from __future__ import annotations
 
 import logging
@@ -18,14 +18,7 @@ from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.runs.bundled import BUNDLED_RUNS, load_bundled_run
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS, departures, describe_config
 from lstm_viz.ui import data_sharing  # noqa: F401 - tells the data store which session is asking (private uploads)
-from lstm_viz.ui.services import (
-    FULL_RATE_VIEWERS, UNWATCHED_TIMEOUT_SECONDS, hub, refresh_scale, run_job, scheduler, session_owner,
-)
-from lstm_viz.ui.session_run import (
-    FIRST_DRAW_KEY, FIRST_SNAPSHOT_WAIT_SECONDS, ExploredRun, current_trainer, explore_imported, explored_run,
-    handle, is_running, poll, session_explored, show_finished, skip_replay, start, stop, subscription, trace_model,
-    wait_for_first_snapshot,
-)
+from lstm_viz.ui.session_run import handle, is_running, show_finished, start, subscription
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +260,3 @@ def start_training(config: RunConfig | None = None) -> None:
     """Button callback: join the server's run of the settings' configuration (or of `config`), see session_run.start."""
     start(config if config is not None else config_from_settings())
 
-
-stop_training = stop
-poll_training = poll

@@ -13,7 +13,7 @@ from lstm_viz.core.tasks.labelled_text import (
     LabelledData, validate_labelled_text,
 )
 from lstm_viz.data.uploads import MAX_PASTED_CHARACTERS, check_pasted_text
-from lstm_viz.ui import data_sharing, state
+from lstm_viz.ui import data_sharing, session_run, state
 from lstm_viz.ui.plain import plain, plain_short
 
 DATASET_KEY = "text_dataset"
@@ -56,7 +56,7 @@ def _on_paste() -> None:
 
 def _train_on(key: str) -> None:
     """Button callback: pick the labelled-text task on this data set and open the Train page."""
-    if state.is_running():
+    if session_run.is_running():
         st.session_state[ERROR_KEY] = "Stop the current training run on the Train page first."
         return
     options = dict(st.session_state.get("task_options", {}))

@@ -13,24 +13,24 @@ from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.analysis.forecasting import evaluate_forecasts
 from lstm_viz.figures.series import anomaly_figure, forecast_figure
 from lstm_viz.core.trainer import SEED_RANGE, Trainer
-from lstm_viz.ui import charts, state
+from lstm_viz.ui import charts, session_run
 
 log = logging.getLogger(__name__)
 
 
-def _explored() -> state.ExploredRun:
-    trainer = state.current_trainer()
+def _explored() -> session_run.ExploredRun:
+    trainer = session_run.current_trainer()
     if trainer is not None and trainer.config.task == "forecast":
-        return state.session_explored(trainer)
-    return state.ExploredRun(trainer=load_bundled_run(FORECAST_RUN), source="bundled", run_key=f"bundled:{FORECAST_RUN}")
+        return session_run.session_explored(trainer)
+    return session_run.ExploredRun(trainer=load_bundled_run(FORECAST_RUN), source="bundled", run_key=f"bundled:{FORECAST_RUN}")
 
 
-def _models(explored: state.ExploredRun) -> dict:
+def _models(explored: session_run.ExploredRun) -> dict:
     """method -> (label, a private model holding the run's latest checkpoint)."""
     models = {}
     for arch, run in explored.trainer.runs.items():
         if explored.source == "session":
-            model = copy.deepcopy(state.trace_model(arch))  # the trace copy may hold any checkpoint: use our own
+            model = copy.deepcopy(session_run.trace_model(arch))  # the trace copy may hold any checkpoint: use our own
         else:
             model = explored.model(arch)
         model.load_state_dict(run.checkpoints[-1].state_dict)
@@ -48,7 +48,7 @@ def forecast_page() -> None:
             "Train a *Forecast a time series* run on the Train page (preset *Forecast airline passengers a year "
             "ahead*, or any series or your own CSV) to see yours here."
         )
-    elif state.is_running():
+    elif session_run.is_running():
         st.caption(f"Your run is training (step {trainer.step}); this page shows its latest checkpoint. Reload to update.")
     try:
         models = _models(explored)

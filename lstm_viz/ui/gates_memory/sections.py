@@ -14,12 +14,12 @@ from lstm_viz.analysis.checkpoints import LATEST, checkpoint_at, step_setting
 from lstm_viz.figures import memory as memory_figures
 from lstm_viz.figures.style import TRACE_LABELS
 from lstm_viz.rules.errors import LstmVizError
-from lstm_viz.ui import charts, page_schemas, state
+from lstm_viz.ui import charts, page_schemas, session_run
 from lstm_viz.ui.gates_memory import traces as memory_traces, settings as memory_view
 from lstm_viz.ui.gates_memory.traces import MemoryView
 from lstm_viz.ui.gates_memory.settings import PICKS, SEARCH_UNITS, SEARCHES, TRAJECTORY_UNITS, keep_in
 from lstm_viz.ui.plain import plain
-from lstm_viz.ui.state import ExploredRun
+from lstm_viz.ui.session_run import ExploredRun
 
 ORDER_HELP = ("One order for every heatmap. Clustered: average-linkage clustering on the correlation of the units' "
               "gate and state traces on this example. Peak time: the step of the largest |cell state|. Forget-gate "
@@ -41,7 +41,7 @@ def pick_checkpoint(explored: ExploredRun, column) -> tuple[str, object]:
             help="The weights saved at this training step; the latest is the default.")
     else:
         column.markdown(f"Checkpoint: step {steps[-1]} (the only one)")
-    if steps[-1] < trainer.step and not state.is_running():
+    if steps[-1] < trainer.step and not session_run.is_running():
         # e.g. the LSTM solved at 700 while the RNN trained on to 1500: its latest checkpoint is not the run's last step
         column.caption(f"{run.label} stopped at step {steps[-1]:,} ({run.status}); the run went on to step "
                        f"{trainer.step:,}.")

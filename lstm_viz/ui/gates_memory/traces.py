@@ -16,10 +16,10 @@ import streamlit as st
 from lstm_viz.analysis import memory
 from lstm_viz.core.trainer import ArchRun, Checkpoint, Trainer
 from lstm_viz.figures import memory as memory_figures
-from lstm_viz.ui import state
+from lstm_viz.ui import session_run
 from lstm_viz.ui.memo import explorer_memo
 from lstm_viz.ui.gates_memory.settings import example_key
-from lstm_viz.ui.state import ExploredRun
+from lstm_viz.ui.session_run import ExploredRun
 
 
 def run_caption(explored: ExploredRun) -> str:
@@ -28,7 +28,7 @@ def run_caption(explored: ExploredRun) -> str:
         return (f"Showing the bundled run ({trainer.task.label}, T = {trainer.config.length}, hidden size "
                 f"{trainer.config.hidden_size}). Train a run on the Train page to explore your own.")
     return (f"Showing this session's run ({trainer.task.label}, T = {trainer.config.length}), "
-            + ("still training, at step " if state.is_running() else "trained for ") + f"{trainer.step:,} steps.")
+            + ("still training, at step " if session_run.is_running() else "trained for ") + f"{trainer.step:,} steps.")
 
 
 @dataclass(frozen=True)

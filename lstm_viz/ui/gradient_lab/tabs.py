@@ -11,11 +11,11 @@ from lstm_viz.analysis.memory import trace_example
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Trainer
 from lstm_viz.rules import paths
-from lstm_viz.ui import charts, page_url, state
+from lstm_viz.ui import charts, page_url, session_run
 from lstm_viz.ui.gradient_lab import probes as views
 from lstm_viz.ui.gradient_lab import what_if
 from lstm_viz.ui.page_schemas import GLAB_TABS, GRADIENT_LAB
-from lstm_viz.ui.state import ExploredRun
+from lstm_viz.ui.session_run import ExploredRun
 
 TABS = GLAB_TABS
 LENGTH_SWEEP_PAGE = paths.PROJECT_DIR / "pages" / "length_sweep.py"
@@ -36,7 +36,7 @@ def keep_valid_settings(trainer: Trainer) -> None:
 def run_caption(explored: ExploredRun) -> None:
     trainer, config, task = explored.trainer, explored.trainer.config, explored.trainer.task
     if explored.source == "session":
-        status = "still training, a snapshot" if state.is_running() else "finished"
+        status = "still training, a snapshot" if session_run.is_running() else "finished"
         st.caption(f"The run trained in this session ({task.label}, T = {config.length}, {status}, step {trainer.step}).")
     else:
         st.caption(f"The bundled run: {task.label}, T = {config.length}, hidden size {config.hidden_size}, seed "

@@ -1,7 +1,7 @@
 """Streamlit glue of the Gradient flow lab's what-if tabs: the initialisation probes (forget-gate bias, recurrent
 weight scale), the clamped forget gate and the gradient-clipping comparison.
 
-These computations are jobs of the server's scheduler (state.scheduler): they take a slot like a training, the page
+These computations are jobs of the server's scheduler (services.scheduler): they take a slot like a training, the page
 shows their place in the queue meanwhile, and their results are kept server-wide (a lstm_viz.ui.memo.SharedMemo),
 so a result already computed costs no queueing. Every model here is built privately from the config and loaded with
 checkpoint weights, so the training thread's model and the shared bundled one are never touched.
@@ -23,7 +23,7 @@ from lstm_viz.core.trainer import Trainer
 from lstm_viz.figures import gradient as gfig
 from lstm_viz.figures.style import arch_colour
 from lstm_viz.runs.scheduler import Ticket, describe_wait, wait_for
-from lstm_viz.ui import state
+from lstm_viz.ui import services
 from lstm_viz.ui.gradient_lab.probes import fmt, model_with, weights_digest
 from lstm_viz.ui.memo import SharedMemo
 
@@ -59,7 +59,7 @@ def scheduled(kind: str, key: Hashable, units: float, compute: Callable[[Ticket]
     if stored is not None:
         return stored
 
-    threads = state.hub().torch_threads
+    threads = services.hub().torch_threads
 
     def work(ticket: Ticket) -> Any:
         torch.set_num_threads(threads)  # as every training: one torch thread per job
@@ -69,7 +69,7 @@ def scheduled(kind: str, key: Hashable, units: float, compute: Callable[[Ticket]
             store.put((kind, key), result)
         return result
 
-    job = state.scheduler().spawn(work, owner=state.session_owner(), kind=kind, units=units, key=(kind, key),
+    job = services.scheduler().spawn(work, owner=services.session_owner(), kind=kind, units=units, key=(kind, key),
                                   label=label)
     placeholder = st.empty() if on_progress is None else None
 

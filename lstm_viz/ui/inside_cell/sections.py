@@ -14,9 +14,9 @@ from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Checkpoint
 from lstm_viz.figures import cell as cell_figures
 from lstm_viz.ui.inside_cell import traces as cell_traces, settings as cell_view
-from lstm_viz.ui import charts, page_url, presenter, state
+from lstm_viz.ui import charts, page_url, presenter, session_run
 from lstm_viz.ui.plain import plain
-from lstm_viz.ui.state import ExploredRun
+from lstm_viz.ui.session_run import ExploredRun
 
 
 def show_equations(step, unit: int, small: bool = False) -> None:
@@ -30,7 +30,7 @@ def run_caption(explored: ExploredRun) -> str:
     if explored.source == "bundled":
         return ("Showing the bundled run (adding problem, T = 100, RNN, GRU and LSTM with 64 units). "
                 "Train a run on the Train page and this page shows yours.")
-    running = " It is still training: this is a snapshot; reload to see newer checkpoints." if state.is_running() else ""
+    running = " It is still training: this is a snapshot; reload to see newer checkpoints." if session_run.is_running() else ""
     return f"Showing the run trained in this session ({trainer.task.label}, T = {trainer.config.length}).{running}"
 
 
@@ -163,7 +163,7 @@ def other_steps(view: CellView) -> None:
 
 
 def trained_view() -> None:
-    explored = state.explored_run()
+    explored = session_run.explored_run()
     st.caption(run_caption(explored))
     view = pick_view(explored)
     own_step(view)

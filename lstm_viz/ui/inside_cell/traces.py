@@ -12,7 +12,7 @@ from lstm_viz.core.traces import Trace, trace
 from lstm_viz.core.trainer import Checkpoint
 from lstm_viz.analysis.memory import memory_units, most_active_units
 from lstm_viz.ui.memo import explorer_memo
-from lstm_viz.ui.state import ExploredRun
+from lstm_viz.ui.session_run import ExploredRun
 
 
 @dataclass(frozen=True)

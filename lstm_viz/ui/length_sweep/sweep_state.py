@@ -1,7 +1,7 @@
 """The Length sweep page's settings and its session's sweep thread (lstm_viz.runs.sweep.BackgroundSweep).
 
 Start builds a SweepConfig from the widgets and runs it in a background thread, each point queueing for a slot of
-the server's scheduler (state.scheduler) like every other job; Stop ends it after the current training step; the
+the server's scheduler (services.scheduler) like every other job; Stop ends it after the current training step; the
 page's fragment reads snapshots. Finished points go to the process-wide cache,
 so another session asking for the same points gets them at once.
 """

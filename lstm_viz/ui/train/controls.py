@@ -12,13 +12,13 @@ from lstm_viz.rules.ranges import (
     BATCH_SIZE_RANGE, CLIP_RANGE, FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE, LEARNING_RATE_RANGE,
     MAX_STEPS_RANGE, SEED_RANGE,
 )
-from lstm_viz.ui import presenter, series_data, state
+from lstm_viz.ui import presenter, series_data, session_run, state
 from lstm_viz.ui.plain import plain
 
 
 def settings_sidebar() -> None:
     """The Train page's sidebar: the preset, then (outside presenter mode) every setting of the run."""
-    disabled = state.is_running()
+    disabled = session_run.is_running()
     with st.sidebar:
         st.header("Settings")
         if disabled:

@@ -16,7 +16,7 @@ from lstm_viz.io.model_upload import IMPORTED_STATUS
 from lstm_viz.runs.scheduler import format_wait
 from lstm_viz.runs.speed import timing_sentence
 from lstm_viz.core.trainer import Trainer
-from lstm_viz.ui import boundary, charts, presenter, state
+from lstm_viz.ui import boundary, charts, presenter, services, session_run, state
 from lstm_viz.ui.train import figures as views
 
 log = logging.getLogger(__name__)
@@ -42,30 +42,30 @@ STATUS_BADGES = {
 
 
 def start_stop_buttons() -> None:
-    running = state.is_running()
+    running = session_run.is_running()
     left, right, _ = st.columns([3, 2, 7] if presenter.on() else [1, 1, 4])
     left.button("▶ Start training", type="primary", key="start",
                 on_click=_start_presenting if presenter.on() else state.start_training, disabled=running,
                 width="stretch")
-    right.button("■ Stop", key="stop", on_click=state.stop_training, disabled=not running, width="stretch")
-    if st.session_state.get("error") and state.current_trainer() is None:
+    right.button("■ Stop", key="stop", on_click=session_run.stop, disabled=not running, width="stretch")
+    if st.session_state.get("error") and session_run.current_trainer() is None:
         st.error(st.session_state["error"])
 
 
 def live_panel() -> None:
-    running = state.is_running()
-    scale = state.refresh_scale() if running else 1.0
+    running = session_run.is_running()
+    scale = services.refresh_scale() if running else 1.0
     # The rerun of a Start click waits here for the run's first snapshot (while the run's models are built, it has
     # drawn the sidebar and the buttons), draws the training charts, and leaves the network's insides to the first
     # refresh after it: sent together, the browser drew the heatmaps in the same pass as the step-0 test metric, and
     # showed nothing for 1-2 s longer on a busy machine. That refresh comes at the quiet server's rate even on a busy
     # one, and reruns the page: one extra run per Start.
-    first_draw = bool(st.session_state.pop(state.FIRST_DRAW_KEY, False)) and running and state.wait_for_first_snapshot()
+    first_draw = bool(st.session_state.pop(session_run.FIRST_DRAW_KEY, False)) and running and session_run.wait_for_first_snapshot()
     st.session_state.pop(INTERNALS_OWED_KEY, None)  # this run draws them
-    joined = state.subscription() if running else None
+    joined = session_run.subscription() if running else None
     queued = joined is not None and joined.queue_position is not None
     if scale > 1:
-        st.caption(f":material/speed: This server is busy ({state.hub().active_viewers()} sessions are watching a "
+        st.caption(f":material/speed: This server is busy ({services.hub().active_viewers()} sessions are watching a "
                    f"run), so the charts refresh every {state.REFRESH_SECONDS * scale:.1f} s instead of "
                    f"{state.REFRESH_SECONDS:g} s; training goes on at full speed.")
 
@@ -88,7 +88,7 @@ def live_panel() -> None:
 
 
 def _draw_internals() -> None:
-    trainer = state.current_trainer()
+    trainer = session_run.current_trainer()
     if trainer is not None and st.session_state.get(INTERNALS_OWED_KEY):
         _internals_pending(trainer)
     elif trainer is not None:
@@ -103,7 +103,7 @@ def _draw_training(running: bool, scale: float, joined, queued: bool) -> None:
     """One refresh of the training part of the live panel: the narrative, the status and the charts (or the empty
     and waiting states before the run exists); asks for a full rerun when the run was admitted, ended, or the
     refresh intervals must be set anew."""
-    trainer = state.current_trainer()
+    trainer = session_run.current_trainer()
     _narrative(trainer)
     # The same slots whether a run exists or not, so the charts keep their place in the page's element tree and
     # the first run's charts replace the empty ones drawn before Start. Drawn at another place, the browser kept
@@ -111,12 +111,12 @@ def _draw_training(running: bool, scale: float, joined, queued: bool) -> None:
     # the first chart came about a second later, and blinked out for as long again on a busy machine.
     above, (left, right) = st.container(), _chart_slots()
     if trainer is None:
-        if state.poll_training():
+        if session_run.poll():
             st.rerun()
         if queued and (joined.queue_position is None or not joined.alive):
             st.rerun()  # admitted (or gone): a full run draws the run and sets the charts' refresh rate
         with above:
-            if state.is_running():
+            if session_run.is_running():
                 _waiting_state()
             else:
                 _empty_state()
@@ -124,7 +124,7 @@ def _draw_training(running: bool, scale: float, joined, queued: bool) -> None:
         return
     if queued:
         st.rerun()  # the run left the queue since the last full run: draw it at the charts' rate
-    ended = state.poll_training()
+    ended = session_run.poll()
     try:
         with above:
             _status(trainer)
@@ -136,7 +136,7 @@ def _draw_training(running: bool, scale: float, joined, queued: bool) -> None:
         st.rerun()  # a full run redraws with the timer off, so the fragment stops ticking
     if running and st.session_state.pop(INTERNALS_OWED_KEY, False):
         st.rerun()  # the first refresh after Start: a full run draws the insides and sets the usual intervals
-    if running and not ended and max(now := state.refresh_scale(), scale) / min(now, scale) > 1.25:
+    if running and not ended and max(now := services.refresh_scale(), scale) / min(now, scale) > 1.25:
         st.rerun()  # sessions came or went: a full run sets the refresh intervals anew
 
 
@@ -175,10 +175,10 @@ def _narrative(trainer: Trainer | None) -> None:
 def _next_step_button(trainer: Trainer | None, stage: narrative.Stage) -> tuple[str, bool]:
     """(help, disabled) of the Next step button at `stage`."""
     if trainer is None:
-        return "Starts the run: the same as Start training.", state.is_running()
+        return "Starts the run: the same as Start training.", session_run.is_running()
     if stage.index >= narrative.STAGE_COUNT:
         return "This is the last step.", True
-    joined = state.subscription()
+    joined = session_run.subscription()
     if joined is None or joined.replay is None or not joined.alive:
         return "This run trains live: the narrative moves on when the run does.", True
     return "Plays the recorded run on to the end of the next step, and shows its chart.", False
@@ -187,13 +187,13 @@ def _next_step_button(trainer: Trainer | None, stage: narrative.Stage) -> tuple[
 def _play_next_stage(current: int | None = None) -> None:
     """A replayed run jumps to the start of the stage after the one it shows and plays it, holding at its last step
     for the presenter to talk it through; the last stage plays to the end. Before the first stage: from step 0."""
-    joined = state.subscription()
+    joined = session_run.subscription()
     if joined is None or joined.replay is None:
         return
     recorded = joined.replay.trainer
     starts = narrative.stage_starts(recorded)
     if current is None:
-        current = narrative.headline_stage(state.current_trainer()).index
+        current = narrative.headline_stage(session_run.current_trainer()).index
     later = sorted(index for index in starts if index > current)
     if not later:
         return
@@ -208,7 +208,7 @@ def _start_presenting() -> None:
 
 
 def _next_step() -> None:
-    if state.current_trainer() is None:
+    if session_run.current_trainer() is None:
         _start_presenting()
     else:
         _play_next_stage()
@@ -235,9 +235,9 @@ def _empty_charts(left, right) -> None:
 
 def _waiting_state() -> None:
     """The run waits for a training slot (or is building its model): where it stands, and that it will start."""
-    joined = state.subscription()
+    joined = session_run.subscription()
     position = joined.queue_position if joined is not None else None
-    server = state.hub().status()
+    server = services.hub().status()
     if position is not None:
         wait = joined.estimated_wait()
         estimate = f" Estimated wait: about {format_wait(wait)}, from how fast this server's jobs run." if wait else ""
@@ -256,7 +256,7 @@ def _waiting_state() -> None:
 
 def _source_note(trainer: Trainer) -> None:
     """Say where the numbers come from when this session did not train them itself."""
-    joined = state.subscription()
+    joined = session_run.subscription()
     if joined is None or joined.source == "trained":
         return
     if joined.source == "shared-live":
@@ -274,7 +274,7 @@ def _source_note(trainer: Trainer) -> None:
             f":material/history: **Finished run.** This run was {where}: the same settings and seed give the same "
             f"run, so it is shown finished (training took {joined.replay.trainer.elapsed:.0f} s at "
             f"{joined.replay.trainer.steps_per_second:.0f} steps/s). **Replay training** plays its recorded history "
-            f"back in about {state.hub().replay_seconds:.0f} s, as it happened."
+            f"back in about {services.hub().replay_seconds:.0f} s, as it happened."
         )
         right.button("Replay training", key="replay_training", icon=":material/replay:", on_click=state.replay_run,
                      width="stretch")
@@ -285,11 +285,11 @@ def _source_note(trainer: Trainer) -> None:
         left.caption(
             f":material/history: **Cached result, replayed.** This run was {where}: the same settings and seed give "
             f"the same run, so it is not trained again. Its recorded history plays back in about "
-            f"{state.hub().replay_seconds:.0f} s; every number is the recorded one (training took "
+            f"{services.hub().replay_seconds:.0f} s; every number is the recorded one (training took "
             f"{joined.replay.trainer.elapsed:.0f} s at {joined.replay.trainer.steps_per_second:.0f} steps/s)."
         )
     if joined.alive:
-        right.button("Skip to end", key="skip_replay", on_click=state.skip_replay, width="stretch")
+        right.button("Skip to end", key="skip_replay", on_click=session_run.skip_replay, width="stretch")
 
 
 def _status(trainer: Trainer) -> None:
@@ -345,7 +345,7 @@ def _internals_pending(trainer: Trainer) -> None:
 
 def _internals(trainer: Trainer) -> None:
     config = trainer.config
-    run_id = state.handle().run_id
+    run_id = session_run.handle().run_id
     st.subheader("Inside the cells")
     archs = list(trainer.runs)
     default_arch = "lstm" if "lstm" in archs else archs[0]
@@ -365,7 +365,7 @@ def _internals(trainer: Trainer) -> None:
                                      format_func=lambda i: f"{i + 1}")
     run = trainer.runs[arch]
     checkpoints = run.checkpoints
-    if state.is_running() or len(checkpoints) == 1:
+    if session_run.is_running() or len(checkpoints) == 1:
         checkpoint = checkpoints[-1]
         columns[3].caption(f"Latest checkpoint: step {checkpoint.step}. After training, a slider lets you "
                            "scrub through every checkpoint.")

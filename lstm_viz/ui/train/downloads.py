@@ -10,7 +10,7 @@ import streamlit as st
 from lstm_viz.io import export
 from lstm_viz.io.standalone import standalone_available, standalone_script
 from lstm_viz.core.trainer import Trainer
-from lstm_viz.ui import charts, state
+from lstm_viz.ui import charts, session_run
 
 
 def _file_prefix(trainer: Trainer) -> str:
@@ -20,11 +20,11 @@ def _file_prefix(trainer: Trainer) -> str:
 
 def download_section() -> None:
     """Called once from pages/train.py, after the charts: nothing while training, the buttons once it has ended."""
-    trainer = state.current_trainer()
+    trainer = session_run.current_trainer()
     if trainer is None:
         return
     st.subheader("Download this run")
-    if state.is_running():
+    if session_run.is_running():
         st.caption("The downloads appear here when training ends (or when you press Stop).")
         return
     prefix = _file_prefix(trainer)

@@ -16,7 +16,7 @@ from lstm_viz.figures import training as figures
 from lstm_viz.io.model_upload import IMPORTED_STATUS
 from lstm_viz.core.traces import Trace, trace
 from lstm_viz.core.trainer import ArchRun, Checkpoint, RunConfig, Trainer
-from lstm_viz.ui import state
+from lstm_viz.ui import session_run
 from lstm_viz.ui.memo import SharedMemo, run_source
 
 TRAJECTORY_UNITS = 6
@@ -124,7 +124,7 @@ def _build_reach_figure(trainer: Trainer, layer: int) -> go.Figure:
 
 def checkpoint_trace(trainer: Trainer, run_id: int, run: ArchRun, checkpoint: Checkpoint) -> Trace:
     def build() -> Trace:
-        model = state.trace_model(run.arch)
+        model = session_run.trace_model(run.arch)
         model.load_state_dict(checkpoint.state_dict)
         return trace(model, trainer.trace_inputs)
 

@@ -17,7 +17,7 @@ from lstm_viz.core.trainer import ArchRun, Trainer
 from lstm_viz.figures import text as text_figures
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN, load_bundled_run
-from lstm_viz.ui import charts, page_url, state
+from lstm_viz.ui import charts, page_url, session_run
 from lstm_viz.ui.plain import plain, short
 from lstm_viz.ui.page_schemas import TEXT_LIMITS
 
@@ -47,18 +47,18 @@ class Reader:
     names: list[str]  # the traces drawn word by word (the LSTM's hidden state is its output gate times tanh(c))
 
 
-def pick_source() -> state.ExploredRun:
+def pick_source() -> session_run.ExploredRun:
     """The Model radio: the session's run if it takes typed text, else (or on request) a bundled one."""
     ss = st.session_state
-    session_trainer = state.current_trainer()
+    session_trainer = session_run.current_trainer()
     sources = {}
     if session_trainer is not None and session_trainer.task.accepts_text:
         sources["session"] = f"Your run: {session_trainer.task.label}"
     sources.update(BUNDLED)
     # A run trained since this page was last seen is what the visitor came back to try.
-    if "session" in sources and ss.get("_try_seen_run") != state.handle().run_id:
+    if "session" in sources and ss.get("_try_seen_run") != session_run.handle().run_id:
         ss["try_source"] = "session"
-    ss["_try_seen_run"] = state.handle().run_id
+    ss["_try_seen_run"] = session_run.handle().run_id
     page_url.fit("try_source", list(sources), next(iter(sources)))
     st.radio("Model", list(sources), key="try_source", format_func=sources.get, horizontal=True)
     if session_trainer is not None and "session" not in sources:
@@ -66,11 +66,11 @@ def pick_source() -> state.ExploredRun:
                    "train a text task there to try your own model here.")
     source = ss["try_source"]
     if source == "session":
-        return state.session_explored(session_trainer)
-    return state.ExploredRun(trainer=load_bundled_run(source), source="bundled", run_key=f"bundled:{source}")
+        return session_run.session_explored(session_trainer)
+    return session_run.ExploredRun(trainer=load_bundled_run(source), source="bundled", run_key=f"bundled:{source}")
 
 
-def pick_reader(explored: state.ExploredRun) -> Reader:
+def pick_reader(explored: session_run.ExploredRun) -> Reader:
     """The Network control and the caption that says how well it learned."""
     ss, trainer = st.session_state, explored.trainer
     task, archs = trainer.task, list(trainer.runs)

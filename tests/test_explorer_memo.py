@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from lstm_viz.figures import memory as memory_figures
 from lstm_viz.runs.bundled import load_bundled_run
 from lstm_viz.ui.inside_cell import traces as cell_traces
-from lstm_viz.ui import memo, session_run, state
+from lstm_viz.ui import memo, session_run
 from tests import app_support
 from tests.app_support import clear_caches, plotly_charts  # noqa: F401 - clear_caches is an autouse fixture
 

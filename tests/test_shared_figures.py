@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from lstm_viz.figures import style, training as figures
 from lstm_viz.runs.bundled import load_bundled_run
 from lstm_viz.runs.shared_runs import replay_snapshot
-from lstm_viz.ui import services, state
+from lstm_viz.ui import services, session_run
 from lstm_viz.ui.train import figures as views
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -118,7 +118,7 @@ def stage_starts(recorded: Trainer) -> dict[int, int]:
     """{stage index: the first training step at which the finished run `recorded` shows that stage}, for the
     stages it reaches: where presenter mode holds a replay so that each step can be talked through. The stage only
     changes where an evaluation, a status or the end is recorded, so only those steps are looked at."""
-    from lstm_viz.runs.shared_runs import replay_snapshot
+    from lstm_viz.runs.shared_runs import replay_snapshot  # lazily: keeps this module light
 
     candidates = sorted({0, recorded.step} | {step for run in recorded.runs.values() for step in run.eval_steps}
                         | {run.steps[-1] for run in recorded.runs.values() if run.steps})

@@ -49,7 +49,7 @@ def validate_labelled_text(raw: bytes, name: str = "the file") -> datastore.Data
     """Check an uploaded or pasted CSV of texts and labels and store it; every problem raises UploadError."""
     if len(raw) > 5 * 2**20:
         raise UploadError(f"{name} is {len(raw) / 2**20:.1f} MB; the limit for labelled text is 5 MB")
-    from lstm_viz.data.csv_reading import read_csv
+    from lstm_viz.data.csv_reading import read_csv  # lazily: pandas takes 0.3 s to import
 
     table = read_csv(raw, name, max_rows=MAX_TEXT_ROWS)
     text_column = _find_column(table, TEXT_COLUMNS)

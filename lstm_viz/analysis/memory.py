@@ -48,28 +48,25 @@ class Example:
     source: str  # "test" | "probe" | "text"
 
 
+def _stored_example(trainer: Trainer, inputs, targets, index: int, what: str, source: str) -> Example:
+    count = len(inputs)
+    if not 0 <= index < count:
+        raise ConfigError(f"the {what} 1 to {count} (got {index + 1})")
+    example_inputs, target = inputs[index].numpy(), targets[index].numpy()
+    task = trainer.task
+    return Example(inputs=example_inputs, tokens=task.input_tokens(example_inputs), unknown=(),
+                   description=task.describe_example(example_inputs, target), source=source)
+
+
 def test_example(trainer: Trainer, index: int) -> Example:
     """Example `index` (0-based) of the run's test set."""
-    count = len(trainer.test_inputs)
-    if not 0 <= index < count:
-        raise ConfigError(f"the test set has examples 1 to {count} (got {index + 1})")
-    inputs = trainer.test_inputs[index].numpy()
-    target = trainer.test_targets[index].numpy()
-    task = trainer.task
-    return Example(inputs=inputs, tokens=task.input_tokens(inputs), unknown=(),
-                   description=task.describe_example(inputs, target), source="test")
+    return _stored_example(trainer, trainer.test_inputs, trainer.test_targets, index, "test set has examples", "test")
 
 
 def trace_example(trainer: Trainer, index: int) -> Example:
     """Probe sequence `index` (0-based) of the run: the examples the Train page traces at every checkpoint (#1...)."""
-    count = len(trainer.trace_inputs)
-    if not 0 <= index < count:
-        raise ConfigError(f"the run has probe sequences 1 to {count} (got {index + 1})")
-    inputs = trainer.trace_inputs[index].numpy()
-    target = trainer.trace_targets[index].numpy()
-    task = trainer.task
-    return Example(inputs=inputs, tokens=task.input_tokens(inputs), unknown=(),
-                   description=task.describe_example(inputs, target), source="probe")
+    return _stored_example(trainer, trainer.trace_inputs, trainer.trace_targets, index, "run has probe sequences",
+                           "probe")
 
 
 def text_example(task: Task, text: str) -> Example:

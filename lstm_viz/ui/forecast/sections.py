@@ -13,7 +13,7 @@ from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.analysis.forecasting import evaluate_forecasts
 from lstm_viz.figures.series import anomaly_figure, forecast_figure
 from lstm_viz.core.trainer import SEED_RANGE, Trainer
-from lstm_viz.ui import charts, session_run
+from lstm_viz.ui import charts, page_url, session_run
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,7 @@ def _anomaly_section(trainer: Trainer, models: dict) -> None:
     )
     methods = [*models, "naive"]
     labels = {**{name: label for name, (label, _) in models.items()}, "naive": "naive (last value)"}
-    if st.session_state.get("forecast_detector") not in methods:
-        st.session_state["forecast_detector"] = methods[-2] if len(methods) > 1 else methods[0]
+    page_url.fit("forecast_detector", methods, methods[-2] if len(methods) > 1 else methods[0])
     left, right, _ = st.columns([1, 2, 2])
     seed = left.number_input(f"Injection seed ({SEED_RANGE[0]}–{SEED_RANGE[1]:,})", min_value=SEED_RANGE[0],
                              max_value=SEED_RANGE[1], step=1, key="forecast_anomaly_seed",

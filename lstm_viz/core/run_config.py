@@ -78,33 +78,33 @@ class RunConfig:
         """The task object this run trains on, configured by task_options."""
         return get_task(self.task).with_options(**dict(self.task_options))
 
-    def estimated_step_gflop(self) -> float:
-        """Multiply-adds of one training step of every architecture (forward, and backward at twice that)."""
-        task = self.make_task()
+    def _forward_multiply_adds(self, task: Task, first_layer_width: int) -> float:
+        """Multiply-adds of one sequence's forward pass through every architecture's recurrent layers."""
         steps = task.sequence_length(self.length)
         total = 0.0
         for arch in self.archs:
             gate_rows = ARCHITECTURES[arch].gate_count * self.hidden_size
             for layer in range(self.num_layers):
-                layer_input = (task.embedding_size or task.input_size) if layer == 0 else self.hidden_size
-                total += 3 * 2 * self.batch_size * steps * gate_rows * (layer_input + self.hidden_size)
-            if task.embedding_size:
-                # One-hot rows times the embedding matrix, and its weight gradient (the inputs need none).
-                total += 2 * 2 * self.batch_size * steps * task.input_size * task.embedding_size
+                layer_input = first_layer_width if layer == 0 else self.hidden_size
+                total += 2 * steps * gate_rows * (layer_input + self.hidden_size)
+        return total
+
+    def estimated_step_gflop(self) -> float:
+        """Multiply-adds of one training step of every architecture (forward, and backward at twice that)."""
+        task = self.make_task()
+        total = 3 * self.batch_size * self._forward_multiply_adds(task, task.embedding_size or task.input_size)
+        if task.embedding_size:
+            # One-hot rows times the embedding matrix, and its weight gradient (the inputs need none).
+            steps = task.sequence_length(self.length)
+            total += len(self.archs) * 2 * 2 * self.batch_size * steps * task.input_size * task.embedding_size
         return total / 1e9
 
     def estimated_evaluation_gflop(self) -> float:
         """Multiply-adds of one evaluation on the test set plus one gradient probe (forward and backward) of every
-        architecture: what a Trainer spends when it starts, and every eval_every steps."""
+        architecture: what a Trainer spends when it starts, and every eval_every steps. The first layer is counted
+        at the one-hot width even where the task embeds its tokens: an upper bound, as the budget check wants."""
         task = self.make_task()
-        steps = task.sequence_length(self.length)
-        per_sequence = 0.0
-        for arch in self.archs:
-            gate_rows = ARCHITECTURES[arch].gate_count * self.hidden_size
-            for layer in range(self.num_layers):
-                layer_input = task.input_size if layer == 0 else self.hidden_size
-                per_sequence += 2 * steps * gate_rows * (layer_input + self.hidden_size)
-        return (self.eval_size + 3 * self.probe_size) * per_sequence / 1e9
+        return (self.eval_size + 3 * self.probe_size) * self._forward_multiply_adds(task, task.input_size) / 1e9
 
     def validate(self) -> "RunConfig":
         """Every field's type and range, then the rules between fields; ConfigError naming the setting otherwise.

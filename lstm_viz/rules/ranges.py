@@ -1,4 +1,4 @@
-"""Every bound on a setting, in one place: the engine's checks and the UI's widgets and URL rules read them here,
+"""Every bound on a setting, in one place: the engine's checks and the UI's widgets and page schemas read them here,
 so a typo or an edited file cannot allocate gigabytes on a shared server, and a widget never offers what the
 engine would refuse. Each is (lowest, highest), both allowed unless its comment says otherwise.
 """

@@ -14,10 +14,10 @@ from lstm_viz.analysis.checkpoints import LATEST, checkpoint_at, step_setting
 from lstm_viz.figures import memory as memory_figures
 from lstm_viz.figures.style import TRACE_LABELS
 from lstm_viz.rules.errors import LstmVizError
-from lstm_viz.ui import charts, page_schemas, session_run
+from lstm_viz.ui import charts, page_schemas, page_url, session_run
 from lstm_viz.ui.gates_memory import traces as memory_traces, settings as memory_view
 from lstm_viz.ui.gates_memory.traces import MemoryView
-from lstm_viz.ui.gates_memory.settings import PICKS, SEARCH_UNITS, SEARCHES, TRAJECTORY_UNITS, keep_in
+from lstm_viz.ui.gates_memory.settings import PICKS, SEARCH_UNITS, SEARCHES, TRAJECTORY_UNITS
 from lstm_viz.ui.plain import plain
 from lstm_viz.ui.session_run import ExploredRun
 
@@ -56,7 +56,7 @@ def pick_example(explored: ExploredRun) -> memory.Example:
     sources = {"test": "a test-set example", "probe": f"a probe (#1–#{probe_count}, as on Train)"}
     if task.accepts_text:
         sources["text"] = "text I type"
-    keep_in("gm_source", list(sources), "test")
+    page_url.fit("gm_source", list(sources), "test")
     left, right = st.columns([1, 3])
     left.radio("Example", list(sources), key="gm_source", format_func=sources.get, horizontal=False)
     if not 1 <= ss.get("gm_example", 1) <= test_count:
@@ -73,7 +73,7 @@ def pick_example(explored: ExploredRun) -> memory.Example:
         else:
             right.info("Type an input above; meanwhile the first test example is shown.")
     elif ss["gm_source"] == "probe":
-        keep_in("gm_probe", list(range(1, probe_count + 1)), 1)
+        page_url.fit("gm_probe", list(range(1, probe_count + 1)), 1)
         right.segmented_control("Probe sequence", list(range(1, probe_count + 1)), key="gm_probe",
                                 format_func=lambda i: f"#{i}", help="The sequences traced at every checkpoint.")
         example = memory.trace_example(trainer, (ss["gm_probe"] or 1) - 1)
@@ -91,15 +91,15 @@ def pick_view(explored: ExploredRun) -> MemoryView:
     """The controls at the top of the page, and the view they choose."""
     ss, trainer = st.session_state, explored.trainer
     archs = list(trainer.runs)
-    keep_in("gm_arch", archs, "lstm" if "lstm" in archs else archs[0])
+    page_url.fit("gm_arch", archs, "lstm" if "lstm" in archs else archs[0])
     columns = st.columns([1, 2, 1, 2])
     columns[0].selectbox("Architecture", archs, key="gm_arch", format_func=lambda a: trainer.runs[a].label)
     arch, checkpoint = pick_checkpoint(explored, columns[1])
     layers = list(range(trainer.config.num_layers))
-    keep_in("gm_layer", layers, 0)
+    page_url.fit("gm_layer", layers, 0)
     columns[2].selectbox("Layer", layers, key="gm_layer", format_func=lambda l: f"layer {l + 1}",
                          disabled=len(layers) == 1)
-    keep_in("gm_order", list(memory.ORDERINGS), "clustered")
+    page_url.fit("gm_order", list(memory.ORDERINGS), "clustered")
     columns[3].selectbox("Unit order", list(memory.ORDERINGS), key="gm_order", format_func=memory.ORDERINGS.get,
                          help=ORDER_HELP)
     example = pick_example(explored)
@@ -117,7 +117,7 @@ def heatmaps(view: MemoryView) -> None:
 
 def search_state(view: MemoryView) -> tuple[str, str]:
     """The state the trajectories and the neuron search read (cell or hidden), and its symbol."""
-    keep_in("gm_state", state_names(view), state_names(view)[0])
+    page_url.fit("gm_state", state_names(view), state_names(view)[0])
     name = st.session_state["gm_state"]
     return name, "cₜ" if name == "cell_state" else "hₜ"
 
@@ -138,7 +138,7 @@ def trajectory_units(view: MemoryView, name: str) -> list[int]:
     """The units the trajectories show: the most active, the most correlated with the feature, or picked by hand."""
     ss, features = st.session_state, feature_names(view)
     picks = {k: v for k, v in PICKS.items() if k != "feature" or features}
-    keep_in("gm_pick", list(picks), "active")
+    page_url.fit("gm_pick", list(picks), "active")
     st.radio("Units", list(picks), key="gm_pick", format_func=picks.get, horizontal=True)
     hidden = hidden_size(view)
     ss["gm_units"] = [int(u) for u in ss.get("gm_units", []) if str(u).lstrip("-").isdigit() and 0 <= int(u) < hidden]
@@ -147,7 +147,7 @@ def trajectory_units(view: MemoryView, name: str) -> list[int]:
                        format_func=lambda u: f"unit {u}")
         return ss["gm_units"]
     if ss["gm_pick"] == "feature":
-        keep_in("gm_feature", features, features[0])
+        page_url.fit("gm_feature", features, features[0])
         try:
             units = memory.top_units(memory_traces.feature_scores(view, name, ss["gm_feature"]), TRAJECTORY_UNITS).tolist()
         except LstmVizError as error:
@@ -230,7 +230,7 @@ class SearchResult:
 
 def search_by_feature(view: MemoryView, column, name: str) -> SearchResult:
     ss, features = st.session_state, feature_names(view)
-    keep_in("gm_feature", features, features[0])
+    page_url.fit("gm_feature", features, features[0])
     column.selectbox("Task feature", features, key="gm_feature",
                      help="Per-step quantities the task defines; units are ranked by |Pearson r| with the "
                           f"feature over all steps of the {len(view.trainer.probe_inputs)} probe sequences.")
@@ -254,7 +254,7 @@ def search_by_span(view: MemoryView, column, name: str, symbol: str) -> SearchRe
     with column:
         st.slider("Span of this example (time steps)", 0, steps_total - 1, key="gm_span", on_change=on_span_change)
         inner = st.columns(2)
-        keep_in("gm_span_method", list(memory.SPAN_METHODS), "contrast")
+        page_url.fit("gm_span_method", list(memory.SPAN_METHODS), "contrast")
         inner[0].selectbox("Score", list(memory.SPAN_METHODS), key="gm_span_method", format_func=memory.SPAN_METHODS.get)
         if ss["gm_span_method"] == "match":
             inner[1].number_input("“On” above", min_value=memory_view.THRESHOLD_RANGE[0],
@@ -276,7 +276,7 @@ def neuron_search(view: MemoryView) -> None:
     st.caption("As in LSTMVis: say what a unit should track, and the units are ranked by how well they do.")
     columns = st.columns([1, 1, 2])
     searches = {k: v for k, v in SEARCHES.items() if k != "feature" or feature_names(view)}
-    keep_in("gm_search", list(searches), list(searches)[0])
+    page_url.fit("gm_search", list(searches), list(searches)[0])
     columns[0].radio("Search by", list(searches), key="gm_search", format_func=searches.get)
     name, symbol = search_state(view)
     columns[1].selectbox("State", state_names(view), key="gm_state", format_func=lambda n: TRACE_LABELS[n])

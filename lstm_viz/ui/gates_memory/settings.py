@@ -1,6 +1,6 @@
-"""Glue of the "Gates and memory" page: how a setting falls back to what the run offers, and how an example is named
-in memo keys. Its settings are declared in page_schemas.GATES_MEMORY; the view a run of the page shows and the memos
-of its traces are in memory_traces.py, its sections in memory_sections.py."""
+"""Glue of the "Gates and memory" page: its constants, and how an example is named in memo keys. Its settings are
+declared in page_schemas.GATES_MEMORY (a value the run does not offer falls back through page_url.fit); the view a run
+of the page shows and the memos of its traces are in traces.py, its sections in sections.py."""
 from __future__ import annotations
 
 import hashlib
@@ -8,19 +8,12 @@ import hashlib
 import numpy as np
 
 from lstm_viz.analysis import memory
-from lstm_viz.ui import page_url
 from lstm_viz.ui.page_schemas import (  # noqa: F401 - the page reads them here
     GM_PICKS as PICKS, GM_SEARCHES as SEARCHES, THRESHOLD_RANGE,
 )
 
 TRAJECTORY_UNITS = 6
 SEARCH_UNITS = 6
-
-
-def keep_in(key: str, options: list, fallback) -> None:
-    """A value this run does not offer falls back before the widget exists (named in the page's warning when the
-    address gave it this run, page_url.fit)."""
-    page_url.fit(key, options, fallback)
 
 
 def example_key(example: memory.Example) -> str:

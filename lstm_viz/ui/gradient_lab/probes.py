@@ -1,6 +1,6 @@
 """Streamlit glue of the Gradient flow lab's measured tabs (over training, why it vanishes): cached engine calls
-(lstm_viz.analysis.jacobians), figures, tables and explanations. The what-if tabs are in gradient_lab_what_if.py,
-the tabs themselves in gradient_lab_tabs.py.
+(lstm_viz.analysis.jacobians), figures, tables and explanations. The what-if tabs are in what_if.py,
+the tabs themselves in tabs.py.
 
 Caches key on small descriptors (the run's config as JSON, a digest of the checkpoint's weights, the knob value),
 never on tensors; the trainer and weights ride along as underscore arguments that Streamlit does not hash. Every

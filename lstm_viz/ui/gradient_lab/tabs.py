@@ -1,5 +1,5 @@
 """The tabs of the Gradient flow lab, each one function: what it measures, its chart, table and explanation.
-The numbers and figures come from gradient_lab_views.py (measured on the run) and gradient_lab_what_if.py (what if
+The numbers and figures come from probes.py (measured on the run) and what_if.py (what if
 its initialisation, forget gate or clipping differed)."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Glue for the "Inside the cell" page: its view settings, the default step, and the words that say what the input
-at step t is. The per-checkpoint traces it reads are in cell_traces.py (this module imports no run state, so the
-URL rules can read its ranges); the numbers come from lstm_viz.analysis.cell_step."""
+at step t is. Its settings are declared in page_schemas.INSIDE_CELL; the per-checkpoint traces are in traces.py, the
+sections in sections.py; the numbers come from lstm_viz.analysis.cell_step."""
 from __future__ import annotations
 
 import numpy as np

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.core.architectures import ARCHITECTURES, layer_params
+from lstm_viz.core.architectures import ARCHITECTURES, RECURRENT_ARCHITECTURES, layer_params
 from lstm_viz.analysis.cell_step import cell_step, fmt, rounded_summands, sandbox_step, step_from_trace
 from lstm_viz.core.model import ModelConfig, build_model
 from lstm_viz.core.traces import trace
@@ -47,14 +47,14 @@ def models():
     torch.manual_seed(4)
     inputs = torch.randn(3, 30, 3) * 2
     built = {}
-    for arch in ARCHITECTURES:
+    for arch in RECURRENT_ARCHITECTURES:
         for num_layers in (1, 2):
             config = ModelConfig(arch=arch, input_size=3, output_size=2, hidden_size=10, num_layers=num_layers)
             built[arch, num_layers] = trained_a_little(build_model(config, seed=2), inputs)
     return inputs, built
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", sorted(RECURRENT_ARCHITECTURES))
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_every_step_matches_pytorch_cells_stepped_by_hand(models, arch, num_layers):
     inputs, built = models
@@ -77,7 +77,7 @@ def test_every_step_matches_pytorch_cells_stepped_by_hand(models, arch, num_laye
             assert np.abs(step.h_prev - h_prev).max() < TOLERANCE
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", sorted(RECURRENT_ARCHITECTURES))
 def test_terms_are_the_weight_products_and_sum_to_the_preactivation(models, arch):
     inputs, built = models
     model = built[arch, 1]
@@ -170,7 +170,7 @@ def _sum_of(text: str) -> float:
     return sum(float(sign.replace(" ", "") + number) for sign, number in re.findall(r"(^|[+-] ?)(\d+\.\d+)", text.strip()))
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", sorted(RECURRENT_ARCHITECTURES))
 def test_equations_read_correctly_for_every_unit(models, arch):
     inputs, built = models
     model = built[arch, 1]

@@ -4,7 +4,7 @@ import pytest
 import torch
 from safetensors.torch import load, save
 
-from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.core.architectures import ARCHITECTURES, RECURRENT_ARCHITECTURES
 from lstm_viz.core.architectures.gru import GatedRecurrence
 from lstm_viz.core.architectures.rnn import TanhRecurrence
 from lstm_viz.core.model import ModelConfig, build_model

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.core.architectures import ARCHITECTURES, layer_params
+from lstm_viz.core.architectures import ARCHITECTURES, RECURRENT_ARCHITECTURES, layer_params
 from lstm_viz.core.gradient_flow import measure_gradient_flow
 from lstm_viz.core.model import ModelConfig, build_model
 from lstm_viz.core.tasks import get_task
@@ -44,7 +44,7 @@ def reference_gradients(model, task, inputs, targets):
     return hidden_norms, input_norms, forget_all
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", sorted(RECURRENT_ARCHITECTURES))
 @pytest.mark.parametrize("task_name", ["adding", "copy"])
 def test_gradient_flow_matches_unrolled_autograd(arch, task_name):
     task = get_task(task_name)

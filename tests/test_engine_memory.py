@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lstm_viz.analysis import memory
-from lstm_viz.core.architectures import ARCHITECTURES, layer_params
+from lstm_viz.core.architectures import ARCHITECTURES, RECURRENT_ARCHITECTURES, layer_params
 from lstm_viz.rules.errors import ConfigError, UploadError
 from lstm_viz.core.model import ModelConfig, build_model
 from lstm_viz.core.tasks import get_task

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from lstm_viz.core.architectures import ARCHITECTURES, layer_params
+from lstm_viz.core.architectures import ARCHITECTURES, RECURRENT_ARCHITECTURES, layer_params
 from lstm_viz.core.model import ModelConfig, build_model
 from lstm_viz.core.traces import trace
 
@@ -64,7 +64,7 @@ def trained_a_little(model, inputs):
     return model
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("arch", sorted(RECURRENT_ARCHITECTURES))
 # Input narrower than the state (the LSTM folds x_t into each step's matmul) and wider (its input terms come first).
 @pytest.mark.parametrize("num_layers,input_size", [(1, 3), (3, 3), (1, 20)])
 def test_trace_matches_step_by_step_cells(arch, num_layers, input_size):

@@ -124,7 +124,10 @@ def test_checkpoints_are_thinned_but_keep_first_and_last():
     ({"batch_size": 0}, "batch size must be between"),
     ({"max_steps": 10**9}, "step budget must be between"),
     ({"archs": ()}, "pick at least one architecture"),
-    ({"archs": ("lstm", "transformer")}, "unknown architecture 'transformer'"),
+    ({"archs": ("lstm", "mamba")}, "unknown architecture 'mamba'"),
+    ({"archs": ("transformer",), "hidden_size": 10, "heads": 3}, "must divide by its 3 attention heads"),
+    ({"heads": 9}, "attention heads must be"),
+    ({"positions": "rotary"}, "positions"),
     ({"archs": ("lstm", "lstm")}, "each architecture may be picked once"),
     ({"optimizer": "lbfgs"}, "unknown optimizer"),
     ({"clip_grad_norm": -1.0}, "clipping threshold must be between 0.01 and 100"),
@@ -160,8 +163,14 @@ def test_run_config_key_is_one_canonical_json_for_equal_configs():
     assert written.key() == reordered.key()
     assert replace(written, seed=4).key() != written.key()
     key = written.key()
-    assert " " not in key and list(json.loads(key)) == sorted(RunConfig.__dataclass_fields__)
+    # A run without a Transformer leaves out its knobs, so recurrent runs keep the keys they had before it existed.
+    transformer_only = {"heads", "positions"}
+    assert " " not in key and list(json.loads(key)) == sorted(set(RunConfig.__dataclass_fields__) - transformer_only)
     assert json.loads(key)["task_options"] == [["horizon", 1], ["series", "airline"]]
+    assert replace(written, heads=4).key() == key
+    with_transformer = replace(written, archs=("lstm", "transformer"))
+    assert replace(with_transformer, heads=4).key() != with_transformer.key()
+    assert set(json.loads(with_transformer.key())) == set(RunConfig.__dataclass_fields__)
 
 
 @pytest.mark.parametrize("final_metric, expected", [

@@ -4,9 +4,13 @@ For every hidden state h_t of every layer this measures the full through-time de
 (through the recurrence, the layer above and the readout), by differentiating an unrolled loop of
 the architecture's own step function in float64: the norms span 1e-40 to 1 and would underflow in
 float32. It is a probe on a small fixed batch every k steps, never part of a training step.
+
+A Transformer has no step function: its probe runs a float64 copy of the blocks over the whole sequence and
+differentiates with respect to each block's output at every position (`transformer_flow`).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +18,7 @@ import torch
 from torch import Tensor
 
 from lstm_viz.core.architectures import layer_params
+from lstm_viz.core.architectures.transformer import causal_mask
 from lstm_viz.core.model import SequenceModel
 from lstm_viz.core.tasks import Task
 
@@ -79,6 +84,8 @@ def unrolled_forward_from(model: SequenceModel, layer_input: Tensor) -> tuple[Te
 def measure_gradient_flow(model: SequenceModel, task: Task, inputs: Tensor, targets: Tensor) -> GradientFlow:
     inputs = first_layer_input(model, inputs.detach()).requires_grad_(True)
     targets = targets.double() if targets.is_floating_point() else targets
+    if not model.architecture.recurrent:
+        return transformer_flow(model, task, inputs, targets)
     outputs, hidden_per_layer, gates_per_layer = unrolled_forward_from(model, inputs)
     # Summing per-sequence losses makes each sequence's gradient its own: dL/dh_t^b = dL_b/dh_t^b.
     total_loss = task.per_example_loss(outputs, targets).sum()
@@ -101,3 +108,23 @@ def measure_gradient_flow(model: SequenceModel, task: Task, inputs: Tensor, targ
         flow.forget_product_per_step = torch.exp(suffix).mean(dim=(1, 3)).numpy()
         flow.forget_gate_mean_per_unit = forget.mean(dim=(1, 2)).numpy()
     return flow
+
+
+def transformer_flow(model: SequenceModel, task: Task, inputs: Tensor, targets: Tensor) -> GradientFlow:
+    """||dL_b/dx_t|| and, per block, ||dL_b/dh_t|| of its output at every position, in float64, eval mode."""
+    transformer = copy.deepcopy(model.transformer).double().eval()
+    readout = copy.deepcopy(model.readout).double()
+    hidden = transformer.embed_positions(inputs)
+    mask = causal_mask(hidden.shape[1], torch.float64)
+    block_outputs: list[Tensor] = []
+    for block in transformer.layers:
+        hidden = block(hidden, src_mask=mask, is_causal=True)
+        block_outputs.append(hidden)
+    top = transformer.final_norm(hidden)
+    outputs = readout(top if model.config.readout == "every" else top[:, -1])
+    total_loss = task.per_example_loss(outputs, targets).sum()
+    input_grad, *block_grads = torch.autograd.grad(total_loss, [inputs, *block_outputs])
+    return GradientFlow(
+        grad_norm_per_step=torch.stack([grad.norm(dim=-1).mean(dim=0) for grad in block_grads]).detach().numpy(),
+        input_grad_norm_per_step=input_grad.norm(dim=-1).mean(dim=0).detach().numpy(),
+    )

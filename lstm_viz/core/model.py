@@ -11,9 +11,10 @@ from lstm_viz.core.architectures import ARCHITECTURES, Architecture, get_archite
 from lstm_viz.rules.errors import ConfigError
 from lstm_viz.core.tasks import Task, get_task
 from lstm_viz.rules.ranges import (
-    DROPOUT_RANGE, EMBEDDING_SIZE_RANGE, FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, INPUT_SIZE_RANGE, LAYER_RANGE,
-    OUTPUT_SIZE_RANGE,
+    DROPOUT_RANGE, EMBEDDING_SIZE_RANGE, FORGET_BIAS_RANGE, HEADS_RANGE, HIDDEN_SIZE_RANGE, INPUT_SIZE_RANGE,
+    LAYER_RANGE, MAX_POSITIONS_RANGE, OUTPUT_SIZE_RANGE,
 )
+from lstm_viz.core.architectures.transformer import POSITION_KINDS
 
 READOUTS = ("last", "every")
 
@@ -32,6 +33,11 @@ class ModelConfig:
     # 0: the first layer reads the task's inputs as they are. > 0: the inputs are one-hot tokens (or token ids) and an
     # nn.Embedding turns each into a learned vector of this size, which the first layer reads instead.
     embedding_size: int = 0
+    # The Transformer's own settings; the recurrent cells ignore them. max_positions: rows of the learned position
+    # table (0 with sinusoidal positions, which need none).
+    heads: int = 2
+    positions: str = "sinusoidal"
+    max_positions: int = 0
 
     @property
     def layer_input_size(self) -> int:
@@ -49,6 +55,8 @@ class ModelConfig:
         checks.real_number("forget-gate bias", self.forget_bias, *FORGET_BIAS_RANGE)
         checks.one_of("readout", self.readout, READOUTS)
         checks.whole_number("embedding size", self.embedding_size, *EMBEDDING_SIZE_RANGE)
+        if self.arch == "transformer":
+            self._validate_transformer()
         if task is not None:
             for name, own, expected in (("input size", self.input_size, task.input_size),
                                         ("output size", self.output_size, task.output_size),
@@ -58,8 +66,25 @@ class ModelConfig:
                     raise ConfigError(f"the {task.label} task needs a model with {name} {expected!r} (got {own!r})")
         return self
 
+    def _validate_transformer(self) -> None:
+        checks.whole_number("attention heads", self.heads, *HEADS_RANGE)
+        if self.hidden_size % self.heads:
+            raise ConfigError(f"the Transformer's width (hidden size {self.hidden_size}) must divide by its "
+                              f"{self.heads} attention heads")
+        checks.one_of("positions", self.positions, POSITION_KINDS)
+        if self.positions == "learned":
+            checks.whole_number("learned positions", self.max_positions, *MAX_POSITIONS_RANGE)
+
+    def transformer_options(self) -> dict:
+        """What the Transformer's builder takes beyond the shared sizes."""
+        return {"heads": self.heads, "positions": self.positions, "max_positions": self.max_positions}
+
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """The state dict's names and shapes (PyTorch's own names), computed without allocating a weight."""
+        if self.arch == "transformer":
+            # Built on the meta device: shapes only, no memory, and always the module's own names.
+            with torch.device("meta"):
+                return {name: tuple(tensor.shape) for name, tensor in SequenceModel(self).state_dict().items()}
         rows = ARCHITECTURES[self.arch].gate_count * self.hidden_size
         shapes: dict[str, tuple[int, ...]] = {}
         if self.embedding_size:
@@ -85,7 +110,9 @@ class ModelConfig:
 
 
 class SequenceModel(nn.Module):
-    """`recurrent` is PyTorch's fused nn.RNN / nn.GRU / nn.LSTM, so its state dict uses PyTorch's own names."""
+    """`recurrent` is PyTorch's fused nn.RNN / nn.GRU / nn.LSTM, so its state dict uses PyTorch's own names; for the
+    Transformer it is `transformer` (lstm_viz.core.architectures.transformer.CausalTransformer), so no analysis of a
+    recurrence picks it up by mistake."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -94,7 +121,12 @@ class SequenceModel(nn.Module):
         self.architecture: Architecture = get_architecture(config.arch)
         # Only word tasks have one, so the other tasks' state dicts (and their shipped runs) are unchanged.
         self.embedding = nn.Embedding(config.input_size, config.embedding_size) if config.embedding_size else None
-        self.recurrent = self.architecture.build(config.layer_input_size, config.hidden_size, config.num_layers, config.dropout)
+        if self.architecture.recurrent:
+            self.recurrent = self.architecture.build(config.layer_input_size, config.hidden_size, config.num_layers,
+                                                     config.dropout)
+        else:
+            self.transformer = self.architecture.build(config.layer_input_size, config.hidden_size, config.num_layers,
+                                                       config.dropout, **config.transformer_options())
         self.readout = nn.Linear(config.hidden_size, config.output_size)
         if config.forget_bias and config.arch == "lstm":
             self._shift_forget_bias(config.forget_bias)
@@ -116,8 +148,13 @@ class SequenceModel(nn.Module):
             return self.embedding(inputs)
         return inputs @ self.embedding.weight.to(inputs.dtype)
 
+    @property
+    def sequence_layers(self) -> nn.Module:
+        """The layers between the embedded inputs and the readout, whichever the architecture."""
+        return self.recurrent if self.architecture.recurrent else self.transformer
+
     def forward(self, inputs: Tensor) -> Tensor:
-        hidden, _ = self.recurrent(self.embed(inputs))  # (B, T, H)
+        hidden, _ = self.sequence_layers(self.embed(inputs))  # (B, T, H)
         return self.readout_from_hidden(hidden)
 
     def readout_from_hidden(self, hidden: Tensor) -> Tensor:

@@ -12,11 +12,12 @@ import torch
 from lstm_viz.rules import checks
 from lstm_viz.rules.errors import ConfigError, LstmVizError
 from lstm_viz.rules.ranges import (
-    BATCH_SIZE_RANGE, CLIP_RANGE, EVAL_SIZE_RANGE, EVERY_RANGE, FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE,
+    BATCH_SIZE_RANGE, CLIP_RANGE, EVAL_SIZE_RANGE, EVERY_RANGE, FORGET_BIAS_RANGE, HEADS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE,
     LEARNING_RATE_RANGE, MAX_CHECKPOINTS_RANGE, MAX_STEPS_RANGE, PATIENCE_RANGE, PROBE_SIZE_RANGE, SEED_RANGE,
     SEQUENCE_LENGTH_RANGE, STEP_GFLOP_RANGE, TRACE_EXAMPLES_RANGE,
 )
 from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.core.architectures.transformer import POSITION_KINDS
 from lstm_viz.core.model import ModelConfig
 from lstm_viz.core.tasks import TASKS, Task, get_task
 
@@ -26,6 +27,7 @@ OPTIMIZERS = {
     "sgd": torch.optim.SGD,
 }
 MAX_TASK_OPTIONS = 8
+TRANSFORMER_ONLY = ("heads", "positions")
 MAX_OPTION_TEXT_CHARS = 200
 # Each knob has its own range (lstm_viz.rules.ranges), but their product is what costs time: a 3-layer H=512 LSTM on
 # T=1000 took 37 s per step here and 63 s to set up. Above this budget a setting is refused with a message.
@@ -65,6 +67,10 @@ class RunConfig:
     train_to_budget: bool = False
     max_checkpoints: int = 64
     max_step_gflop: float | None = MAX_STEP_GFLOP  # None lifts the compute budget (scripts that know what they ask)
+    # The Transformer's own knobs (ModelConfig.heads, positions); `key` leaves them out when no Transformer trains,
+    # so a recurrent run keeps the key it had before they existed (shipped runs, caches).
+    heads: int = 2
+    positions: str = "sinusoidal"
 
     def __post_init__(self) -> None:
         options = self.task_options.items() if isinstance(self.task_options, dict) else self.task_options
@@ -83,10 +89,9 @@ class RunConfig:
         steps = task.sequence_length(self.length)
         total = 0.0
         for arch in self.archs:
-            gate_rows = ARCHITECTURES[arch].gate_count * self.hidden_size
             for layer in range(self.num_layers):
                 layer_input = first_layer_width if layer == 0 else self.hidden_size
-                total += 2 * steps * gate_rows * (layer_input + self.hidden_size)
+                total += ARCHITECTURES[arch].layer_multiply_adds(steps, layer_input, self.hidden_size, layer)
         return total
 
     def estimated_step_gflop(self) -> float:
@@ -178,19 +183,30 @@ class RunConfig:
         checks.whole_number("max_checkpoints", self.max_checkpoints, *MAX_CHECKPOINTS_RANGE)
         checks.flag("stop_when_solved", self.stop_when_solved)
         checks.flag("train_to_budget", self.train_to_budget)
+        checks.whole_number("attention heads", self.heads, *HEADS_RANGE)
+        checks.one_of("positions", self.positions, POSITION_KINDS)
         if self.patience is not None:
             checks.whole_number("patience", self.patience, *PATIENCE_RANGE)
         if self.max_step_gflop is not None:
             checks.real_number("max_step_gflop", self.max_step_gflop, *STEP_GFLOP_RANGE)
 
     def model_config(self, arch: str) -> ModelConfig:
+        task = self.make_task()
+        transformer = {}
+        if arch == "transformer":
+            # Learned positions cover 4x the trained length, so a model can be tested at 2T and 4T; the rows past T
+            # are never trained, which is what such a test shows.
+            learned = self.positions == "learned"
+            transformer = dict(heads=self.heads, positions=self.positions,
+                               max_positions=4 * task.sequence_length(self.length) if learned else 0)
         return ModelConfig.for_task(
             arch,
-            self.make_task(),
+            task,
             hidden_size=self.hidden_size,
             num_layers=self.num_layers,
             dropout=self.dropout,
             forget_bias=self.forget_bias,
+            **transformer,
         )
 
     def to_dict(self) -> dict:
@@ -199,7 +215,11 @@ class RunConfig:
     def key(self) -> str:
         """The config's canonical JSON (sorted keys, no spaces): equal configs, equal keys, in every process. The
         caches of runs, sweep points and Gradient lab probes are keyed by it."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        values = self.to_dict()
+        if "transformer" not in self.archs:
+            for name in TRANSFORMER_ONLY:
+                values.pop(name)
+        return json.dumps(values, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":

@@ -16,6 +16,10 @@ INPUT_SIZE_RANGE = (1, 2048)
 OUTPUT_SIZE_RANGE = (1, 256)
 # Word tasks embed each token in this many dimensions before the first layer; 0 means no embedding.
 EMBEDDING_SIZE_RANGE = (0, 256)
+# The Transformer's attention heads (the hidden size must divide by it) and its table of learned positions, which is
+# allocated with the model: 4x the longest sequence any task offers, so a model can be tested at 4x its length.
+HEADS_RANGE = (1, 4)
+MAX_POSITIONS_RANGE = (1, 16_384)
 
 # ----- a training run (lstm_viz.core.run_config.RunConfig) -----
 # Any sequence length a config may name before its task's own range (Task.min_length, max_length) is checked.

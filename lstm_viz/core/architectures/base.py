@@ -24,27 +24,40 @@ State = tuple[Tensor, ...]
 class Architecture:
     name: str
     label: str
-    # PyTorch's module for this cell: its parameter names are the ones every export and import uses.
-    fused_class: type[nn.RNNBase]
-    # The single-step PyTorch cell; only tests use it, as an independent reference.
-    cell_class: type[nn.Module]
-    gate_count: int
-    # Names of the arrays `trace_layer` returns, in display order.
+    description: str
+    # Names of the (B, T, H) arrays a trace gives per layer, in display order; "hidden_state" is what the layer
+    # hands on (to the next layer, or the readout).
     trace_names: tuple[str, ...]
     # Of those, the ones that are gate activations in [0, 1].
     gate_names: tuple[str, ...]
-    description: str
+    # A recurrence carries a state from step to step (RNN, GRU, LSTM); the Transformer attends to every earlier
+    # position instead, so the analyses of a recurrence (W_hh, cell steps, Jacobians) do not apply to it.
+    recurrent: bool = True
+    # PyTorch's module for this cell: its parameter names are the ones every export and import uses.
+    fused_class: type[nn.Module] | None = None
+    # The single-step PyTorch cell; only tests use it, as an independent reference.
+    cell_class: type[nn.Module] | None = None
+    gate_count: int = 1
     # (params, layer_input (T,B,D) time-major) -> {trace name: (T,B,H)}: every gate and state of one layer,
     # no autograd; the "hidden_state" entry is the next layer's input.
-    trace_layer: Callable[[LayerParams, Tensor], dict[str, Tensor]]
+    trace_layer: Callable[[LayerParams, Tensor], dict[str, Tensor]] | None = None
     # (params, input_projection_t (B,G*H) = x_t W_ih^T + b_ih, state) -> (new state, gates dict).
     # Written with plain autograd-friendly ops so the gradient-flow probe can differentiate through it.
-    step: Callable[[LayerParams, Tensor, State], tuple[State, dict[str, Tensor]]]
+    step: Callable[[LayerParams, Tensor, State], tuple[State, dict[str, Tensor]]] | None = None
     state_size: int = 1
     # What `build` makes: fused_class itself, or a subclass of it with the same parameters and a faster training path.
-    module_class: type[nn.RNNBase] | None = None
+    module_class: type[nn.Module] | None = None
+    # A non-recurrent architecture builds its own module: (input_size, hidden_size, num_layers, dropout, **options).
+    builder: Callable[..., nn.Module] | None = None
+    # (steps, layer_input, hidden_size, layer) -> multiply-adds of one layer's forward pass over one sequence;
+    # None: a recurrence's, 2 * steps * gate_count * hidden_size * (layer_input + hidden_size).
+    forward_multiply_adds: Callable[[int, int, int, int], float] | None = None
 
-    def build(self, input_size: int, hidden_size: int, num_layers: int, dropout: float) -> nn.RNNBase:
+    def build(self, input_size: int, hidden_size: int, num_layers: int, dropout: float, **options) -> nn.Module:
+        """The layers between the (embedded) inputs and the readout. `options` are the Transformer's (heads,
+        positions, max_positions); a recurrence takes none."""
+        if self.builder is not None:
+            return self.builder(input_size, hidden_size, num_layers, dropout, **options)
         return (self.module_class or self.fused_class)(
             input_size=input_size,
             hidden_size=hidden_size,
@@ -52,6 +65,11 @@ class Architecture:
             dropout=dropout if num_layers > 1 else 0.0,
             batch_first=True,
         )
+
+    def layer_multiply_adds(self, steps: int, layer_input: int, hidden_size: int, layer: int) -> float:
+        if self.forward_multiply_adds is not None:
+            return self.forward_multiply_adds(steps, layer_input, hidden_size, layer)
+        return 2.0 * steps * self.gate_count * hidden_size * (layer_input + hidden_size)
 
     def initial_state(self, batch_size: int, hidden_size: int, dtype: torch.dtype) -> State:
         return tuple(torch.zeros(batch_size, hidden_size, dtype=dtype) for _ in range(self.state_size))

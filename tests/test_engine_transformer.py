@@ -134,3 +134,23 @@ def test_step_cost_estimate_grows_with_the_square_of_length_for_attention_only()
         return RunConfig(archs=(arch,), length=length, hidden_size=32).estimated_step_gflop()
     assert gflop("lstm", 800) / gflop("lstm", 100) == pytest.approx(8, rel=0.01)
     assert gflop("transformer", 800) / gflop("transformer", 100) > 12
+
+
+def test_a_trained_transformer_saves_loads_and_exports_its_attention(tmp_path):
+    from lstm_viz.core.trainer import Trainer
+    from lstm_viz.io.export import load_model, save_run
+
+    config = RunConfig(length=20, archs=("transformer",), hidden_size=8, max_steps=6, eval_every=3, probe_every=3,
+                       eval_size=16, probe_size=4, positions="learned").validate()
+    trainer = Trainer(config)
+    trainer.advance(max_steps=6)
+    save_run(trainer, tmp_path)
+    loaded = load_model(tmp_path / "transformer.safetensors")
+    assert loaded.config == config.model_config("transformer")
+    inputs = trainer.trace_inputs
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(inputs), trainer.runs["transformer"].model.eval()(inputs))
+    arrays = np.load(tmp_path / "trace.npz", allow_pickle=False)
+    attention = arrays["transformer/layer0/attention"]
+    assert attention.shape == (len(arrays["transformer/checkpoint_steps"]), 4, 2, 20, 20)
+    np.testing.assert_allclose(attention.sum(axis=-1), 1.0, atol=1e-5)

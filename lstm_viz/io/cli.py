@@ -10,6 +10,7 @@ import torch
 
 from lstm_viz.rules import checks
 from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.core.architectures.transformer import POSITION_KINDS
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.io.export import save_run
 from lstm_viz.core.tasks import TASKS
@@ -19,7 +20,7 @@ DEFAULTS = RunConfig()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lstm_viz", description="Train RNN, GRU and LSTM side by side.")
+    parser = argparse.ArgumentParser(prog="python -m lstm_viz", description="Train RNN, GRU, LSTM and a Transformer side by side.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="print the registered tasks and architectures")
     train = commands.add_parser("train", help="train architectures on identical batches and write the run's files")
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--layers", type=int, default=DEFAULTS.num_layers)
     train.add_argument("--dropout", type=float, default=DEFAULTS.dropout)
     train.add_argument("--forget-bias", type=float, default=DEFAULTS.forget_bias)
+    train.add_argument("--heads", type=int, default=DEFAULTS.heads, help="the Transformer's attention heads")
+    train.add_argument("--positions", default=DEFAULTS.positions, choices=sorted(POSITION_KINDS),
+                       help="the Transformer's positions: sinusoidal (any length) or learned (up to 4x --length)")
     train.add_argument("--optimizer", default=DEFAULTS.optimizer, choices=sorted(OPTIMIZERS))
     train.add_argument("--lr", type=float, default=DEFAULTS.learning_rate)
     train.add_argument("--batch", type=int, default=DEFAULTS.batch_size)
@@ -75,6 +79,7 @@ def train(args: argparse.Namespace) -> int:
     config = RunConfig(
         task=args.task, length=args.length, archs=tuple(args.arch), max_steps=args.steps, seed=args.seed,
         hidden_size=args.hidden, num_layers=args.layers, dropout=args.dropout, forget_bias=args.forget_bias,
+        heads=args.heads, positions=args.positions,
         optimizer=args.optimizer, learning_rate=args.lr, batch_size=args.batch,
         clip_grad_norm=args.clip if args.clip and args.clip > 0 else None,
         eval_every=args.eval_every, probe_every=args.probe_every, stop_when_solved=not args.no_early_stop,

@@ -27,7 +27,8 @@ from lstm_viz.core.trainer import Checkpoint, RunConfig, Trainer
 
 FORMAT = "lstm-explorer/1"
 RECURRENT_PREFIX = "recurrent."
-KEPT_PREFIXES = ("readout.", "embedding.")
+# The Transformer keeps its prefix: its blocks have no PyTorch module of their own to load into.
+KEPT_PREFIXES = ("readout.", "embedding.", "transformer.")
 MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024  # a 3-layer H=512 LSTM is ~25 MB; anything bigger is not ours
 TRACE_CSV_COLUMNS = ("arch", "checkpoint_step", "example", "layer", "name", "t", "unit", "value")
 # Downloads are built in the server's memory: caps keep one click from taking gigabytes. The bundled run (T=100,
@@ -148,11 +149,14 @@ def checkpoint_model(model: SequenceModel, checkpoint: Checkpoint) -> SequenceMo
 
 
 def trace_values_per_example(trainer: Trainer, arch: str) -> int:
-    """How many gate/state values one example adds at one checkpoint of `arch`: steps x units x arrays per layer."""
+    """How many gate/state values one example adds at one checkpoint of `arch`: steps x units x arrays per layer, and
+    for the Transformer each layer's heads x steps x steps attention weights."""
     config = trainer.config
     steps = trainer.task.sequence_length(config.length)
+    model_config = trainer.runs[arch].model.config
     names = len(trainer.runs[arch].model.architecture.trace_names)
-    return steps * config.hidden_size * config.num_layers * names
+    attention = 0 if trainer.runs[arch].model.architecture.recurrent else model_config.heads * steps * steps
+    return (steps * config.hidden_size * names + attention) * config.num_layers
 
 
 def npz_checkpoints(trainer: Trainer, max_bytes: int | None = None) -> dict[str, list[Checkpoint]]:
@@ -187,6 +191,8 @@ def trace_arrays(trainer: Trainer, max_bytes: int | None = None) -> dict[str, np
         for layer, names in enumerate(traces[0].layers):
             for name in names:
                 arrays[f"{arch}/layer{layer}/{name}"] = np.stack([t.layers[layer][name] for t in traces])
+            if traces[0].attention is not None:
+                arrays[f"{arch}/layer{layer}/attention"] = np.stack([t.attention[layer] for t in traces])
         flows = [c.gradient_flow for c in checkpoints]
         arrays[f"{arch}/grad_norm_per_step"] = np.stack([f.grad_norm_per_step for f in flows])
         arrays[f"{arch}/input_grad_norm_per_step"] = np.stack([f.input_grad_norm_per_step for f in flows])

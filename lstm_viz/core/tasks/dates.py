@@ -126,6 +126,7 @@ class DateTask(TranslationTask):
     example_inputs = ("we met on the 3rd of March 2021 at noon", "03/03/21", "March 3, 2021",
                       "the twenty first of june nineteen ninety nine", "i think it was 7 Dec 2004 in the evening")
     joiner = ""
+    length_edges = (3, 9, 13, 17, 21, 25)
 
     def tokenize(self, text: str) -> list[str]:
         return tokenize(text)

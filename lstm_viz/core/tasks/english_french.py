@@ -27,6 +27,7 @@ class EnglishFrenchTask(TranslationTask):
     max_target_tokens = 20
     example_inputs = ("I am cold.", "We won.", "Go away!", "He is tall.", "I like cats.")
     min_word_count = 2
+    length_edges = (1, 3, 4, 5, 6)
 
     def tokenize(self, text: str) -> list[str]:
         return sentence_tokens(text)

@@ -37,6 +37,8 @@ class TranslationTask(ABC):
     max_source_tokens: int
     max_target_tokens: int
     example_inputs: tuple[str, ...]
+    # Lower ends of the source-length buckets (tokens) the metrics are broken down by; the last is open.
+    length_edges: tuple[int, ...]
     # How a decoded token list reads as text ("" for dates: 2021-03-03; " " for words).
     joiner: str = " "
 

@@ -1,6 +1,8 @@
 """How well a trained encoder-decoder translates: exact match, token accuracy and corpus BLEU (sacrebleu, the
 maintained implementation), overall and by source length, beside the task's baseline; and where the attention looks.
 
+It sits in core, not analysis, because the CLI (lstm_viz.io, a peer of analysis) writes these metrics too.
+
 BLEU is computed on the tasks' own tokens joined by spaces, with sacrebleu's tokenizer "none" (the text is already
 tokenised, and re-tokenising "l'homme" or "2021-03-03" would count different units than the model writes).
 """
@@ -78,15 +80,15 @@ def by_source_length(examples: list[TranslationExample], hypotheses: Sequence[To
     return rows
 
 
-def evaluate(model: Seq2Seq, task: TranslationTask, edges: Sequence[int]) -> dict:
+def evaluate(model: Seq2Seq, task: TranslationTask) -> dict:
     """The test split's scores, overall and by source length, for the model and for the task's baseline."""
     examples = task.examples("test")
     references = [e.target_tokens for e in examples]
     hypotheses = translate_examples(model, task, examples)
     baseline = [task.baseline_translation(e) for e in examples]
-    return {"model": score(hypotheses, references).to_dict(), "by_source_length": by_source_length(examples, hypotheses, edges),
+    return {"model": score(hypotheses, references).to_dict(), "by_source_length": by_source_length(examples, hypotheses, task.length_edges),
             "baseline": score(baseline, references).to_dict(),
-            "baseline_by_source_length": by_source_length(examples, baseline, edges)}
+            "baseline_by_source_length": by_source_length(examples, baseline, task.length_edges)}
 
 
 def attention_peak_rate(model: Seq2Seq, task: TranslationTask, target_index: int = MONTH_TARGET_INDEX) -> float:

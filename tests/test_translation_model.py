@@ -92,9 +92,9 @@ def test_recomputed_gates_give_the_fused_layers_states(cell):
     encoder, decoder = translation_gates(model, source, [4, 5, EOS_ID])
     memory, state, _ = model.encode(torch.tensor([source]), torch.tensor([3]))
     outputs, _ = model.decoder(model.target_embedding(torch.tensor([[BOS_ID, 4, 5]])), state)
-    assert torch.allclose(torch.as_tensor(encoder["hidden state"]), memory[0], atol=1e-6)
-    assert torch.allclose(torch.as_tensor(decoder["hidden state"]), outputs[0], atol=1e-6)
-    gate = "forget gate" if cell == "lstm" else "update gate"
+    assert torch.allclose(torch.as_tensor(encoder["hidden_state"]), memory[0], atol=1e-6)
+    assert torch.allclose(torch.as_tensor(decoder["hidden_state"]), outputs[0], atol=1e-6)
+    gate = "forget_gate" if cell == "lstm" else "update_gate"
     assert ((encoder[gate] > 0) & (encoder[gate] < 1)).all()
 
 

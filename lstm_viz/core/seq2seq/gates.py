@@ -1,5 +1,6 @@
 """Every gate of the encoder and the decoder at every token of one translation, recomputed from the fused layers'
-weights with PyTorch's gate order (LSTM: input, forget, cell candidate, output; GRU: reset, update, new).
+weights with PyTorch's gate order (LSTM: input, forget, cell candidate, output; GRU: reset, update, new, here "candidate"), under
+the trace names lstm_viz.figures.style labels.
 
 The recomputed hidden states match the fused layer's own outputs (tests/test_translation_model.py), so what the page
 draws is what the model computed.
@@ -17,7 +18,7 @@ from lstm_viz.core.seq2seq.model import Seq2Seq
 def _lstm_steps(layer: nn.LSTM, inputs: Tensor, h: Tensor, c: Tensor) -> dict[str, np.ndarray]:
     w_ih, w_hh = layer.weight_ih_l0, layer.weight_hh_l0
     bias = layer.bias_ih_l0 + layer.bias_hh_l0
-    rows = {name: [] for name in ("input gate", "forget gate", "candidate", "output gate", "cell state", "hidden state")}
+    rows = {name: [] for name in ("input_gate", "forget_gate", "candidate", "output_gate", "cell_state", "hidden_state")}
     for x in inputs:
         i, f, g, o = (w_ih @ x + w_hh @ h + bias).chunk(4)
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
@@ -29,7 +30,7 @@ def _lstm_steps(layer: nn.LSTM, inputs: Tensor, h: Tensor, c: Tensor) -> dict[st
 
 
 def _gru_steps(layer: nn.GRU, inputs: Tensor, h: Tensor) -> dict[str, np.ndarray]:
-    rows = {name: [] for name in ("reset gate", "update gate", "candidate", "hidden state")}
+    rows = {name: [] for name in ("reset_gate", "update_gate", "candidate", "hidden_state")}
     for x in inputs:
         x_r, x_z, x_n = (layer.weight_ih_l0 @ x + layer.bias_ih_l0).chunk(3)
         h_r, h_z, h_n = (layer.weight_hh_l0 @ h + layer.bias_hh_l0).chunk(3)
@@ -59,14 +60,14 @@ def translation_gates(model: Seq2Seq, source_ids: list[int], written: list[int]
         source = model.source_embedding(torch.tensor(source_ids))
         start = (zero, zero) if model.config.cell == "lstm" else zero
         encoder = layer_steps(model.encoder, source, start)
-        final_h = torch.as_tensor(encoder["hidden state"][-1])
-        final = (final_h, torch.as_tensor(encoder["cell state"][-1])) if model.config.cell == "lstm" else final_h
+        final_h = torch.as_tensor(encoder["hidden_state"][-1])
+        final = (final_h, torch.as_tensor(encoder["cell_state"][-1])) if model.config.cell == "lstm" else final_h
         decoder_inputs = model.target_embedding(torch.tensor([BOS_ID, *written[:-1]] if written else [BOS_ID]))
         decoder = layer_steps(model.decoder, decoder_inputs, final)
     return encoder, decoder
 
 
 def final_encoder_state(model: Seq2Seq, source_ids: list[int]) -> dict[str, np.ndarray]:
-    """{"hidden state": (H,), and "cell state" for an LSTM}: everything a decoder without attention gets."""
+    """{"hidden_state": (H,), and "cell_state" for an LSTM}: everything a decoder without attention gets."""
     encoder, _ = translation_gates(model, source_ids, [])
-    return {name: encoder[name][-1] for name in ("hidden state", "cell state") if name in encoder}
+    return {name: encoder[name][-1] for name in ("hidden_state", "cell_state") if name in encoder}

@@ -122,8 +122,9 @@ class TranslationTrainer:
         return float(loss.detach())
 
     def run(self, ticket=None, on_progress: Callable[[TrainingProgress], None] | None = None,
-            report_every: int = 50) -> list[TrainingProgress]:
-        """Train to config.steps (or until `ticket.should_stop()`), reporting every `report_every` steps."""
+            report_every: int = 50, progress_offset: int = 0) -> list[TrainingProgress]:
+        """Train to config.steps (or until `ticket.should_stop()`), reporting every `report_every` steps; the
+        ticket hears `progress_offset` + steps done (a job training several models in turn counts them all)."""
         history: list[TrainingProgress] = []
         started, losses = time.perf_counter(), []
         while self.step < self.config.steps:
@@ -136,7 +137,7 @@ class TranslationTrainer:
                 history.append(event)
                 losses = []
                 if ticket is not None:
-                    ticket.progress(self.step)
+                    ticket.progress(progress_offset + self.step)
                 if on_progress is not None:
                     on_progress(event)
         self.model.eval()

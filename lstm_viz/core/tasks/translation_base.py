@@ -82,8 +82,9 @@ class TranslationTask(ABC):
             raise UploadError(f"the text has {len(tokens)} words; this task's models read at most {self.max_source_tokens}")
         indices, unknown = self.vocabularies[0].encode(tokens)
         if len(unknown) == len(tokens):
-            raise UploadError("none of these words is in the training vocabulary: " + ", ".join(tokens[:10])
-                              + ". Try one of the example inputs.")
+            shown = ", ".join(token if len(token) <= 20 else token[:19] + "…" for token in tokens[:10])
+            raise UploadError(f"none of these words is in the training vocabulary: {shown}"
+                              f"{', …' if len(tokens) > 10 else ''}. Try one of the example inputs.")
         return indices, tokens, unknown
 
     def join(self, tokens) -> str:

@@ -103,13 +103,15 @@ def split_days(seed: int = 0) -> tuple[list[datetime.date], list[datetime.date]]
     return days[cut:], days[:cut]
 
 
-def generate_examples(days: list[datetime.date], count: int, seed: int) -> list[TranslationExample]:
-    """`count` examples on days drawn from `days`; formats uniform, up to three filler phrases on each side."""
+def generate_examples(days: list[datetime.date], count: int, seed: int, phrases: tuple[int, int] = (1, 3)
+                      ) -> list[TranslationExample]:
+    """`count` examples on days drawn from `days`; formats uniform, `phrases` (fewest, most) distinct filler phrases
+    drawn on each side (one of them empty). The tasks' splits use 1-3; more makes inputs longer than training's."""
     rng = random.Random(seed)
     examples = []
     for _ in range(count):
-        prefix = " ".join(p for p in rng.sample(PREFIXES, rng.randint(1, 3)) if p)
-        suffix = " ".join(s for s in rng.sample(SUFFIXES, rng.randint(1, 3)) if s)
+        prefix = " ".join(p for p in rng.sample(PREFIXES, rng.randint(*phrases)) if p)
+        suffix = " ".join(s for s in rng.sample(SUFFIXES, rng.randint(*phrases)) if s)
         examples.append(make_example(rng.choice(days), rng.choice(list(FORMATS)), prefix, suffix))
     return examples
 

@@ -3,6 +3,8 @@ beam), the attention alignment, gates and states per token, the fixed vector a d
 the measured test metrics. The widgets use the keys of lstm_viz.ui.page_schemas.TRANSLATE."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -25,7 +27,7 @@ def _new_task() -> None:
 
 
 def pick_input() -> tuple[TranslationTask, str, int]:
-    left, right = st.columns([1, 3])
+    left, right = st.columns([4, 9])
     left.selectbox("Task", list(TRANSLATION_TASKS), key="tr_task", on_change=_new_task,
                    format_func=lambda name: TRANSLATION_TASKS[name].label)
     task = TRANSLATION_TASKS[st.session_state["tr_task"]]
@@ -56,9 +58,9 @@ def translations(task: TranslationTask, readings: dict[bool, SentenceReading]) -
         with column.container(border=True):
             st.markdown(f"**{NAMES[attention]}**")
             st.markdown(f"Greedy: `{task.join(shown.greedy_tokens) or '(nothing)'}` "
-                        f"(log-probability {shown.greedy_log_probability:.2f})")
+                        f"(probability {math.exp(shown.greedy_log_probability):.1%})")
             st.markdown(f"Beam (width {st.session_state['tr_beam']}): `{task.join(shown.beam_tokens) or '(nothing)'}` "
-                        f"(log-probability {shown.beam_log_probability:.2f})")
+                        f"(probability {math.exp(shown.beam_log_probability):.1%})")
             if not shown.finished:
                 st.caption(f"Stopped at {task.max_target_tokens} tokens without writing the end token.")
 

@@ -2,7 +2,7 @@
 write them, with their test metrics, to assets/runs/translation/. One torch thread, seeded: the same files every time
 on the same machine. Takes about ten minutes on one core.
 
-    nice python scripts/train_translation_models.py
+    nice python scripts/train_translation_models.py [dates] [eng-fra]
 
 Each model is one CLI call, e.g.
     python -m lstm_viz translate --task dates --attention on --embedding 32 --hidden 64 --steps 4000 \
@@ -16,15 +16,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "assets" / "runs" / "translation"
-# Dates: a small model is enough (about 80,000 weights). English-French: wider, for its 1,100-word vocabularies.
+# Dates: a small model is enough (about 80,000 weights). English-French: wider, for its 1,100-word vocabularies, with
+# dropout (without it the model learnt the training pairs by heart: loss 0.25 nats a token, test BLEU 11.7).
 SETTINGS = {
     "dates": ["--embedding", "32", "--hidden", "64", "--steps", "4000"],
-    "eng-fra": ["--embedding", "64", "--hidden", "128", "--steps", "4000"],
+    "eng-fra": ["--embedding", "64", "--hidden", "128", "--dropout", "0.3", "--steps", "4000"],
 }
 
 
-def main() -> int:
+def main(tasks: list[str]) -> int:
     for task, settings in SETTINGS.items():
+        if tasks and task not in tasks:
+            continue
         for attention in ("on", "off"):
             command = [sys.executable, "-m", "lstm_viz", "translate", "--task", task, "--attention", attention,
                        *settings, "--out", str(OUT), "--quiet"]
@@ -36,4 +39,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))  # task names: only those (default: both)

@@ -27,6 +27,7 @@ def add_translate_parser(commands) -> None:
     parser.add_argument("--cell", default=DEFAULTS.cell, choices=("lstm", "gru"))
     parser.add_argument("--embedding", type=int, default=DEFAULTS.embedding_size)
     parser.add_argument("--hidden", type=int, default=DEFAULTS.hidden_size)
+    parser.add_argument("--dropout", type=float, default=DEFAULTS.dropout, help="on embeddings and readout input")
     parser.add_argument("--steps", type=int, default=DEFAULTS.steps)
     parser.add_argument("--batch", type=int, default=DEFAULTS.batch_size)
     parser.add_argument("--lr", type=float, default=DEFAULTS.learning_rate)
@@ -39,7 +40,8 @@ def add_translate_parser(commands) -> None:
 def translate(args: argparse.Namespace) -> int:
     config = TranslationTrainingConfig(
         task=args.task, attention=args.attention == "on", cell=args.cell, embedding_size=args.embedding,
-        hidden_size=args.hidden, steps=args.steps, batch_size=args.batch, learning_rate=args.lr, seed=args.seed,
+        hidden_size=args.hidden, dropout=args.dropout, steps=args.steps, batch_size=args.batch, learning_rate=args.lr,
+        seed=args.seed,
     ).validate()
     torch.set_num_threads(1)
     trainer = TranslationTrainer(config)

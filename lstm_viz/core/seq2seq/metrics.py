@@ -86,7 +86,8 @@ def evaluate(model: Seq2Seq, task: TranslationTask) -> dict:
     references = [e.target_tokens for e in examples]
     hypotheses = translate_examples(model, task, examples)
     baseline = [task.baseline_translation(e) for e in examples]
-    return {"model": score(hypotheses, references).to_dict(), "by_source_length": by_source_length(examples, hypotheses, task.length_edges),
+    return {"model": score(hypotheses, references).to_dict(),
+            "by_source_length": by_source_length(examples, hypotheses, task.length_edges),
             "baseline": score(baseline, references).to_dict(),
             "baseline_by_source_length": by_source_length(examples, baseline, task.length_edges)}
 

@@ -19,7 +19,7 @@ from lstm_viz.core.tasks import get_translation_task
 from lstm_viz.core.tasks.translation_base import TranslationExample, TranslationTask
 from lstm_viz.rules import checks
 from lstm_viz.rules.ranges import (
-    BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, SEED_RANGE, SEQ2SEQ_EMBEDDING_RANGE,
+    BATCH_SIZE_RANGE, CLIP_RANGE, DROPOUT_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, SEED_RANGE, SEQ2SEQ_EMBEDDING_RANGE,
     SEQ2SEQ_HIDDEN_RANGE,
 )
 
@@ -28,6 +28,7 @@ from lstm_viz.rules.ranges import (
 class TranslationTrainingConfig:
     task: str = "dates"
     attention: bool = True
+    dropout: float = 0.0
     cell: Literal["lstm", "gru"] = "lstm"
     embedding_size: int = 32
     hidden_size: int = 64
@@ -40,6 +41,7 @@ class TranslationTrainingConfig:
     def validate(self) -> "TranslationTrainingConfig":
         get_translation_task(self.task)
         checks.flag("attention", self.attention)
+        checks.real_number("dropout", self.dropout, *DROPOUT_RANGE, below_high=True)
         checks.whole_number("embedding size", self.embedding_size, *SEQ2SEQ_EMBEDDING_RANGE)
         checks.whole_number("hidden size", self.hidden_size, *SEQ2SEQ_HIDDEN_RANGE)
         checks.whole_number("steps", self.steps, *MAX_STEPS_RANGE)
@@ -81,7 +83,7 @@ def encode_examples(task: TranslationTask, examples: list[TranslationExample]) -
 def build_model(config: TranslationTrainingConfig, task: TranslationTask) -> Seq2Seq:
     source_vocabulary, target_vocabulary = task.vocabularies
     model_config = Seq2SeqConfig(len(source_vocabulary), len(target_vocabulary), config.embedding_size,
-                                 config.hidden_size, config.cell, config.attention)
+                                 config.hidden_size, config.cell, config.attention, config.dropout)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         return Seq2Seq(model_config)

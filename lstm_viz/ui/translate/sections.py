@@ -103,11 +103,11 @@ def bottleneck(reading: SentenceReading) -> None:
 def measured(task: TranslationTask) -> None:
     st.subheader("Measured on the test set (the shipped models)")
     metrics = model_store.shipped_metrics(task.name)
-    rows = [{"model": NAMES[attention].lower(), **{k: metrics[attention]["model"][k] for k in
-                                                   ("exact_match", "token_accuracy", "bleu")}} for attention in (True, False)]
-    rows.append({"model": f"baseline: {task.baseline_name}", **{k: metrics[True]["baseline"][k] for k in
-                                                               ("exact_match", "token_accuracy", "bleu")}})
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    scored = [(NAMES[a].lower(), metrics[a]["model"]) for a in (True, False)]
+    scored.append((f"baseline: {task.baseline_name}", metrics[True]["baseline"]))
+    rows = [{"model": name, "exact match (%)": 100 * s["exact_match"], "token accuracy (%)": 100 * s["token_accuracy"],
+             "BLEU (0-100)": s["bleu"]} for name, s in scored]
+    st.dataframe(pd.DataFrame(rows).round(1), hide_index=True)
     by_length = {NAMES[a].lower(): metrics[a]["by_source_length"] for a in (True, False)}
     by_length[f"baseline: {task.baseline_name}"] = metrics[True]["baseline_by_source_length"]
     charts.show(figures.exact_match_by_length(by_length, title=f"Exact match by source length ({task.label})"),
@@ -119,13 +119,19 @@ def measured(task: TranslationTask) -> None:
 
 def own_models(task: TranslationTask) -> None:
     with st.expander("Train the two models yourself"):
+        if st.session_state.pop("tr_train_requested", False):
+            if model_store.train_pair(task.name, int(st.session_state["tr_steps"])):
+                st.session_state["tr_models"] = "session"  # before its radio is drawn below
+                st.rerun()
+            st.warning("The server stopped this training before it finished (its time limit, or a restart). "
+                       "Press the button to try again, or pick fewer steps.")
         st.radio("Models shown", ("shipped", "session"), key="tr_models", horizontal=True,
                  format_func=lambda source: {"shipped": "the shipped ones", "session": "the ones trained here"}[source])
         st.number_input("Steps per model", *TR_STEPS_RANGE, key="tr_steps", step=100)
-        if st.button("Train both (with and without attention)", key="tr_train"):
-            if model_store.train_pair(task.name, int(st.session_state["tr_steps"])):
-                st.session_state["tr_models"] = "session"
-                st.rerun()
+        # A callback, not `if st.button(...)`: its flag survives the rerun init_session may make.
+        st.button("Train both (with and without attention)", key="tr_train", icon=":material/play_arrow:",
+                  on_click=lambda: st.session_state.update(tr_train_requested=True))
+        st.caption("The shipped settings of this task, from new seeded weights, as one job of the server's queue.")
         if st.session_state["tr_models"] == "session" and model_store.session_models(task.name) is None:
             st.caption("No models trained here yet for this task: the shipped ones are shown.")
 

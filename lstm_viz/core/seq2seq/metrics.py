@@ -37,7 +37,7 @@ class Scores:
 
 def corpus_bleu(hypotheses: Sequence[Tokens], references: Sequence[Tokens]) -> float:
     return float(sacrebleu.corpus_bleu([" ".join(h) for h in hypotheses], [[" ".join(r) for r in references]],
-                                       tokenize="none").score)
+                                       tokenize="none", force=True).score)  # force: tokenised on purpose
 
 
 def score(hypotheses: Sequence[Tokens], references: Sequence[Tokens]) -> Scores:

@@ -41,6 +41,7 @@ def test_a_typed_date_is_normalised_and_its_attention_drawn():
     assert "Final encoder state (the model without attention)" in drawn
     assert any(title.startswith("Encoder cell state") for title in drawn)
     assert any(title.startswith("Exact match by source length") for title in drawn)
+    assert "Exact match by source length, 16 units (dates)" in drawn
 
 
 def test_a_new_task_brings_its_example_and_english_is_translated():

@@ -28,6 +28,13 @@ def shipped_metrics(task: str) -> dict[bool, dict]:
             for attention in (True, False)}
 
 
+@st.cache_data(show_spinner=False)
+def measurements() -> dict | None:
+    """scripts/measure_translation.py's report (the 16-unit date models among it), if it has been run."""
+    path = SHIPPED_DIR / "measurements.json"
+    return json.loads(path.read_text("utf-8")) if path.exists() else None
+
+
 def session_models(task: str) -> dict[bool, Seq2Seq] | None:
     return st.session_state.get(SESSION_MODELS_KEY, {}).get(task)
 

@@ -144,3 +144,22 @@ def test_a_saved_model_loads_with_the_same_outputs_and_a_wrong_file_is_refused(t
         (tmp_path / "dates-attention.json").read_text().replace('"hidden_size": 8', '"hidden_size": 9'))
     with pytest.raises(ModelFileError, match="does not match"):
         load_translation_model(tmp_path, "dates", True)
+
+
+def test_the_cli_trains_and_writes_weights_and_metrics(tmp_path):
+    import json
+
+    from lstm_viz.io.cli import main
+    out = tmp_path / "run"
+    assert main(["translate", "--task", "dates", "--attention", "off", "--hidden", "8", "--embedding", "4",
+                 "--steps", "20", "--batch", "8", "--out", str(out), "--quiet"]) == 0
+    assert {p.name for p in out.iterdir()} == {"dates-plain.safetensors", "dates-plain.json", "metrics-dates-plain.json"}
+    metrics = json.loads((out / "metrics-dates-plain.json").read_text())
+    assert metrics["torch_threads"] == 1 and metrics["model"]["count"] == 1000
+    assert sum(row["count"] for row in metrics["by_source_length"]) == 1000
+    from safetensors import safe_open
+    with safe_open(str(out / "dates-plain.safetensors"), framework="pt") as weights:  # safetensors, not a pickle
+        assert "readout.weight" in weights.keys() and "attention.combine.weight" not in weights.keys()
+    model, config = load_translation_model(out, "dates", False)
+    assert config.steps == 20 and model.attention is None
+    assert main(["translate", "--task", "dates", "--hidden", "0", "--out", str(out)]) == 2  # refused, with a message

@@ -13,7 +13,7 @@ from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.io.export import save_run
 from lstm_viz.io.translate_command import add_translate_parser, translate
-from lstm_viz.core.tasks import TASKS
+from lstm_viz.core.tasks import TASKS, TRANSLATION_TASKS
 from lstm_viz.core.trainer import OPTIMIZERS, RunConfig, Trainer
 
 DEFAULTS = RunConfig()
@@ -65,6 +65,9 @@ def list_registered() -> None:
     print("architectures:")
     for arch in ARCHITECTURES.values():
         print(f"  {arch.name:<10} {arch.label}: {arch.description}")
+    print("translation tasks (python -m lstm_viz translate):")
+    for task in TRANSLATION_TASKS.values():
+        print(f"  {task.name:<10} {task.label}: {task.description}")
 
 
 MAX_THREADS = 64

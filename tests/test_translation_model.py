@@ -74,6 +74,7 @@ def test_attention_weights_are_the_softmax_of_dot_products_recomputed_by_hand():
     model = Seq2Seq(Seq2SeqConfig(12, 8, 5, 6))
     memory, state, mask = model.encode(SOURCE, LENGTHS)
     queries, _ = model.decoder(model.target_embedding(TARGET_IN), state)
+    queries = queries.detach()
     _, weights = model.attention(queries, memory, mask)
     for row in range(2):
         real = memory[row, :LENGTHS[row]].detach().double()

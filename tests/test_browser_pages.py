@@ -16,6 +16,7 @@ PAGES = [
     ("length_sweep", "Length sweep"),
     ("forecast", "Forecast and anomalies"),
     ("try_it", "Try it"),
+    ("translate", "Translate"),
 ]
 
 

@@ -59,6 +59,10 @@ EXAMPLES = {
         "sweep_archs": (["gru", "lstm"], "gru,lstm"), "sweep_seeds": (2, "2"), "sweep_steps": (300, "300"),
         "sweep_hidden": (16, "16"), "sweep_lr": (0.005, "0.005"), "sweep_batch": (32, "32"),
     },
+    "translate": {
+        "tr_task": ("eng-fra", "eng-fra"), "tr_text": ("We won.", "We won."), "tr_beam": (5, "5"),
+        "tr_quantity": ("forget_gate", "forget_gate"), "tr_models": ("session", "session"), "tr_steps": (500, "500"),
+    },
     "home": {}, "import_model": {},
 }
 # A second link where one key picks the other half of a page, so that half's widgets are drawn and checked too.
@@ -89,7 +93,7 @@ def page_path(name: str) -> str:
 
 
 @pytest.mark.parametrize("page", ["train", "try_it", "forecast", "gates_memory", "gradient_lab", "inside_cell",
-                                  "length_sweep"])
+                                  "length_sweep", "translate"])
 def test_a_link_with_every_key_fills_each_widget_and_is_written_back(page):
     for examples in (EXAMPLES[page], {**EXAMPLES[page], **OTHER_HALVES.get(page, {})}):
         at = open_page(page_path(page), {key: text for key, (_, text) in examples.items()})
@@ -166,7 +170,7 @@ def warned(at: AppTest, key: str) -> bool:
 
 
 @pytest.mark.parametrize("page", ["train", "try_it", "forecast", "gates_memory", "gradient_lab", "inside_cell",
-                                  "length_sweep"])
+                                  "length_sweep", "translate"])
 def test_a_link_of_hostile_values_is_refused_with_the_page_s_warning_never_a_traceback(page):
     schema = page_schemas.SCHEMAS[page]
     default = default_view(schema.path)

@@ -13,14 +13,16 @@ from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.architectures.transformer import POSITION_KINDS
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.io.export import save_run
-from lstm_viz.core.tasks import TASKS
+from lstm_viz.io.translate_command import add_translate_parser, translate
+from lstm_viz.core.tasks import TASKS, TRANSLATION_TASKS
 from lstm_viz.core.trainer import OPTIMIZERS, RunConfig, Trainer
 
 DEFAULTS = RunConfig()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lstm_viz", description="Train RNN, GRU, LSTM and a Transformer side by side.")
+    parser = argparse.ArgumentParser(prog="python -m lstm_viz", description="Train RNN, GRU, LSTM and a Transformer "
+                                     "side by side, or an encoder-decoder to translate.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="print the registered tasks and architectures")
     train = commands.add_parser("train", help="train architectures on identical batches and write the run's files")
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "The results are the same either way")
     train.add_argument("--out", type=Path, required=True, help="folder for metrics.json, *.safetensors, config.json, trace.npz")
     train.add_argument("--quiet", action="store_true")
+    add_translate_parser(commands)
     return parser
 
 
@@ -67,6 +70,9 @@ def list_registered() -> None:
     print("architectures:")
     for arch in ARCHITECTURES.values():
         print(f"  {arch.name:<10} {arch.label}: {arch.description}")
+    print("translation tasks (python -m lstm_viz translate):")
+    for task in TRANSLATION_TASKS.values():
+        print(f"  {task.name:<10} {task.label}: {task.description}")
 
 
 MAX_THREADS = 64
@@ -107,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             list_registered()
             return 0
+        if args.command == "translate":
+            return translate(args)
         return train(args)
     except LstmVizError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -44,3 +44,10 @@ STEPS_PER_POINT_RANGE = (1, 20_000)
 
 # ----- sampling text (lstm_viz.analysis.text_generation) -----
 TEMPERATURE_RANGE = (0.05, 3.0)
+
+# ----- the encoder-decoder (lstm_viz.core.seq2seq) -----
+SEQ2SEQ_VOCABULARY_RANGE = (5, 20_000)  # four special tokens and at least one word
+SEQ2SEQ_EMBEDDING_RANGE = (1, 256)
+SEQ2SEQ_HIDDEN_RANGE = (1, 512)
+BEAM_WIDTH_RANGE = (1, 10)
+DECODE_LENGTH_RANGE = (1, 100)  # tokens the decoder may write before it is stopped

@@ -16,10 +16,11 @@ def app_pages() -> dict[str, list]:
     try_it = st.Page("pages/try_it.py", title="Try it", icon=":material/keyboard:")
     forecast = st.Page("pages/forecast.py", title="Forecasting", icon=":material/show_chart:")
     length_sweep = st.Page("pages/length_sweep.py", title="Length sweep", icon=":material/stacked_line_chart:")
+    translate = st.Page("pages/translate.py", title="Translate", icon=":material/translate:")
     return {
         "": [home, train, import_model],
         "Explore": [inside_cell, gates_memory, gradient_lab, length_sweep],
-        "Tasks": [try_it, forecast],
+        "Tasks": [try_it, forecast, translate],
     }
 
 

@@ -4,7 +4,7 @@ validator its address text must pass, and the widget drawn under it. lstm_viz.ui
 Below every view module: the views import these tables (and the ranges and defaults their widgets share with them),
 never the reverse; ranges come from the engine. What only the run shown can say (which checkpoints, which
 units, which task features) the page checks with PageView.fit, which falls back and names a value the address gave.
-Keys are unique across pages by their prefix (gm_, glab_, cell_, try_, forecast_, sweep_; the Train page's
+Keys are unique across pages by their prefix (gm_, glab_, cell_, try_, forecast_, sweep_, tr_; the Train page's
 settings have none).
 """
 from __future__ import annotations
@@ -18,12 +18,14 @@ from lstm_viz.analysis.jacobians import CLIPPING_STEPS
 from lstm_viz.analysis.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.model import FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE
-from lstm_viz.core.tasks import TASKS
+from lstm_viz.core.tasks import TASKS, TRANSLATION_TASKS
+from lstm_viz.core.tasks.translation_base import MAX_TYPED_CHARACTERS
 from lstm_viz.core.trainer import (
     BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS, SEED_RANGE, RunConfig,
 )
 from lstm_viz.data import datastore
 from lstm_viz.rules.errors import LstmVizError
+from lstm_viz.rules.ranges import BEAM_WIDTH_RANGE
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS
 from lstm_viz.runs.sweep import DEFAULT_SWEEP, MAX_SEEDS, STEPS_PER_POINT_RANGE
@@ -204,6 +206,21 @@ LENGTH_SWEEP = PageSchema("length_sweep", (
     Field("sweep_batch", DEFAULT_SWEEP.batch_size, whole(*BATCH_SIZE_RANGE), "number_input"),
 ), warning="Some settings in the link could not be used and were reset: {keys}.", path="pages/length_sweep.py")
 
-PAGES = (HOME, TRAIN, IMPORT_MODEL, INSIDE_CELL, GATES_MEMORY, GRADIENT_LAB, LENGTH_SWEEP, TRY_IT, FORECAST)
+# ----- Translate -----
+TR_QUANTITIES = ("cell_state", "hidden_state", "input_gate", "forget_gate", "output_gate", "candidate",
+                 "reset_gate", "update_gate")  # what the gate heatmaps show; a GRU has no cell state (page fits it)
+TR_MODELS = ("shipped", "session")  # the models in assets/runs/translation, or the ones trained in this session
+TR_STEPS_RANGE = (100, 4000)
+TRANSLATE = PageSchema("translate", (
+    Field("tr_task", "dates", one_of(TRANSLATION_TASKS), "selectbox"),
+    Field("tr_text", TRANSLATION_TASKS["dates"].example_inputs[0], texts(MAX_TYPED_CHARACTERS), "text_input"),
+    Field("tr_beam", 3, whole(*BEAM_WIDTH_RANGE), "slider"),
+    Field("tr_quantity", "cell_state", one_of(TR_QUANTITIES), "selectbox"),
+    Field("tr_models", "shipped", one_of(TR_MODELS), "radio"),
+    Field("tr_steps", 1000, whole(*TR_STEPS_RANGE), "number_input"),
+), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
+    path="pages/translate.py")
+
+PAGES = (HOME, TRAIN, IMPORT_MODEL, INSIDE_CELL, GATES_MEMORY, GRADIENT_LAB, LENGTH_SWEEP, TRY_IT, FORECAST, TRANSLATE)
 SCHEMAS = {schema.name: schema for schema in (APP, *PAGES)}
 page_url.register(*SCHEMAS.values())

@@ -37,8 +37,6 @@ def streaming_state(config: ModelConfig, steps: int) -> StreamingState:
     if architecture.recurrent:
         names = "h and c" if architecture.state_size == 2 else "h"
         return StreamingState(config.arch, steps, architecture.state_size * layers * width, False,
-                              f"{names} of each of {layers} layer{'s' if layers > 1 else ''}: "
-                              f"{architecture.state_size} x {layers} x {width}")
+                              f"{names} per layer: {architecture.state_size} x {layers} x {width}")
     return StreamingState(config.arch, steps, 2 * layers * steps * width, True,
-                          f"key and value of every earlier position in each of {layers} layer"
-                          f"{'s' if layers > 1 else ''}: 2 x {layers} x {steps} x {width}")
+                          f"key and value of every position so far, per layer: 2 x {layers} x {steps} x {width}")

@@ -56,7 +56,9 @@ def cost_figure(cost: dict, crossovers: Sequence[Crossover] = (), fits: Sequence
                 marker=dict(size=7),
                 hovertemplate=f"<b>{label}</b><br>T=%{{x}}<br>%{{y:.4g}} {axis_title}<extra></extra>",
             ), row=1, col=column)
-        figure.update_xaxes(type="log", title_text="sequence length T (steps)", row=1, col=column, **GRID)
+        # A fixed range: a line's label left of it would otherwise stretch the axis towards T = 1.
+        figure.update_xaxes(type="log", title_text="sequence length T (steps)", row=1, col=column,
+                            range=[math.log10(lowest / 1.25), math.log10(highest * 1.25)], **GRID)
         figure.update_yaxes(type="log", title_text=axis_title, row=1, col=column, **GRID)
         for fit in (fit for fit in fits if fit.quantity == quantity):
             grid = [lowest * (highest / lowest) ** (i / 40) for i in range(41)]
@@ -68,8 +70,11 @@ def cost_figure(cost: dict, crossovers: Sequence[Crossover] = (), fits: Sequence
         drawn = [(x, text) for kind, x, text in lines if kind == quantity and lowest <= x <= highest]
         for index, (x, text) in enumerate(drawn):
             figure.add_vline(x=x, line=dict(color=CROSSOVER_COLOUR, width=1.5, dash="dot"), row=1, col=column)
+            # The label on the side of the line with more room, so it stays inside its own panel.
+            left_half = math.log(x / lowest) < 0.5 * math.log(highest / lowest)
             figure.add_annotation(x=math.log10(x), xref=f"x{column if column > 1 else ''}", yref="paper",
-                                  y=1.0 - 0.08 * index, xanchor="right", yanchor="top", showarrow=False,
+                                  y=1.0 - 0.08 * index, xanchor="left" if left_half else "right", yanchor="top",
+                                  showarrow=False,
                                   text=text, font=dict(size=11, color=CROSSOVER_COLOUR),
                                   bgcolor="rgba(255,255,255,0.8)")
     default_title = (f"Cost of one training step against T ({settings['task']} task, H={settings['hidden_size']}, "

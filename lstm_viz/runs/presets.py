@@ -96,10 +96,14 @@ PRESETS: dict[str, Preset] = {
             name="four-architectures",
             title="RNN, GRU, LSTM and Transformer, adding problem, T = 50",
             description=(
-                "All four architectures on the same batches at equal width (H = 64): the gated cells and the "
-                "Transformer solve T = 50, the RNN stays on the no-memory baseline in this budget."
+                "All four architectures on the same batches at equal width (H = 64). Measured here with seed 0: the "
+                "Transformer solves at step 100, the GRU at step 475, the LSTM at step 950, and the RNN stays on the "
+                "no-memory baseline."
             ),
-            config=RunConfig(task="adding", length=50, archs=("rnn", "gru", "lstm", "transformer"), max_steps=1200),
+            # Adam 3e-3: at 1e-2 (the other adding presets' rate) this Transformer plateaued at 31% of the baseline
+            # (seed 0); at 3e-3 every gated cell and the Transformer solve within the budget.
+            config=RunConfig(task="adding", length=50, archs=("rnn", "gru", "lstm", "transformer"),
+                             learning_rate=3e-3, max_steps=2000),
         ),
         Preset(
             name="forecast-airline",

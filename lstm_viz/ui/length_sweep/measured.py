@@ -78,12 +78,12 @@ def cost_section() -> None:
         "own training step (batch, forward, backward, clipping, Adam) in a fresh process, best of "
         f"{cost['settings']['rounds']} x 3 timed rounds; memory is the peak RSS the model's training added.")
     charts.show(cost_figure(cost, crossovers, fits, counted), "cost_chart", name="cost_vs_length", in_zip=False)
-    for quantity, what in (("cpu_seconds_per_step", "CPU time"), ("peak_rss_mb", "memory")):
+    for quantity, what in (("cpu_seconds_per_step", "CPU time"), ("peak_rss_mb", "Memory")):
         found = [_crossover_sentence(c) for c in crossovers if c.quantity == quantity]
         fit = next(fit for fit in fits if fit.quantity == quantity)
         balance = (f"its fitted T² term passes its T term at T ≈ {fit.balance:.0f}" if fit.balance
                    else "the fit finds no T² term growing faster than its T term")
-        st.markdown(f"- **{what.capitalize()}**: the Transformer is dearer {'; '.join(found)}; {balance}.")
+        st.markdown(f"- **{what}**: the Transformer is dearer {'; '.join(found)}; {balance}.")
     lstm_fit = measurements.quadratic_fit(cost, "lstm", "cpu_seconds_per_step")
     st.caption(
         f"Counted, one layer's operations (2 x T x T x H for the scores and the weighted sum, 12 x H² per position "

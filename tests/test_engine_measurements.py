@@ -25,19 +25,26 @@ def synthetic_cost(values: dict[str, list[float]], lengths=(10, 100, 1000), quan
 
 
 # ----- the cost bench -----
-def test_a_cost_point_is_measured_in_its_own_process_with_every_field_the_page_reads():
-    points = [transformer_cost.run_point(arch, 10) for arch in ("lstm", "transformer")]
+def test_the_cost_bench_writes_points_in_their_own_processes_with_every_field_the_page_reads(tmp_path):
+    cost = transformer_cost.measure_grid(lengths=(10,), archs=("lstm", "transformer"), rounds=1, log=lambda *a, **k: None)
+    path = tmp_path / "cost.json"
+    path.write_text(json.dumps(cost))
+    loaded = measurements.load_cost(path)  # the page's reader accepts what the bench wrote
+    assert loaded["settings"]["torch_threads"] == 1 and not loaded["busy_core"]
+    points = loaded["points"]
+    assert [(point["arch"], point["length"]) for point in points] == [("lstm", 10), ("transformer", 10)]
     for point in points:
-        assert set(measurements.COST_POINT_FIELDS) <= set(point)
-        assert point["seconds_per_step"] > 0 and 0 < point["cpu_seconds_per_step"]
+        assert point["seconds_per_step"] > 0 and point["cpu_seconds_per_step"] > 0
         assert point["peak_rss_mb"] > 0 and point["steps_timed"] >= 3
         assert point["seconds_per_step"] == min(point["round_seconds_per_step"])
+        assert point["cpu_seconds_per_step"] == min(point["round_cpu_seconds_per_step"])
     # Parameters at H = 64, counted here: the LSTM's 4 gates over [x, h] plus two biases, and a readout of 1.
     hidden, inputs = transformer_cost.SETTINGS["hidden_size"], get_task("adding").input_size
     assert points[0]["parameters"] == 4 * hidden * (inputs + hidden) + 8 * hidden + hidden + 1
     # The Transformer: input projection, one block (q, k, v, out, two norms, a 4x feed-forward), final norm, readout.
     block = 4 * hidden * hidden + 4 * hidden + 2 * 2 * hidden + 2 * 4 * hidden * hidden + 4 * hidden + hidden
     assert points[1]["parameters"] == inputs * hidden + hidden + block + 2 * hidden + hidden + 1
+    assert "| 10 |" in transformer_cost.report(loaded)
 
 
 def test_the_shipped_cost_measurement_has_every_point_and_its_machine_and_load():

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from lstm_viz.ui import page_schemas, page_url, state
-from lstm_viz.ui.length_sweep import sweep_state, sections
+from lstm_viz.ui.length_sweep import measured, sweep_state, sections
 
 state.init_session()
 page = page_url.sync(page_schemas.LENGTH_SWEEP)
@@ -16,3 +16,5 @@ page.warn()
 sections.settings_sidebar()
 sections.start_stop()
 sections.live_panel()
+measured.cost_section()
+measured.generalisation_section()

@@ -13,6 +13,7 @@ from lstm_viz.runs.sweep import (
     DEFAULT_SWEEP, PUBLISHED_RESULTS_PATH, BackgroundSweep, PointCache, SweepConfig, iter_sweep,
     load_precomputed_sweep, load_published_results, load_sweep, result_table, run_sweep, save_sweep,
 )
+from lstm_viz.runs.sweep_config import SweepPoint
 from lstm_viz.figures.sweep import figure_for_sweep
 from lstm_viz.core.trainer import RunConfig, Trainer
 
@@ -252,3 +253,21 @@ def test_figure_shows_every_point_the_baseline_and_published_results_with_citati
                for text in hovers)
     assert figure.layout.xaxis2.type == "log" and figure.layout.yaxis2.type == "log"
     assert figure.layout.title.text and figure.layout.xaxis2.title.text and figure.layout.yaxis2.title.text
+
+
+def test_a_tiny_sweep_trains_the_transformer_each_point_equal_to_its_own_trainer_run():
+    config = replace(TINY, archs=("lstm", "transformer"))
+    rows = run_sweep(config, cache=None)
+    assert [(row.length, row.arch) for row in rows] == [(6, "lstm"), (6, "transformer"), (10, "lstm"),
+                                                        (10, "transformer")]
+    for row in (row for row in rows if row.arch == "transformer"):
+        # The sweep's Transformer is the registry's default one: 2 heads, sinusoidal positions.
+        trainer = train(RunConfig(task="adding", length=row.length, archs=("transformer",), hidden_size=8,
+                                  batch_size=16, max_steps=12, eval_every=5, eval_size=64, probe_every=12,
+                                  probe_size=4, trace_examples=1, max_checkpoints=2, heads=2, positions="sinusoidal"))
+        assert row.label == "Transformer" and row.steps_trained == 12
+        assert row.final_metric == trainer.runs["transformer"].last_metric
+        assert math.isfinite(row.final_metric) and row.baseline == pytest.approx(1 / 6)
+    # Its estimate grows faster than linearly in T: attention's cost has a T^2 term.
+    short, long = (config.point_seconds(SweepPoint(length, "transformer", 0)) for length in (100, 1000))
+    assert long > 10 * short

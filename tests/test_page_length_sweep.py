@@ -1,10 +1,12 @@
 """The Length sweep page through AppTest: the precomputed chart before anything runs, a tiny sweep with
 progress and then its points, Stop, settings from the URL. Every `at.run()` is one refresh of the page."""
 import json
+import math
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lstm_viz.runs import measurements
 from lstm_viz.runs.sweep import POINT_CACHE, load_precomputed_sweep
 from tests import app_support
 from tests.app_support import clear_streamlit_caches, refresh_while
@@ -28,8 +30,13 @@ def sweep_page(query: dict | None = None) -> AppTest:
     return app_support.open_page(PAGE, query, timeout=TIMEOUT)
 
 
-def charts(at: AppTest) -> list[dict]:
+def all_charts(at: AppTest) -> list[dict]:
     return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+
+
+def charts(at: AppTest) -> list[dict]:
+    """The sweep's charts (final metric against T), not the measured cost chart further down the page."""
+    return [figure for figure in all_charts(at) if "against sequence length" in figure["layout"]["title"]["text"]]
 
 
 def trace(figure: dict, name: str) -> dict:
@@ -152,3 +159,74 @@ def test_settings_survive_a_visit_to_another_page():
     assert not at.exception
     assert at.number_input(key="sweep_steps").value == 250
     assert at.multiselect(key="sweep_lengths").value == ["25", "200"]
+
+
+def test_the_measured_cost_chart_and_tables_are_drawn_from_the_shipped_measurements():
+    at = sweep_page()
+    assert not at.exception
+    cost = measurements.load_cost()
+    (figure,) = [f for f in all_charts(at) if f["layout"]["title"]["text"].startswith("Cost of one training step")]
+    for arch, label in (("rnn", "RNN (tanh)"), ("gru", "GRU"), ("lstm", "LSTM"), ("transformer", "Transformer")):
+        points = sorted((p for p in cost["points"] if p["arch"] == arch), key=lambda p: p["length"])
+        lines = [t for t in figure["data"] if t.get("name") == label]
+        assert len(lines) == 2  # time and memory panels
+        assert lines[0]["x"] == [p["length"] for p in points]
+        assert lines[0]["y"] == pytest.approx([p["cpu_seconds_per_step"] * 1e3 for p in points])
+        assert lines[1]["y"] == pytest.approx([p["peak_rss_mb"] for p in points])
+    layout = figure["layout"]
+    assert all(layout[axis]["type"] == "log" for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2"))
+    assert layout["xaxis"]["title"]["text"] == "sequence length T (steps)"
+    assert "ms" in layout["yaxis"]["title"]["text"] and "MB" in layout["yaxis2"]["title"]["text"]
+    # Every crossover inside the measured lengths is a vertical line at the T where transformer / recurrence = 1,
+    # interpolated here on log-log axes from the raw points.
+    expected = []
+    for panel, quantity in ((1, "cpu_seconds_per_step"), (2, "peak_rss_mb")):
+        own = {p["length"]: p[quantity] for p in cost["points"] if p["arch"] == "transformer"}
+        for reference in ("rnn", "gru", "lstm"):
+            theirs = {p["length"]: p[quantity] for p in cost["points"] if p["arch"] == reference}
+            ratios = [(t, own[t] / theirs[t]) for t in sorted(own)]
+            cheaper = [i for i, (_, r) in enumerate(ratios) if r <= 1]
+            if cheaper and cheaper[-1] < len(ratios) - 1:
+                (t0, r0), (t1, r1) = ratios[cheaper[-1]], ratios[cheaper[-1] + 1]
+                expected.append((panel, math.exp(math.log(t0) + math.log(r0) / (math.log(r0) - math.log(r1))
+                                                  * (math.log(t1) - math.log(t0)))))
+    fitted = measurements.quadratic_fit(cost, "transformer", "cpu_seconds_per_step").balance
+    if fitted and 25 <= fitted <= 1000:
+        expected.append((1, fitted))
+    # Counted by hand: one block's 2 T^2 H multiply-adds (scores, weighted sum) against (12 H^2 + D H) T (q, k, v,
+    # output and a 4x feed-forward, and the input projection from D = 2 channels): equal at T = 6 H + D / 2.
+    expected.append((1, 6 * cost["settings"]["hidden_size"] + 2 / 2))
+    lines = [(1 if shape["xref"] == "x" else 2, shape["x0"]) for shape in layout.get("shapes", [])]
+    assert sorted(lines) == pytest.approx(sorted(expected))
+    # The machine and its load are stated; the streaming-state table counts floats from the configuration.
+    captions = " ".join(caption.value for caption in at.caption)
+    assert cost["machine"]["cpu"] in captions and "load average" in captions
+    streaming = next(frame.value for frame in at.dataframe if "grows with T" in frame.value.columns)
+    hidden = cost["settings"]["hidden_size"]
+    by_arch = dict(zip(streaming["architecture"], streaming["T=1000"]))
+    assert by_arch["LSTM"] == f"{2 * hidden:,} floats" and by_arch["GRU"] == f"{hidden:,} floats"
+    assert by_arch["Transformer"] == f"{2 * 1000 * hidden:,} floats"
+    # The length-generalisation table: one row per architecture and a baseline row, per task.
+    result = measurements.load_length_generalisation()
+    tables = [f.value for f in at.dataframe if "trained" in f.value.columns]
+    assert len(tables) == len({row["task"] for row in result["rows"]})
+    for table in tables:
+        assert len(table) == 6 and table["architecture"].iloc[-1].startswith("no-memory baseline")
+
+
+def test_the_sweep_trains_the_transformer_beside_a_recurrent_cell():
+    at = sweep_page({"sweep_archs": "lstm,transformer"})
+    assert at.multiselect(key="sweep_archs").value == ["lstm", "transformer"]
+    tiny_settings(at, lengths=("5", "10"), steps=6)
+    at.button(key="sweep_start").click().run()
+    try:
+        refresh_while(at, lambda at: at.session_state["sweep"].running, SWEEP_TIMEOUT_SECONDS, pause=0.2,
+                      check_exceptions=True)
+    finally:
+        stop_worker(at)
+    snap = at.session_state["sweep"].sweep.snapshot()
+    assert snap.status == "finished" and [(row.length, row.arch) for row in snap.rows] == [
+        (5, "lstm"), (5, "transformer"), (10, "lstm"), (10, "transformer")]
+    (figure,) = charts(at)
+    rows = [row for row in snap.rows if row.arch == "transformer"]
+    assert trace(figure, "Transformer")["y"] == pytest.approx([row.final_metric for row in rows])

@@ -26,7 +26,11 @@ MAX_ESTIMATED_SECONDS = 30 * 60
 # adding problem, evaluation every 25 steps included): about OVERHEAD + T * PER_STEP_OF_T[arch].
 # rnn 1.9 / 8.4 / 16 ms at T = 10 / 100 / 200; lstm 2.5 / 11 / 20.5 ms; gru 2.9 / 29 / 56 ms.
 _STEP_OVERHEAD_SECONDS = 1.2e-3
-_SECONDS_PER_TIME_STEP = {"rnn": 0.075e-3, "lstm": 0.095e-3, "gru": 0.28e-3}
+_SECONDS_PER_TIME_STEP = {"rnn": 0.075e-3, "lstm": 0.095e-3, "gru": 0.28e-3, "transformer": 0.22e-3}
+# The Transformer's attention also costs per pair of positions: T^2 x this. Its two figures are a least-squares fit
+# (on relative error) to its measured CPU time per step, same settings: 3.8 / 26 / 73 / 202 ms at T = 10 / 100 / 200
+# / 400 (2026-12-02).
+_SECONDS_PER_PAIR = {"transformer": 0.62e-6}
 _REFERENCE_BATCH, _REFERENCE_HIDDEN = 64, 32
 
 
@@ -146,7 +150,8 @@ class SweepConfig:
         work = (self.batch_size * self.hidden_size * (self.hidden_size + task.input_size) * self.num_layers) / (
             _REFERENCE_BATCH * _REFERENCE_HIDDEN * (_REFERENCE_HIDDEN + task.input_size))
         per_time_step = _SECONDS_PER_TIME_STEP.get(point.arch, max(_SECONDS_PER_TIME_STEP.values()))
-        return self.steps_per_point * (_STEP_OVERHEAD_SECONDS + steps * per_time_step * max(1.0, work))
+        per_step = steps * per_time_step + steps * steps * _SECONDS_PER_PAIR.get(point.arch, 0.0)
+        return self.steps_per_point * (_STEP_OVERHEAD_SECONDS + per_step * max(1.0, work))
 
     def estimated_seconds(self, cache=None) -> float:
         """Upper estimate of the whole sweep (points solved early take less; points in `cache`, a PointCache, take

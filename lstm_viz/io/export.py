@@ -46,8 +46,11 @@ def portable_state_dict(model: SequenceModel) -> dict[str, torch.Tensor]:
 def model_from_state(config: ModelConfig, state: dict[str, torch.Tensor]) -> SequenceModel:
     model = SequenceModel(config)
     # The file names the recurrent weights as PyTorch's fused module does (weight_ih_l0, ...); the readout and a word
-    # task's embedding keep their own prefixes (readout.weight, embedding.weight).
-    state = {(name if name.startswith(KEPT_PREFIXES) else RECURRENT_PREFIX + name): tensor for name, tensor in state.items()}
+    # task's embedding keep their own prefixes (readout.weight, embedding.weight). A Transformer's weights keep
+    # their module names (transformer.layers.0.self_attn.in_proj_weight, ...): no fused module to name them after.
+    if model.architecture.recurrent:
+        state = {(name if name.startswith(KEPT_PREFIXES) else RECURRENT_PREFIX + name): tensor
+                 for name, tensor in state.items()}
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

@@ -190,7 +190,8 @@ def saturation(view: MemoryView) -> None:
 
 
 def trajectories_and_saturation(view: MemoryView) -> None:
-    st.subheader("Cell-state trajectories and saturation")
+    st.subheader("Cell-state trajectories and saturation" if view.run.model.architecture.recurrent
+                 else "Residual-stream trajectories")
     left, right = st.columns(2)
     with left:
         trajectories(view)

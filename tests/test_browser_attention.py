@@ -30,11 +30,12 @@ def test_the_attention_heatmap_is_drawn_on_gates_and_memory(app_url, page):
     expect(chart.locator(".colorbar")).to_have_count(1)
     expect(chart.get_by_text("key position s", exact=False)).to_be_visible()
     # Hover the lower-left cell region: the tooltip names both positions and the weight.
+    chart.scroll_into_view_if_needed()
     box = chart.locator(".nsewdrag").first.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.9)
+    for fraction in (0.85, 0.9):  # Plotly shows its hover on a mouse move over the plot
+        page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * fraction)
     expect(chart.locator(".hoverlayer").get_by_text("weight", exact=False)).to_be_visible(timeout=10_000)
     expect(page.locator(".stException")).to_have_count(0)
-    chart.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "gates_memory_transformer.png")
 
     page.get_by_role("link", name="Inside the cell").first.click()
@@ -46,3 +47,5 @@ def test_the_attention_heatmap_is_drawn_on_gates_and_memory(app_url, page):
     expect(bars.locator(".main-svg").first).to_be_visible(timeout=60_000)
     expect(page.locator(".stException")).to_have_count(0)
     page.screenshot(path=ARTIFACTS / "inside_cell_transformer.png")
+    page.get_by_text("Residual: the block's input", exact=False).scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "inside_cell_transformer_equations.png")

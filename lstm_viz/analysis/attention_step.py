@@ -66,35 +66,44 @@ class AttentionStep:
         t, d, i = self.t, self.head_width, unit % self.head_width
         top = self.top_positions()
         rest = len(self.weights) - len(top)
-        listed, summed = (r",\ \dots", r" + \dots") if rest else ("", "")
-        score_terms = ", ".join(rf"z_{{{t},{s}}} = {fmt(self.scores[s], digits)}" for s in top)
+        newline = r" \\ "
+        listed = newline + r"&\dots" if rest else ""
+        scores = newline.join(rf"z_{{{t},{s}}} &= {fmt(self.scores[s], digits)}" for s in top)
         maximum = self.scores.max()
         denominator = float(np.exp(self.scores - maximum).sum())
-        weight_terms = ", ".join(rf"a_{{{t},{s}}} = {fmt(self.weights[s], digits)}" for s in top)
-        sum_terms = " + ".join(rf"{fmt(self.weights[s], digits)} \cdot ({fmt(self.values[s, i], digits)})" for s in top)
+        weights = newline.join(rf"a_{{{t},{s}}} &= {fmt(self.weights[s], digits)}" for s in top)
+        terms = [rf"{fmt(self.weights[s], digits)} \cdot ({fmt(self.values[s, i], digits)})" for s in top]
+        weighted = newline.join(("&= " if k == 0 else r"&\quad + ") + term for k, term in enumerate(terms))
         return [
-            ("Query of position t (head " f"{self.head + 1}, d = {d})",
+            (f"Query of position t (head {self.head + 1}, d = {d})",
              rf"q_{{{t}}}[{i}] = (W_q n_{{{t}}} + b_q)[{i}] = {fmt(self.query[i], digits)}"),
-            (f"Scores against the {t + 1} positions s ≤ t (largest weights shown)",
-             rf"z_{{{t},s}} = \frac{{q_{{{t}}} \cdot k_s}}{{\sqrt{{{d}}}}}:\ {score_terms}{listed}"),
+            (f"Scores against the {t + 1} positions s ≤ t (largest weights first)",
+             aligned(rf"z_{{{t},s}} &= \frac{{q_{{{t}}} \cdot k_s}}{{\sqrt{{{d}}}}}" + newline + scores + listed)),
             ("Softmax over s (m, the largest score, is subtracted for the rounding only)",
-             rf"a_{{{t},s}} = \frac{{\exp(z_{{{t},s}} - m)}}{{\sum_r \exp(z_{{{t},r}} - m)}},\ m = {fmt(maximum, digits)},"
-             rf"\ \textstyle\sum_r = {fmt(denominator, digits)}:\ {weight_terms}{listed}"),
+             aligned(rf"a_{{{t},s}} &= \frac{{\exp(z_{{{t},s}} - m)}}{{\sum_r \exp(z_{{{t},r}} - m)}}" + newline
+                     + rf"&\quad m = {fmt(maximum, digits)},\ \textstyle\sum_r = {fmt(denominator, digits)}"
+                     + newline + weights + listed)),
             (f"Weighted sum of the values (component {i})",
-             rf"o_{{{t}}}[{i}] = \sum_s a_{{{t},s}} v_s[{i}] = {sum_terms}{summed} = {fmt(self.attended[i], digits)}"),
+             aligned(rf"o_{{{t}}}[{i}] &= \textstyle\sum_s a_{{{t},s}}\, v_s[{i}]" + newline + weighted
+                     + (r" + \dots" if rest else "") + newline + rf"&= {fmt(self.attended[i], digits)}")),
             (f"Output projection (unit {unit}, all {self.heads} heads)",
-             rf"(W_o o_{{{t}}} + b_o)[{unit}] = "
-             rf"{signed_sum([self.attention_output[unit] - self.out_bias[unit], self.out_bias[unit]], digits)} = "
-             rf"{fmt(self.attention_output[unit], digits)}"),
+             aligned(rf"(W_o o_{{{t}}} + b_o)[{unit}] &= "
+                     rf"{signed_sum([self.attention_output[unit] - self.out_bias[unit], self.out_bias[unit]], digits)}"
+                     + newline + rf"&= {fmt(self.attention_output[unit], digits)}")),
             ("Residual: the block's input plus what attention adds",
-             rf"y_{{{t}}}[{unit}] = x_{{{t}}}[{unit}] + (W_o o_{{{t}}} + b_o)[{unit}] = "
-             rf"{signed_sum([self.block_input[t, unit], self.attention_output[unit]], digits)} = "
-             rf"{fmt(self.residual[unit], digits)}"),
+             aligned(rf"y_{{{t}}}[{unit}] &= x_{{{t}}}[{unit}] + (W_o o_{{{t}}} + b_o)[{unit}]" + newline
+                     + rf"&= {signed_sum([self.block_input[t, unit], self.attention_output[unit]], digits)} = "
+                     rf"{fmt(self.residual[unit], digits)}")),
             ("Feed-forward block, the block's output",
-             rf"h_{{{t}}}[{unit}] = y_{{{t}}}[{unit}] + \mathrm{{FFN}}(\mathrm{{LN}}(y_{{{t}}}))[{unit}] = "
-             rf"{signed_sum([self.residual[unit], self.block_output[unit] - self.residual[unit]], digits)} = "
-             rf"{fmt(self.block_output[unit], digits)}"),
+             aligned(rf"h_{{{t}}}[{unit}] &= y_{{{t}}}[{unit}] + \mathrm{{FFN}}(\mathrm{{LN}}(y_{{{t}}}))[{unit}]" + newline
+                     + rf"&= {signed_sum([self.residual[unit], self.block_output[unit] - self.residual[unit]], digits)}"
+                     rf" = {fmt(self.block_output[unit], digits)}")),
         ]
+
+
+def aligned(body: str) -> str:
+    """LaTeX lines aligned at their '&', so a long equation wraps into the page's column instead of running off."""
+    return r"\begin{aligned}" + body + r"\end{aligned}"
 
 
 def signed_sum(values, digits: int) -> str:

@@ -30,12 +30,12 @@ def vector_text(values: np.ndarray) -> str:
     return f"({shown}{', …' if len(values) > SHOWN_COMPONENTS else ''})"
 
 
-def positions_table(step: AttentionStep, tokens: list[str] | None) -> pd.DataFrame:
+def positions_table(step: AttentionStep, inputs: list[str]) -> pd.DataFrame:
     """One row per key position s <= t: its input, score and weight, largest weight first."""
     order = np.argsort(step.weights)[::-1]
     return pd.DataFrame({
         "position s": order,
-        "input": [tokens[s] for s in order] if tokens is not None else [f"step {s}" for s in order],
+        "input": [inputs[s] for s in order],
         "score q·k/√d": step.scores[order],
         "weight a": step.weights[order],
         "‖v_s‖": np.linalg.norm(step.values[order], axis=1),
@@ -67,11 +67,12 @@ def attention_step_view(view) -> None:
     with right:
         charts.show(attention_figures.attention_step_bars(
             step.scores, step.weights, labels=tokens[: t + 1] if tokens is not None else None,
-            title=f"Position {t} looks back: scores and softmax weights (head {head + 1}, checkpoint "
-                  f"{view.checkpoint.step})"), "cell_attention_bars",
+            title=f"Position {t} looks back (head {head + 1}, step {view.checkpoint.step})"), "cell_attention_bars",
             name=f"transformer_attention_layer{view.layer + 1}_head{head + 1}_t{t}", in_zip=False)
-        st.dataframe(positions_table(step, tokens[: t + 1] if tokens is not None else None), hide_index=True,
-                     height=220, column_config={name: st.column_config.NumberColumn(format="%.6f") for name in
+        inputs = tokens[: t + 1] if tokens is not None else [cell_view.input_at(trainer, view.example, s)[1]
+                                                             for s in range(t + 1)]
+        st.dataframe(positions_table(step, inputs), hide_index=True, height=min(250, 35 * (t + 2) + 3),
+                     column_config={name: st.column_config.NumberColumn(format="%.6f") for name in
                                                 ("score q·k/√d", "weight a", "‖v_s‖")})
     st.caption("A recurrence carries one state from step to step; attention keeps every earlier position and "
                "weighs them anew at each step: what an LSTM must squeeze into cₜ, the Transformer reads back.")

@@ -98,19 +98,20 @@ def _model_settings(disabled: bool) -> None:
 
 def _transformer_settings(disabled: bool) -> None:
     """The Transformer's own knobs, shown only while it is picked (the recurrent cells ignore them)."""
-    left, right = st.columns(2)
-    left.selectbox("Attention heads (Transformer)", list(range(HEADS_RANGE[0], HEADS_RANGE[1] + 1)), key="heads",
+    # Full width, one under the other: in two sidebar columns the labels wrapped and the positions were cut off.
+    st.selectbox("Transformer: attention heads", list(range(HEADS_RANGE[0], HEADS_RANGE[1] + 1)), key="heads",
                    disabled=disabled, help="Each head attends with its own queries and keys over hidden size / heads "
                                            "dimensions; the hidden size must divide by the number of heads.")
-    right.segmented_control("Positions (Transformer)", list(POSITION_KINDS), key="positions", disabled=disabled,
+    st.segmented_control("Transformer: positions", list(POSITION_KINDS), key="positions", disabled=disabled,
                             format_func=str.capitalize,
                             help="Sinusoidal: computed for any position (Vaswani et al. 2017). Learned: a trained "
                                  "vector per position, for up to 4x the trained length; rows past it never train.")
     hidden, heads = int(st.session_state["hidden_size"]), int(st.session_state["heads"])
     if hidden % heads:
         fits = [h for h in range(HEADS_RANGE[0], HEADS_RANGE[1] + 1) if hidden % h == 0]
+        choices = ", ".join(map(str, fits[:-1])) + f" or {fits[-1]}" if len(fits) > 1 else str(fits[0])
         st.warning(f"The Transformer's hidden size {hidden} does not divide by {heads} attention heads: pick "
-                   f"{' or '.join(map(str, fits))} heads, or a hidden size that is a multiple of {heads}.")
+                   f"{choices} heads, or a hidden size that is a multiple of {heads}.")
 
 
 def parameter_counts(config: RunConfig) -> dict[str, int]:

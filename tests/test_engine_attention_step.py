@@ -159,3 +159,17 @@ def test_a_transformer_samples_text_by_rerunning_its_prefix_and_reads_text_throu
     with torch.no_grad():
         expected = torch.softmax(model(torch.as_tensor(task.encode_text(prompt)[0]).unsqueeze(0))[0].double(), dim=-1)
     np.testing.assert_allclose(reading.probabilities, expected.numpy(), atol=1e-5)
+
+
+def test_text_longer_than_a_learned_position_table_is_refused_with_a_message():
+    from lstm_viz.analysis.text_generation import read_text
+    from lstm_viz.core.tasks import get_task
+
+    task = get_task("brackets")
+    learned = build_model(ModelConfig.for_task("transformer", task, hidden_size=8, heads=2, positions="learned",
+                                               max_positions=10), seed=0)
+    assert read_text(learned, task, "(" * 10).probabilities.shape[0] == 10
+    with pytest.raises(ConfigError, match="learned positions cover 10 steps and the text has 11"):
+        read_text(learned, task, "(" * 11)
+    sinusoidal = build_model(ModelConfig.for_task("transformer", task, hidden_size=8, heads=2), seed=0)
+    assert read_text(sinusoidal, task, "(" * 40).probabilities.shape[0] == 40

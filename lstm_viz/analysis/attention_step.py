@@ -147,6 +147,17 @@ def block_inputs(model: SequenceModel, inputs: np.ndarray, layer: int) -> np.nda
     return hidden[0].numpy()
 
 
+def check_fits_positions(model: SequenceModel, steps: int, what: str = "the input") -> None:
+    """A ConfigError saying so when a Transformer with learned positions is given more steps than its position table
+    has rows (4x its training length); any other model takes any length."""
+    if model.architecture.recurrent or model.config.positions != "learned":
+        return
+    limit = model.config.max_positions
+    if steps > limit:
+        raise ConfigError(f"this Transformer's learned positions cover {limit} steps and {what} has {steps}: "
+                          "shorten it (sinusoidal positions take any length)")
+
+
 def attention_step(model: SequenceModel, inputs: np.ndarray, layer: int, head: int, t: int) -> AttentionStep:
     """Query position `t` of block `layer`, head `head`, for one example `inputs` (T, D) of a Transformer `model`."""
     if model.architecture.recurrent:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lstm_viz.analysis.attention_step import check_fits_positions
 from lstm_viz.rules.errors import ConfigError, UploadError
 from lstm_viz.core.model import SequenceModel
 from lstm_viz.core.tasks import Task
@@ -41,6 +42,7 @@ def read_text(model: SequenceModel, task: Task, text: str) -> TextReading:
     inputs, tokens, unknown = task.encode_text(text)
     if inputs.shape[-1] != model.config.input_size:
         raise ConfigError("this model was trained on a different vocabulary than the task's; retrain it")
+    check_fits_positions(model, len(inputs), "the text")
     batch = torch.as_tensor(inputs, dtype=torch.float32).unsqueeze(0)
     result = trace(model, batch)
     top = torch.as_tensor(result.layers[-1]["hidden_state"][0])  # (steps, H)

@@ -36,7 +36,8 @@ def attention_maps(view: MemoryView) -> None:
     left, right = st.columns([1, 4])
     left.selectbox("Attention head", heads, key="gm_head", format_func=lambda h: f"head {h + 1} of {len(heads)}",
                    disabled=len(heads) == 1,
-                   help="Each head has its own queries and keys, so it can look for something else.")
+                   help="Each head has its own queries and keys, so it can look for something else. The Layer box "
+                        "at the top picks the block.")
     head = ss["gm_head"]
     labels = view.example.tokens
     marked = event_steps(view.channels)

@@ -88,7 +88,8 @@ def pick_view(explored: ExploredRun) -> CellView:
     if not 0 <= ss["cell_unit"] < hidden_size:
         ss["cell_unit"] = cell_traces.default_unit(explored, arch, checkpoint, example, layer)
     unit = top[3].number_input("Unit j", min_value=0, max_value=hidden_size - 1, step=1, key="cell_unit",
-                               help="Whose equations and diagram to show. The default is the LSTM unit with the "
+                               help="Whose equations and diagram to show (for the Transformer: component j of "
+                                    "the residual stream). The default is the LSTM unit with the "
                                     "highest forget gate on this example: it holds the memory.")
     return CellView(explored, arch, checkpoint, example, layer, unit, time_step(steps))
 

@@ -5,13 +5,16 @@ the cell, the Gradient flow lab, and Try it sampling from it. Expected values co
 from __future__ import annotations
 
 import base64
+import io
 import json
+import zipfile
 
 import numpy as np
 import pytest
 import torch
 
 from lstm_viz.core.model import build_model
+from lstm_viz.io import export
 from lstm_viz.core.traces import trace
 from lstm_viz.core.trainer import RunConfig, Trainer
 from lstm_viz.runs.bundled import BRACKETS_RUN
@@ -166,3 +169,20 @@ def test_try_it_samples_from_a_transformer_and_says_what_it_costs(monkeypatch):
     assert not at.exception and not at.error
     assert any("key-value cache" in c.value for c in at.caption)
     assert len(at.code[0].value) == len(at.text_input(key="try_prompt").value) + 40
+
+
+def test_an_exported_transformer_is_imported_and_its_attention_explored(finished_run):
+    data = zipfile.ZipFile(io.BytesIO(export.model_zip_bytes(finished_run))).read("transformer.safetensors")
+    at = app_support.open_from_home("pages/import_model.py", timeout=TIMEOUT)
+    at.file_uploader(key="import_model_file").set_value(("transformer.safetensors", data, "application/octet-stream"))
+    at.run()
+    assert not at.exception
+    assert any("Loaded **Transformer**" in m.value for m in [*at.markdown, *at.success, *at.info])
+    at.switch_page("pages/gates_memory.py").run()
+    assert not at.exception
+    assert at.selectbox(key="gm_arch").value == "transformer"
+    step = finished_run.runs["transformer"].checkpoints[-1].step
+    weights = array(chart_starting(at, "Transformer attention, layer 1 of 2, head 1")["data"][0]["z"])
+    example = finished_run.test_inputs[0].numpy()
+    lower = np.tril_indices(len(example))
+    np.testing.assert_allclose(weights[lower], traced_attention(finished_run, step, example)[0][0, 0][lower], atol=1e-6)

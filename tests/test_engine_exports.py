@@ -189,3 +189,24 @@ def test_trace_downloads_are_capped_for_huge_models(finished):
     arrays = export.trace_arrays(finished, max_bytes=checkpoint_bytes)
     assert list(arrays["lstm/checkpoint_steps"]) == [finished.runs["lstm"].checkpoints[-1].step]
     assert arrays["lstm/layer0/cell_state"].shape[0] == arrays["lstm/grad_norm_per_step"].shape[0] == 1
+
+
+def test_the_npz_holds_a_transformers_attention_and_counts_it_in_its_cap():
+    config = RunConfig(task="adding", length=10, archs=("lstm", "transformer"), hidden_size=6, heads=3, num_layers=2,
+                       batch_size=8, max_steps=4, eval_every=2, probe_every=2, eval_size=16, probe_size=4,
+                       trace_examples=2)
+    trained = train(config)
+    arrays = export.trace_arrays(trained)
+    checkpoints = trained.runs["transformer"].checkpoints
+    attention = arrays["transformer/layer1/attention"]
+    assert attention.shape == (len(checkpoints), 2, 3, 10, 10)
+    # Independent: the latest checkpoint's weights in a model of its own, traced on the shown examples.
+    model = export.checkpoint_model(trained.runs["transformer"].model, checkpoints[-1])
+    np.testing.assert_array_equal(attention[-1], trace(model, trained.trace_inputs).attention[1])
+    assert "lstm/layer0/attention" not in arrays
+    assert export.attention_values_per_example(trained, "transformer") == 3 * 10 * 10 * 2
+    assert export.attention_values_per_example(trained, "lstm") == 0
+    per_checkpoint = 4 * 2 * sum(export.trace_values_per_example(trained, arch)
+                                 + export.attention_values_per_example(trained, arch) for arch in trained.runs)
+    chosen = export.npz_checkpoints(trained, max_bytes=2 * per_checkpoint)
+    assert [len(kept) for kept in chosen.values()] == [2, 2]

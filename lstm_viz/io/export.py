@@ -158,6 +158,16 @@ def trace_values_per_example(trainer: Trainer, arch: str) -> int:
     return steps * config.hidden_size * config.num_layers * names
 
 
+def attention_values_per_example(trainer: Trainer, arch: str) -> int:
+    """How many attention weights one example adds to the NPZ at one checkpoint: heads x T x T per layer for a
+    Transformer, none for a recurrent cell."""
+    model_config = trainer.runs[arch].model.config
+    if trainer.runs[arch].model.architecture.recurrent:
+        return 0
+    steps = trainer.task.sequence_length(trainer.config.length)
+    return model_config.heads * steps * steps * model_config.num_layers
+
+
 def npz_checkpoints(trainer: Trainer, max_bytes: int | None = None) -> dict[str, list[Checkpoint]]:
     """The checkpoints trace_arrays covers: all of them, or, when their gates and states would take more than
     `max_bytes` as float32, an even selection that fits (always the first and the latest)."""
@@ -165,7 +175,8 @@ def npz_checkpoints(trainer: Trainer, max_bytes: int | None = None) -> dict[str,
     if max_bytes is None:
         return chosen
     examples = trainer.config.trace_examples
-    per_checkpoint = 4 * examples * sum(trace_values_per_example(trainer, arch) for arch in trainer.runs)
+    per_checkpoint = 4 * examples * sum(trace_values_per_example(trainer, arch) + attention_values_per_example(
+        trainer, arch) for arch in trainer.runs)
     keep = max(1, max_bytes // per_checkpoint)
     for arch, checkpoints in chosen.items():
         if len(checkpoints) > keep:
@@ -190,6 +201,8 @@ def trace_arrays(trainer: Trainer, max_bytes: int | None = None) -> dict[str, np
         for layer, names in enumerate(traces[0].layers):
             for name in names:
                 arrays[f"{arch}/layer{layer}/{name}"] = np.stack([t.layers[layer][name] for t in traces])
+            if traces[0].attention is not None:
+                arrays[f"{arch}/layer{layer}/attention"] = np.stack([t.attention[layer] for t in traces])
         flows = [c.gradient_flow for c in checkpoints]
         arrays[f"{arch}/grad_norm_per_step"] = np.stack([f.grad_norm_per_step for f in flows])
         arrays[f"{arch}/input_grad_norm_per_step"] = np.stack([f.input_grad_norm_per_step for f in flows])

@@ -84,7 +84,8 @@ def _traces(trainer: Trainer, prefix: str) -> None:
              + (f"all {checkpoints} checkpoints" if kept == total else
                 f"{kept} of {total} checkpoints, evenly spread (the arrays are capped at "
                 f"{export.MAX_TRACE_NPZ_BYTES // 2**20} MB)")
-             + ", gradient norms per step included; array names in the README.",
+             + ", gradient norms per step (and a Transformer's attention weights) included; array names in the "
+               "README.",
     )
 
 

@@ -2,7 +2,7 @@
 memory, and the neuron search (as in LSTMVis)."""
 import streamlit as st
 
-from lstm_viz.ui.gates_memory import sections
+from lstm_viz.ui.gates_memory import attention, sections
 from lstm_viz.ui.gates_memory import traces
 from lstm_viz.ui import page_schemas, page_url, session_run, state
 
@@ -16,6 +16,9 @@ page.warn()
 
 view = sections.pick_view(explored)
 sections.heatmaps(view)
+if attention.is_transformer(view):
+    attention.recurrence_note(view)
+    attention.attention_maps(view)
 sections.trajectories_and_saturation(view)
 sections.neuron_search(view)
 sections.other_cells(view)

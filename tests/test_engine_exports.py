@@ -134,7 +134,10 @@ def final_metrics(output: str) -> dict[str, float]:
     RunConfig(task="copy", length=4, archs=("rnn", "lstm"), hidden_size=8, batch_size=8, max_steps=40,
               eval_every=5, eval_size=64, probe_every=20, probe_size=4, trace_examples=2, seed=1, patience=0,
               clip_grad_norm=None, optimizer="rmsprop", learning_rate=1e-2, forget_bias=1.0),
-], ids=["adding", "copy"])
+    # A Transformer in the run: the script leaves it out, and the other cells' numbers are still the Trainer's.
+    RunConfig(task="adding", length=10, archs=("rnn", "lstm", "transformer"), hidden_size=8, batch_size=16,
+              max_steps=20, eval_every=10, eval_size=300, probe_every=10, probe_size=4, trace_examples=2, seed=3),
+], ids=["adding", "copy", "adding-with-a-transformer"])
 def test_standalone_script_prints_the_trainers_final_metric(config, tmp_path):
     trainer = train(config)
     expected = {arch: run.last_metric for arch, run in trainer.runs.items()}
@@ -149,8 +152,10 @@ def test_standalone_script_prints_the_trainers_final_metric(config, tmp_path):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     printed = final_metrics(result.stdout)
-    assert printed.keys() == expected.keys()
-    for arch, value in expected.items():
+    scripted = {arch: value for arch, value in expected.items() if arch != "transformer"}
+    assert printed.keys() == scripted.keys()
+    assert ("Left out: the Transformer" in script.read_text()) == ("transformer" in config.archs)
+    for arch, value in scripted.items():
         assert printed[arch] == pytest.approx(value, rel=1e-6, abs=1e-9), (arch, result.stdout)
 
 
@@ -162,6 +167,10 @@ def test_standalone_script_is_offered_only_for_tasks_that_embed_their_generator(
         assert not standalone_available(RunConfig(task=task, length=RunConfig(task=task).length)), task
     with pytest.raises(ConfigError):
         standalone_script(RunConfig(task="sentiment", length=RunConfig(task="sentiment").length))
+    # The script builds recurrent cells only: a run of the Transformer alone has nothing to script.
+    assert not standalone_available(RunConfig(task="adding", archs=("transformer",)))
+    with pytest.raises(ConfigError, match="trains the recurrent cells"):
+        standalone_script(RunConfig(task="adding", archs=("transformer",)))
 
 
 def test_trace_downloads_are_capped_for_huge_models(finished):
@@ -180,3 +189,24 @@ def test_trace_downloads_are_capped_for_huge_models(finished):
     arrays = export.trace_arrays(finished, max_bytes=checkpoint_bytes)
     assert list(arrays["lstm/checkpoint_steps"]) == [finished.runs["lstm"].checkpoints[-1].step]
     assert arrays["lstm/layer0/cell_state"].shape[0] == arrays["lstm/grad_norm_per_step"].shape[0] == 1
+
+
+def test_the_npz_holds_a_transformers_attention_and_counts_it_in_its_cap():
+    config = RunConfig(task="adding", length=10, archs=("lstm", "transformer"), hidden_size=6, heads=3, num_layers=2,
+                       batch_size=8, max_steps=4, eval_every=2, probe_every=2, eval_size=16, probe_size=4,
+                       trace_examples=2)
+    trained = train(config)
+    arrays = export.trace_arrays(trained)
+    checkpoints = trained.runs["transformer"].checkpoints
+    attention = arrays["transformer/layer1/attention"]
+    assert attention.shape == (len(checkpoints), 2, 3, 10, 10)
+    # Independent: the latest checkpoint's weights in a model of its own, traced on the shown examples.
+    model = export.checkpoint_model(trained.runs["transformer"].model, checkpoints[-1])
+    np.testing.assert_array_equal(attention[-1], trace(model, trained.trace_inputs).attention[1])
+    assert "lstm/layer0/attention" not in arrays
+    assert export.attention_values_per_example(trained, "transformer") == 3 * 10 * 10 * 2
+    assert export.attention_values_per_example(trained, "lstm") == 0
+    per_checkpoint = 4 * 2 * sum(export.trace_values_per_example(trained, arch)
+                                 + export.attention_values_per_example(trained, arch) for arch in trained.runs)
+    chosen = export.npz_checkpoints(trained, max_bytes=2 * per_checkpoint)
+    assert [len(kept) for kept in chosen.values()] == [2, 2]

@@ -39,6 +39,20 @@ def test_a_saved_run_reads_back_identically(tmp_path):
             torch.testing.assert_close(again.model(trainer.probe_inputs), run.model(trainer.probe_inputs), rtol=0, atol=0)
 
 
+def test_a_saved_run_with_a_transformer_reads_back_with_its_knobs_weights_and_probes(tmp_path):
+    trainer = _trained(archs=("lstm", "transformer"), heads=3, positions="learned")
+    restored = load_run_state(save_run_state(trainer, tmp_path / "run"))
+    assert restored.config == trainer.config and (restored.config.heads, restored.config.positions) == (3, "learned")
+    assert restored.verdict() == trainer.verdict()
+    run, again = trainer.runs["transformer"], restored.runs["transformer"]
+    assert [c.step for c in again.checkpoints] == [c.step for c in run.checkpoints]
+    for saved, loaded in zip(run.checkpoints, again.checkpoints):
+        assert all(torch.equal(saved.state_dict[k], loaded.state_dict[k]) for k in saved.state_dict)
+        np.testing.assert_array_equal(saved.gradient_flow.grad_norm_per_step, loaded.gradient_flow.grad_norm_per_step)
+    with torch.no_grad():
+        torch.testing.assert_close(again.model(trainer.probe_inputs), run.model(trainer.probe_inputs), rtol=0, atol=0)
+
+
 def test_task_options_and_non_finite_histories_survive(tmp_path):
     trainer = _trained(task="forecast", task_options={"series": "sine"}, length=24, archs=("rnn",), max_steps=3,
                        learning_rate=10.0, optimizer="sgd", clip_grad_norm=None, eval_every=1, probe_every=3)

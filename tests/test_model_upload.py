@@ -207,3 +207,23 @@ def test_a_model_file_from_the_command_line_uploads_too(finished, tmp_path):
     assert upload.config_from_file and upload.steps_trained == 15 and upload.run_config.seed == 4
     with torch.no_grad():
         assert torch.equal(upload.model.eval()(finished.test_inputs), finished.runs["rnn"].model.eval()(finished.test_inputs))
+
+
+@pytest.mark.parametrize("positions", ["sinusoidal", "learned"])
+def test_an_exported_transformer_uploads_into_the_same_model(positions):
+    config = RunConfig(task="adding", length=20, archs=("lstm", "transformer"), hidden_size=8, heads=4,
+                       positions=positions, batch_size=8, max_steps=4, eval_size=16, probe_size=6, trace_examples=2)
+    trained = Trainer(config)
+    while not trained.finished:
+        trained.train_step()
+    data = zipfile.ZipFile(io.BytesIO(export.model_zip_bytes(trained))).read("transformer.safetensors")
+    upload = read_uploaded_model(data, "transformer.safetensors")
+    assert (upload.run_config.heads, upload.run_config.positions) == (4, positions)
+    original = trained.runs["transformer"].model.eval()
+    with torch.no_grad():
+        assert torch.equal(upload.model.eval()(trained.test_inputs), original(trained.test_inputs))
+    run = trainer_from_upload(upload).runs["transformer"]
+    assert run.eval_metric == [trained.runs["transformer"].eval_metric[-1]]
+    if positions == "learned":  # its position table is sized by the run's length, which a bare file lacks
+        with pytest.raises(ModelFileError, match="needs the run config it was exported with"):
+            read_uploaded_model(with_metadata(data, run_config=None), "bare.safetensors")

@@ -157,7 +157,7 @@ def test_bundled_run_clipping_tab_waits_for_a_click():
 
 
 def test_the_url_restores_the_view_and_bad_values_fall_back():
-    at = lab_page(glab_tab="Clamp the forget gate", glab_clamp="0.7", glab_step="99999", glab_clip_arch="transformer")
+    at = lab_page(glab_tab="Clamp the forget gate", glab_clamp="0.7", glab_step="99999", glab_clip_arch="mamba")
     assert at.session_state["glab_tab"] == "Clamp the forget gate"
     assert at.slider(key="glab_clamp").value == pytest.approx(0.7)
     latest = load_bundled_run().step

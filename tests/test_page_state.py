@@ -26,6 +26,7 @@ EXAMPLES = {
         "num_layers": (2, "2"), "learning_rate": (0.003, "0.003"), "batch_size": (32, "32"),
         "optimizer": ("rmsprop", "rmsprop"), "clip_enabled": (False, "0"), "clip_threshold": (2.5, "2.5"),
         "forget_bias": (-1.5, "-1.5"), "seed": (7, "7"), "max_steps": (250, "250"), "train_to_budget": (True, "1"),
+        "heads": (4, "4"), "positions": ("learned", "learned"),
     },
     "try_it": {
         "try_source": ("brackets-rnn-lstm", "brackets-rnn-lstm"), "try_arch": ("rnn", "rnn"),
@@ -40,7 +41,7 @@ EXAMPLES = {
         "gm_pick": ("hand", "hand"), "gm_units": ([3, 7], "3,7"), "gm_state": ("hidden_state", "hidden_state"),
         "gm_search": ("span", "span"), "gm_feature": ("value", "value"), "gm_span_start": (10, "10"),
         "gm_span_end": (30, "30"), "gm_span_method": ("match", "match"), "gm_threshold": (0.5, "0.5"),
-        "gm_compare": (False, "0"),
+        "gm_compare": (False, "0"), "gm_head": (1, "1"),
     },
     "gradient_lab": {
         "glab_tab": ("Clamp the forget gate", "Clamp the forget gate"), "glab_step": (300, "300"),
@@ -50,7 +51,7 @@ EXAMPLES = {
     },
     "inside_cell": {
         "cell_mode": ("trained", "trained"), "cell_arch": ("gru", "gru"), "cell_example": (2, "2"),
-        "cell_checkpoint": (150, "150"), "cell_layer": (0, "0"), "cell_step": (40, "40"), "cell_unit": (5, "5"),
+        "cell_checkpoint": (150, "150"), "cell_layer": (0, "0"), "cell_step": (40, "40"), "cell_unit": (5, "5"), "cell_head": (1, "1"),
         "cell_sb_x": (-1.5, "-1.5"), "cell_sb_h": (0.25, "0.25"), "cell_sb_c": (2.0, "2"), "cell_sb_bi": (-3.0, "-3"),
         "cell_sb_bf": (2.5, "2.5"), "cell_sb_bg": (0.1, "0.1"), "cell_sb_bo": (1.5, "1.5"),
     },

@@ -123,7 +123,9 @@ def test_a_preset_link_alone_opens_every_setting_of_that_preset():
 
 @pytest.mark.parametrize("params, refused", [
     ({"hidden_size": "100000"}, "hidden_size"),
-    ({"archs": "lstm,mamba"}, "archs"),
+    ({"archs": "lstm,mamba"}, "archs"),  # the Transformer is one of the architectures now; this is not
+    ({"archs": "lstm,transformer", "heads": "9"}, "heads"),
+    ({"archs": "lstm,transformer", "positions": "rotary"}, "positions"),
     ({"task": "adding", "length": "5000"}, "length"),
     ({"learning_rate": "nan"}, "learning_rate"),
     ({"task_options": '{"series": "airline"}'}, "task_options"),  # the adding task takes no options

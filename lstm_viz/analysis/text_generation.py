@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lstm_viz.analysis.attention_step import check_fits_positions
 from lstm_viz.rules.errors import ConfigError, UploadError
 from lstm_viz.core.model import SequenceModel
 from lstm_viz.core.tasks import Task
@@ -41,9 +42,12 @@ def read_text(model: SequenceModel, task: Task, text: str) -> TextReading:
     inputs, tokens, unknown = task.encode_text(text)
     if inputs.shape[-1] != model.config.input_size:
         raise ConfigError("this model was trained on a different vocabulary than the task's; retrain it")
+    check_fits_positions(model, len(inputs), "the text")
     batch = torch.as_tensor(inputs, dtype=torch.float32).unsqueeze(0)
     result = trace(model, batch)
     top = torch.as_tensor(result.layers[-1]["hidden_state"][0])  # (steps, H)
+    if not model.architecture.recurrent:
+        top = model.transformer.final_norm(top)  # what its readout reads, as in its forward
     logits = model.readout(top)  # the readout applied after every step, not only the last
     return TextReading(tokens=tokens, unknown=unknown, trace=result,
                        probabilities=torch.softmax(logits.double(), dim=-1).numpy())
@@ -64,25 +68,49 @@ def sample_characters(model: SequenceModel, task: Task, prompt: str, count: int,
     alphabet: str = task.alphabet  # type: ignore[attr-defined]
     generator = torch.Generator().manual_seed(seed)
     model.eval()
-    state = None
     if prompt:
         inputs, _, unknown = task.encode_text(prompt)
         if unknown:
             raise UploadError(f"the prompt has characters the model does not know at positions {unknown[:5]}")
-        hidden, state = model.recurrent(model.embed(torch.as_tensor(inputs).unsqueeze(0)), state)
     else:
-        # No prompt: start from the language's first-character distribution by feeding a space.
-        hidden, state = model.recurrent(model.embed(torch.as_tensor(task.encode_text(" ")[0]).unsqueeze(0)), state)
-    out = []
-    for _ in range(count):
-        logits = model.readout(hidden[0, -1]).double() / temperature
+        inputs = task.encode_text(" ")[0]  # no prompt: the language's first-character distribution, after a space
+    prefix = torch.as_tensor(inputs).unsqueeze(0)
+
+    def draw(hidden_last: torch.Tensor) -> tuple[int, torch.Tensor]:
+        """The next character from the top layer's last output; and its one-hot step (1, 1, V)."""
+        logits = model.readout(hidden_last).double() / temperature
         logits[list(forbidden)] = -torch.inf
         index = int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))
-        out.append(alphabet[index])
         step = torch.zeros(1, 1, model.config.input_size)
         step[0, 0, index] = 1.0
+        return index, step
+
+    if not model.architecture.recurrent:
+        return "".join(alphabet[index] for index in _sample_by_rerunning(model, prefix, count, draw))
+    out = []
+    hidden, state = model.recurrent(model.embed(prefix), None)
+    for _ in range(count):
+        index, step = draw(hidden[0, -1])
+        out.append(alphabet[index])
         hidden, state = model.recurrent(model.embed(step), state)
     return "".join(out)
+
+
+def _sample_by_rerunning(model: SequenceModel, prefix: torch.Tensor, count: int, draw) -> list[int]:
+    """A Transformer carries no state: each character reruns the whole prefix so far, O(T) positions per character
+    (O(T^2) attention). A key-value cache, which keeps every position's keys and values, is what avoids that; it is
+    also the O(T) state streaming needs, where a recurrence keeps O(1)."""
+    limit = model.transformer.position_embedding.num_embeddings if model.config.positions == "learned" else None
+    if limit is not None and prefix.shape[1] + count > limit:
+        raise ConfigError(f"this Transformer's learned positions cover {limit} characters: with a "
+                          f"{prefix.shape[1]}-character prompt, sample at most {max(0, limit - prefix.shape[1])}")
+    drawn = []
+    for _ in range(count):
+        hidden, _ = model.transformer(model.embed(prefix))  # final-normed, as its readout reads it
+        index, step = draw(hidden[0, -1])
+        drawn.append(index)
+        prefix = torch.cat([prefix, step.to(prefix.dtype)], dim=1)
+    return drawn
 
 
 @dataclass

@@ -6,7 +6,7 @@ the architecture's own step function in float64: the norms span 1e-40 to 1 and w
 float32. It is a probe on a small fixed batch every k steps, never part of a training step.
 
 A Transformer has no step function: its probe runs a float64 copy of the blocks over the whole sequence and
-differentiates with respect to each block's output at every position (`transformer_flow`).
+differentiates with respect to what each block reads at every position (`transformer_flow`).
 """
 from __future__ import annotations
 
@@ -111,15 +111,19 @@ def measure_gradient_flow(model: SequenceModel, task: Task, inputs: Tensor, targ
 
 
 def transformer_flow(model: SequenceModel, task: Task, inputs: Tensor, targets: Tensor) -> GradientFlow:
-    """||dL_b/dx_t|| and, per block, ||dL_b/dh_t|| of its output at every position, in float64, eval mode."""
+    """||dL_b/dx_t|| and, per block, ||dL_b/dh_t|| of the residual stream it reads at every position (its input: the
+    embedded inputs plus positions for the first block, the block below's output for the others), in float64, eval
+    mode. Its input, not its output: the top block's output at t reaches the loss only through the readout at t, so
+    with a last-step readout its gradient is exactly 0 before the last position, while what a block reads at t is
+    what attention carries to every later position, as h_t carries it through a recurrence."""
     transformer = copy.deepcopy(model.transformer).double().eval()
     readout = copy.deepcopy(model.readout).double()
     hidden = transformer.embed_positions(inputs)
     mask = causal_mask(hidden.shape[1], torch.float64)
-    block_outputs: list[Tensor] = []
+    block_outputs: list[Tensor] = []  # what each block reads
     for block in transformer.layers:
-        hidden = block(hidden, src_mask=mask, is_causal=True)
         block_outputs.append(hidden)
+        hidden = block(hidden, src_mask=mask, is_causal=True)
     top = transformer.final_norm(hidden)
     outputs = readout(top if model.config.readout == "every" else top[:, -1])
     total_loss = task.per_example_loss(outputs, targets).sum()

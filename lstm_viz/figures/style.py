@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 # Okabe & Ito (2008). An architecture keeps its colour on every chart so the eye can follow it.
-ARCH_COLOURS = {"rnn": "#D55E00", "gru": "#009E73", "lstm": "#0072B2"}
+ARCH_COLOURS = {"rnn": "#D55E00", "gru": "#009E73", "lstm": "#0072B2", "transformer": "#CC79A7"}
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 FALLBACK_COLOUR = "#000000"
 INPUT_COLOUR = "#555555"

@@ -47,8 +47,11 @@ def portable_state_dict(model: SequenceModel) -> dict[str, torch.Tensor]:
 def model_from_state(config: ModelConfig, state: dict[str, torch.Tensor]) -> SequenceModel:
     model = SequenceModel(config)
     # The file names the recurrent weights as PyTorch's fused module does (weight_ih_l0, ...); the readout and a word
-    # task's embedding keep their own prefixes (readout.weight, embedding.weight).
-    state = {(name if name.startswith(KEPT_PREFIXES) else RECURRENT_PREFIX + name): tensor for name, tensor in state.items()}
+    # task's embedding keep their own prefixes (readout.weight, embedding.weight). A Transformer's weights keep
+    # their module names (transformer.layers.0.self_attn.in_proj_weight, ...): no fused module to name them after.
+    if model.architecture.recurrent:
+        state = {(name if name.startswith(KEPT_PREFIXES) else RECURRENT_PREFIX + name): tensor
+                 for name, tensor in state.items()}
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
@@ -159,6 +162,16 @@ def trace_values_per_example(trainer: Trainer, arch: str) -> int:
     return (steps * config.hidden_size * names + attention) * config.num_layers
 
 
+def attention_values_per_example(trainer: Trainer, arch: str) -> int:
+    """How many attention weights one example adds to the NPZ at one checkpoint: heads x T x T per layer for a
+    Transformer, none for a recurrent cell."""
+    model_config = trainer.runs[arch].model.config
+    if trainer.runs[arch].model.architecture.recurrent:
+        return 0
+    steps = trainer.task.sequence_length(trainer.config.length)
+    return model_config.heads * steps * steps * model_config.num_layers
+
+
 def npz_checkpoints(trainer: Trainer, max_bytes: int | None = None) -> dict[str, list[Checkpoint]]:
     """The checkpoints trace_arrays covers: all of them, or, when their gates and states would take more than
     `max_bytes` as float32, an even selection that fits (always the first and the latest)."""
@@ -166,7 +179,8 @@ def npz_checkpoints(trainer: Trainer, max_bytes: int | None = None) -> dict[str,
     if max_bytes is None:
         return chosen
     examples = trainer.config.trace_examples
-    per_checkpoint = 4 * examples * sum(trace_values_per_example(trainer, arch) for arch in trainer.runs)
+    per_checkpoint = 4 * examples * sum(trace_values_per_example(trainer, arch) + attention_values_per_example(
+        trainer, arch) for arch in trainer.runs)
     keep = max(1, max_bytes // per_checkpoint)
     for arch, checkpoints in chosen.items():
         if len(checkpoints) > keep:

@@ -186,7 +186,12 @@ def _run_config(metadata: dict, config: ModelConfig, name: str) -> tuple[RunConf
                 config.input_size, config.output_size, config.readout, config.embedding_size):
             run_config = RunConfig(task=task.name, length=task.default_length, archs=(config.arch,),
                                    hidden_size=config.hidden_size, num_layers=config.num_layers,
-                                   dropout=config.dropout, forget_bias=config.forget_bias, max_step_gflop=None)
+                                   dropout=config.dropout, forget_bias=config.forget_bias, max_step_gflop=None,
+                                   heads=config.heads, positions=config.positions)
+            if config.arch == "transformer" and run_config.model_config(config.arch) != config:
+                # A Transformer's learned position table is sized by its run's length, which such a file lacks.
+                raise ModelFileError(f"{name}: a Transformer with learned positions needs the run config it was "
+                                     f"exported with (its length sizes the position table). {REEXPORT}")
             return run_config, False
     raise ModelFileError(f"{name}: no task of this app takes {config.input_size} inputs and gives "
                          f"{config.output_size} outputs ({config.readout} readout)")

@@ -26,7 +26,7 @@ Run: python {file_name}      (needs only PyTorch; the app used torch {torch_vers
 The app reported these final test {metric_name} values for this run:
 {expected}
 This script draws the same data from the same seeds, builds the same models with the same initial weights and
-trains them with the same loop, so on the same PyTorch version it prints the same numbers.
+trains them with the same loop, so on the same PyTorch version it prints the same numbers.{left_out}
 """
 import math
 
@@ -172,7 +172,29 @@ if __name__ == "__main__":
 
 
 def standalone_available(config: RunConfig) -> bool:
-    return config.make_task().standalone_source() is not None and not config.task_options
+    return (config.make_task().standalone_source() is not None and not config.task_options
+            and bool(scripted_archs(config)))
+
+
+def scripted_archs(config: RunConfig) -> tuple[str, ...]:
+    """The architectures the script trains: the recurrent ones. It builds PyTorch's fused recurrent modules only;
+    a Transformer in the run is left out, which changes nothing for the others (every cell trains on its own, on
+    the same batches, and only the gated cells decide when a plain one stops)."""
+    from lstm_viz.core.architectures import ARCHITECTURES
+
+    return tuple(arch for arch in config.archs if ARCHITECTURES[arch].recurrent)
+
+
+def left_out_note(config: RunConfig) -> str:
+    """The script's sentence about the architectures of the run it does not train ('' when none)."""
+    from lstm_viz.core.architectures import ARCHITECTURES
+
+    left_out = [ARCHITECTURES[arch].label for arch in config.archs if arch not in scripted_archs(config)]
+    if not left_out:
+        return ""
+    return (f"\nLeft out: the {' and '.join(left_out)}, which this script does not build (it builds PyTorch's fused "
+            "recurrent modules only);\nthe other cells' numbers are the same without it: each trains on its own, "
+            "on the same batches.")
 
 
 def standalone_script(config: RunConfig, expected: dict[str, float | None] | None = None,
@@ -189,12 +211,16 @@ def standalone_script(config: RunConfig, expected: dict[str, float | None] | Non
               "learning_rate", "batch_size", "clip_grad_norm", "seed", "max_steps", "eval_every", "eval_size",
               "stop_when_solved", "patience", "train_to_budget")
     values = {name: getattr(config, name) for name in fields}
-    values["archs"] = list(values["archs"])
+    values["archs"] = list(scripted_archs(config))
+    if not values["archs"]:
+        raise ConfigError("the standalone script trains the recurrent cells (RNN, GRU, LSTM); this run has none of "
+                          "them. Add one on the Train page, or export the Transformer's model file instead")
+    expected = {arch: value for arch, value in (expected or {}).items() if arch in values["archs"]} or None
     # JSON is valid Python for these values except null/true/false; repr keeps Python's spelling.
     config_text = "{\n" + "".join(f"    {json.dumps(name)}: {value!r},\n" for name, value in values.items()) + "}"
     from lstm_viz.core.architectures import ARCHITECTURES
 
-    fused = "{" + ", ".join(f'"{arch}": nn.{ARCHITECTURES[arch].fused_class.__name__}' for arch in config.archs) + "}"
+    fused = "{" + ", ".join(f'"{arch}": nn.{ARCHITECTURES[arch].fused_class.__name__}' for arch in values["archs"]) + "}"
     optimizers = "{" + ", ".join(f'"{name}": torch.optim.{cls.__name__}' for name, cls in OPTIMIZERS.items()) + "}"
     if expected:
         expected_text = "\n".join(
@@ -202,7 +228,7 @@ def standalone_script(config: RunConfig, expected: dict[str, float | None] | Non
         )
     else:
         expected_text = "  (not recorded)"
-    title = f"{task.label}, T = {config.length}, {', '.join(config.archs)}, H = {config.hidden_size}, seed {config.seed}"
+    title = f"{task.label}, T = {config.length}, {', '.join(values['archs'])}, H = {config.hidden_size}, seed {config.seed}"
     return TEMPLATE.format(
         title=title,
         file_name=file_name,
@@ -221,5 +247,6 @@ def standalone_script(config: RunConfig, expected: dict[str, float | None] | Non
         task_source=source.strip("\n") + "\n",
         stopping_source=inspect.getsource(stopping).split('"""', 2)[2].strip("\n") + "\n",  # without its docstring
         floor=task.metric_floor(config.length),
-        gated=sorted(arch for arch in config.archs if ARCHITECTURES[arch].gate_names),
+        gated=sorted(arch for arch in values["archs"] if ARCHITECTURES[arch].gate_names),
+        left_out=left_out_note(config),
     )

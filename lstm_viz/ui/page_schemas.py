@@ -17,6 +17,7 @@ from lstm_viz.analysis import memory
 from lstm_viz.analysis.jacobians import CLIPPING_STEPS
 from lstm_viz.analysis.text_generation import MAX_SAMPLE_CHARACTERS, TEMPERATURE_RANGE
 from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.core.architectures.transformer import POSITION_KINDS
 from lstm_viz.core.model import FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE
 from lstm_viz.core.tasks import TASKS, TRANSLATION_TASKS
 from lstm_viz.core.tasks.translation_base import MAX_TYPED_CHARACTERS
@@ -25,7 +26,7 @@ from lstm_viz.core.trainer import (
 )
 from lstm_viz.data import datastore
 from lstm_viz.rules.errors import LstmVizError
-from lstm_viz.rules.ranges import BEAM_WIDTH_RANGE
+from lstm_viz.rules.ranges import BEAM_WIDTH_RANGE, HEADS_RANGE
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS
 from lstm_viz.runs.sweep import DEFAULT_SWEEP, MAX_SEEDS, STEPS_PER_POINT_RANGE
@@ -89,6 +90,9 @@ TRAIN = PageSchema("train", (
     Field("seed", _preset.seed, whole(*SEED_RANGE), "number_input"),
     Field("max_steps", _preset.max_steps, whole(*MAX_STEPS_RANGE), "number_input"),
     Field("train_to_budget", _preset.train_to_budget, widget="toggle"),
+    # The Transformer's knobs: in the address only when changed, so the links of recurrent runs stay as they were.
+    Field("heads", _preset.heads, whole(*HEADS_RANGE), "selectbox", always_in_address=False),
+    Field("positions", _preset.positions, one_of(POSITION_KINDS), "segmented_control", always_in_address=False),
 ), warning="The link's value for {keys} is not possible here; the defaults are used instead.", path="pages/train.py")
 
 # ----- Try it -----
@@ -140,6 +144,7 @@ GATES_MEMORY = PageSchema("gates_memory", (
     Field("gm_span_method", "contrast", one_of(memory.SPAN_METHODS), "selectbox"),
     Field("gm_threshold", 0.3, real(*THRESHOLD_RANGE), "number_input"),
     Field("gm_compare", True, widget="toggle"),
+    Field("gm_head", 0, whole(0, HEADS_RANGE[1] - 1), "selectbox"),  # the Transformer's attention head
 ), warning="Ignored unreadable values in the address: {keys}.", path="pages/gates_memory.py")
 
 # ----- Gradient flow lab -----
@@ -177,6 +182,7 @@ INSIDE_CELL = PageSchema("inside_cell", (
     Field("cell_layer", 0, ANY_LAYER, "selectbox"),
     Field("cell_step", LATEST, ANY_INDEX, "slider"),  # LATEST: the first step the task marks, else the last
     Field("cell_unit", LATEST, ANY_INDEX, "number_input"),  # LATEST: the unit that holds its memory best
+    Field("cell_head", 0, whole(0, HEADS_RANGE[1] - 1), "selectbox"),  # the Transformer's attention head
     *(Field(key, default, real(*SANDBOX_RANGES[key]), "slider") for key, default in SANDBOX_DEFAULTS.items()),
 ), warning="Ignored values in the address that do not fit this page: {keys}.", path="pages/inside_cell.py")
 

@@ -32,6 +32,7 @@ SWITCH_TO_TRAIN_KEY = "switch_to_train"
 SETTING_KEYS = (
     "preset", "task", "task_options", "length", "archs", "hidden_size", "num_layers", "learning_rate", "batch_size",
     "optimizer", "clip_enabled", "clip_threshold", "forget_bias", "seed", "max_steps", "train_to_budget",
+    "heads", "positions",
 )
 DEFAULT_TASK = "adding"
 # The Preset box: the preset the settings came from (`state["preset"]`, also in the address), or CUSTOM once any
@@ -116,6 +117,8 @@ def apply_preset(name: str) -> None:
     state["seed"] = config.seed
     state["max_steps"] = config.max_steps
     state["train_to_budget"] = config.train_to_budget
+    state["heads"] = config.heads
+    state["positions"] = config.positions
 
 
 def open_preset(name: str) -> None:
@@ -141,7 +144,18 @@ def preset_departures() -> list[str]:
         config = config_from_settings()
     except (KeyError, TypeError, ValueError):
         return ["settings"]
-    return departures(config, st.session_state["preset"])
+    return departures(config, st.session_state["preset"]) + transformer_departures(config, st.session_state["preset"])
+
+
+def transformer_departures(config: RunConfig, preset_name: str) -> list[str]:
+    """The Transformer's knobs that differ from the preset's, only while a Transformer is picked: as in
+    RunConfig.key, a recurrent run does not depend on them."""
+    preset = PRESETS[preset_name].config
+    if "transformer" not in config.archs:
+        return []
+    return [f"{label} {getattr(preset, field)} → {getattr(config, field)}"
+            for field, label in (("heads", "attention heads"), ("positions", "positions"))
+            if getattr(config, field) != getattr(preset, field)]
 
 
 def preset_box_options() -> list[str]:
@@ -229,6 +243,8 @@ def config_from_settings() -> RunConfig:
         seed=int(state["seed"]),
         max_steps=int(state["max_steps"]),
         train_to_budget=bool(state.get("train_to_budget", base.train_to_budget)),
+        heads=int(state.get("heads", base.heads)),
+        positions=state.get("positions", base.positions),
     )
 
 

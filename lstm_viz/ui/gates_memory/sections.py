@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from lstm_viz.analysis import memory
+from lstm_viz.analysis.attention_step import check_fits_positions
 from lstm_viz.analysis.checkpoints import LATEST, checkpoint_at, step_setting
 from lstm_viz.figures import memory as memory_figures
 from lstm_viz.figures.style import TRACE_LABELS
@@ -103,6 +104,11 @@ def pick_view(explored: ExploredRun) -> MemoryView:
     columns[3].selectbox("Unit order", list(memory.ORDERINGS), key="gm_order", format_func=memory.ORDERINGS.get,
                          help=ORDER_HELP)
     example = pick_example(explored)
+    try:
+        check_fits_positions(trainer.runs[arch].model, len(example.inputs), "your input")
+    except LstmVizError as error:
+        st.error(f"Could not use this text: {error}. The first test example is shown instead.")
+        example = memory.test_example(trainer, 0)
     layer = ss["gm_layer"]
     arrays = memory_traces.example_arrays(explored, arch, checkpoint, example, layer)
     return MemoryView(explored, arch, checkpoint, layer, example, arrays)
@@ -190,7 +196,8 @@ def saturation(view: MemoryView) -> None:
 
 
 def trajectories_and_saturation(view: MemoryView) -> None:
-    st.subheader("Cell-state trajectories and saturation")
+    st.subheader("Cell-state trajectories and saturation" if view.run.model.architecture.recurrent
+                 else "Residual-stream trajectories")
     left, right = st.columns(2)
     with left:
         trajectories(view)

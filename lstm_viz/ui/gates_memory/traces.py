@@ -89,6 +89,16 @@ def example_arrays(explored: ExploredRun, arch: str, checkpoint: Checkpoint, exa
     return explorer_memo(explored, ("memory example", arch, checkpoint.step, example_key(example)), build)[layer]
 
 
+def example_attention(explored: ExploredRun, arch: str, checkpoint: Checkpoint,
+                      example: memory.Example) -> list[np.ndarray]:
+    """A Transformer's attention on one example at one checkpoint: per layer (heads, T, T), row t summing to 1."""
+    def build() -> list[np.ndarray]:
+        traced = memory.trace_at(explored.model(arch), checkpoint, example.inputs[None])
+        return [weights[0] for weights in traced.attention]
+
+    return explorer_memo(explored, ("memory attention", arch, checkpoint.step, example_key(example)), build)
+
+
 def probe_arrays(explored: ExploredRun, arch: str, checkpoint: Checkpoint, layer: int) -> dict[str, np.ndarray]:
     """{trace name: (B, T, H)} of the run's probe batch at one checkpoint and layer."""
     def build() -> list[dict[str, np.ndarray]]:

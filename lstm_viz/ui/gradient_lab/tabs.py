@@ -89,7 +89,18 @@ def over_training_tab(trainer: Trainer, step: int, layer: int, distance: int) ->
         "log axis is exponential decay. Move the probe slider to watch the LSTM's curve lift off as it learns "
         "to remember; the heatmap shows every probe at once (the dashed line is the probe selected)."
     )
+    if "transformer" in trainer.runs:
+        st.caption("Transformer: its hₜ is the residual stream its block reads at position t (the stream attention "
+                   "carries to every later position). No state is passed from step to step, so the gradient reaches "
+                   "position t in one attention hop whatever the distance: no product over steps to vanish.")
     length_sweep_link()
+
+
+def transformer_note(trainer: Trainer) -> None:
+    """One line on the recurrence-only tabs for a run with a Transformer: why it is not in them."""
+    if "transformer" in trainer.runs:
+        st.caption("The Transformer is left out here: it has no recurrent weights, no forget gate and no "
+                   "step-to-step Jacobian; its gradient per position is on the Over training tab.")
 
 
 def why_tab(trainer: Trainer, step: int, layer: int, distance: int) -> None:
@@ -97,6 +108,7 @@ def why_tab(trainer: Trainer, step: int, layer: int, distance: int) -> None:
                          format_func=lambda i: f"example {i + 1}", required=True)
     example = st.session_state["glab_example"]
     st.caption(trace_example(trainer, example).description)
+    transformer_note(trainer)
     left, right = st.columns(2)
     with left:
         rnn = views.why_rnn(trainer, step, layer, example)
@@ -134,6 +146,7 @@ def init_probe_tab(trainer: Trainer, knob: str, layer: int, distance: int) -> No
     """The "Forget-gate bias" and "Recurrent weight scale" tabs: one knob of the initial model, its values probed
     once; they differ only in the knob (what_if.INIT_KNOBS) and their words (INIT_TAB_TEXT)."""
     title, chart_key, name, text = INIT_TAB_TEXT[knob]
+    transformer_note(trainer)
     layer_note = f", layer {layer + 1}" if trainer.config.num_layers > 1 else ""
     probes = what_if.required(what_if.init_probes(trainer, trainer.config.key(), knob))
     charts.show(what_if.init_probe_figure(probes, layer, title + layer_note), chart_key, name=name, in_zip=False)
@@ -144,6 +157,7 @@ def init_probe_tab(trainer: Trainer, knob: str, layer: int, distance: int) -> No
 
 
 def clamp_tab(trainer: Trainer, layer: int, distance: int) -> None:
+    transformer_note(trainer)
     if "lstm" not in trainer.runs:
         st.info("This run has no LSTM to clamp. Train one on the Train page, or clear the session's run to see "
                 "the bundled one.")

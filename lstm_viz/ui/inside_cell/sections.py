@@ -13,7 +13,7 @@ from lstm_viz.analysis.memory import trace_example
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.trainer import Checkpoint
 from lstm_viz.figures import cell as cell_figures
-from lstm_viz.ui.inside_cell import traces as cell_traces, settings as cell_view
+from lstm_viz.ui.inside_cell import attention as cell_attention, traces as cell_traces, settings as cell_view
 from lstm_viz.ui import charts, page_url, presenter, session_run
 from lstm_viz.ui.plain import plain
 from lstm_viz.ui.session_run import ExploredRun
@@ -88,7 +88,8 @@ def pick_view(explored: ExploredRun) -> CellView:
     if not 0 <= ss["cell_unit"] < hidden_size:
         ss["cell_unit"] = cell_traces.default_unit(explored, arch, checkpoint, example, layer)
     unit = top[3].number_input("Unit j", min_value=0, max_value=hidden_size - 1, step=1, key="cell_unit",
-                               help="Whose equations and diagram to show. The default is the LSTM unit with the "
+                               help="Whose equations and diagram to show (for the Transformer: component j of "
+                                    "the residual stream). The default is the LSTM unit with the "
                                     "highest forget gate on this example: it holds the memory.")
     return CellView(explored, arch, checkpoint, example, layer, unit, time_step(steps))
 
@@ -106,7 +107,10 @@ def time_step(steps: int) -> int:
 
 
 def own_step(view: CellView) -> None:
-    """The step in words, its equations, the LSTM's diagram, every unit's values."""
+    """The step in words, its equations, the LSTM's diagram, every unit's values (a Transformer: its attention)."""
+    if not ARCHITECTURES[view.arch].recurrent:
+        cell_attention.attention_step_view(view)
+        return
     trainer, arch, unit, t, checkpoint = view.explored.trainer, view.arch, view.unit, view.t, view.checkpoint
     said, short = cell_view.input_at(trainer, view.example, t)
     description = trace_example(trainer, view.example).description
@@ -146,7 +150,11 @@ def other_steps(view: CellView) -> None:
         st.caption("This run trained one architecture. Train the RNN, GRU and LSTM together on the Train page to "
                    "compare their steps here.")
         return
-    for column, other in zip(st.columns(len(others)), others):
+    recurrent = [other for other in others if ARCHITECTURES[other].recurrent]
+    if len(recurrent) < len(others):
+        st.caption("The Transformer has no cell step to set beside these (no state carried from step to step): "
+                   "pick it above to take its attention at this position apart.")
+    for column, other in zip(st.columns(len(recurrent)) if recurrent else [], recurrent):
         other_checkpoint = checkpoint_at(trainer.runs[other].checkpoints, view.checkpoint.step)
         other_step = cell_traces.step_of(view.explored, other, other_checkpoint, view.example, view.layer, view.t)
         other_label = ARCHITECTURES[other].label

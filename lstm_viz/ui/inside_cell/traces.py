@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_viz.analysis.attention_step import AttentionStep, attention_step
 from lstm_viz.analysis.cell_step import CellStep, layer_input_of, step_from_trace
 from lstm_viz.core.architectures import layer_params
 from lstm_viz.core.traces import Trace, trace
@@ -27,10 +28,11 @@ def checkpoint_data(explored: ExploredRun, arch: str, checkpoint: Checkpoint) ->
     def build() -> CheckpointData:
         model = explored.model(arch)
         model.load_state_dict(checkpoint.state_dict)
+        # A Transformer has no cell weights to read this way: its step is lstm_viz.analysis.attention_step.
         params = [
             {name: value.detach().double().numpy().copy() for name, value in layer_params(model.recurrent, layer).items()}
             for layer in range(model.config.num_layers)
-        ]
+        ] if model.architecture.recurrent else []
         return CheckpointData(trace(model, explored.trainer.trace_inputs), params)
 
     return explorer_memo(explored, ("cell", arch, checkpoint.step), build)
@@ -41,6 +43,17 @@ def step_of(explored: ExploredRun, arch: str, checkpoint: Checkpoint, example: i
     arrays = {name: values[example] for name, values in data.trace.layers[layer].items()}
     layer_input = layer_input_of(data.trace, explored.trainer.trace_inputs.numpy(), example, layer)
     return step_from_trace(arch, data.params[layer], layer_input, arrays, t)
+
+
+def attention_step_of(explored: ExploredRun, arch: str, checkpoint: Checkpoint, example: int, layer: int, head: int,
+                      t: int) -> AttentionStep:
+    """A Transformer's position t taken apart (float64, from the checkpoint's weights), memoised per server."""
+    def build() -> AttentionStep:
+        model = explored.model(arch)
+        model.load_state_dict(checkpoint.state_dict)
+        return attention_step(model, explored.trainer.trace_inputs[example].numpy(), layer, head, t)
+
+    return explorer_memo(explored, ("attention step", arch, checkpoint.step, example, layer, head, t), build)
 
 
 def default_unit(explored: ExploredRun, arch: str, checkpoint: Checkpoint, example: int, layer: int) -> int:

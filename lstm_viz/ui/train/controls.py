@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import streamlit as st
 
 from lstm_viz.core.architectures import ARCHITECTURES
-from lstm_viz.core.run_config import MEASURED_GFLOP_PER_SECOND, OPTIMIZERS
+from lstm_viz.core.architectures.transformer import POSITION_KINDS
+from lstm_viz.core.run_config import MEASURED_GFLOP_PER_SECOND, OPTIMIZERS, RunConfig
 from lstm_viz.core.tasks import TASKS
+from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.rules.ranges import (
-    BATCH_SIZE_RANGE, CLIP_RANGE, FORGET_BIAS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE, LEARNING_RATE_RANGE,
+    BATCH_SIZE_RANGE, CLIP_RANGE, FORGET_BIAS_RANGE, HEADS_RANGE, HIDDEN_SIZE_RANGE, LAYER_RANGE, LEARNING_RATE_RANGE,
     MAX_STEPS_RANGE, SEED_RANGE,
 )
 from lstm_viz.ui import presenter, series_data, session_run, state
@@ -80,7 +83,7 @@ def _model_settings(disabled: bool) -> None:
     )
     right.number_input(
         "Layers", min_value=LAYER_RANGE[0], max_value=LAYER_RANGE[1], step=1, key="num_layers",
-        disabled=disabled, help=f"Stacked recurrent layers ({LAYER_RANGE[0]}–{LAYER_RANGE[1]}).",
+        disabled=disabled, help=f"Stacked recurrent layers, or Transformer blocks ({LAYER_RANGE[0]}–{LAYER_RANGE[1]}).",
     )
     st.number_input(
         "Forget-gate bias at init (LSTM)", min_value=FORGET_BIAS_RANGE[0], max_value=FORGET_BIAS_RANGE[1],
@@ -88,6 +91,49 @@ def _model_settings(disabled: bool) -> None:
         help="Added to the LSTM forget-gate bias at initialisation (−10 to 10). 0 gives f ≈ 0.5; "
              "+1 gives f ≈ 0.73, so gradients survive longer (Gers et al. 2000, Jozefowicz et al. 2015).",
     )
+    if "transformer" in st.session_state["archs"]:
+        _transformer_settings(disabled)
+    _parameter_counts()
+
+
+def _transformer_settings(disabled: bool) -> None:
+    """The Transformer's own knobs, shown only while it is picked (the recurrent cells ignore them)."""
+    # Full width, one under the other: in two sidebar columns the labels wrapped and the positions were cut off.
+    st.selectbox("Transformer: attention heads", list(range(HEADS_RANGE[0], HEADS_RANGE[1] + 1)), key="heads",
+                   disabled=disabled, help="Each head attends with its own queries and keys over hidden size / heads "
+                                           "dimensions; the hidden size must divide by the number of heads.")
+    st.segmented_control("Transformer: positions", list(POSITION_KINDS), key="positions", disabled=disabled,
+                            format_func=str.capitalize,
+                            help="Sinusoidal: computed for any position (Vaswani et al. 2017). Learned: a trained "
+                                 "vector per position, for up to 4x the trained length; rows past it never train.")
+    hidden, heads = int(st.session_state["hidden_size"]), int(st.session_state["heads"])
+    if hidden % heads:
+        fits = [h for h in range(HEADS_RANGE[0], HEADS_RANGE[1] + 1) if hidden % h == 0]
+        choices = ", ".join(map(str, fits[:-1])) + f" or {fits[-1]}" if len(fits) > 1 else str(fits[0])
+        st.warning(f"The Transformer's hidden size {hidden} does not divide by {heads} attention heads: pick "
+                   f"{choices} heads, or a hidden size that is a multiple of {heads}.")
+
+
+def parameter_counts(config: RunConfig) -> dict[str, int]:
+    """{architecture: trainable parameters} of every picked one at the config's width, from the state dict's shapes
+    (ModelConfig.parameter_shapes: no weight is allocated). Raises ConfigError for settings a model refuses."""
+    counts = {}
+    for arch in config.archs:
+        model_config = config.model_config(arch).validate(config.make_task())
+        counts[arch] = sum(math.prod(shape) for shape in model_config.parameter_shapes().values())
+    return counts
+
+
+def _parameter_counts() -> None:
+    try:
+        config = state.config_from_settings()
+        counts = parameter_counts(config)
+    except (LstmVizError, KeyError, TypeError, ValueError):  # the warning above, or Start, says why
+        return
+    if counts:
+        st.caption(f"Parameters at hidden size {config.hidden_size}, {config.num_layers} "
+                   f"layer{'s' if config.num_layers > 1 else ''}: " +
+                   " · ".join(f"{ARCHITECTURES[arch].label} {count:,}" for arch, count in counts.items()))
 
 
 def _optimisation_settings(disabled: bool) -> None:

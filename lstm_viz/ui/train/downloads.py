@@ -5,10 +5,12 @@ page refresh never pays for zips, CSVs or HTML nobody asked for. The callables u
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from lstm_viz.io import export
-from lstm_viz.io.standalone import standalone_available, standalone_script
+from lstm_viz.io.standalone import scripted_archs, standalone_available, standalone_script
 from lstm_viz.core.trainer import Trainer
 from lstm_viz.ui import charts, session_run
 
@@ -82,7 +84,8 @@ def _traces(trainer: Trainer, prefix: str) -> None:
              + (f"all {checkpoints} checkpoints" if kept == total else
                 f"{kept} of {total} checkpoints, evenly spread (the arrays are capped at "
                 f"{export.MAX_TRACE_NPZ_BYTES // 2**20} MB)")
-             + ", gradient norms per step included; array names in the README.",
+             + ", gradient norms per step (and a Transformer's attention weights) included; array names in the "
+               "README.",
     )
 
 
@@ -105,5 +108,11 @@ def _charts_and_script(trainer: Trainer, prefix: str) -> None:
             help="Reproduces this run outside the app with only PyTorch: the same data generator, seed, models "
                  "and training loop; it prints the same final test metric.",
         )
+        if len(scripted_archs(trainer.config)) < len(trainer.config.archs):
+            st.caption("The script trains this run's recurrent cells; the Transformer is left out (the script "
+                       "builds PyTorch's fused recurrent modules only), which changes none of their numbers.")
+    elif standalone_available(replace(trainer.config, archs=("lstm",))):
+        st.caption("The standalone PyTorch script builds the recurrent cells (RNN, GRU, LSTM) only; this run "
+                   "trained only the Transformer. Its model file is in the Model download.")
     else:
         st.caption("A standalone PyTorch script is available for the adding and copy tasks.")

@@ -162,7 +162,10 @@ def sampling_section(reader: Reader) -> None:
     nesting = nesting_of(task, text)
     st.code(text, language=None, wrap_lines=True)
     st.caption(f"{len(sample)} sampled characters after the prompt; deepest nesting {nesting.deepest}; "
-               + ("balanced." if nesting.balanced else "not balanced at the end."))
+               + ("balanced." if nesting.balanced else "not balanced at the end.")
+               + (" The Transformer keeps no state: each character reruns it over the whole text so far, the O(T) "
+                  "work per character that a key-value cache avoids (the RNN, GRU and LSTM carry one fixed-size "
+                  "state instead)." if not reader.model.architecture.recurrent else ""))
 
 
 def tracking_section(reader: Reader) -> None:

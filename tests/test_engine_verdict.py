@@ -120,6 +120,21 @@ def fill(trainer, arch, metrics, status="training", solved_step=None):
     return run
 
 
+def test_a_transformer_at_the_baseline_is_waited_for_like_a_gated_cell_not_stopped_like_the_rnn():
+    config = RunConfig(archs=("rnn", "lstm", "transformer"), hidden_size=8, eval_size=8, probe_size=2, trace_examples=1)
+    trainer = Trainer(config, measure_initial_state=False)
+    trainer.step = 700
+    fill(trainer, "rnn", RNN_AT_BASELINE)
+    fill(trainer, "transformer", RNN_AT_BASELINE)
+    fill(trainer, "lstm", [AT_INIT, *noisy(0.18, 27), 0.008], status="solved", solved_step=700)
+    trainer._stop_cells_whose_verdict_is_known()
+    # Still training, the Transformer's part of the comparison is open: the RNN waits with it.
+    assert trainer.runs["transformer"].active and trainer.runs["rnn"].active
+    trainer.runs["transformer"].status = "plateaued"
+    trainer._stop_cells_whose_verdict_is_known()
+    assert trainer.runs["rnn"].status == "baseline" and trainer.runs["transformer"].status == "plateaued"
+
+
 def test_the_verdict_says_why_the_rnn_stopped_in_the_users_terms(headline_trainer):
     trainer = headline_trainer
     trainer.step = 700

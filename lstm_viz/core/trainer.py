@@ -322,8 +322,11 @@ class Trainer:
     def _stop_cells_whose_verdict_is_known(self) -> None:
         """Once every gated cell has ended, stop a plain RNN that has trained as long and still sits at the
         baseline (lstm_viz.core.stopping): nothing it could still show would change the verdict."""
+        # The Transformer has no gates but reaches every earlier step directly: like the gated cells it is a contender
+        # the verdict waits for, never the plain cell stopped at the baseline.
         cells = {
-            arch: {"gated": bool(run.model.architecture.gate_names), "active": run.active,
+            arch: {"gated": bool(run.model.architecture.gate_names) or not run.model.architecture.recurrent,
+                   "active": run.active,
                    "steps": run.steps[-1] if run.steps else 0, "metrics": run.eval_metric}
             for arch, run in self.runs.items()
         }

@@ -8,11 +8,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-from lstm_viz.core.seq2seq.reading import SentenceReading, read_sentence
+from lstm_viz.core.seq2seq.reading import SentenceReading
 from lstm_viz.core.tasks import TRANSLATION_TASKS
 from lstm_viz.core.tasks.translation_base import MAX_TYPED_CHARACTERS, TranslationTask
 from lstm_viz.figures import translation as figures
-from lstm_viz.rules.errors import UploadError
+from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.rules.ranges import BEAM_WIDTH_RANGE
 from lstm_viz.ui import charts, page_url
 from lstm_viz.ui.page_schemas import TR_QUANTITIES, TR_STEPS_RANGE
@@ -24,6 +24,11 @@ NAMES = {True: "With attention", False: "Without attention"}
 def _new_task() -> None:
     """A task picked: its first example replaces the sentence (a date in the French model reads as unknown words)."""
     st.session_state["tr_text"] = TRANSLATION_TASKS[st.session_state["tr_task"]].example_inputs[0]
+
+
+def task_from_address(name: str) -> None:
+    """A link's task brings its first example too; the link's own sentence, if it has one, then replaces it."""
+    st.session_state["tr_text"] = TRANSLATION_TASKS[name].example_inputs[0]
 
 
 def pick_input() -> tuple[TranslationTask, str, int]:
@@ -40,11 +45,12 @@ def pick_input() -> tuple[TranslationTask, str, int]:
 
 
 def read_both(task: TranslationTask, text: str, beam_width: int) -> dict[bool, SentenceReading] | None:
-    """Both models' readings of the sentence, or None after saying why the sentence cannot be read."""
-    models = model_store.models_for(task.name, st.session_state["tr_models"])
+    """Both models' readings of the sentence, or None after saying why the sentence (or a model file) cannot be
+    read; the page's other sections are still drawn."""
     try:
-        return {attention: read_sentence(model, task, text, beam_width) for attention, model in models.items()}
-    except UploadError as error:
+        models = model_store.models_for(task.name, st.session_state["tr_models"])
+        return {attention: model_store.reading(model, task, text, beam_width) for attention, model in models.items()}
+    except LstmVizError as error:
         st.error(str(error), icon=":material/error:")
         return None
 
@@ -102,7 +108,16 @@ def bottleneck(reading: SentenceReading) -> None:
 
 def measured(task: TranslationTask) -> None:
     st.subheader("Measured on the test set (the shipped models)")
-    metrics = model_store.shipped_metrics(task.name)
+    try:
+        _metrics_table(task, model_store.shipped_metrics(task.name))
+    except LstmVizError as error:
+        st.warning(str(error), icon=":material/help:")
+    except (KeyError, TypeError, ValueError, AttributeError):  # valid JSON, but not the report the CLI writes
+        st.warning(f"The shipped metrics of {task.label} are damaged: run scripts/train_translation_models.py.",
+                   icon=":material/help:")
+
+
+def _metrics_table(task: TranslationTask, metrics: dict[bool, dict]) -> None:
     scored = [(NAMES[a].lower(), metrics[a]["model"]) for a in (True, False)]
     scored.append((f"baseline: {task.baseline_name}", metrics[True]["baseline"]))
     rows = [{"model": name, "exact match (%)": 100 * s["exact_match"], "token accuracy (%)": 100 * s["token_accuracy"],
@@ -119,8 +134,12 @@ def measured(task: TranslationTask) -> None:
 
 def narrow_dates() -> None:
     """The bottleneck where it shows: the same task at 16 units, with and without attention."""
-    report = model_store.measurements()
-    if not report or "narrow" not in report:
+    try:
+        report = model_store.measurements()
+    except LstmVizError as error:
+        st.warning(str(error), icon=":material/help:")
+        return
+    if not report or not isinstance(report.get("narrow"), dict):
         return
     rows = {f"16 units, {NAMES[a].lower()}": report["narrow"]["attention" if a else "plain"]["by_source_length"]
             for a in (True, False)}
@@ -134,11 +153,13 @@ def narrow_dates() -> None:
 def own_models(task: TranslationTask) -> None:
     with st.expander("Train the two models yourself"):
         if st.session_state.pop("tr_train_requested", False):
-            if model_store.train_pair(task.name, int(st.session_state["tr_steps"])):
+            trained = _train(task)
+            if trained:
                 st.session_state["tr_models"] = "session"  # before its radio is drawn below
                 st.rerun()
-            st.warning("The server stopped this training before it finished (its time limit, or a restart). "
-                       "Press the button to try again, or pick fewer steps.")
+            if trained is False:
+                st.warning("The server stopped this training before it finished (its time limit, or a restart). "
+                           "Press the button to try again, or pick fewer steps.")
         st.radio("Models shown", ("shipped", "session"), key="tr_models", horizontal=True,
                  format_func=lambda source: {"shipped": "the shipped ones", "session": "the ones trained here"}[source])
         st.number_input("Steps per model", *TR_STEPS_RANGE, key="tr_steps", step=100)
@@ -148,6 +169,15 @@ def own_models(task: TranslationTask) -> None:
         st.caption("The shipped settings of this task, from new seeded weights, as one job of the server's queue.")
         if st.session_state["tr_models"] == "session" and model_store.session_models(task.name) is None:
             st.caption("No models trained here yet for this task: the shipped ones are shown.")
+
+
+def _train(task: TranslationTask) -> bool | None:
+    """True once trained; False if the scheduler stopped it; None after saying why it could not start."""
+    try:
+        return model_store.train_pair(task.name, int(st.session_state["tr_steps"]))
+    except LstmVizError as error:  # the shipped model files its settings come from are damaged
+        st.error(str(error), icon=":material/error:")
+        return None
 
 
 def translate_page() -> None:

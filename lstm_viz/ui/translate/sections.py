@@ -91,7 +91,8 @@ def gates_and_states(readings: dict[bool, SentenceReading]) -> None:
         with tab:
             name = figures.TRACE_LABELS.get(quantity, quantity)
             charts.show(figures.token_state_heatmap(reading.source_tokens, reading.encoder_gates[quantity], quantity,
-                                                    title=f"Encoder {name}, per source token ({NAMES[attention].lower()})"),
+                                                    title=f"Encoder {name}, per source token ({NAMES[attention].lower()})",
+                                                    unknown=reading.unknown),
                         key=f"tr_encoder_{attention}", in_zip=False)
             charts.show(figures.token_state_heatmap(reading.decoder_inputs, reading.decoder_gates[quantity], quantity,
                                                     title=f"Decoder {name}, per token fed in ({NAMES[attention].lower()})"),
@@ -125,7 +126,7 @@ def _metrics_table(task: TranslationTask, metrics: dict[bool, dict]) -> None:
     st.dataframe(pd.DataFrame(rows).round(1), hide_index=True)
     by_length = {NAMES[a].lower(): metrics[a]["by_source_length"] for a in (True, False)}
     by_length[f"baseline: {task.baseline_name}"] = metrics[True]["baseline_by_source_length"]
-    charts.show(figures.exact_match_by_length(by_length, title=f"Exact match by source length ({task.label})"),
+    charts.show(figures.exact_match_by_length(by_length, title=f"Exact match by source length: {task.label}"),
                 key="tr_by_length", in_zip=False)
     load = metrics[True].get("load_average")
     st.caption(f"{metrics[True]['model']['count']} test examples; BLEU by sacrebleu on the task's tokens. Trained with "

@@ -85,10 +85,16 @@ def models_for(task: str, source: str) -> dict[bool, Seq2Seq]:
     return trained or {attention: shipped_model(task, attention)[0] for attention in (True, False)}
 
 
-def train_pair(task: str, steps: int) -> bool:
-    """Train the task's two models (with and without attention), the shipped settings for `steps` steps, as one job
-    of the server's scheduler; True once both are trained and kept in the session."""
-    configs = [dataclasses.replace(shipped_model(task, attention)[1], steps=steps) for attention in (True, False)]
+def shown_cell(task: str, source: str) -> str:
+    """"lstm" or "gru": the cell of the models `models_for` gives."""
+    return next(iter(models_for(task, source).values())).config.cell
+
+
+def train_pair(task: str, steps: int, cell: str = "lstm") -> bool:
+    """Train the task's two models (with and without attention), the shipped settings with `cell` for `steps` steps,
+    as one job of the server's scheduler; True once both are trained and kept in the session."""
+    configs = [dataclasses.replace(shipped_model(task, attention)[1], steps=steps, cell=cell).validate()
+               for attention in (True, False)]
 
     def compute(ticket):
         models = {}
@@ -101,7 +107,7 @@ def train_pair(task: str, steps: int) -> bool:
         return models
 
     models = services.run_job(compute, kind="translate", units=2 * steps,
-                              label=f"training two {task} models for {steps} steps each")
+                              label=f"training two {task} {cell.upper()} models for {steps} steps each")
     if models is None:
         return False
     st.session_state.setdefault(SESSION_MODELS_KEY, {})[task] = models

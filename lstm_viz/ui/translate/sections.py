@@ -15,7 +15,7 @@ from lstm_viz.figures import translation as figures
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.rules.ranges import BEAM_WIDTH_RANGE
 from lstm_viz.ui import charts, page_url
-from lstm_viz.ui.page_schemas import TR_QUANTITIES, TR_STEPS_RANGE
+from lstm_viz.ui.page_schemas import TR_CELLS, TR_QUANTITIES, TR_STEPS_RANGE
 from lstm_viz.ui.translate import models as model_store
 
 NAMES = {True: "With attention", False: "Without attention"}
@@ -60,9 +60,10 @@ def translations(task: TranslationTask, readings: dict[bool, SentenceReading]) -
     if reading.unknown:
         words = ", ".join(reading.source_tokens[i] for i in reading.unknown)
         st.warning(f"Not in the training vocabulary, read as <unk>: {words}", icon=":material/help:")
+    cell = model_store.shown_cell(task.name, st.session_state["tr_models"]).upper()
     for column, (attention, shown) in zip(st.columns(2), readings.items()):
         with column.container(border=True):
-            st.markdown(f"**{NAMES[attention]}**")
+            st.markdown(f"**{NAMES[attention]}** ({cell})")
             st.markdown(f"Greedy: `{task.join(shown.greedy_tokens) or '(nothing)'}` "
                         f"(probability {math.exp(shown.greedy_log_probability):.1%})")
             st.markdown(f"Beam (width {st.session_state['tr_beam']}): `{task.join(shown.beam_tokens) or '(nothing)'}` "
@@ -163,11 +164,15 @@ def own_models(task: TranslationTask) -> None:
                            "Press the button to try again, or pick fewer steps.")
         st.radio("Models shown", ("shipped", "session"), key="tr_models", horizontal=True,
                  format_func=lambda source: {"shipped": "the shipped ones", "session": "the ones trained here"}[source])
-        st.number_input("Steps per model", *TR_STEPS_RANGE, key="tr_steps", step=100)
+        left, right = st.columns(2)
+        left.radio("Cell of encoder and decoder", TR_CELLS, key="tr_cell", horizontal=True, format_func=str.upper,
+                   help="The shipped models are LSTMs; a GRU has no cell state and no output gate.")
+        right.number_input("Steps per model", *TR_STEPS_RANGE, key="tr_steps", step=100)
         # A callback, not `if st.button(...)`: its flag survives the rerun init_session may make.
         st.button("Train both (with and without attention)", key="tr_train", icon=":material/play_arrow:",
                   on_click=lambda: st.session_state.update(tr_train_requested=True))
-        st.caption("The shipped settings of this task, from new seeded weights, as one job of the server's queue.")
+        st.caption("The shipped settings of this task with the cell picked, from new seeded weights, as one job of "
+                   "the server's queue.")
         if st.session_state["tr_models"] == "session" and model_store.session_models(task.name) is None:
             st.caption("No models trained here yet for this task: the shipped ones are shown.")
 
@@ -175,7 +180,7 @@ def own_models(task: TranslationTask) -> None:
 def _train(task: TranslationTask) -> bool | None:
     """True once trained; False if the scheduler stopped it; None after saying why it could not start."""
     try:
-        return model_store.train_pair(task.name, int(st.session_state["tr_steps"]))
+        return model_store.train_pair(task.name, int(st.session_state["tr_steps"]), st.session_state["tr_cell"])
     except LstmVizError as error:  # the shipped model files its settings come from are damaged
         st.error(str(error), icon=":material/error:")
         return None

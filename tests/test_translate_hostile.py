@@ -246,3 +246,29 @@ def test_two_sessions_translating_at_once_get_their_own_translations():
     for name in sessions:
         assert f"Beam (width 5): `{alone[name]}`" in results[name]
     assert "2021-03-03" not in results["eng-fra"] and alone["eng-fra"] not in results["dates"]
+
+
+def test_a_second_session_on_the_same_sentence_reuses_the_server_s_readings_and_figures(monkeypatch):
+    from lstm_viz.figures import translation as figures
+    from lstm_viz.ui.translate import models
+
+    calls = {"read": 0, "heatmap": 0}
+    real_read, real_heatmap = models.read_sentence, figures.token_state_heatmap
+
+    def counted_read(*args, **kwargs):
+        calls["read"] += 1
+        return real_read(*args, **kwargs)
+
+    def counted_heatmap(*args, **kwargs):
+        calls["heatmap"] += 1
+        return real_heatmap(*args, **kwargs)
+
+    monkeypatch.setattr(models, "read_sentence", counted_read)
+    monkeypatch.setattr(figures, "token_state_heatmap", counted_heatmap)
+    first = open_page(PAGE, {"tr_text": "March 3, 2021"})
+    assert calls == {"read": 2, "heatmap": 4}  # two models; encoder and decoder of each
+    second = open_page(PAGE, {"tr_text": "March 3, 2021"})
+    assert calls == {"read": 2, "heatmap": 4}
+    assert markdown(second) == markdown(first)
+    second.selectbox(key="tr_quantity").set_value("forget_gate").run()
+    assert calls == {"read": 2, "heatmap": 8}  # a new quantity: new heatmaps of the same readings

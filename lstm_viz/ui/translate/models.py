@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Callable
+
+import plotly.graph_objects as go
 
 import streamlit as st
 
@@ -20,8 +23,9 @@ from lstm_viz.ui.memo import SharedMemo, token_of
 
 SESSION_MODELS_KEY = "_translation_models"  # {task: {attention: Seq2Seq}} trained in this session
 MAX_REPORT_BYTES = 200_000  # measurements.json, the largest, is 21 kB
-# A reading is ~100 kB at the longest input (6 gates x 60 tokens x 64 units, twice); a classroom types a few sentences.
-READINGS_MEMO_SIZE = 64
+# A reading is ~100 kB at the longest input (6 gates x 60 tokens x 64 units, twice), one of its figures 20-100 kB; a
+# classroom types a few sentences, each shown as ~8 figures.
+READINGS_MEMO_SIZE = 256
 
 
 @st.cache_resource(show_spinner=False)
@@ -73,6 +77,12 @@ def reading(model: Seq2Seq, task: TranslationTask, text: str, beam_width: int) -
     showing a shipped model shares it, and a session's own model only its own. Shared: never mutate it."""
     return _readings()((token_of(model), task.name, text, beam_width),
                        lambda: read_sentence(model, task, text, beam_width))
+
+
+def reading_figure(reading: SentenceReading, view: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    """A figure of a (shared) reading, built once per server for every session showing that reading: keyed by the
+    reading object and the `view` (which chart, which quantity). Never mutate it (presenter mode draws a copy)."""
+    return _readings()((token_of(reading), *view), build)
 
 
 def session_models(task: str) -> dict[bool, Seq2Seq] | None:

@@ -77,9 +77,10 @@ def alignment(reading: SentenceReading) -> None:
     st.caption("Each row is one step of the decoder (the greedy translation), each column a source token; a row's "
                "weights sum to 1. Luong dot attention: weight = softmax of the dot products of the decoder's state "
                "with each encoder state.")
-    charts.show(figures.attention_heatmap(reading.source_tokens, reading.decoder_steps, reading.attention,
-                                          title="Attention alignment: source tokens × written tokens",
-                                          unknown=reading.unknown), key="tr_attention", in_zip=False)
+    figure = model_store.reading_figure(reading, ("attention",), lambda: figures.attention_heatmap(
+        reading.source_tokens, reading.decoder_steps, reading.attention,
+        title="Attention alignment: source tokens × written tokens", unknown=reading.unknown))
+    charts.show(figure, key="tr_attention", in_zip=False)
 
 
 def gates_and_states(readings: dict[bool, SentenceReading]) -> None:
@@ -91,21 +92,23 @@ def gates_and_states(readings: dict[bool, SentenceReading]) -> None:
     for tab, (attention, reading) in zip(st.tabs([NAMES[True], NAMES[False]]), readings.items()):
         with tab:
             name = figures.TRACE_LABELS.get(quantity, quantity)
-            charts.show(figures.token_state_heatmap(reading.source_tokens, reading.encoder_gates[quantity], quantity,
-                                                    title=f"Encoder {name}, per source token ({NAMES[attention].lower()})",
-                                                    unknown=reading.unknown),
-                        key=f"tr_encoder_{attention}", in_zip=False)
-            charts.show(figures.token_state_heatmap(reading.decoder_inputs, reading.decoder_gates[quantity], quantity,
-                                                    title=f"Decoder {name}, per token fed in ({NAMES[attention].lower()})"),
-                        key=f"tr_decoder_{attention}", in_zip=False)
+            charts.show(model_store.reading_figure(reading, ("encoder", quantity), lambda: figures.token_state_heatmap(
+                reading.source_tokens, reading.encoder_gates[quantity], quantity, unknown=reading.unknown,
+                title=f"Encoder {name}, per source token ({NAMES[attention].lower()})")),
+                key=f"tr_encoder_{attention}", in_zip=False)
+            charts.show(model_store.reading_figure(reading, ("decoder", quantity), lambda: figures.token_state_heatmap(
+                reading.decoder_inputs, reading.decoder_gates[quantity], quantity,
+                title=f"Decoder {name}, per token fed in ({NAMES[attention].lower()})")),
+                key=f"tr_decoder_{attention}", in_zip=False)
 
 
 def bottleneck(reading: SentenceReading) -> None:
     st.subheader("Everything the decoder gets, without attention")
     st.caption(f"The encoder's state after the last of the {len(reading.source_tokens)} source tokens: the decoder "
                "without attention starts from these numbers and never sees the source again, however long it is.")
-    charts.show(figures.final_state_bars(reading.final_state, title="Final encoder state (the model without attention)"),
-                key="tr_final_state", in_zip=False)
+    charts.show(model_store.reading_figure(reading, ("final state",), lambda: figures.final_state_bars(
+        reading.final_state, title="Final encoder state (the model without attention)")),
+        key="tr_final_state", in_zip=False)
 
 
 def measured(task: TranslationTask) -> None:

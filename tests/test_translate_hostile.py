@@ -272,3 +272,38 @@ def test_a_second_session_on_the_same_sentence_reuses_the_server_s_readings_and_
     assert markdown(second) == markdown(first)
     second.selectbox(key="tr_quantity").set_value("forget_gate").run()
     assert calls == {"read": 2, "heatmap": 8}  # a new quantity: new heatmaps of the same readings
+
+
+TRANSLATION_FILE_CASES = 300
+
+
+def test_generated_edits_of_a_shipped_model_file_end_in_our_error_or_a_model(tmp_path):
+    # The house's generators (tests/fuzz_support.py): header edits of tensors, metadata and raw bytes.
+    import time
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.fuzz_support import MODEL_TIME_BOUND_S, apply_edits, edit
+
+    config, weights = _copy_shipped(tmp_path)
+    header, body = _header(SHIPPED_DIR / "dates-attention.safetensors")
+    endings = {"accepted": 0, "refused": 0}
+    wanted = edit().filter(lambda one: one[0] in ("tensor", "metadata", "raw"))
+
+    @settings(max_examples=TRANSLATION_FILE_CASES, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(wanted, min_size=1, max_size=3))
+    def one_case(edits):
+        weights.write_bytes(apply_edits(header, body, edits))
+        started = time.process_time()
+        try:
+            load_translation_model(tmp_path, "dates", True)
+            endings["accepted"] += 1
+        except ModelFileError:
+            endings["refused"] += 1
+        assert time.process_time() - started < MODEL_TIME_BOUND_S, edits
+
+    one_case()
+    assert sum(endings.values()) == TRANSLATION_FILE_CASES
+    assert endings["refused"] > 0 and endings["accepted"] > 0, endings  # the edits reach both endings

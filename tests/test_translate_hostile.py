@@ -253,7 +253,9 @@ def test_a_second_session_on_the_same_sentence_reuses_the_server_s_readings_and_
     from lstm_viz.ui.translate import models
 
     calls = {"read": 0, "heatmap": 0}
-    real_read, real_heatmap = models.read_sentence, figures.token_state_heatmap
+    real_read, real_heatmap, real_load = models.read_sentence, figures.token_state_heatmap, models.load_translation_model
+    loads = []
+    monkeypatch.setattr(models, "load_translation_model", lambda *args: loads.append(args[1:]) or real_load(*args))
 
     def counted_read(*args, **kwargs):
         calls["read"] += 1
@@ -272,6 +274,7 @@ def test_a_second_session_on_the_same_sentence_reuses_the_server_s_readings_and_
     assert markdown(second) == markdown(first)
     second.selectbox(key="tr_quantity").set_value("forget_gate").run()
     assert calls == {"read": 2, "heatmap": 8}  # a new quantity: new heatmaps of the same readings
+    assert sorted(loads) == [("dates", False), ("dates", True)]  # each shipped model read once for both sessions
 
 
 TRANSLATION_FILE_CASES = 300

@@ -28,6 +28,7 @@ PAGES = {
     "forecast": ("forecast", 2250),
     "import_model": ("import_model", 900),
     "presenter": ("train?presenter=1", 1500),
+    "translate": ("translate", 1000),
 }
 
 

@@ -349,6 +349,7 @@ MODES = {
     "gm_span_method": ["match", "contrast"], "gm_text": ["1,2,3", ""],
     "glab_tab": ["Clamp the forget gate", "Gradient clipping", "Why it vanishes", "Recurrent weight scale"],
     "task": ["copy", "forecast", "brackets", "sentiment"],
+    "tr_task": ["dates", "eng-fra"], "tr_models": ["shipped", "session"],
 }
 EDGE_LINKS = 4  # every key at its range's low end, high end, just below, just above
 
@@ -401,7 +402,8 @@ def random_links(keys):
 
 
 PAGES = ("pages/home.py", "pages/train.py", "pages/try_it.py", "pages/forecast.py", "pages/gates_memory.py",
-         "pages/gradient_lab.py", "pages/inside_cell.py", "pages/length_sweep.py", "pages/import_model.py")
+         "pages/gradient_lab.py", "pages/inside_cell.py", "pages/length_sweep.py", "pages/import_model.py",
+         "pages/translate.py")
 
 
 def check_url_value(schema, key: str, text: str) -> str:

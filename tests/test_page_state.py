@@ -63,6 +63,7 @@ EXAMPLES = {
     "translate": {
         "tr_task": ("eng-fra", "eng-fra"), "tr_text": ("We won.", "We won."), "tr_beam": (5, "5"),
         "tr_quantity": ("forget_gate", "forget_gate"), "tr_models": ("session", "session"), "tr_steps": (500, "500"),
+        "tr_cell": ("gru", "gru"),
     },
     "home": {}, "import_model": {},
 }

@@ -5,6 +5,7 @@ import base64
 import json
 
 import numpy as np
+import torch
 
 from tests.app_support import clear_caches, open_page  # noqa: F401 - clear_caches is an autouse fixture
 
@@ -72,3 +73,20 @@ def test_training_the_session_s_own_models_goes_through_the_scheduler():
     assert "Greedy: `" in markdown(at)
     from lstm_viz.ui import services
     assert any(t.kind == "translate" and t.done_units == 200 for t in services.scheduler().admissions)
+
+
+def test_a_session_can_train_gru_models_and_sees_their_gates():
+    at = open_page(PAGE, {"tr_steps": "100", "tr_cell": "gru"}, timeout=300)
+    assert "(LSTM)" in markdown(at)  # the shipped models until the session's own are trained
+    at.button(key="tr_train").click().run()
+    assert not at.exception and not at.error
+    from lstm_viz.ui.translate.models import SESSION_MODELS_KEY
+    trained = at.session_state[SESSION_MODELS_KEY]["dates"]
+    assert {attention: model.config.cell for attention, model in trained.items()} == {True: "gru", False: "gru"}
+    assert isinstance(trained[True].encoder, torch.nn.GRU)
+    assert markdown(at).count("(GRU)") == 2
+    shown = at.selectbox(key="tr_quantity")
+    assert shown.options == ["hidden state hₜ", "candidate gₜ", "reset gate rₜ", "update gate zₜ"]  # no cₜ, no oₜ
+    assert shown.value == "hidden_state"  # the link's default, cell state, fitted to what a GRU has
+    bars = charts(at)["Final encoder state (the model without attention)"]["data"]
+    assert [trace["name"] for trace in bars] == ["hidden state hₜ (64 units)"]  # a GRU has no cell state

@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from lstm_viz.figures.labels import plotly_text, short_labels
 from lstm_viz.figures.style import (
@@ -47,34 +48,41 @@ def attention_heatmap(source_tokens: Sequence[str], target_tokens: Sequence[str]
     return figure
 
 
-def token_state_heatmap(tokens: Sequence[str], values: np.ndarray, name: str, *, title: str) -> go.Figure:
-    """values (tokens, units) of one gate or state: units top down, one column per token read."""
+def token_state_heatmap(tokens: Sequence[str], values: np.ndarray, name: str, *, title: str,
+                        unknown: Sequence[int] = ()) -> go.Figure:
+    """values (tokens, units) of one gate or state: units top down, one column per token read (`unknown`: the
+    positions read as <unk>, marked as on the attention map)."""
     values = np.asarray(values, dtype=np.float32)
     units = np.sort(select_units([values], MAX_HEATMAP_UNITS))
     label = TRACE_LABELS.get(name, name)
     figure = go.Figure(go.Heatmap(
         z=values[:, units].T, x=list(range(len(tokens))), y=[str(u) for u in units],
-        **heatmap_colour_range(name, values), colorbar=dict(title=dict(text=label), thickness=12),
+        # The colour bar's title along its side: on top, a long one ("cell state c_t") is cut at the figure's edge.
+        **heatmap_colour_range(name, values), colorbar=dict(title=dict(text=label, side="right"), thickness=12),
         customdata=[[plotly_text(t) for t in tokens]] * len(units),
         hovertemplate=f"token %{{customdata}}<br>unit %{{y}}<br>{label} = %{{z:.4f}}<extra></extra>",
     ))
     figure.update_layout(**BASE_LAYOUT, title=dict(text=title), height=max(300, 140 + 7 * len(units)))
-    figure.update_xaxes(title_text="token", **token_ticks(tokens))
+    figure.update_xaxes(title_text="token", **token_ticks(tokens, unknown))
     figure.update_yaxes(title_text=f"unit (of {values.shape[1]})", type="category")
     return figure
 
 
 def final_state_bars(state: Mapping[str, np.ndarray], *, title: str) -> go.Figure:
-    """The encoder's final hidden (and cell) state, unit by unit: all a decoder without attention knows."""
-    figure = go.Figure()
-    for colour, (name, values) in zip(OKABE_ITO, state.items()):
-        values = np.asarray(values, dtype=np.float64)
-        figure.add_trace(go.Bar(x=np.arange(len(values)), y=values, name=TRACE_LABELS.get(name, name),
-                                marker_color=colour,
-                                hovertemplate=f"unit %{{x}}<br>{TRACE_LABELS.get(name, name)} = %{{y:.4f}}<extra></extra>"))
-    figure.update_layout(**BASE_LAYOUT, title=dict(text=title), barmode="group", height=320)
-    figure.update_xaxes(title_text="unit", **GRID)
-    figure.update_yaxes(title_text="value (no unit)", **GRID)
+    """The encoder's final hidden (and cell) state, unit by unit: all a decoder without attention knows. One row
+    per state, each on its own scale: h is squashed into (-1, 1) while c is not, so on one axis h's bars vanish."""
+    names = list(state)
+    figure = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.12)
+    for row, (colour, name) in enumerate(zip(OKABE_ITO, names), start=1):
+        values = np.asarray(state[name], dtype=np.float64)
+        label = TRACE_LABELS.get(name, name)
+        figure.add_trace(go.Bar(x=np.arange(len(values)), y=values, name=f"{label} ({len(values)} units)",
+                                marker_color=colour, hovertemplate=f"unit %{{x}}<br>{label} = %{{y:.4f}}<extra></extra>"),
+                         row=row, col=1)
+        figure.update_yaxes(title_text=f"{label.split(' ')[-1]} (no unit)", row=row, col=1, **GRID)
+    figure.update_layout(**BASE_LAYOUT, title=dict(text=title), height=200 + 150 * len(names), bargap=0.15)
+    figure.update_xaxes(**GRID)
+    figure.update_xaxes(title_text="unit", row=len(names), col=1)
     return figure
 
 

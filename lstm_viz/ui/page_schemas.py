@@ -217,6 +217,7 @@ TR_QUANTITIES = ("cell_state", "hidden_state", "input_gate", "forget_gate", "out
                  "reset_gate", "update_gate")  # what the gate heatmaps show; a GRU has no cell state (page fits it)
 TR_MODELS = ("shipped", "session")  # the models in assets/runs/translation, or the ones trained in this session
 TR_STEPS_RANGE = (100, 4000)
+TR_CELLS = ("lstm", "gru")  # the recurrent cell of the encoder and decoder a session trains (the shipped: LSTM)
 TRANSLATE = PageSchema("translate", (
     Field("tr_task", "dates", one_of(TRANSLATION_TASKS), "selectbox"),
     Field("tr_text", TRANSLATION_TASKS["dates"].example_inputs[0], texts(MAX_TYPED_CHARACTERS), "text_input"),
@@ -224,6 +225,7 @@ TRANSLATE = PageSchema("translate", (
     Field("tr_quantity", "cell_state", one_of(TR_QUANTITIES), "selectbox"),
     Field("tr_models", "shipped", one_of(TR_MODELS), "radio"),
     Field("tr_steps", 1000, whole(*TR_STEPS_RANGE), "number_input"),
+    Field("tr_cell", "lstm", one_of(TR_CELLS), "radio"),
 ), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
     path="pages/translate.py")
 

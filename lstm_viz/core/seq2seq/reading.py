@@ -14,7 +14,9 @@ from lstm_viz.core.seq2seq.model import Seq2Seq
 from lstm_viz.core.tasks.translation_base import TranslationTask
 
 
-@dataclass(frozen=True)
+# eq=False: compared and hashed by identity (its arrays have no single truth value), so the page can key the figures
+# it shares between sessions by the reading object.
+@dataclass(frozen=True, eq=False)
 class SentenceReading:
     source_tokens: list[str]
     unknown: list[int]  # positions of source tokens outside the training vocabulary (read as <unk>)

@@ -125,6 +125,7 @@ class DateTask(TranslationTask):
     baseline_description = "output the source unchanged (right only when it is already written as 2021-03-03)"
     max_source_tokens = 60
     max_target_tokens = 8
+    readable = "the unaccented letters a-z, the digits 0-9 and the marks / - . ,"
     example_inputs = ("we met on the 3rd of March 2021 at noon", "03/03/21", "March 3, 2021",
                       "the twenty first of june nineteen ninety nine", "i think it was 7 Dec 2004 in the evening")
     joiner = ""

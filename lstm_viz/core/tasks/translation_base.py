@@ -41,6 +41,8 @@ class TranslationTask(ABC):
     length_edges: tuple[int, ...]
     # How a decoded token list reads as text ("" for dates: 2021-03-03; " " for words).
     joiner: str = " "
+    # What the tokeniser keeps, for the message about a text it keeps nothing of.
+    readable: str = "words (in any alphabet), numbers and the marks . , ! ? ; :"
 
     @abstractmethod
     def _build_examples(self) -> dict[str, list[TranslationExample]]:
@@ -76,8 +78,11 @@ class TranslationTask(ABC):
         if len(text) > MAX_TYPED_CHARACTERS:
             raise UploadError(f"the text has {len(text):,} characters; the limit is {MAX_TYPED_CHARACTERS}")
         tokens = self.tokenize(text)
-        if not tokens:
+        if not tokens and not text.strip():
             raise UploadError("type a sentence first (letters or numbers; other symbols are ignored)")
+        if not tokens:
+            raise UploadError(f"this task reads only {self.readable}, and the text has none of them. "
+                              "Try one of the example inputs.")
         if len(tokens) > self.max_source_tokens:
             raise UploadError(f"the text has {len(tokens)} words; this task's models read at most {self.max_source_tokens}")
         indices, unknown = self.vocabularies[0].encode(tokens)

@@ -1,0 +1,33 @@
+"""What the Gates and memory page says under an attention map: the last position's strongest keys, none with a
+negligible weight listed as if it mattered."""
+import numpy as np
+
+from lstm_viz.ui.gates_memory.attention import last_position_sentence
+from tests import app_support
+from tests.test_page_transformer import explored, finished_run, traced_attention  # noqa: F401
+
+
+def test_a_head_that_puts_all_its_weight_on_one_position_is_said_to_look_at_that_one_only():
+    row = np.zeros(100)
+    row[21] = 1.0
+    assert last_position_sentence(row) == "The last position puts 100.0% of its attention on position 21."
+
+
+def test_the_strongest_keys_are_listed_with_their_weights_and_their_total_share():
+    row = np.array([0.05, 0.5, 0.005, 0.3, 0.145])
+    assert last_position_sentence(row) == ("The last position looks most at positions 1 (0.500), 3 (0.300), "
+                                           "4 (0.145): together 94.5% of its attention.")
+    spread = np.full(200, 1 / 200)
+    assert "no position gets 0.01 or more" in last_position_sentence(spread)
+
+
+def test_the_page_caption_names_only_keys_that_hold_a_real_share(explored):  # noqa: F811
+    at = app_support.open_page("pages/gates_memory.py", {"gm_arch": "transformer"}, timeout=120)
+    assert not at.exception
+    step = explored.runs["transformer"].checkpoints[-1].step
+    last = traced_attention(explored, step, explored.test_inputs[0].numpy())[0][0, 0, -1]
+    caption = next(c.value for c in at.caption if c.value.startswith("Row t:"))
+    strongest = [int(s) for s in np.argsort(last)[::-1][:3] if last[s] >= 0.01]
+    for position in strongest:
+        assert f"{position} ({last[position]:.3f})" in caption or f"on position {position}." in caption
+    assert "(0.000)" not in caption

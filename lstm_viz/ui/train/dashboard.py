@@ -156,8 +156,9 @@ def _narrative(trainer: Trainer | None) -> None:
     a Next step button, and the page scrolled to the chart the step talks about."""
     if not presenter.on() or not narrative.tells_headline(trainer):
         return
-    if trainer is None and st.session_state.get("task") != "adding":
-        return
+    if trainer is None and not narrative.tells_headline_settings(st.session_state.get("task"),
+                                                                  st.session_state.get("archs", ())):
+        return  # the story of the RNN and the LSTM would be told over a run without them
     stage = narrative.headline_stage(trainer)
     with st.container(key=presenter.BANNER_KEY):
         text, button = st.columns([6, 1], vertical_alignment="center")

@@ -31,3 +31,11 @@ def test_the_page_caption_names_only_keys_that_hold_a_real_share(explored):  # n
     for position in strongest:
         assert f"{position} ({last[position]:.3f})" in caption or f"on position {position}." in caption
     assert "(0.000)" not in caption
+
+
+def test_the_gradient_lab_explains_the_transformers_spiky_curve(explored):  # noqa: F811
+    at = app_support.open_page("pages/gradient_lab.py", timeout=120)
+    assert not at.exception
+    note = next(c.value for c in at.caption if c.value.startswith("Transformer: its hₜ"))
+    # The table beside it shows a tiny ratio 50 steps back for a trained Transformer: the note says why.
+    assert "does not slope with distance" in note and "where attention looks" in note

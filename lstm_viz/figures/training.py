@@ -265,7 +265,7 @@ def forget_gate_over_training(
     forget_gate_mean_per_unit: np.ndarray,
     *,
     highlight: int = 3,
-    title: str = "Forget gate over training, per unit",
+    title: str = "Forget gates over training",  # short: "…, per unit" was cut off in presenter mode
 ) -> go.Figure:
     """`forget_gate_mean_per_unit` (checkpoints, H): each unit's forget gate averaged over probe sequences and steps.
 

@@ -39,3 +39,14 @@ def test_the_gradient_lab_explains_the_transformers_spiky_curve(explored):  # no
     note = next(c.value for c in at.caption if c.value.startswith("Transformer: its hₜ"))
     # The table beside it shows a tiny ratio 50 steps back for a trained Transformer: the note says why.
     assert "does not slope with distance" in note and "where attention looks" in note
+
+
+def test_an_attention_map_keeps_its_axes_to_the_positions_when_its_cells_are_kept_square():
+    from lstm_viz.figures.attention import attention_map
+
+    weights = np.tril(np.ones((5, 5))) / np.arange(1, 6)[:, None]
+    figure = attention_map(weights, title="t", subtitle="example 1, layer 1 of 1, head 1 of 2")
+    # Square cells shrink the plot ("domain"), rather than padding an axis with positions that do not exist.
+    assert figure.layout.xaxis.constrain == "domain" and figure.layout.yaxis.constrain == "domain"
+    assert figure.layout.yaxis.scaleanchor == "x"
+    assert figure.layout.title.subtitle.text == "example 1, layer 1 of 1, head 1 of 2"

@@ -37,7 +37,8 @@ def test_the_train_page_shows_the_transformers_attention_per_head_and_checkpoint
     assert not at.exception
     steps = [c.step for c in trainer.runs["transformer"].checkpoints]
     last = steps[-1]
-    figure = chart_starting(at, f"Transformer attention at step {last}: example 2, layer 1 of 1, head 1 of 2")
+    figure = chart_starting(at, f"Transformer attention at step {last}")
+    assert figure["layout"]["title"]["subtitle"]["text"] == "example 2, layer 1 of 1, head 1 of 2"
     weights = array(figure["data"][0]["z"])
     expected = traced(trainer, last, 1)[0]
     lower = np.tril_indices(expected.shape[-1])
@@ -47,13 +48,15 @@ def test_the_train_page_shows_the_transformers_attention_per_head_and_checkpoint
     assert not any("has no forget gate" in c.value for c in at.caption)
 
     at.segmented_control(key=f"attention_head_{run_id}").set_value(1).run()
-    head2 = array(chart_starting(at, f"Transformer attention at step {last}: example 2, layer 1 of 1, head 2")["data"][0]["z"])
+    second = chart_starting(at, f"Transformer attention at step {last}")
+    assert second["layout"]["title"]["subtitle"]["text"] == "example 2, layer 1 of 1, head 2 of 2"
+    head2 = array(second["data"][0]["z"])
     np.testing.assert_allclose(head2[lower], expected[1][lower], atol=1e-6)
 
     # An earlier checkpoint on the slider: the map is that checkpoint's.
     at.select_slider(key=f"checkpoint_{run_id}_transformer").set_value(steps[0]).run()
     assert not at.exception
-    early = array(chart_starting(at, f"Transformer attention at step {steps[0]}: example 2")["data"][0]["z"])
+    early = array(chart_starting(at, f"Transformer attention at step {steps[0]}")["data"][0]["z"])
     np.testing.assert_allclose(early[lower], traced(trainer, steps[0], 1)[0][1][lower], atol=1e-6)
     assert not np.allclose(early[lower], head2[lower], atol=1e-4)  # training changed it: a real refresh
 

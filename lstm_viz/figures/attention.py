@@ -34,7 +34,7 @@ def _position_labels(first: int, steps: int, labels: Sequence[str] | None) -> li
 
 
 def attention_map(weights: np.ndarray, *, title: str, labels: Sequence[str] | None = None,
-                  marked: Sequence[int] = ()) -> go.Figure:
+                  marked: Sequence[int] = (), subtitle: str | None = None) -> go.Figure:
     """One head's attention (T, T): row t is what query position t gives each key position s <= t (rows sum to 1).
 
     The input is on both axes (its tokens, else its step numbers); `marked` steps (adding: the two marked numbers)
@@ -64,10 +64,14 @@ def attention_map(weights: np.ndarray, *, title: str, labels: Sequence[str] | No
     ticks = dict(type="category", tickmode="array", tickvals=axis[::tick_step], tickfont=dict(size=10)) if category else {}
     figure.update_layout(
         **{**BASE_LAYOUT, "margin": dict(l=90, r=20, t=70, b=90)},
-        title=dict(text=f"{title}{window}", font=dict(size=15)), height=640, showlegend=False,
-        xaxis=dict(title=dict(text="key position s (the input attended to)"), showgrid=False, **ticks),
-        yaxis=dict(title=dict(text="query position t (the step attending)"), autorange="reversed", showgrid=False,
-                   scaleanchor="x", **ticks),
+        title=dict(text=f"{title}{window}", font=dict(size=15),
+                   **({"subtitle": dict(text=subtitle)} if subtitle else {})), height=640, showlegend=False,
+        # constrain="domain": the square cells shrink the plot, not stretch an axis past the positions (a wide
+        # presenter-mode chart showed query positions -20 … 120 for an input of 100).
+        xaxis=dict(title=dict(text="key position s (the input attended to)"), showgrid=False, constrain="domain",
+                   **ticks),
+        yaxis=dict(title=dict(text="query position t (attending)"), autorange="reversed", showgrid=False,
+                   scaleanchor="x", constrain="domain", **ticks),
     )
     return figure
 

@@ -33,7 +33,9 @@ def attention_maps(view: MemoryView) -> None:
     weights = memory_traces.example_attention(view.explored, view.arch, view.checkpoint, view.example)[view.layer]
     heads = list(range(weights.shape[0]))
     page_url.fit("gm_head", heads, 0)
-    left, right = st.columns([1, 4])
+    # The head box above the map, not beside it: the map gets the page's width, and its title fits in presenter mode.
+    left, _ = st.columns([1, 3])
+    right = st.container()
     left.selectbox("Attention head", heads, key="gm_head", format_func=lambda h: f"head {h + 1} of {len(heads)}",
                    disabled=len(heads) == 1,
                    help="Each head has its own queries and keys, so it can look for something else. The Layer box "

@@ -224,10 +224,11 @@ def attention_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Check
     def build() -> go.Figure:
         weights = checkpoint_trace(trainer, run_id, run, checkpoint).attention[layer][example, head]
         layers = trainer.config.num_layers
+        # A short title and the rest as a subtitle: the chart is half the page wide, narrower still in presenter mode.
         return attention_map(
             weights, labels=input_tokens(trainer, example), marked=figures.event_steps(input_channels(trainer, example)),
-            title=f"{run.label} attention at step {checkpoint.step}: example {example + 1}, layer {layer + 1} of "
-                  f"{layers}, head {head + 1} of {trainer.config.heads}",
+            title=f"{run.label} attention at step {checkpoint.step}",
+            subtitle=f"example {example + 1}, layer {layer + 1} of {layers}, head {head + 1} of {trainer.config.heads}",
         )
 
     return TRAIN_FIGURES((run_source(trainer), "attention", arch, checkpoint.step, example, layer, head), build)

@@ -30,3 +30,18 @@ def test_the_baseline_row_says_its_brackets_hold_the_best_possible_value():
         assert last["architecture"] == "no-memory baseline (in brackets: the best possible)"
         for column in (c for c in table.columns if "T = " in c):
             assert last[column].endswith(f"({floors[(task, column)]:.4f})")
+
+
+def test_the_cost_sentences_name_the_cells_the_transformer_always_costs_more_than_once():
+    from lstm_viz.ui.length_sweep.measured import crossover_phrases
+
+    def crossover(reference, below, above, length):
+        return measurements.Crossover("transformer", reference, "peak_rss_mb", below, above, length)
+
+    phrases = crossover_phrases([crossover("rnn", None, None, None), crossover("gru", None, None, None),
+                                 crossover("lstm", 25, 50, 35.0)])
+    assert phrases == ["than the RNN (tanh) and the GRU at every measured T",
+                       "than the LSTM from T ≈ 35 on (between 25 and 50)"]
+    at = app_support.open_page("pages/length_sweep.py", timeout=120)
+    shown = " ".join(m.value for m in at.markdown)
+    assert shown.count("at every measured T") <= 2  # once per quantity at most, CPU time and memory

@@ -50,3 +50,14 @@ def test_an_attention_map_keeps_its_axes_to_the_positions_when_its_cells_are_kep
     assert figure.layout.xaxis.constrain == "domain" and figure.layout.yaxis.constrain == "domain"
     assert figure.layout.yaxis.scaleanchor == "x"
     assert figure.layout.title.subtitle.text == "example 1, layer 1 of 1, head 1 of 2"
+
+
+def test_the_marked_inputs_guides_span_the_map_not_the_whole_figure():
+    from lstm_viz.figures.attention import attention_map
+
+    weights = np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None]
+    figure = attention_map(weights, title="t", marked=(1, 4), height=520)
+    guides = [shape for shape in figure.layout.shapes if shape.type == "line"]
+    assert [shape.x0 for shape in guides] == [1, 4]
+    assert all(shape.yref == "y domain" and (shape.y0, shape.y1) == (0, 1) for shape in guides)
+    assert figure.layout.height == 520

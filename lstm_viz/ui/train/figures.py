@@ -229,6 +229,7 @@ def attention_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Check
             weights, labels=input_tokens(trainer, example), marked=figures.event_steps(input_channels(trainer, example)),
             title=f"{run.label} attention at step {checkpoint.step}",
             subtitle=f"example {example + 1}, layer {layer + 1} of {layers}, head {head + 1} of {trainer.config.heads}",
+            height=520,  # half the page wide: a taller figure only adds blank space above and below the square map
         )
 
     return TRAIN_FIGURES((run_source(trainer), "attention", arch, checkpoint.step, example, layer, head), build)

@@ -83,3 +83,16 @@ def test_the_empty_gradient_chart_says_what_comes_after_start_on_two_lines():
     _, gradient = views.empty_charts(preset_config("lstm-vs-transformer"))
     text = gradient.layout.annotations[0].text
     assert "<br>" in text and all(len(line) <= 60 for line in text.split("<br>"))
+
+
+def test_the_short_charts_axis_titles_are_on_two_lines_so_presenter_mode_does_not_cut_them():
+    import re
+
+    from lstm_viz.figures import training
+
+    reach = training.gradient_reach({"lstm": ("LSTM", [0, 50], [1e-9, 1e-3])}, distance=50)
+    per_unit = training.forget_gate_per_unit(np.linspace(0.2, 0.9, 8), step=50)
+    for figure in (reach, per_unit):
+        lines = figure.layout.yaxis.title.text.split("<br>")
+        visible = [re.sub(r"<[^>]+>", "", line) for line in lines]
+        assert len(lines) == 2 and max(len(line) for line in visible) <= 24, visible

@@ -157,7 +157,8 @@ def gradient_reach(
         **BASE_LAYOUT, height=400,
         title=dict(text=title or f"Gradient reaching {distance} steps back, over training"),
         xaxis=dict(title=dict(text="training step"), **GRID),
-        yaxis=dict(title=dict(text=f"‖∂L/∂h<sub>T−{distance}</sub>‖ / ‖∂L/∂h<sub>T</sub>‖ (log scale)"), type="log",
+        # Two lines: on one, the title was longer than this short chart's plot in presenter mode, and was cut.
+        yaxis=dict(title=dict(text=f"‖∂L/∂h<sub>T−{distance}</sub>‖ / ‖∂L/∂h<sub>T</sub>‖<br>(log scale)"), type="log",
                    exponentformat="power", **GRID),
     ))
     for arch, (label, steps, ratios) in series.items():
@@ -324,6 +325,6 @@ def forget_gate_per_unit(forget_gate_mean_per_unit: np.ndarray, *, step: int | N
             **BASE_LAYOUT, title=dict(text=f"Forget gate per unit{when}, sorted"), height=300,
             xaxis=dict(title=dict(text="units, sorted by forget gate (hover for the unit number)"),
                        showticklabels=False),
-            yaxis=dict(title=dict(text="mean forget gate fₜ"), range=[0, 1], **GRID),
+            yaxis=dict(title=dict(text="mean<br>forget gate fₜ"), range=[0, 1], **GRID),  # 2 lines: see gradient_reach
         ),
     )

@@ -96,3 +96,11 @@ def test_the_short_charts_axis_titles_are_on_two_lines_so_presenter_mode_does_no
         lines = figure.layout.yaxis.title.text.split("<br>")
         visible = [re.sub(r"<[^>]+>", "", line) for line in lines]
         assert len(lines) == 2 and max(len(line) for line in visible) <= 24, visible
+
+
+def test_the_gradient_reach_title_is_short_enough_for_a_half_width_column():
+    from lstm_viz.figures import training
+
+    reach = training.gradient_reach({"lstm": ("LSTM", [0, 50], [1e-9, 1e-3])}, distance=50)
+    assert reach.layout.title.text == "Gradient reaching 50 steps back"
+    assert reach.layout.title.subtitle.text == "over training"

@@ -155,7 +155,8 @@ def gradient_reach(
     """
     figure = go.Figure(layout=dict(  # layout first: see loss_curves
         **BASE_LAYOUT, height=400,
-        title=dict(text=title or f"Gradient reaching {distance} steps back, over training"),
+        # "over training" as a subtitle: on the title's line it was cut off in presenter mode's half-width column.
+        title=dict(text=title or f"Gradient reaching {distance} steps back", subtitle=dict(text="over training")),
         xaxis=dict(title=dict(text="training step"), **GRID),
         # Two lines: on one, the title was longer than this short chart's plot in presenter mode, and was cut.
         yaxis=dict(title=dict(text=f"‖∂L/∂h<sub>T−{distance}</sub>‖ / ‖∂L/∂h<sub>T</sub>‖<br>(log scale)"), type="log",

@@ -3,6 +3,9 @@ app as it is now. Each page is shown as a first visitor sees it: on the shipped 
 
     python scripts/screenshots.py                 # all pages into assets/screenshots/
     python scripts/screenshots.py home train      # some of them
+
+`gates_memory_attention` trains a Transformer in the page's session first (the shipped runs have none): about a
+minute on a quiet machine.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ OUT = ROOT / "assets" / "screenshots"
 # (file name, URL path and query, window height): the query picks a view worth showing.
 PAGES = {
     "home": ("", 1100),
+    "train_finished": ("train?preset=vanishing-gradients", 1000),
     "inside_cell": ("inside_cell", 2100),
     "gates_memory": ("gates_memory?gm_feature=running+sum+of+marked+values&gm_pick=feature", 3700),
     "gradient_lab": ("gradient_lab", 1900),
@@ -29,6 +33,7 @@ PAGES = {
     "import_model": ("import_model", 900),
     "presenter": ("train?presenter=1", 1500),
     "translate": ("translate", 1000),
+    "gates_memory_attention": ("train?preset=lstm-vs-transformer&archs=transformer", 1000),
 }
 
 
@@ -51,6 +56,8 @@ def main() -> None:
                     page.locator(".st-key-presenter_next button").filter(visible=True).first.click()
                     expect(banner).to_contain_text(f"Step {step} of 5", timeout=60_000)
                 page.wait_for_timeout(12_000)
+            if name == "gates_memory_attention":
+                attention_map_of_a_trained_transformer(page)
             charts = page.locator(".stPlotlyChart .main-svg").filter(visible=True)
             if name not in ("home", "import_model"):
                 expect(charts.first).to_be_visible(timeout=60_000)
@@ -59,6 +66,18 @@ def main() -> None:
             print(f"wrote {OUT / (name + '.png')}")
             page.context.close()
         browser.close()
+
+
+def attention_map_of_a_trained_transformer(page) -> None:
+    """Train the preset's Transformer alone (it solves in 175 steps), open Gates and memory on it in the same
+    session, and scroll its attention map to the top of the window."""
+    page.locator(".st-key-start button").click()
+    expect(page.get_by_text("Result:", exact=False).filter(visible=True).first).to_be_visible(timeout=600_000)
+    page.get_by_role("link", name="Gates and memory").first.click()
+    expect(page.get_by_role("heading", name="Attention maps").first).to_be_attached(timeout=120_000)
+    expect(page.locator('[data-test-script-state="notRunning"]')).to_be_attached(timeout=120_000)
+    expect(page.locator(".st-key-gm_attention .main-svg").first).to_be_attached(timeout=60_000)
+    page.get_by_role("heading", name="Attention maps").first.evaluate("heading => heading.scrollIntoView()")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def _position_labels(first: int, steps: int, labels: Sequence[str] | None) -> li
 
 
 def attention_map(weights: np.ndarray, *, title: str, labels: Sequence[str] | None = None,
-                  marked: Sequence[int] = ()) -> go.Figure:
+                  marked: Sequence[int] = (), subtitle: str | None = None, height: int = 640) -> go.Figure:
     """One head's attention (T, T): row t is what query position t gives each key position s <= t (rows sum to 1).
 
     The input is on both axes (its tokens, else its step numbers); `marked` steps (adding: the two marked numbers)
@@ -57,17 +57,23 @@ def attention_map(weights: np.ndarray, *, title: str, labels: Sequence[str] | No
     for step in marked:
         if first <= int(step) < steps:
             position = axis[int(step) - first]
-            figure.add_shape(type="line", xref="x", yref="paper", x0=position, x1=position, y0=0, y1=1,
+            # "y domain", not "paper": the square cells shrink the plot inside the figure, and a guide spanning the
+            # paper stuck out above and below the map.
+            figure.add_shape(type="line", xref="x", yref="y domain", x0=position, x1=position, y0=0, y1=1,
                              line=dict(color=MARKER_COLOUR, width=1.5, dash="dot"), layer="above")
     window = f" (the last {steps - first} of {steps} positions)" if first else ""
     tick_step = max(1, int(np.ceil(len(axis) / TOKEN_TICKS)))
     ticks = dict(type="category", tickmode="array", tickvals=axis[::tick_step], tickfont=dict(size=10)) if category else {}
     figure.update_layout(
         **{**BASE_LAYOUT, "margin": dict(l=90, r=20, t=70, b=90)},
-        title=dict(text=f"{title}{window}", font=dict(size=15)), height=640, showlegend=False,
-        xaxis=dict(title=dict(text="key position s (the input attended to)"), showgrid=False, **ticks),
-        yaxis=dict(title=dict(text="query position t (the step attending)"), autorange="reversed", showgrid=False,
-                   scaleanchor="x", **ticks),
+        title=dict(text=f"{title}{window}", font=dict(size=15),
+                   **({"subtitle": dict(text=subtitle)} if subtitle else {})), height=height, showlegend=False,
+        # constrain="domain": the square cells shrink the plot, not stretch an axis past the positions (a wide
+        # presenter-mode chart showed query positions -20 … 120 for an input of 100).
+        xaxis=dict(title=dict(text="key position s (the input attended to)"), showgrid=False, constrain="domain",
+                   **ticks),
+        yaxis=dict(title=dict(text="query position t (attending)"), autorange="reversed", showgrid=False,
+                   scaleanchor="x", constrain="domain", **ticks),
     )
     return figure
 

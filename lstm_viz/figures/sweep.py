@@ -21,8 +21,9 @@ from lstm_viz.figures.style import BASE_LAYOUT, BASELINE_COLOUR, GRID, SOLVED_CO
 from lstm_viz.runs.sweep_config import SweepConfig, SweepRow
 from lstm_viz.runs.sweep_results import PublishedResult
 
-# Cells the app does not train (IRNN) still appear in the published strip, in a colour no architecture uses.
-OTHER_CELL_COLOUR = "#CC79A7"
+# Cells the app does not train (IRNN) still appear in the published strip, in a colour no architecture uses: the
+# Okabe-Ito black (its reddish purple, used here before, is now the Transformer's).
+OTHER_CELL_COLOUR = "#000000"
 BEATS_SYMBOL, NOT_BEATS_SYMBOL = "circle", "x-thin-open"
 LEGEND_SYMBOL_COLOUR = "#555555"
 MAIN_ROW_SHARE = 0.74

@@ -155,9 +155,11 @@ def gradient_reach(
     """
     figure = go.Figure(layout=dict(  # layout first: see loss_curves
         **BASE_LAYOUT, height=400,
-        title=dict(text=title or f"Gradient reaching {distance} steps back, over training"),
+        # "over training" as a subtitle: on the title's line it was cut off in presenter mode's half-width column.
+        title=dict(text=title or f"Gradient reaching {distance} steps back", subtitle=dict(text="over training")),
         xaxis=dict(title=dict(text="training step"), **GRID),
-        yaxis=dict(title=dict(text=f"‖∂L/∂h<sub>T−{distance}</sub>‖ / ‖∂L/∂h<sub>T</sub>‖ (log scale)"), type="log",
+        # Two lines: on one, the title was longer than this short chart's plot in presenter mode, and was cut.
+        yaxis=dict(title=dict(text=f"‖∂L/∂h<sub>T−{distance}</sub>‖ / ‖∂L/∂h<sub>T</sub>‖<br>(log scale)"), type="log",
                    exponentformat="power", **GRID),
     ))
     for arch, (label, steps, ratios) in series.items():
@@ -265,7 +267,7 @@ def forget_gate_over_training(
     forget_gate_mean_per_unit: np.ndarray,
     *,
     highlight: int = 3,
-    title: str = "Forget gate over training, per unit",
+    title: str = "Forget gates over training",  # short: "…, per unit" was cut off in presenter mode
 ) -> go.Figure:
     """`forget_gate_mean_per_unit` (checkpoints, H): each unit's forget gate averaged over probe sequences and steps.
 
@@ -324,6 +326,6 @@ def forget_gate_per_unit(forget_gate_mean_per_unit: np.ndarray, *, step: int | N
             **BASE_LAYOUT, title=dict(text=f"Forget gate per unit{when}, sorted"), height=300,
             xaxis=dict(title=dict(text="units, sorted by forget gate (hover for the unit number)"),
                        showticklabels=False),
-            yaxis=dict(title=dict(text="mean forget gate fₜ"), range=[0, 1], **GRID),
+            yaxis=dict(title=dict(text="mean<br>forget gate fₜ"), range=[0, 1], **GRID),  # 2 lines: see gradient_reach
         ),
     )

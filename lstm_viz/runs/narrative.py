@@ -38,7 +38,12 @@ class Stage:
 
 def tells_headline(trainer: Trainer | None) -> bool:
     """The narrative is written for the adding problem with an RNN and an LSTM side by side."""
-    return trainer is None or (trainer.config.task == "adding" and {"rnn", "lstm"} <= set(trainer.config.archs))
+    return trainer is None or tells_headline_settings(trainer.config.task, trainer.config.archs)
+
+
+def tells_headline_settings(task: str, archs) -> bool:
+    """Whether a run of `task` with `archs` is one the narrative is written for (before it exists)."""
+    return task == "adding" and {"rnn", "lstm"} <= set(archs)
 
 
 def gradient_reach(trainer: Trainer, arch: str, checkpoint: int = -1, layer: int = 0) -> float:
@@ -116,10 +121,13 @@ def headline_stage(trainer: Trainer | None) -> Stage:
 
 def stage_starts(recorded: Trainer) -> dict[int, int]:
     """{stage index: the first training step at which the finished run `recorded` shows that stage}, for the
-    stages it reaches: where presenter mode holds a replay so that each step can be talked through. The stage only
+    stages it reaches (none for a run the narrative is not written for): where presenter mode holds a replay so
+    that each step can be talked through. The stage only
     changes where an evaluation, a status or the end is recorded, so only those steps are looked at."""
     from lstm_viz.runs.shared_runs import replay_snapshot  # lazily: keeps this module light
 
+    if not tells_headline(recorded):
+        return {}  # e.g. an LSTM beside a Transformer: no stages to hold a replay at
     candidates = sorted({0, recorded.step} | {step for run in recorded.runs.values() for step in run.eval_steps}
                         | {run.steps[-1] for run in recorded.runs.values() if run.steps})
     starts: dict[int, int] = {}

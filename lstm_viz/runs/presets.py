@@ -146,6 +146,9 @@ CHANGEABLE_SETTINGS = (
     ("batch_size", "batch size"), ("max_steps", "step budget"), ("clip_grad_norm", "gradient clipping"),
     ("seed", "seed"),
 )
+# The Transformer's own knobs, listed only while a Transformer is picked: as in RunConfig.key, a recurrent run does
+# not depend on them, so a heads value left over from another preset changes nothing.
+TRANSFORMER_SETTINGS = (("heads", "attention heads"), ("positions", "positions"))
 
 
 def _effective_task_options(config: RunConfig) -> dict | None:
@@ -186,7 +189,18 @@ def departures(config: RunConfig, name: str) -> list[str]:
             ours, theirs = getattr(config, field), getattr(preset, field)
         if ours != theirs:
             changes.append(f"{label} {_shown(field, theirs)} → {_shown(field, ours)}")
+    if "transformer" in config.archs:
+        changes += [f"{label} {getattr(preset, field)} → {getattr(config, field)}"
+                    for field, label in TRANSFORMER_SETTINGS if getattr(config, field) != getattr(preset, field)]
     return changes
+
+
+def _transformer_words(config: RunConfig) -> str:
+    """", the Transformer with 2 attention heads and sinusoidal positions" while a Transformer is picked, else ""."""
+    if "transformer" not in config.archs:
+        return ""
+    heads = f"{config.heads} attention head{'s' if config.heads != 1 else ''}"
+    return f", the Transformer with {heads} and {config.positions} positions"
 
 
 def describe_config(config: RunConfig) -> str:
@@ -199,13 +213,15 @@ def describe_config(config: RunConfig) -> str:
     together = " side by side on the same batches" if len(archs) > 1 else ""
     clipping = (f", gradients clipped at norm {config.clip_grad_norm:g}" if config.clip_grad_norm is not None
                 else ", no gradient clipping")
+    # Only the LSTM has a forget gate: a run without one is not told about its bias.
+    forget_bias = f"forget-gate bias {config.forget_bias:g} at initialisation, " if "lstm" in config.archs else ""
     layers = f"{config.num_layers} layer{'s' if config.num_layers != 1 else ''}"
     text = (
         f"{TASKS[config.task].label if config.task in TASKS else config.task}, T = {config.length}. "
-        f"{cells}, {config.hidden_size} hidden units, {layers}, trained{together} for up to "
+        f"{cells}, {config.hidden_size} hidden units, {layers}{_transformer_words(config)}, trained{together} for up to "
         f"{config.max_steps:,} steps: {config.optimizer.capitalize() if config.optimizer != 'rmsprop' else 'RMSProp'} "
         f"at learning rate {config.learning_rate:g}, batch {config.batch_size}{clipping}, "
-        f"forget-gate bias {config.forget_bias:g} at initialisation, seed {config.seed}."
+        f"{forget_bias}seed {config.seed}."
     )
     try:
         task = config.make_task()

@@ -144,18 +144,7 @@ def preset_departures() -> list[str]:
         config = config_from_settings()
     except (KeyError, TypeError, ValueError):
         return ["settings"]
-    return departures(config, st.session_state["preset"]) + transformer_departures(config, st.session_state["preset"])
-
-
-def transformer_departures(config: RunConfig, preset_name: str) -> list[str]:
-    """The Transformer's knobs that differ from the preset's, only while a Transformer is picked: as in
-    RunConfig.key, a recurrent run does not depend on them."""
-    preset = PRESETS[preset_name].config
-    if "transformer" not in config.archs:
-        return []
-    return [f"{label} {getattr(preset, field)} → {getattr(config, field)}"
-            for field, label in (("heads", "attention heads"), ("positions", "positions"))
-            if getattr(config, field) != getattr(preset, field)]
+    return departures(config, st.session_state["preset"])
 
 
 def preset_box_options() -> list[str]:

@@ -33,7 +33,9 @@ def attention_maps(view: MemoryView) -> None:
     weights = memory_traces.example_attention(view.explored, view.arch, view.checkpoint, view.example)[view.layer]
     heads = list(range(weights.shape[0]))
     page_url.fit("gm_head", heads, 0)
-    left, right = st.columns([1, 4])
+    # The head box above the map, not beside it: the map gets the page's width, and its title fits in presenter mode.
+    left, _ = st.columns([1, 3])
+    right = st.container()
     left.selectbox("Attention head", heads, key="gm_head", format_func=lambda h: f"head {h + 1} of {len(heads)}",
                    disabled=len(heads) == 1,
                    help="Each head has its own queries and keys, so it can look for something else. The Layer box "
@@ -47,8 +49,18 @@ def attention_maps(view: MemoryView) -> None:
         charts.show(attention_figures.attention_map(weights[head], title=title, labels=labels, marked=marked),
                     "gm_attention", name=f"{view.arch}_attention_layer{view.layer + 1}_head{head + 1}_step"
                                          f"{view.checkpoint.step}", in_zip=False)
-    last = weights[head, -1]
-    strongest = np.argsort(last)[::-1][:3]
-    described = ", ".join(f"{int(s)} ({last[s]:.3f})" for s in strongest)
     right.caption(f"Row t: how position t shares its attention over positions 0 … t (each row sums to 1; the blank "
-                  f"upper triangle is the causal mask). The last position looks most at positions {described}." + (" Orange dotted lines: the marked inputs." if len(marked) else ""))
+                  f"upper triangle is the causal mask). {last_position_sentence(weights[head, -1])}"
+                  + (" Orange dotted lines: the marked inputs." if len(marked) else ""))
+
+
+def last_position_sentence(last: np.ndarray, most: int = 3, floor: float = 0.01) -> str:
+    """Where the last position's attention goes, in words: its `most` strongest keys, leaving out any below `floor`
+    (a head that puts all its weight on one position is not said to look at two others with 0.000)."""
+    order = [int(s) for s in np.argsort(last, kind="stable")[::-1][:most] if last[s] >= floor]
+    if not order:
+        return f"The last position spreads its attention thinly: no position gets {floor:g} or more."
+    if len(order) == 1:
+        return f"The last position puts {last[order[0]]:.1%} of its attention on position {order[0]}."
+    shares = ", ".join(f"{s} ({last[s]:.3f})" for s in order)
+    return f"The last position looks most at positions {shares}: together {last[order].sum():.1%} of its attention."

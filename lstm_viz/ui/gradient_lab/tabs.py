@@ -92,7 +92,10 @@ def over_training_tab(trainer: Trainer, step: int, layer: int, distance: int) ->
     if "transformer" in trainer.runs:
         st.caption("Transformer: its hₜ is the residual stream its block reads at position t (the stream attention "
                    "carries to every later position). No state is passed from step to step, so the gradient reaches "
-                   "position t in one attention hop whatever the distance: no product over steps to vanish.")
+                   "position t in one attention hop whatever the distance: no product over steps to vanish. So its "
+                   "curve does not slope with distance; once trained it is spiky instead, because the gradient goes "
+                   "where attention looks (on the adding problem: the marked steps) and almost none reaches the "
+                   "positions it ignores, however near.")
     length_sweep_link()
 
 

@@ -159,15 +159,24 @@ def other_steps(view: CellView) -> None:
         other_step = cell_traces.step_of(view.explored, other, other_checkpoint, view.example, view.layer, view.t)
         other_label = ARCHITECTURES[other].label
         with column:
-            stopped = "solved the task and stopped" if trainer.runs[other].status == "solved" else "stopped"
-            note = "" if other_checkpoint.step == view.checkpoint.step else \
-                f" (its last: it {stopped} at step {other_checkpoint.step})"
+            note = other_checkpoint_note(trainer.runs[other], other_checkpoint, view.checkpoint.step)
             st.markdown(f"**{other_label}**, checkpoint {other_checkpoint.step}{note}, unit {view.unit}")
             show_equations(other_step, view.unit, small=True)
             charts.show(cell_figures.unit_vectors(
                 other_step.vectors(), view.unit, arch=other, columns=2,
                 title=f"{other_label}: every unit at t = {view.t}"), f"cell_vectors_{other}",
                 name=f"{other}_units_t{view.t}_step{other_checkpoint.step}", in_zip=False)
+
+
+def other_checkpoint_note(run, checkpoint, step: int) -> str:
+    """Why another cell is shown at another checkpoint than `step`: it stopped before it, or (when the cell shown
+    above stopped first, as a Transformer that solves early) it has no checkpoint at exactly that step."""
+    if checkpoint.step == step:
+        return ""
+    if checkpoint is run.checkpoints[-1]:
+        stopped = "solved the task and stopped" if run.status == "solved" else "stopped"
+        return f" (its last: it {stopped} at step {checkpoint.step})"
+    return f" (its latest checkpoint at or before step {step})"
 
 
 def trained_view() -> None:

@@ -61,6 +61,18 @@ def _crossover_sentence(found: measurements.Crossover) -> str:
     return f"than the {reference} at no measured T (up to {found.below})"
 
 
+def crossover_phrases(crossovers: list[measurements.Crossover]) -> list[str]:
+    """One phrase per crossover, those dearer at every measured T joined into one ("than the RNN (tanh), the GRU
+    and the LSTM at every measured T") rather than said three times over."""
+    always = [ARCHITECTURES[c.reference].label for c in crossovers if not c.length and c.below is None]
+    phrases = [_crossover_sentence(c) for c in crossovers if c.length or c.below is not None]
+    if always:
+        names = [f"the {label}" for label in always]
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        phrases.insert(0, f"than {joined} at every measured T")
+    return phrases
+
+
 def cost_section() -> None:
     st.subheader("What a longer sequence costs: measured")
     cost = _cost()
@@ -79,7 +91,7 @@ def cost_section() -> None:
         f"{cost['settings']['rounds']} x 3 timed rounds; memory is the peak RSS the model's training added.")
     charts.show(cost_figure(cost, crossovers, fits, counted), "cost_chart", name="cost_vs_length", in_zip=False)
     for quantity, what in (("cpu_seconds_per_step", "CPU time"), ("peak_rss_mb", "Memory")):
-        found = [_crossover_sentence(c) for c in crossovers if c.quantity == quantity]
+        found = crossover_phrases([c for c in crossovers if c.quantity == quantity])
         fit = next(fit for fit in fits if fit.quantity == quantity)
         balance = (f"its fitted T² term passes its T term at T ≈ {fit.balance:.0f}" if fit.balance
                    else "the fit finds no T² term growing faster than its T term")
@@ -126,6 +138,9 @@ def _streaming_table(cost: dict) -> None:
     st.dataframe(pd.DataFrame.from_records(records), hide_index=True, width="stretch", key="streaming_table")
 
 
+BASELINE_ROW = "no-memory baseline (in brackets: the best possible)"
+
+
 def generalisation_section() -> None:
     st.subheader("Train at T, test at 2T and 4T: measured")
     result = _generalisation()
@@ -150,7 +165,8 @@ def generalisation_section() -> None:
                 "trained": f"{row['steps_trained']:,} steps, {row['status']}"})
             column = f"{row['factor']}T = {row['length']}"
             record[column] = f"{row['metric']:.4f} ({row['relative']:.2f})"
-            baseline = records.setdefault("baseline", {"architecture": "no-memory baseline (floor)", "trained": ""})
+            # Its brackets hold the floor itself (the best possible), not a ratio as in the rows above.
+            baseline = records.setdefault("baseline", {"architecture": BASELINE_ROW, "trained": ""})
             baseline[column] = f"{row['baseline']:.4f} ({row['floor']:.4f})"
         records["baseline"] = records.pop("baseline")  # the last row
         st.markdown(f"**{task.label}**, trained at T = {rows[0]['train_length']}: test {task.metric_name} "

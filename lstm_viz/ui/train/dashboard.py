@@ -9,7 +9,6 @@ import math
 import streamlit as st
 
 from lstm_viz.runs import narrative
-from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.runs.bundled import precomputed_record
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.io.model_upload import IMPORTED_STATUS
@@ -18,6 +17,7 @@ from lstm_viz.runs.speed import timing_sentence
 from lstm_viz.core.trainer import Trainer
 from lstm_viz.ui import boundary, charts, presenter, services, session_run, state
 from lstm_viz.ui.train import figures as views
+from lstm_viz.ui.train import insides
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,10 @@ def live_panel() -> None:
 def _draw_internals() -> None:
     trainer = session_run.current_trainer()
     if trainer is not None and st.session_state.get(INTERNALS_OWED_KEY):
-        _internals_pending(trainer)
+        insides.pending(trainer)
     elif trainer is not None:
         try:
-            _internals(trainer)
+            insides.draw(trainer)
         except Exception as exc:  # noqa: BLE001 - a drawing bug must not take the page down
             log.exception("drawing the internals failed")
             st.error(f"Could not draw the network's internals: {type(exc).__name__}: {exc}")
@@ -156,8 +156,9 @@ def _narrative(trainer: Trainer | None) -> None:
     a Next step button, and the page scrolled to the chart the step talks about."""
     if not presenter.on() or not narrative.tells_headline(trainer):
         return
-    if trainer is None and st.session_state.get("task") != "adding":
-        return
+    if trainer is None and not narrative.tells_headline_settings(st.session_state.get("task"),
+                                                                  st.session_state.get("archs", ())):
+        return  # the story of the RNN and the LSTM would be told over a run without them
     stage = narrative.headline_stage(trainer)
     with st.container(key=presenter.BANNER_KEY):
         text, button = st.columns([6, 1], vertical_alignment="center")
@@ -336,63 +337,3 @@ def _charts(trainer: Trainer, left, right) -> None:
         charts.show(views.loss_figure(trainer), "loss_chart", name="test_metric_while_training")
     with right:
         charts.show(views.gradient_figure(trainer), "gradient_chart", name="gradient_per_time_step")
-
-
-def _internals_pending(trainer: Trainer) -> None:
-    st.subheader("Inside the cells")
-    st.caption(f":material/hourglass_top: Drawing every gate and state at step {trainer.step}…")
-
-
-def _internals(trainer: Trainer) -> None:
-    config = trainer.config
-    run_id = session_run.handle().run_id
-    st.subheader("Inside the cells")
-    archs = list(trainer.runs)
-    default_arch = "lstm" if "lstm" in archs else archs[0]
-    arch_key, example_key, layer_key = f"internals_arch_{run_id}", f"example_{run_id}", f"layer_{run_id}"
-    columns = st.columns([2, 2, 1, 3])
-    arch = columns[0].segmented_control(
-        "Architecture", archs, default=default_arch, key=arch_key, format_func=lambda a: ARCHITECTURES[a].label,
-        help="Whose insides to show.",
-    ) or default_arch
-    example = columns[1].segmented_control(
-        "Example", list(range(config.trace_examples)), default=0, key=example_key,
-        format_func=lambda i: f"#{i + 1}", help="One of the fixed probe sequences; the same ones at every checkpoint.",
-    ) or 0
-    layer = 0
-    if config.num_layers > 1:
-        layer = columns[2].selectbox("Layer", list(range(config.num_layers)), key=layer_key,
-                                     format_func=lambda i: f"{i + 1}")
-    run = trainer.runs[arch]
-    checkpoints = run.checkpoints
-    if session_run.is_running() or len(checkpoints) == 1:
-        checkpoint = checkpoints[-1]
-        columns[3].caption(f"Latest checkpoint: step {checkpoint.step}. After training, a slider lets you "
-                           "scrub through every checkpoint.")
-    else:
-        steps = [c.step for c in checkpoints]
-        chosen = columns[3].select_slider("Checkpoint (training step)", steps, value=steps[-1],
-                                          key=f"checkpoint_{run_id}_{arch}",
-                                          help="Weights saved during training; traces are recomputed from them.")
-        checkpoint = checkpoints[steps.index(chosen)]
-    guides = " Orange dotted lines mark the steps the task is about." if views.marks_task_steps(trainer, example) else ""
-    st.caption(views.example_caption(trainer, example) + guides)
-
-    left, right = st.columns([3, 2])
-    with left:
-        charts.show(views.internals_figure(trainer, run_id, arch, checkpoint, example, layer), "internals_chart",
-                    name=f"{arch}_gates_step{checkpoint.step}_example{example + 1}")
-    with right:
-        charts.show(views.trajectory_figure(trainer, run_id, arch, checkpoint, example, layer), "trajectory_chart",
-                    name=f"{arch}_states_step{checkpoint.step}_example{example + 1}")
-        forget = views.forget_figures(trainer, arch, layer, checkpoint.step)
-        if forget is not None:
-            charts.show(forget[0], "forget_chart", name=f"{arch}_forget_gate_over_training")
-    left, right = st.columns(2)
-    with left:
-        charts.show(views.reach_figure(trainer, layer), "reach_chart", name="gradient_reach_over_training")
-    with right:
-        if forget is not None:
-            charts.show(forget[1], "forget_units_chart", name=f"{arch}_forget_gate_per_unit_step{checkpoint.step}")
-        else:
-            st.caption(f"{run.label} has no forget gate; pick the LSTM to see its per-unit forget gates.")

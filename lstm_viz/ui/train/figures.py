@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from lstm_viz.analysis.memory import memory_units, most_active_units, trace_example
 from lstm_viz.figures import training as figures
+from lstm_viz.figures.attention import attention_map
 from lstm_viz.io.model_upload import IMPORTED_STATUS
 from lstm_viz.core.traces import Trace, trace
 from lstm_viz.core.trainer import ArchRun, Checkpoint, RunConfig, Trainer
@@ -66,7 +67,8 @@ def empty_charts(config: RunConfig) -> tuple[go.Figure, go.Figure]:
     # Without curves Plotly would pick arbitrary axes; these are the ones a run at initialisation roughly fills.
     gradient.update_layout(
         xaxis_range=[0, task.sequence_length(config.length) - 1], yaxis_range=[-20, 0.5],
-        annotations=[dict(text="After Start: one line per cell, how much of the last step's gradient reaches each step",
+        # Two lines: on one, the sentence overflowed the half-width chart at 1400 px and was cut at both ends.
+        annotations=[dict(text="After Start: one line per cell,<br>how much of the last step's gradient reaches each step",
                           x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=13))],
     )
     return loss, gradient
@@ -119,7 +121,15 @@ def _build_reach_figure(trainer: Trainer, layer: int) -> go.Figure:
             norms = checkpoint.gradient_flow.grad_norm_per_step[layer]
             ratios.append(norms[-1 - distance] / norms[-1] if norms[-1] > 0 else np.nan)
         series[arch] = (run.label, [c.step for c in run.checkpoints], ratios)
-    return figures.gradient_reach(series, distance=distance)
+    return _budget_axis_until_two_points(figures.gradient_reach(series, distance=distance), trainer)
+
+
+def _budget_axis_until_two_points(figure: go.Figure, trainer: Trainer) -> go.Figure:
+    """A chart over training with only the step-0 checkpoint would get Plotly's default axis, -1 to 1 "training
+    steps": until a second checkpoint arrives it spans the step budget, as the loss chart does."""
+    if all(len(run.checkpoints) < 2 for run in trainer.runs.values()):
+        figure.update_xaxes(range=[0, trainer.config.max_steps])
+    return figure
 
 
 def checkpoint_trace(trainer: Trainer, run_id: int, run: ArchRun, checkpoint: Checkpoint) -> Trace:
@@ -199,6 +209,27 @@ def _build_forget_figures(trainer: Trainer, arch: str, layer: int, upto_step: in
     if not checkpoints or checkpoints[-1].gradient_flow.forget_gate_mean_per_unit is None:
         return None
     per_unit = np.stack([c.gradient_flow.forget_gate_mean_per_unit[layer] for c in checkpoints])
-    over_training = figures.forget_gate_over_training([c.step for c in checkpoints], per_unit)
+    over_training = _budget_axis_until_two_points(
+        figures.forget_gate_over_training([c.step for c in checkpoints], per_unit), trainer)
     sorted_units = figures.forget_gate_per_unit(per_unit[-1], step=checkpoints[-1].step)
     return over_training, sorted_units
+
+
+def attention_figure(trainer: Trainer, run_id: int, arch: str, checkpoint: Checkpoint, example: int, layer: int,
+                     head: int) -> go.Figure:
+    """One head's attention map of a Transformer on probe example `example` at `checkpoint`: what it has in place
+    of a forget gate, from the same trace as its hidden-state heatmap."""
+    run = trainer.runs[arch]
+
+    def build() -> go.Figure:
+        weights = checkpoint_trace(trainer, run_id, run, checkpoint).attention[layer][example, head]
+        layers = trainer.config.num_layers
+        # A short title and the rest as a subtitle: the chart is half the page wide, narrower still in presenter mode.
+        return attention_map(
+            weights, labels=input_tokens(trainer, example), marked=figures.event_steps(input_channels(trainer, example)),
+            title=f"{run.label} attention at step {checkpoint.step}",
+            subtitle=f"example {example + 1}, layer {layer + 1} of {layers}, head {head + 1} of {trainer.config.heads}",
+            height=520,  # half the page wide: a taller figure only adds blank space above and below the square map
+        )
+
+    return TRAIN_FIGURES((run_source(trainer), "attention", arch, checkpoint.step, example, layer, head), build)

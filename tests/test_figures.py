@@ -91,7 +91,8 @@ def test_gradient_reach_plots_one_ratio_per_checkpoint():
     figure = figures.gradient_reach({"lstm": ("LSTM", [0, 50, 100], [1e-20, 1e-10, 0.05])}, distance=50)
     np.testing.assert_array_equal(figure.data[0].x, [0, 50, 100])
     np.testing.assert_allclose(figure.data[0].y, [1e-20, 1e-10, 0.05])
-    assert "50" in _axis_title(figure, "yaxis") and figure.layout.yaxis.type == "log"
+    # The distance is named where the chart says what the ratio is: its subtitle (the short y title says "ratio").
+    assert "T−50" in figure.layout.title.subtitle.text and figure.layout.yaxis.type == "log"
 
 
 def _lstm_example(steps=30, units=8):

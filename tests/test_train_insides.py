@@ -92,10 +92,11 @@ def test_the_short_charts_axis_titles_are_on_two_lines_so_presenter_mode_does_no
 
     reach = training.gradient_reach({"lstm": ("LSTM", [0, 50], [1e-9, 1e-3])}, distance=50)
     per_unit = training.forget_gate_per_unit(np.linspace(0.2, 0.9, 8), step=50)
-    for figure in (reach, per_unit):
+    # The reach chart's plot is about 165 px tall in presenter mode: its y title fits in 12 characters a line.
+    for figure, longest in ((reach, 12), (per_unit, 24)):
         lines = figure.layout.yaxis.title.text.split("<br>")
         visible = [re.sub(r"<[^>]+>", "", line) for line in lines]
-        assert len(lines) == 2 and max(len(line) for line in visible) <= 24, visible
+        assert len(lines) == 2 and max(len(line) for line in visible) <= longest, visible
 
 
 def test_the_gradient_reach_title_is_short_enough_for_a_half_width_column():
@@ -103,4 +104,4 @@ def test_the_gradient_reach_title_is_short_enough_for_a_half_width_column():
 
     reach = training.gradient_reach({"lstm": ("LSTM", [0, 50], [1e-9, 1e-3])}, distance=50)
     assert reach.layout.title.text == "Gradient reaching 50 steps back"
-    assert reach.layout.title.subtitle.text == "over training"
+    assert reach.layout.title.subtitle.text.startswith("over training: ‖∂L/∂h<sub>T−50</sub>‖")

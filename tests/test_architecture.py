@@ -21,7 +21,9 @@ LAYERS = [
     {"rules"},
     {"data"},
     {"core"},
+    {"compression"},
     {"analysis", "runs", "io"},
+    {"practices"},
     {"figures"},
     {"ui"},
 ]

@@ -65,6 +65,11 @@ EXAMPLES = {
         "tr_quantity": ("forget_gate", "forget_gate"), "tr_models": ("session", "session"), "tr_steps": (500, "500"),
         "tr_cell": ("gru", "gru"),
     },
+    "deploy_small": {
+    },
+    "lab": {
+        "lab_practice": ("tuning", "tuning"),
+    },
     "home": {}, "import_model": {},
 }
 # A second link where one key picks the other half of a page, so that half's widgets are drawn and checked too.

@@ -17,10 +17,13 @@ def app_pages() -> dict[str, list]:
     forecast = st.Page("pages/forecast.py", title="Forecasting", icon=":material/show_chart:")
     length_sweep = st.Page("pages/length_sweep.py", title="Length sweep", icon=":material/stacked_line_chart:")
     translate = st.Page("pages/translate.py", title="Translate", icon=":material/translate:")
+    deploy_small = st.Page("pages/deploy_small.py", title="Deploy small", icon=":material/compress:")
+    lab = st.Page("pages/best_practice_lab.py", title="Best-practice lab", icon=":material/science:")
     return {
         "": [home, train, import_model],
         "Explore": [inside_cell, gates_memory, gradient_lab, length_sweep],
         "Tasks": [try_it, forecast, translate],
+        "For product teams": [deploy_small, lab],
     }
 
 

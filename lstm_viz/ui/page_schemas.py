@@ -4,7 +4,7 @@ validator its address text must pass, and the widget drawn under it. lstm_viz.ui
 Below every view module: the views import these tables (and the ranges and defaults their widgets share with them),
 never the reverse; ranges come from the engine. What only the run shown can say (which checkpoints, which
 units, which task features) the page checks with PageView.fit, which falls back and names a value the address gave.
-Keys are unique across pages by their prefix (gm_, glab_, cell_, try_, forecast_, sweep_, tr_; the Train page's
+Keys are unique across pages by their prefix (gm_, glab_, cell_, try_, forecast_, sweep_, tr_, deploy_, lab_; the Train page's
 settings have none).
 """
 from __future__ import annotations
@@ -229,6 +229,20 @@ TRANSLATE = PageSchema("translate", (
 ), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
     path="pages/translate.py")
 
-PAGES = (HOME, TRAIN, IMPORT_MODEL, INSIDE_CELL, GATES_MEMORY, GRADIENT_LAB, LENGTH_SWEEP, TRY_IT, FORECAST, TRANSLATE)
+# ----- Deploy small -----
+DEPLOY = PageSchema("deploy_small", (
+), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
+    path="pages/deploy_small.py")
+
+# ----- Best-practice lab -----
+# The practices in the order the page offers them; each has a section in lstm_viz.ui.lab.
+LAB_PRACTICES = ("overfitting", "normalisation", "baseline", "lengths", "tuning", "stacking")
+LAB = PageSchema("lab", (
+    Field("lab_practice", LAB_PRACTICES[0], one_of(LAB_PRACTICES), "segmented_control"),
+), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
+    path="pages/best_practice_lab.py")
+
+PAGES = (HOME, TRAIN, IMPORT_MODEL, INSIDE_CELL, GATES_MEMORY, GRADIENT_LAB, LENGTH_SWEEP, TRY_IT, FORECAST, TRANSLATE,
+         DEPLOY, LAB)
 SCHEMAS = {schema.name: schema for schema in (APP, *PAGES)}
 page_url.register(*SCHEMAS.values())

@@ -30,6 +30,9 @@ from lstm_viz.rules import checks
 SERIES_CHOICES = ("sunspots", "airline", "co2")
 HIDDEN_CHOICES = (32, 64, 128)
 STEP_CHOICES = (400, 800, 1600)
+DROPOUT_CHOICES = (0.1, 0.2, 0.3, 0.5)
+DECAY_CHOICES = (0.1, 0.3, 1.0, 3.0)  # AdamW's decoupled weight decay
+PATIENCE_CHOICES = (5, 10, 20)
 ARMS = ("none", "dropout", "weight_decay", "early_stopping", "all")
 ARM_LABELS = {"none": "none of them", "dropout": "dropout", "weight_decay": "weight decay",
               "early_stopping": "early stopping", "all": "all three"}

@@ -38,6 +38,10 @@ def normalisation_figure(result: NormResult) -> go.Figure:
                      annotation_text="training mean", annotation_position="bottom right")
     figure.update_layout(**BASE_LAYOUT, height=430, title=dict(
         text=f"{result.series_label}: {horizon}-step forecasts on the test part, raw against standardised"))
-    figure.update_xaxes(title_text="position in the series (test part)", **GRID)
+    axis = dict(title_text="time (test part)")
+    if len(result.times) > positions.max():
+        ticks = positions[:: max(1, len(positions) // 8)]
+        axis.update(tickmode="array", tickvals=ticks.tolist(), ticktext=[result.times[p] for p in ticks])
+    figure.update_xaxes(**axis, **GRID)
     figure.update_yaxes(title_text=result.unit, **GRID)
     return figure

@@ -8,6 +8,7 @@ from plotly.subplots import make_subplots
 from lstm_viz.figures.style import BASE_LAYOUT, GRID, OKABE_ITO
 from lstm_viz.practices.overfitting import ARMS, OverfitResult
 
+LOG_TICKS = [base * 10.0 ** power for power in range(-4, 3) for base in (1, 2, 5)]
 ARM_COLOURS = dict(zip(ARMS, ("#000000", OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[5], OKABE_ITO[3])))
 
 
@@ -45,9 +46,10 @@ def overfitting_figure(result: OverfitResult) -> go.Figure:
                 x=[fitted.steps[-1]], y=[fitted.val_loss[-1]], mode="markers", legendgroup=name, showlegend=False,
                 marker=dict(symbol="x-thin", size=12, color=colour, line=dict(color=colour, width=2)),
                 hovertemplate=f"{arm.label}: stopped early at step %{{x}}<extra></extra>"), row=1, col=2)
-    figure.update_layout(**BASE_LAYOUT, height=470, title=dict(
+    figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=95, b=100)}, height=500, title=dict(
         text=f"Overfitting on {result.series_label}: {result.train_windows} training windows, LSTM "
              f"H={result.settings.hidden_size}"))
     figure.update_xaxes(title_text="training step", **GRID)
-    figure.update_yaxes(title_text="loss (MSE, standardised; log scale)", type="log", **GRID)
+    figure.update_yaxes(title_text="loss (MSE, standardised; log scale)", type="log", tickmode="array", tickvals=LOG_TICKS,
+                     ticktext=[f"{tick:g}" for tick in LOG_TICKS], **GRID)
     return figure

@@ -129,6 +129,7 @@ class NormResult:
     actual: np.ndarray
     naive_mae: float
     arms: dict[str, NormArm]
+    times: tuple[str, ...] = ()  # the series' time labels, for the chart's axis
 
 
 def _mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -156,7 +157,7 @@ def run_normalisation(settings: NormSettings, should_stop: Callable[[], bool] = 
     at = origins(series, "test", window, horizon)
     actual = truth(series.values, at, horizon)
     return NormResult(settings, series.label, series.unit, window, horizon, at, actual,
-                      mae(naive_forecast(series.values, at, horizon), actual), arms)
+                      mae(naive_forecast(series.values, at, horizon), actual), arms, series.times)
 
 
 def _number(value: float) -> str:

@@ -45,7 +45,7 @@ def section(page) -> None:
     running = practice_jobs.is_running(KIND)
     left, right = st.columns([3, 1])
     left.multiselect("Series", engine.SERIES, key="lab_base_series", disabled=running,
-                     format_func=lambda name: BUNDLED_SERIES[name]["label"])
+                     format_func=lambda name: BUNDLED_SERIES[name]["label"].split(",")[0])
     right.selectbox("Steps per network", engine.STEP_CHOICES, key="lab_base_steps", disabled=running)
     chosen = settings()
     if not chosen.series:

@@ -30,7 +30,7 @@ def section(page) -> None:
     running = practice_jobs.is_running(KIND)
     columns = st.columns([2, 1, 1, 2])
     columns[0].selectbox("Series", engine.SERIES_CHOICES, key="lab_norm_series", disabled=running,
-                         format_func=lambda name: BUNDLED_SERIES[name]["label"])
+                         format_func=lambda name: BUNDLED_SERIES[name]["label"].split(",")[0])
     columns[1].selectbox("Network", engine.ARCH_CHOICES, key="lab_norm_arch", disabled=running,
                          format_func=lambda name: ARCHITECTURES[name].label)
     columns[2].selectbox("Steps", engine.STEP_CHOICES, key="lab_norm_steps", disabled=running)

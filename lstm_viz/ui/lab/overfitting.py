@@ -22,7 +22,7 @@ def settings() -> engine.OverfitSettings:
 
 
 def _widgets(disabled: bool) -> None:
-    columns = st.columns(6)
+    columns = st.columns([1.5, 1, 1, 1, 1, 1])
     columns[0].selectbox("Series", engine.SERIES_CHOICES, key="lab_fit_series", disabled=disabled,
                          format_func=lambda name: BUNDLED_SERIES[name]["label"].split(",")[0])
     columns[1].selectbox("Hidden size", engine.HIDDEN_CHOICES, key="lab_fit_hidden", disabled=disabled)
@@ -78,4 +78,5 @@ def section(page) -> None:
     _table(result)
     st.caption(f"{result.train_windows} training and {result.val_windows} validation windows of the series "
                f"(standardised on the training part, read as changes from each window's last value); the loss is "
-               f"the MSE of the next values on that scale. {result.seconds:.1f} s of training in all.")
+               f"the MSE of the next values on that scale. An arm with early stopping follows the one without exactly until "
+               f"it stops (same weights, same batches). {result.seconds:.1f} s of training in all.")

@@ -105,3 +105,11 @@ def test_each_section_draws_its_settings_and_no_result_before_a_run(practice):
     assert not at.exception and not at.error
     assert not at.button(key=f"lab_{practice}_run").disabled and at.button(key=f"lab_{practice}_stop").disabled
     assert not at.get("plotly_chart")
+
+
+def test_the_baseline_with_no_series_asks_for_one():
+    at = open_page(LAB, {"lab_practice": "baseline"})
+    at.multiselect(key="lab_base_series").set_value([]).run()
+    assert not at.exception
+    assert any("at least one series" in w.value for w in at.warning)
+    assert not any(b.key == "lab_baseline_run" for b in at.button)

@@ -122,18 +122,18 @@ def controls(kind: str, key: Hashable, units: float, compute: Callable[[Ticket],
                  on_click=stop, args=(kind,))
     if result is not None:
         note.caption("Computed on this server for these settings; change a setting to run another experiment.")
-    _live(kind, label)
+    _live(kind, key, label)
     return result
 
 
-def _live(kind: str, label: str) -> None:
+def _live(kind: str, key: Hashable, label: str) -> None:
     running = is_running(kind)
 
     @boundary.fragment(run_every=REFRESH_SECONDS if running else None)
     def progress() -> None:
         job = current(kind)
-        if job is None:
-            return
+        if job is None or (job.key != key and not job.alive):
+            return  # nothing, or an ended job of other settings: not what the page shows now
         if job.alive and not job.stopped:
             fraction, text = _progress_text(job, label)
             st.progress(fraction, text=text)

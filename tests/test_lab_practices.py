@@ -245,3 +245,15 @@ def test_the_baseline_takeaways_name_the_winner_and_the_best_rival_and_failed_fi
         "Lowest test MAE: ARIMA on airline; the GRU on sunspots. So a network won on 1 of 2 series.")
     alone = baseline.BaselineResult(baseline.BaselineSettings(), [statistical])
     assert baseline.baseline_takeaway(alone) == "Lowest test MAE: ARIMA on airline. So no network won."
+
+
+@pytest.mark.parametrize("settings", [
+    overfitting.OverfitSettings(series="nope"), overfitting.OverfitSettings(dropout=1.0),
+    normalisation.NormSettings(arch="transformer"), baseline.BaselineSettings(series=()),
+    baseline.BaselineSettings(steps=0),
+])
+def test_settings_outside_their_ranges_are_refused_with_a_message(settings):
+    from lstm_viz.rules.errors import LstmVizError
+
+    with pytest.raises(LstmVizError):
+        settings.validate()

@@ -23,6 +23,7 @@ from lstm_viz.data.series import mae, naive_forecast, origins, rmse, seasonal_na
 from lstm_viz.practices.classical import classical_forecast
 from lstm_viz.practices.fitting import FitSettings, fit
 from lstm_viz.rules import checks
+from lstm_viz.rules.errors import ConfigError
 
 SERIES = ("airline", "co2", "sunspots")  # the bundled real series (the generated sine is left out: no product)
 NETWORKS = ("lstm", "gru", "rnn")
@@ -43,8 +44,6 @@ class BaselineSettings:
 
     def validate(self) -> "BaselineSettings":
         if not self.series:
-            from lstm_viz.rules.errors import ConfigError
-
             raise ConfigError("pick at least one series")
         for name in self.series:
             checks.one_of("series", name, SERIES)

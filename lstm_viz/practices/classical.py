@@ -134,7 +134,7 @@ def _classical_forecast(method: str, series: Series, at: np.ndarray, horizon: in
             warnings.simplefilter("always")
             try:
                 fitted = fit_one(history, spec)
-            except (ValueError, np.linalg.LinAlgError, RuntimeError, OverflowError) as error:
+            except Exception as error:  # noqa: BLE001 - a statsmodels fit may raise anything: a failed fit, reported
                 problems.append(f"{label_of(spec)}: {type(error).__name__}: {error}")
                 continue
         messages = [str(w.message) for w in caught if "Converg" in type(w.message).__name__ or "converge" in str(w.message)]
@@ -151,7 +151,7 @@ def _classical_forecast(method: str, series: Series, at: np.ndarray, horizon: in
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             forecasts = _inverse(series, forecast_all(values, best_spec, best, np.asarray(at), horizon))
-    except (ValueError, np.linalg.LinAlgError, RuntimeError, OverflowError) as error:
+    except Exception as error:  # noqa: BLE001 - as above: the forecast of a fitted model failed, reported
         return ClassicalForecast(method, label_of(best_spec), None, time.perf_counter() - started, "failed",
                                  f"forecasting failed: {type(error).__name__}: {error}"[:300], len(specs))
     if not np.isfinite(forecasts).all():

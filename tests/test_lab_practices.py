@@ -107,6 +107,12 @@ def test_the_naive_forecast_s_error_by_hand_and_the_statistical_fits_on_sunspots
     assert naive.mae == pytest.approx(sum(errors) / len(errors), rel=1e-12)
     arima = next(m for m in result.methods if m.method == "arima")
     assert arima.status == "ok" and arima.mae < 0.6 * naive.mae  # the cycle is what ARIMA's AR terms capture
+    # statsmodels' own AR order selection (conditional least squares, not the state-space fit) agrees on the lags.
+    from statsmodels.tsa.ar_model import ar_select_order
+
+    series = load_series("sunspots")
+    lags = ar_select_order(series.values[: series.val_end], 10, ic="aic", trend="c").ar_lags
+    assert arima.label == f"ARIMA({max(lags)},0,0)" and lags == list(range(1, max(lags) + 1))
 
 
 def _series(values, period=None, size=10):
@@ -245,6 +251,14 @@ def test_the_baseline_takeaways_name_the_winner_and_the_best_rival_and_failed_fi
         "Lowest test MAE: ARIMA on airline; the GRU on sunspots. So a network won on 1 of 2 series.")
     alone = baseline.BaselineResult(baseline.BaselineSettings(), [statistical])
     assert baseline.baseline_takeaway(alone) == "Lowest test MAE: ARIMA on airline. So no network won."
+    three = [_series_result(name, [_method("naive", "naive", 9.0), _method("arima", "statistical", 1.0),
+                                   _method("lstm", "network", 2.0)]) for name in ("airline", "co2", "sunspots")]
+    assert baseline.baseline_takeaway(baseline.BaselineResult(baseline.BaselineSettings(), three)) == (
+        "Lowest test MAE: ARIMA on airline, co2 and sunspots. So no network won on any of the 3 series.")
+    networks = [_series_result(name, [_method("naive", "naive", 9.0), _method("gru", "network", 1.0)])
+                for name in ("co2", "sunspots")]
+    assert baseline.baseline_takeaway(baseline.BaselineResult(baseline.BaselineSettings(), networks)) == (
+        "Lowest test MAE: the GRU on co2 and sunspots. So a network won on both series.")
 
 
 @pytest.mark.parametrize("settings", [

@@ -196,18 +196,23 @@ METHOD_NAMES = {"lstm": "the LSTM", "gru": "the GRU", "rnn": "the RNN", "ets": "
                 "naive": "the naive forecast", "seasonal": "the seasonal-naive forecast"}
 
 
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def baseline_takeaway(result: BaselineResult) -> str:
     """One line over every series: who won where, and how often a network did."""
     winners: dict[str, list[str]] = {}
     for series in result.series:
         winners.setdefault(series.winner().method, []).append(series.series)
-    parts = [f"{METHOD_NAMES[method]} on {' and '.join(names)}" for method, names in winners.items()]
+    parts = [f"{METHOD_NAMES[method]} on {_listed(names)}" for method, names in winners.items()]
     count = len(result.series)
     networks = sum(len(names) for method, names in winners.items() if method in NETWORKS)
     if networks == 0:
         verdict = f"no network won on any of the {count} series" if count > 1 else "no network won"
     elif networks == count:
-        verdict = f"a network won on all {count} series" if count > 1 else "a network won"
+        verdict = ("a network won on both series" if count == 2 else f"a network won on all {count} series"
+                   if count > 1 else "a network won")
     else:
         verdict = f"a network won on {networks} of {count} series"
     text = "Lowest test MAE: " + "; ".join(parts) + f". So {verdict}."

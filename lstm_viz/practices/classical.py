@@ -6,10 +6,11 @@ Each is fitted once on the data before the test part (training and validation, a
 models choose their orders by AIC, not on a validation part), and then, with those parameters fixed, filtered up to
 each test origin and asked for the next `horizon` values: the same origins and horizon the networks are scored on.
 
-Order choice: a tiny AIC search, in `ets_candidates` and `arima_candidates`. ETS: additive errors, trend none /
+Order choice: a small AIC search, in `ets_candidates` and `arima_candidates`. ETS: additive errors, trend none /
 additive / damped additive, additive season when the series has a period. ARIMA: (p, d, q) with p in 0..2 and
-q in 0..1, d = 1 for a trending series and 0 for a stationary one (the sunspots), with a seasonal (0, 1, 1) part of
-the series' period. A fit that fails, or whose optimiser does not converge, is reported as such (ConvergenceWarning
+q in 0..1, and for a series without a season also the pure AR orders p = 3..10 (an AR order search, as
+statsmodels' ar_select_order makes); d = 1 for a trending series and 0 for a stationary one (the sunspots), with a
+seasonal (0, 1, 1) part of the series' period. A fit that fails, or whose optimiser does not converge, is reported as such (ConvergenceWarning
 caught), never raised.
 """
 from __future__ import annotations
@@ -24,8 +25,11 @@ from lstm_viz.data.series import Series
 
 # Which series trend (ARIMA differences them once; ETS may add a trend either way). Unknown series: differenced.
 STATIONARY_SERIES = ("sunspots",)
-ARIMA_P = (0, 1, 2)
+ARIMA_P = (0, 1, 2)  # with q in ARIMA_Q; and, for a series without a season, the pure AR orders up to MAX_AR_ORDER
 ARIMA_Q = (0, 1)
+# The sunspots' cycle needs about 9 autoregressive lags: AIC picks AR(9) over AR(2) (2229 against 2262), and its
+# test MAE is 17.4 against 28.7. Up to 2 only, the search would have handed the networks a win they did not earn.
+MAX_AR_ORDER = 10
 MAX_ITERATIONS = 200
 
 
@@ -64,7 +68,10 @@ def arima_candidates(series: Series) -> list[dict]:
     seasonal = (0, 1, 1, series.period) if series.period else (0, 0, 0, 0)
     # A constant for the stationary series (its mean); a drift for a differenced one without a season.
     trend = "c" if d == 0 else ("n" if series.period else "t")
-    return [dict(order=(p, d, q), seasonal_order=seasonal, trend=trend) for p in ARIMA_P for q in ARIMA_Q]
+    orders = [(p, d, q) for p in ARIMA_P for q in ARIMA_Q]
+    if not series.period:
+        orders += [(p, d, 0) for p in range(max(ARIMA_P) + 1, MAX_AR_ORDER + 1)]
+    return [dict(order=order, seasonal_order=seasonal, trend=trend) for order in orders]
 
 
 def arima_label(spec: dict) -> str:

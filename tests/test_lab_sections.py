@@ -54,9 +54,14 @@ def test_overfitting_runs_and_its_takeaway_is_the_table_s_numbers():
     early = table[table["arm"] == "early stopping"].iloc[0]
     assert early["of the weights at step"] == early["best step"]  # restored: scored at its best checkpoint
     assert early["validation loss reported"] == early["best validation loss"]
+    # It ran as a job of the server's one scheduler, which admitted it like any training.
+    from lstm_viz.ui import services
+
+    assert [t.kind for t in services.scheduler().admissions].count("lab-overfitting") == 1
     # The same settings again: from the server's store, at once, the Run button off.
     again = open_page(LAB, {"lab_practice": "overfitting", "lab_fit_steps": "400", "lab_fit_hidden": "32"})
     assert again.info[0].value == takeaway and again.button(key="lab_overfitting_run").disabled
+    assert [t.kind for t in services.scheduler().admissions].count("lab-overfitting") == 1  # no second job
 
 
 def test_normalisation_runs_and_reports_both_errors_in_the_series_units():

@@ -271,3 +271,17 @@ def test_settings_outside_their_ranges_are_refused_with_a_message(settings):
 
     with pytest.raises(LstmVizError):
         settings.validate()
+
+
+def test_the_baseline_chart_draws_a_failed_fit_as_no_bar_and_stars_the_winner():
+    from lstm_viz.figures.baseline import baseline_figure, seconds_text
+
+    series = _series_result("airline", [_method("naive", "naive", 80.0, 5e-5), _method("ets", "statistical", None),
+                                        _method("arima", "statistical", 16.0, 1.2), _method("gru", "network", 20.0)])
+    figure = baseline_figure(baseline.BaselineResult(baseline.BaselineSettings(), [series])).to_plotly_json()
+    bars = figure["data"][0]
+    texts = dict(zip(bars["y"], bars["text"]))
+    assert texts["ets"] == "fit failed" and dict(zip(bars["y"], bars["x"]))["ets"] == 0.0
+    assert texts["ARIMA(2,0,0)"] == "16 · 1.2 s ★" and texts["naive"] == "80 · <1 ms"
+    assert dict(zip(bars["y"], bars["x"]))["GRU"] == pytest.approx(20.0 / 80.0)
+    assert seconds_text(0.035) == "35 ms"

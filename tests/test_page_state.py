@@ -69,6 +69,10 @@ EXAMPLES = {
     },
     "lab": {
         "lab_practice": ("tuning", "tuning"),
+        "lab_fit_series": ("airline", "airline"), "lab_fit_hidden": (32, "32"), "lab_fit_steps": (400, "400"),
+        "lab_fit_dropout": (0.5, "0.5"), "lab_fit_decay": (0.3, "0.3"), "lab_fit_patience": (20, "20"),
+        "lab_norm_series": ("co2", "co2"), "lab_norm_arch": ("gru", "gru"), "lab_norm_steps": (300, "300"),
+        "lab_base_series": (["co2", "sunspots"], "co2,sunspots"), "lab_base_steps": (200, "200"),
     },
     "home": {}, "import_model": {},
 }

@@ -25,6 +25,7 @@ from lstm_viz.core.trainer import (
     BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS, SEED_RANGE, RunConfig,
 )
 from lstm_viz.data import datastore
+from lstm_viz.practices import baseline, normalisation, overfitting
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.rules.ranges import BEAM_WIDTH_RANGE, HEADS_RANGE
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN
@@ -235,10 +236,24 @@ DEPLOY = PageSchema("deploy_small", (
     path="pages/deploy_small.py")
 
 # ----- Best-practice lab -----
+
+OVERFIT, NORM, BASE = overfitting.OverfitSettings(), normalisation.NormSettings(), baseline.BaselineSettings()
 # The practices in the order the page offers them; each has a section in lstm_viz.ui.lab.
 LAB_PRACTICES = ("overfitting", "normalisation", "baseline", "lengths", "tuning", "stacking")
 LAB = PageSchema("lab", (
     Field("lab_practice", LAB_PRACTICES[0], one_of(LAB_PRACTICES), "segmented_control"),
+    # Overfitting, normalisation, the honest baseline (lstm_viz.practices): their settings; the rest fixed there.
+    Field("lab_fit_series", OVERFIT.series, one_of(overfitting.SERIES_CHOICES), "selectbox"),
+    Field("lab_fit_hidden", OVERFIT.hidden_size, one_of(overfitting.HIDDEN_CHOICES), "selectbox"),
+    Field("lab_fit_steps", OVERFIT.steps, one_of(overfitting.STEP_CHOICES), "selectbox"),
+    Field("lab_fit_dropout", OVERFIT.dropout, lambda value: value in overfitting.DROPOUT_CHOICES, "selectbox"),
+    Field("lab_fit_decay", OVERFIT.weight_decay, lambda value: value in overfitting.DECAY_CHOICES, "selectbox"),
+    Field("lab_fit_patience", OVERFIT.patience, one_of(overfitting.PATIENCE_CHOICES), "selectbox"),
+    Field("lab_norm_series", NORM.series, one_of(normalisation.SERIES_CHOICES), "selectbox"),
+    Field("lab_norm_arch", NORM.arch, one_of(normalisation.ARCH_CHOICES), "selectbox"),
+    Field("lab_norm_steps", NORM.steps, one_of(normalisation.STEP_CHOICES), "selectbox"),
+    Field("lab_base_series", list(BASE.series), ListOf(baseline.SERIES), "multiselect"),
+    Field("lab_base_steps", BASE.steps, one_of(baseline.STEP_CHOICES), "selectbox"),
 ), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
     path="pages/best_practice_lab.py")
 

@@ -1,0 +1,123 @@
+"""Stacking: the same cell, task, seed and width with 1, 2 or 3 layers, each one training run through the server's
+scheduler and the sweep's per-server point cache (lstm_viz.practices.grid_points). Its result per depth: the final
+test metric, the measured training time per step and the parameter count; and a takeaway computed from them."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Hashable, Iterator
+
+from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.practices.experiment_thread import Update
+from lstm_viz.practices.grid_points import iter_points, point_run_config
+from lstm_viz.rules.errors import ConfigError
+from lstm_viz.rules.ranges import LAB_STACK_LAYERS, LAB_STACK_STEPS_RANGE
+from lstm_viz.runs.scheduler import Scheduler
+from lstm_viz.runs.sweep import POINT_CACHE, PointCache, SweepConfig, SweepRow
+
+SAME_METRIC_SHARE = 0.10  # metrics within 10% of each other count as the same result: the fewer layers win
+
+
+@dataclass(frozen=True)
+class StackingConfig:
+    task: str = "adding"
+    length: int = 50
+    arch: str = "lstm"
+    layers: tuple[int, ...] = LAB_STACK_LAYERS
+    hidden_size: int = 32
+    learning_rate: float = 1e-2
+    batch_size: int = 64
+    steps: int = 600
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(sorted({int(v) for v in self.layers})))
+
+    def sweep_config(self, layers: int) -> SweepConfig:
+        return SweepConfig(task=self.task, lengths=(self.length,), archs=(self.arch,), seeds=(self.seed,),
+                           steps_per_point=self.steps, hidden_size=self.hidden_size, num_layers=layers,
+                           learning_rate=self.learning_rate, batch_size=self.batch_size)
+
+    def validate(self) -> "StackingConfig":
+        if not self.layers or any(layers not in LAB_STACK_LAYERS for layers in self.layers):
+            raise ConfigError(f"layers must be among {LAB_STACK_LAYERS} (got {self.layers})")
+        if self.arch not in ARCHITECTURES or not ARCHITECTURES[self.arch].recurrent:
+            raise ConfigError(f"stacking compares recurrent cells: rnn, gru or lstm (got {self.arch!r})")
+        low, high = LAB_STACK_STEPS_RANGE
+        if not low <= self.steps <= high:
+            raise ConfigError(f"steps must be between {low:,} and {high:,} (got {self.steps})")
+        for layers in self.layers:
+            self.sweep_config(layers).validate()
+        return self
+
+    def parameter_count(self, layers: int) -> int:
+        """From the model's parameter shapes (computed without allocating a weight)."""
+        shapes = point_run_config(self.sweep_config(layers)).model_config(self.arch).parameter_shapes()
+        return sum(math.prod(shape) for shape in shapes.values())
+
+
+@dataclass(frozen=True)
+class StackingRow:
+    layers: int
+    metric_name: str
+    final_metric: float
+    solved_step: int | None
+    steps_trained: int
+    seconds_per_step: float  # measured training time (forward, backward, Adam, evaluations) over the steps trained
+    parameters: int
+    cached: bool  # trained earlier on this server: its time per step was measured then
+
+
+@dataclass(frozen=True)
+class StackingResult:
+    config: StackingConfig
+    rows: tuple[StackingRow, ...]  # the depths finished so far, fewest layers first
+
+
+def stacking_row(config: StackingConfig, layers: int, row: SweepRow) -> StackingRow:
+    return StackingRow(layers=layers, metric_name=row.metric_name, final_metric=row.final_metric,
+                       solved_step=row.solved_step, steps_trained=row.steps_trained,
+                       seconds_per_step=row.train_seconds / max(1, row.steps_trained),
+                       parameters=config.parameter_count(layers), cached=row.cached)
+
+
+def iter_stacking(config: StackingConfig, should_stop: Callable[[], bool], scheduler: Scheduler | None = None,
+                  owner: Hashable = None, cache: PointCache | None = POINT_CACHE) -> Iterator[Update]:
+    config.validate()
+    configs = [config.sweep_config(layers) for layers in config.layers]
+    labels = [f"{layers} layer{'s' if layers > 1 else ''}" for layers in config.layers]
+    for update in iter_points(configs, labels, cache, should_stop, scheduler, owner):
+        rows = tuple(stacking_row(config, layers, row) for layers, row in zip(config.layers, update.partial)
+                     if row is not None)
+        yield Update(update.done, update.total, update.message, StackingResult(config, rows), update.queued)
+
+
+def _layers(count: int) -> str:
+    return f"{count} layer{'s' if count > 1 else ''}"
+
+
+def stacking_takeaway(result: StackingResult) -> str:
+    """One sentence from the numbers: which depth did best (a deeper one only if it beat the shallowest by more
+    than SAME_METRIC_SHARE), against the shallowest, with the time per step and parameters it cost."""
+    rows = [row for row in result.rows if math.isfinite(row.final_metric)]
+    if not rows:
+        return "No depth has finished yet."
+    if len(rows) == 1:
+        (row,) = rows
+        return f"Only {_layers(row.layers)} finished: {row.metric_name} {row.final_metric:.3g}."
+    shallow = min(rows, key=lambda row: row.layers)
+    best = min(rows, key=lambda row: row.final_metric)
+    name = shallow.metric_name
+    deepest = max(rows, key=lambda row: row.layers)
+    time_ratio = deepest.seconds_per_step / shallow.seconds_per_step
+    param_ratio = deepest.parameters / shallow.parameters
+    if best is shallow or best.final_metric >= (1 - SAME_METRIC_SHARE) * shallow.final_metric:
+        others = " and ".join(f"{row.final_metric:.3g} with {row.layers}" for row in rows if row is not shallow)
+        return (f"Stacking did not help: {_layers(shallow.layers)} reached {name} {shallow.final_metric:.3g}, "
+                f"against {others} layers, which cost up to {time_ratio:.1f}x the time per step and "
+                f"{param_ratio:.1f}x the parameters.")
+    return (f"{_layers(best.layers)} did best: {name} {best.final_metric:.3g} against {shallow.final_metric:.3g} "
+            f"with {_layers(shallow.layers)}, at {best.seconds_per_step / shallow.seconds_per_step:.1f}x the time "
+            f"per step ({best.seconds_per_step * 1e3:.1f} ms against {shallow.seconds_per_step * 1e3:.1f} ms) and "
+            f"{best.parameters / shallow.parameters:.1f}x the parameters ({best.parameters:,} against "
+            f"{shallow.parameters:,}).")

@@ -1,0 +1,134 @@
+"""Tuning: a grid of learning rate x hidden size x batch size, every point one LSTM training run on the same task,
+length and seed, through the server's scheduler and the sweep's per-server point cache (lstm_viz.practices.grid_points).
+Its result is the final test metric and the time to solve (steps and measured seconds) of every point, and a takeaway
+computed from them."""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Callable, Hashable, Iterator
+
+from lstm_viz.core.tasks import get_task
+from lstm_viz.practices.experiment_thread import Update
+from lstm_viz.practices.grid_points import cached_row, iter_points
+from lstm_viz.rules.errors import ConfigError
+from lstm_viz.rules.ranges import (
+    LAB_TUNE_BATCH_SIZES, LAB_TUNE_HIDDEN_SIZES, LAB_TUNE_LEARNING_RATES, LAB_TUNE_MAX_POINTS, LAB_TUNE_STEPS_RANGE,
+)
+from lstm_viz.runs.scheduler import Scheduler
+from lstm_viz.runs.sweep import MAX_ESTIMATED_SECONDS, POINT_CACHE, PointCache, SweepConfig, SweepRow, format_duration
+
+TUNING_ARCH = "lstm"
+
+
+@dataclass(frozen=True)
+class TuningPoint:
+    learning_rate: float
+    hidden_size: int
+    batch_size: int
+
+    @property
+    def label(self) -> str:
+        return f"lr {self.learning_rate:g}, hidden {self.hidden_size}, batch {self.batch_size}"
+
+
+@dataclass(frozen=True)
+class TuningConfig:
+    task: str = "adding"
+    length: int = 50  # the LSTM solves adding T=50 in about 450 steps at lr 1e-2, H 64 (shared/notes/measured.md)
+    learning_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
+    hidden_sizes: tuple[int, ...] = (16, 32, 64)
+    batch_sizes: tuple[int, ...] = (32, 64)
+    steps_per_point: int = 600
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "learning_rates", tuple(sorted({float(v) for v in self.learning_rates})))
+        object.__setattr__(self, "hidden_sizes", tuple(sorted({int(v) for v in self.hidden_sizes})))
+        object.__setattr__(self, "batch_sizes", tuple(sorted({int(v) for v in self.batch_sizes})))
+
+    def points(self) -> list[TuningPoint]:
+        return [TuningPoint(lr, hidden, batch) for batch, lr, hidden in
+                itertools.product(self.batch_sizes, self.learning_rates, self.hidden_sizes)]
+
+    def sweep_config(self, point: TuningPoint) -> SweepConfig:
+        return SweepConfig(task=self.task, lengths=(self.length,), archs=(TUNING_ARCH,), seeds=(self.seed,),
+                           steps_per_point=self.steps_per_point, hidden_size=point.hidden_size,
+                           learning_rate=point.learning_rate, batch_size=point.batch_size)
+
+    def estimated_seconds(self, cache: PointCache | None = None) -> float:
+        """Upper estimate on a quiet machine: every point's whole budget; points in `cache` cost nothing."""
+        return sum(self.sweep_config(point).point_seconds(self.sweep_config(point).points()[0])
+                   for point in self.points() if cached_row(self.sweep_config(point), cache) is None)
+
+    def validate(self) -> "TuningConfig":
+        for name, values, menu in (("learning rates", self.learning_rates, LAB_TUNE_LEARNING_RATES),
+                                   ("hidden sizes", self.hidden_sizes, LAB_TUNE_HIDDEN_SIZES),
+                                   ("batch sizes", self.batch_sizes, LAB_TUNE_BATCH_SIZES)):
+            if not values:
+                raise ConfigError(f"pick at least one of the {name}")
+            if any(value not in menu for value in values):
+                raise ConfigError(f"{name} must be among {', '.join(f'{v:g}' for v in menu)} (got {values})")
+        low, high = LAB_TUNE_STEPS_RANGE
+        if not low <= self.steps_per_point <= high:
+            raise ConfigError(f"steps per point must be between {low:,} and {high:,} (got {self.steps_per_point})")
+        count = len(self.points())
+        if count > LAB_TUNE_MAX_POINTS:
+            raise ConfigError(f"this grid has {count} points; the limit is {LAB_TUNE_MAX_POINTS}")
+        for point in self.points():
+            self.sweep_config(point).validate()  # the task's lengths, the ranges, the compute budget
+        seconds = self.estimated_seconds()
+        if seconds > MAX_ESTIMATED_SECONDS:
+            raise ConfigError(f"this grid would train for up to about {format_duration(seconds)}; the limit is "
+                              f"{format_duration(MAX_ESTIMATED_SECONDS)}: fewer points or fewer steps per point")
+        return self
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    config: TuningConfig
+    rows: tuple[SweepRow | None, ...]  # in the order of config.points(); None: not trained (stopped before it)
+
+    def cells(self) -> list[tuple[TuningPoint, SweepRow]]:
+        return [(point, row) for point, row in zip(self.config.points(), self.rows) if row is not None]
+
+
+def iter_tuning(config: TuningConfig, should_stop: Callable[[], bool], scheduler: Scheduler | None = None,
+                owner: Hashable = None, cache: PointCache | None = POINT_CACHE) -> Iterator[Update]:
+    """Each grid point in turn (batch size outermost, so a facet fills before the next); `partial` is a
+    TuningResult of the points so far."""
+    config.validate()
+    points = config.points()
+    configs = [config.sweep_config(point) for point in points]
+    for update in iter_points(configs, [point.label for point in points], cache, should_stop, scheduler, owner):
+        yield Update(update.done, update.total, update.message, TuningResult(config, tuple(update.partial)),
+                     update.queued)
+
+
+def solve_seconds(row: SweepRow) -> float | None:
+    """Measured training seconds to the solve: the run stops when it solves, so its training time is that."""
+    return row.train_seconds if row.solved_step is not None else None
+
+
+def tuning_takeaway(result: TuningResult) -> str:
+    """One sentence from the numbers: the best point, the worst, and the fastest to solve."""
+    cells = [(point, row) for point, row in result.cells() if math.isfinite(row.final_metric)]
+    if not cells:
+        return "No grid point has finished yet."
+    metric = cells[0][1].metric_name
+    best_point, best = min(cells, key=lambda cell: cell[1].final_metric)
+    worst_point, worst = max(cells, key=lambda cell: cell[1].final_metric)
+    solved = [(point, row) for point, row in cells if row.solved_step is not None]
+    task = get_task(result.config.task).label
+    text = f"Best of {len(cells)} points: {best_point.label}, {metric} {best.final_metric:.3g}"
+    if not solved:
+        return (f"No point solved {task} T={result.config.length} within {result.config.steps_per_point:,} steps. "
+                + text + f"; the worst reached {worst.final_metric:.3g} ({worst_point.label}).")
+    if best.solved_step is not None:
+        text += f", solved in {best.solved_step:,} steps ({best.train_seconds:.1f} s)"
+    text += f"; the worst reached {worst.final_metric:.3g} ({worst_point.label})"
+    fast_point, fast = min(solved, key=lambda cell: cell[1].train_seconds)
+    if fast_point != best_point:
+        text += f"; fastest to solve: {fast_point.label}, {fast.solved_step:,} steps in {fast.train_seconds:.1f} s"
+    return text + f". {len(solved)} of {len(cells)} points solved it."

@@ -54,7 +54,7 @@ def bench_stacking(scheduler: Scheduler) -> None:
     result = run(stacking.iter_stacking(stacking.StackingConfig(), lambda: False, scheduler, "bench", cache=None))
     print(f"stacking: {time.perf_counter() - started:.1f} s wall, load {load()}")
     for row in result.rows:
-        print(f"  {row.layers} layers: MSE {row.final_metric:.4f}, solved at {row.solved_step}, "
+        print(f"  {row.layers} layer(s): MSE {row.final_metric:.4f}, solved at {row.solved_step}, "
               f"{row.seconds_per_step * 1e3:.2f} ms/step, {row.parameters:,} parameters")
     print("  takeaway:", stacking.stacking_takeaway(result))
 

@@ -64,7 +64,8 @@ def tuning_heatmap(points, rows, quantity: str, metric_name: str = "MSE") -> go.
         figure.add_trace(go.Heatmap(
             x=[str(h) for h in hiddens], y=[f"{lr:g}" for lr in rates], z=values.astype(np.float32), text=texts,
             texttemplate="%{text}", textfont=dict(size=13), coloraxis="coloraxis", xgap=2, ygap=2,
-            hovertemplate=f"learning rate %{{y}}<br>hidden %{{x}}<br>batch {batch}<br>{label}: %{{text}}<extra></extra>",
+            hovertemplate=(f"learning rate %{{y}}<br>hidden %{{x}}<br>batch {batch}<br>{label}: %{{text}}"
+                           "<extra></extra>"),
         ), row=1, col=col)
         figure.update_xaxes(title_text="hidden size", type="category", row=1, col=col)
         figure.update_yaxes(type="category", row=1, col=col, title_text="learning rate (Adam)" if col == 1 else None)

@@ -25,6 +25,9 @@ from lstm_viz.core.trainer import (
     BATCH_SIZE_RANGE, CLIP_RANGE, LEARNING_RATE_RANGE, MAX_STEPS_RANGE, OPTIMIZERS, SEED_RANGE, RunConfig,
 )
 from lstm_viz.data import datastore
+from lstm_viz.practices.lengths import LengthsConfig
+from lstm_viz.practices.stacking import StackingConfig
+from lstm_viz.practices.tuning import TuningConfig
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.rules.ranges import BEAM_WIDTH_RANGE, HEADS_RANGE
 from lstm_viz.rules.ranges import (
@@ -241,6 +244,7 @@ DEPLOY = PageSchema("deploy_small", (
 # ----- Best-practice lab -----
 # The practices in the order the page offers them; each has a section in lstm_viz.ui.lab.
 LAB_PRACTICES = ("overfitting", "normalisation", "baseline", "lengths", "tuning", "stacking")
+LAB_LEN_DEFAULT, LAB_TUNE_DEFAULT, LAB_STACK_DEFAULT = LengthsConfig(), TuningConfig(), StackingConfig()
 LAB_LEN_CELLS = ("lstm", "gru", "rnn")  # the fused cells that take packed sequences
 LAB_TUNE_LR_TEXTS = tuple(f"{value:g}" for value in LAB_TUNE_LEARNING_RATES)
 LAB_TUNE_HIDDEN_TEXTS = tuple(str(value) for value in LAB_TUNE_HIDDEN_SIZES)
@@ -249,22 +253,25 @@ LAB_TUNE_VIEWS = ("metric", "steps", "seconds")  # what the tuning heatmap colou
 LAB = PageSchema("lab", (
     Field("lab_practice", LAB_PRACTICES[0], one_of(LAB_PRACTICES), "segmented_control"),
     # Consistent lengths (lstm_viz.ui.lab.lengths): the cell, the range of true lengths, the truncation, the budget.
-    Field("lab_len_arch", "lstm", one_of(LAB_LEN_CELLS), "segmented_control"),
-    Field("lab_len_min", 10, whole(*LAB_LENGTH_RANGE), "number_input"),
-    Field("lab_len_max", 50, whole(*LAB_LENGTH_RANGE), "number_input"),
-    Field("lab_len_cut", 20, whole(*LAB_LENGTH_RANGE), "number_input"),
-    Field("lab_len_hidden", 32, whole(*LAB_HIDDEN_RANGE), "number_input"),
-    Field("lab_len_steps", 600, whole(*LAB_LENGTH_STEPS_RANGE), "number_input"),
+    Field("lab_len_arch", LAB_LEN_DEFAULT.arch, one_of(LAB_LEN_CELLS), "segmented_control"),
+    Field("lab_len_min", LAB_LEN_DEFAULT.min_length, whole(*LAB_LENGTH_RANGE), "number_input"),
+    Field("lab_len_max", LAB_LEN_DEFAULT.max_length, whole(*LAB_LENGTH_RANGE), "number_input"),
+    Field("lab_len_cut", LAB_LEN_DEFAULT.truncate_to, whole(*LAB_LENGTH_RANGE), "number_input"),
+    Field("lab_len_hidden", LAB_LEN_DEFAULT.hidden_size, whole(*LAB_HIDDEN_RANGE), "number_input"),
+    Field("lab_len_steps", LAB_LEN_DEFAULT.steps, whole(*LAB_LENGTH_STEPS_RANGE), "number_input"),
     # Tuning (lstm_viz.ui.lab.tuning): the grid's values per axis (as text: multiselect options), budget, view.
-    Field("lab_tune_lrs", ["0.001", "0.003", "0.01"], ListOf(LAB_TUNE_LR_TEXTS), "multiselect"),
-    Field("lab_tune_hiddens", ["16", "32", "64"], ListOf(LAB_TUNE_HIDDEN_TEXTS), "multiselect"),
-    Field("lab_tune_batches", ["32", "64"], ListOf(LAB_TUNE_BATCH_TEXTS), "multiselect"),
-    Field("lab_tune_steps", 600, whole(*LAB_TUNE_STEPS_RANGE), "number_input"),
+    Field("lab_tune_lrs", [f"{v:g}" for v in LAB_TUNE_DEFAULT.learning_rates],
+          ListOf(LAB_TUNE_LR_TEXTS), "multiselect"),
+    Field("lab_tune_hiddens", [str(v) for v in LAB_TUNE_DEFAULT.hidden_sizes],
+          ListOf(LAB_TUNE_HIDDEN_TEXTS), "multiselect"),
+    Field("lab_tune_batches", [str(v) for v in LAB_TUNE_DEFAULT.batch_sizes],
+          ListOf(LAB_TUNE_BATCH_TEXTS), "multiselect"),
+    Field("lab_tune_steps", LAB_TUNE_DEFAULT.steps_per_point, whole(*LAB_TUNE_STEPS_RANGE), "number_input"),
     Field("lab_tune_view", "metric", one_of(LAB_TUNE_VIEWS), "segmented_control"),
     # Stacking (lstm_viz.ui.lab.stacking): the cell, its width and the budget of each depth.
-    Field("lab_stack_arch", "lstm", one_of(LAB_LEN_CELLS), "segmented_control"),
-    Field("lab_stack_hidden", 32, whole(*LAB_HIDDEN_RANGE), "number_input"),
-    Field("lab_stack_steps", 600, whole(*LAB_STACK_STEPS_RANGE), "number_input"),
+    Field("lab_stack_arch", LAB_STACK_DEFAULT.arch, one_of(LAB_LEN_CELLS), "segmented_control"),
+    Field("lab_stack_hidden", LAB_STACK_DEFAULT.hidden_size, whole(*LAB_HIDDEN_RANGE), "number_input"),
+    Field("lab_stack_steps", LAB_STACK_DEFAULT.steps, whole(*LAB_STACK_STEPS_RANGE), "number_input"),
 ), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
     path="pages/best_practice_lab.py")
 

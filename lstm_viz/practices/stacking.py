@@ -15,7 +15,7 @@ from lstm_viz.rules.ranges import LAB_STACK_LAYERS, LAB_STACK_STEPS_RANGE
 from lstm_viz.runs.scheduler import Scheduler
 from lstm_viz.runs.sweep import POINT_CACHE, PointCache, SweepConfig, SweepRow
 
-SAME_METRIC_SHARE = 0.10  # metrics within 10% of each other count as the same result: the fewer layers win
+SAME_METRIC_SHARE = 0.10  # metrics (or times to solve) within 10% count as the same result: the fewer layers win
 
 
 @dataclass(frozen=True)
@@ -96,28 +96,49 @@ def _layers(count: int) -> str:
     return f"{count} layer{'s' if count > 1 else ''}"
 
 
+def _solve_seconds(row: StackingRow) -> float:
+    return row.seconds_per_step * row.steps_trained  # the run stopped at its solve
+
+
+def _cost(row: StackingRow, shallow: StackingRow) -> str:
+    return (f"{row.seconds_per_step / shallow.seconds_per_step:.1f}x the time per step and "
+            f"{row.parameters / shallow.parameters:.1f}x the parameters")
+
+
+def _outcome(row: StackingRow) -> str:
+    if row.solved_step is not None:
+        return f"took {row.solved_step:,} steps ({_solve_seconds(row):.1f} s)"
+    return f"did not solve it in {row.steps_trained:,} steps ({row.metric_name} {row.final_metric:.3g})"
+
+
 def stacking_takeaway(result: StackingResult) -> str:
-    """One sentence from the numbers: which depth did best (a deeper one only if it beat the shallowest by more
-    than SAME_METRIC_SHARE), against the shallowest, with the time per step and parameters it cost."""
+    """One sentence from the numbers. A depth stops when it solves, so solved depths are compared by their
+    measured time to solve; when none solved, by the metric after the same budget (a deeper one counts as better
+    only if it beat the shallowest by more than SAME_METRIC_SHARE)."""
     rows = [row for row in result.rows if math.isfinite(row.final_metric)]
     if not rows:
         return "No depth has finished yet."
-    if len(rows) == 1:
-        (row,) = rows
-        return f"Only {_layers(row.layers)} finished: {row.metric_name} {row.final_metric:.3g}."
     shallow = min(rows, key=lambda row: row.layers)
+    if len(rows) == 1:
+        return f"Only {_layers(shallow.layers)} finished: {shallow.metric_name} {shallow.final_metric:.3g}."
+    name, deepest = shallow.metric_name, max(rows, key=lambda row: row.layers)
+    solved = [row for row in rows if row.solved_step is not None]
+    if solved:
+        fastest = min(solved, key=_solve_seconds)
+        if shallow.solved_step is not None and _solve_seconds(fastest) >= (1 - SAME_METRIC_SHARE) * _solve_seconds(
+                shallow):  # a deeper stack less than 10% quicker to solve does not count as better
+            others = ", ".join(f"{_layers(row.layers)} {_outcome(row)}" for row in rows if row is not shallow)
+            return (f"Stacking did not help: {_layers(shallow.layers)} solved in {shallow.solved_step:,} steps "
+                    f"({_solve_seconds(shallow):.1f} s); {others}, at up to {_cost(deepest, shallow)}.")
+        return (f"{_layers(fastest.layers)} solved fastest: {fastest.solved_step:,} steps "
+                f"({_solve_seconds(fastest):.1f} s), where {_layers(shallow.layers)} {_outcome(shallow)}; at "
+                f"{_cost(fastest, shallow)}.")
     best = min(rows, key=lambda row: row.final_metric)
-    name = shallow.metric_name
-    deepest = max(rows, key=lambda row: row.layers)
-    time_ratio = deepest.seconds_per_step / shallow.seconds_per_step
-    param_ratio = deepest.parameters / shallow.parameters
     if best is shallow or best.final_metric >= (1 - SAME_METRIC_SHARE) * shallow.final_metric:
         others = " and ".join(f"{row.final_metric:.3g} with {row.layers}" for row in rows if row is not shallow)
-        return (f"Stacking did not help: {_layers(shallow.layers)} reached {name} {shallow.final_metric:.3g}, "
-                f"against {others} layers, which cost up to {time_ratio:.1f}x the time per step and "
-                f"{param_ratio:.1f}x the parameters.")
-    return (f"{_layers(best.layers)} did best: {name} {best.final_metric:.3g} against {shallow.final_metric:.3g} "
-            f"with {_layers(shallow.layers)}, at {best.seconds_per_step / shallow.seconds_per_step:.1f}x the time "
-            f"per step ({best.seconds_per_step * 1e3:.1f} ms against {shallow.seconds_per_step * 1e3:.1f} ms) and "
-            f"{best.parameters / shallow.parameters:.1f}x the parameters ({best.parameters:,} against "
-            f"{shallow.parameters:,}).")
+        return (f"Stacking did not help: no depth solved it; {_layers(shallow.layers)} reached {name} "
+                f"{shallow.final_metric:.3g}, against {others} layers, at up to {_cost(deepest, shallow)}.")
+    return (f"No depth solved it, but {_layers(best.layers)} came closest: {name} {best.final_metric:.3g} against "
+            f"{shallow.final_metric:.3g} with {_layers(shallow.layers)}, at {_cost(best, shallow)} "
+            f"({best.seconds_per_step * 1e3:.1f} ms against {shallow.seconds_per_step * 1e3:.1f} ms per step, "
+            f"{best.parameters:,} against {shallow.parameters:,} parameters).")

@@ -113,23 +113,29 @@ def solve_seconds(row: SweepRow) -> float | None:
 
 
 def tuning_takeaway(result: TuningResult) -> str:
-    """One sentence from the numbers: the best point, the worst, and the fastest to solve."""
+    """One sentence from the numbers. A point stops when it solves, so the solved points are ranked by their
+    measured time to solve (a solved point's final metric is only its first below the threshold); the points that
+    did not solve, by their metric after the whole budget."""
     cells = [(point, row) for point, row in result.cells() if math.isfinite(row.final_metric)]
     if not cells:
         return "No grid point has finished yet."
     metric = cells[0][1].metric_name
-    best_point, best = min(cells, key=lambda cell: cell[1].final_metric)
-    worst_point, worst = max(cells, key=lambda cell: cell[1].final_metric)
+    config = result.config
+    task = f"{get_task(config.task).label.lower()} T={config.length} within {config.steps_per_point:,} steps"
     solved = [(point, row) for point, row in cells if row.solved_step is not None]
-    task = get_task(result.config.task).label
-    text = f"Best of {len(cells)} points: {best_point.label}, {metric} {best.final_metric:.3g}"
+    unsolved = [(point, row) for point, row in cells if row.solved_step is None]
     if not solved:
-        return (f"No point solved {task} T={result.config.length} within {result.config.steps_per_point:,} steps. "
-                + text + f"; the worst reached {worst.final_metric:.3g} ({worst_point.label}).")
-    if best.solved_step is not None:
-        text += f", solved in {best.solved_step:,} steps ({best.train_seconds:.1f} s)"
-    text += f"; the worst reached {worst.final_metric:.3g} ({worst_point.label})"
+        best_point, best = min(unsolved, key=lambda cell: cell[1].final_metric)
+        worst_point, worst = max(unsolved, key=lambda cell: cell[1].final_metric)
+        return (f"No point solved the {task}: the best reached {metric} {best.final_metric:.3g} ({best_point.label}), "
+                f"the worst {worst.final_metric:.3g} ({worst_point.label}).")
     fast_point, fast = min(solved, key=lambda cell: cell[1].train_seconds)
-    if fast_point != best_point:
-        text += f"; fastest to solve: {fast_point.label}, {fast.solved_step:,} steps in {fast.train_seconds:.1f} s"
-    return text + f". {len(solved)} of {len(cells)} points solved it."
+    text = f"Fastest to solve: {fast_point.label}, {fast.solved_step:,} steps in {fast.train_seconds:.1f} s"
+    if len(solved) > 1:
+        slow_point, slow = max(solved, key=lambda cell: cell[1].train_seconds)
+        text += f"; the slowest solve took {slow.train_seconds:.1f} s ({slow_point.label})"
+    text += f". {len(solved)} of {len(cells)} points solved the {task}"
+    if unsolved:
+        best_point, best = min(unsolved, key=lambda cell: cell[1].final_metric)
+        text += f"; of the others the best reached {metric} {best.final_metric:.3g} ({best_point.label})"
+    return text + "."

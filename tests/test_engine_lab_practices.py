@@ -100,22 +100,26 @@ def test_the_lengths_experiment_is_one_scheduler_job_and_a_second_ask_comes_from
     assert set(result.metrics) == set(lengths.VARIANTS) and all(math.isfinite(v) for v in result.metrics.values())
     assert result.trace["length"] == 3 and len(result.trace["padded"]["forget_gate"]) == 8
     assert len(result.trace["packed"]["forget_gate"]) == 3
+    padding_forget = result.trace["padded"]["forget_gate"][3:]
+    assert result.trace["padding_forget"] == pytest.approx(sum(padding_forget) / 5)
+    assert 0 < result.trace["padding_retained"] < 1
     again = run_to_end(lengths.iter_lengths(config, lambda: False, scheduler, "me", cache)).partial
     assert again is result and len(scheduler.admissions) == 1
 
 
-def length_result(packed, padded, truncated, forget=None, drift=None):
-    trace = {} if forget is None else {"padding_forget": forget, "padding_cell_drift": drift}
+def length_result(packed, padded, truncated, forget=None, retained=None):
+    trace = {} if forget is None else {"padding_forget": forget, "padding_retained": retained, "length": 10,
+                                       "max_length": 50}
     return lengths.LengthsResult(config=lengths.LengthsConfig(truncate_to=20), seconds={},
                                  metrics={"packed": packed, "padded": padded, "truncated": truncated},
                                  curves={}, baseline=1 / 6, trace=trace)
 
 
 def test_the_lengths_takeaway_is_computed_from_the_numbers():
-    assert lengths.lengths_takeaway(length_result(0.003, 0.158, 0.0468, 0.394, 0.061)) == (
+    assert lengths.lengths_takeaway(length_result(0.003, 0.158, 0.0468, 0.394, 3.2e-17)) == (
         "Packing wins: MSE 0.003 packed against 0.158 padded without packing and 0.0468 truncated to 20 steps; "
-        "over the padding the unpacked LSTM's forget gate averages 0.39 and its cell state moves by 0.06 "
-        "(mean |change|).")
+        "over the 40 padded steps of a length-10 example the unpacked LSTM's forget gate averages 0.39, which keeps "
+        "3.2e-17 of its cell state.")
     assert lengths.lengths_takeaway(length_result(0.05, 0.052, 0.2)) == (
         "Packing made little difference: MSE 0.05 packed against 0.052 padded without packing and 0.2 truncated "
         "to 20 steps.")

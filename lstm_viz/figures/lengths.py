@@ -66,6 +66,7 @@ def padding_gates_figure(trace: dict, labels: dict) -> go.Figure:
     figure.update_layout(**BASE_LAYOUT, height=170 * len(panels) + 120, title=dict(
         text=f"One test example of true length {length}, padded to {total}: mean over units per step "
              "(grey: the padding)"))
+    figure.update_layout(legend=dict(y=-0.6 / len(panels)))  # just under the step axis of this tall figure
     figure.update_xaxes(**GRID)
     figure.update_yaxes(**GRID)
     figure.update_xaxes(title_text="step t", row=len(panels), col=1)

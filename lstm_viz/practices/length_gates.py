@@ -49,8 +49,9 @@ def _read(model, inputs: torch.Tensor) -> dict[str, list[float]]:
 
 def example_trace(packed_model, padded_model, data) -> dict:
     """One test example with as much padding as any (the first of the shortest): the packed model read to its true
-    length, the unpacked one over every padded step; the unpacked LSTM's mean forget gate over the padding and how
-    far (mean |change| over units) its cell state moves from the true end to the last padded step."""
+    length, the unpacked one over every padded step; the unpacked LSTM's mean forget gate over the padding, the
+    share of its cell state at the true end the padding leaves (the product of the forget gates over the padded
+    steps, averaged over units), and how far (mean |change| over units) its cell state moves there."""
     inputs, lengths, targets = data
     index = int(torch.argmin(lengths))
     length = int(lengths[index])
@@ -59,10 +60,12 @@ def example_trace(packed_model, padded_model, data) -> dict:
     padded = _read(padded_model, example)
     trace = {"index": index, "length": length, "max_length": int(example.shape[0]),
              "target": float(targets[index, 0]), "packed": packed, "padded": padded,
-             "padding_forget": None, "padding_cell_drift": None}
+             "padding_forget": None, "padding_cell_drift": None, "padding_retained": None}
     if "forget_gate" in padded and example.shape[0] > length:
         trace["padding_forget"] = float(sum(padded["forget_gate"][length:]) / (example.shape[0] - length))
         with torch.no_grad():
-            cells = lstm_steps(padded_model.recurrent, example)["cell_state"]
-        trace["padding_cell_drift"] = float((cells[-1] - cells[length - 1]).abs().mean())
+            steps = lstm_steps(padded_model.recurrent, example)
+        trace["padding_cell_drift"] = float((steps["cell_state"][-1] - steps["cell_state"][length - 1]).abs().mean())
+        # What is left of the cell state at the true end after the padding: the product of the forget gates.
+        trace["padding_retained"] = float(steps["forget_gate"][length:].prod(dim=0).mean())
     return trace

@@ -280,8 +280,10 @@ def lengths_takeaway(result: LengthsResult) -> str:
         text = f"Packing did not help here: {VARIANT_LABELS[best]} did best, {numbers}"
     forget = result.trace.get("padding_forget") if result.trace else None
     if forget is not None and math.isfinite(forget):
-        text += (f"; over the padding the unpacked LSTM's forget gate averages {forget:.2f} "
-                 f"and its cell state moves by {result.trace['padding_cell_drift']:.2f} (mean |change|)")
+        padded_steps = result.trace["max_length"] - result.trace["length"]
+        text += (f"; over the {padded_steps} padded steps of a length-{result.trace['length']} example the unpacked "
+                 f"LSTM's forget gate averages {forget:.2f}, which keeps {result.trace['padding_retained']:.2g} of "
+                 "its cell state")
     return text + "."
 
 

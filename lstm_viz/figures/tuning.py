@@ -67,10 +67,15 @@ def tuning_heatmap(points, rows, quantity: str, metric_name: str = "MSE") -> go.
             hovertemplate=(f"learning rate %{{y}}<br>hidden %{{x}}<br>batch {batch}<br>{label}: %{{text}}"
                            "<extra></extra>"),
         ), row=1, col=col)
+        # Every cell of the grid, invisible: a facet whose points are all still to come keeps its axes.
+        figure.add_trace(go.Scatter(x=[str(h) for _ in rates for h in hiddens],
+                                    y=[f"{lr:g}" for lr in rates for _ in hiddens], mode="markers",
+                                    marker=dict(opacity=0), showlegend=False, hoverinfo="skip"), row=1, col=col)
         figure.update_xaxes(title_text="hidden size", type="category", row=1, col=col)
         figure.update_yaxes(type="category", row=1, col=col, title_text="learning rate (Adam)" if col == 1 else None)
     colour_title = f"log10 {metric_name}" if log_scale else label
-    figure.update_layout(**BASE_LAYOUT, height=400, title=dict(text=f"Tuning grid: {label}"),
+    figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=90, b=70)}, height=430,
+                         title=dict(text=f"Tuning grid: {label}"),
                          coloraxis=dict(colorscale=GATE_COLORSCALE, reversescale=True,  # low (better) is bright
                                         colorbar=dict(title=dict(text=colour_title, side="right"), thickness=14)))
     return figure

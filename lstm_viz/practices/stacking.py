@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, Hashable, Iterator
 
 from lstm_viz.core.architectures import ARCHITECTURES
+from lstm_viz.core.tasks import get_task
 from lstm_viz.practices.experiment_thread import Update
 from lstm_viz.practices.grid_points import iter_points, point_run_config
 from lstm_viz.rules.errors import ConfigError
@@ -49,6 +50,9 @@ class StackingConfig:
         for layers in self.layers:
             self.sweep_config(layers).validate()
         return self
+
+    def solved_threshold(self) -> float:
+        return get_task(self.task).solved_threshold(self.length)
 
     def parameter_count(self, layers: int) -> int:
         """From the model's parameter shapes (computed without allocating a weight)."""

@@ -27,7 +27,10 @@ def config_from_settings() -> engine.StackingConfig:
 def _draw(result, finished: bool) -> None:
     if not isinstance(result, engine.StackingResult) or not result.rows:
         return
-    st.success(engine.stacking_takeaway(result), icon=":material/lightbulb:")
+    if finished:
+        st.success(engine.stacking_takeaway(result), icon=":material/lightbulb:")
+    else:
+        st.info("So far: " + engine.stacking_takeaway(result), icon=":material/hourglass_top:")
     table = pd.DataFrame([{"layers": row.layers, f"test {row.metric_name}": row.final_metric,
                            "solved at step": row.solved_step, "steps trained": row.steps_trained,
                            "ms per step": row.seconds_per_step * 1e3, "parameters": row.parameters}
@@ -36,7 +39,8 @@ def _draw(result, finished: bool) -> None:
         "ms per step": st.column_config.NumberColumn(format="%.2f", help="measured training time over the steps "
                                                      "trained, evaluations included"),
         "parameters": st.column_config.NumberColumn(format="%d")})
-    charts.show(stacking_figure(result.rows, result.config.arch), key="labchart_stack", in_zip=False)
+    charts.show(stacking_figure(result.rows, result.config.arch, result.config.solved_threshold()), key="labchart_stack",
+                in_zip=False)
 
 
 def _idle() -> None:

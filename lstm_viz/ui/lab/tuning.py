@@ -39,7 +39,10 @@ def _settings(disabled: bool) -> None:
 def _draw(result, finished: bool) -> None:
     if not isinstance(result, engine.TuningResult) or not result.cells():
         return
-    st.success(engine.tuning_takeaway(result), icon=":material/lightbulb:")
+    if finished:
+        st.success(engine.tuning_takeaway(result), icon=":material/lightbulb:")
+    else:
+        st.info("So far: " + engine.tuning_takeaway(result), icon=":material/hourglass_top:")
     view = st.segmented_control("Colour by", LAB_TUNE_VIEWS, key="lab_tune_view", format_func=VIEW_LABELS.get)
     view = view or LAB_TUNE_VIEWS[0]
     metric = result.cells()[0][1].metric_name

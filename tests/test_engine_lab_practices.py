@@ -9,13 +9,21 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lstm_viz.practices import lengths, stacking, tuning
+from lstm_viz.practices import lengths, stacking, step_timing, tuning
+from lstm_viz.practices.grid_points import point_run_config
 from lstm_viz.practices.experiment_thread import BackgroundExperiment, ExperimentSnapshot, Update
 from lstm_viz.practices.length_gates import lstm_steps
 from lstm_viz.rules.errors import ConfigError
 from lstm_viz.runs.scheduler import Scheduler
 from lstm_viz.runs.sweep import PointCache, SweepRow
 from tests.engine_support import one_torch_thread, wait_until  # noqa: F401 - one_torch_thread: autouse fixture
+
+@pytest.fixture(autouse=True)
+def fresh_timings():
+    step_timing.TIMINGS.clear()  # per process: a test that expects a timing job must not find one cached
+    yield
+    step_timing.TIMINGS.clear()
+
 
 TINY_TUNING = tuning.TuningConfig(length=10, learning_rates=(1e-2,), hidden_sizes=(8, 16), batch_sizes=(16,),
                                   steps_per_point=5)
@@ -138,19 +146,18 @@ def sweep_row(final, solved_step=None, seconds=1.0, steps=600, metric_name="MSE"
 
 def tuning_result(rows):
     config = tuning.TuningConfig(learning_rates=(1e-3, 1e-2), hidden_sizes=(16,), batch_sizes=(32,), steps_per_point=600)
-    return tuning.TuningResult(config, tuple(rows))
+    return tuning.TuningResult(config, tuple(rows), step_seconds={(16, 32): 0.01})  # 10 ms per training step
 
 
 def test_the_tuning_takeaway_ranks_solved_points_by_time_to_solve_and_the_others_by_metric():
-    result = tuning_result([sweep_row(0.12), sweep_row(0.004, solved_step=350, seconds=4.1)])
+    result = tuning_result([sweep_row(0.12), sweep_row(0.004, solved_step=350)])
     assert tuning.tuning_takeaway(result) == (
-        "Fastest to solve: lr 0.01, hidden 16, batch 32, 350 steps in 4.1 s. 1 of 2 points solved the adding "
+        "Fastest to solve: lr 0.01, hidden 16, batch 32, 350 steps in 3.5 s. 1 of 2 points solved the adding "
         "problem T=50 within 600 steps; of the others the best reached MSE 0.12 (lr 0.001, hidden 16, batch 32).")
     # The lowest final error is not the quickest solve: a solved run stops at its first error below 0.01.
-    result = tuning_result([sweep_row(0.008, solved_step=200, seconds=2.0),
-                            sweep_row(0.004, solved_step=500, seconds=6.0)])
+    result = tuning_result([sweep_row(0.008, solved_step=200), sweep_row(0.004, solved_step=500)])
     assert tuning.tuning_takeaway(result) == (
-        "Fastest to solve: lr 0.001, hidden 16, batch 32, 200 steps in 2.0 s; the slowest solve took 6.0 s "
+        "Fastest to solve: lr 0.001, hidden 16, batch 32, 200 steps in 2.0 s; the slowest solve took 5.0 s "
         "(lr 0.01, hidden 16, batch 32). 2 of 2 points solved the adding problem T=50 within 600 steps.")
     assert tuning.tuning_takeaway(tuning_result([sweep_row(0.15), sweep_row(0.09)])) == (
         "No point solved the adding problem T=50 within 600 steps: the best reached MSE 0.09 (lr 0.01, hidden 16, "
@@ -158,20 +165,27 @@ def test_the_tuning_takeaway_ranks_solved_points_by_time_to_solve_and_the_others
     assert tuning.tuning_takeaway(tuning_result([None, None])) == "No grid point has finished yet."
 
 
-def test_a_grid_point_is_a_sweep_point_queued_on_the_scheduler_behind_a_busy_slot():
+def test_the_grid_s_timing_and_its_points_queue_on_the_scheduler_behind_busy_slots():
     scheduler, cache = Scheduler(capacity=1), PointCache()
     blocker = scheduler.submit("someone else", "training", 1.0)
-    assert blocker.admitted
     updates = tuning.iter_tuning(TINY_TUNING, lambda: False, scheduler, "me", cache)
-    first = next(updates)
-    while first.queued is None:
-        first = next(updates)
-    assert first.queued.kind == "sweep point" and first.queued.position == 1 and first.queued.owner == "me"
+    update = next(updates)
+    assert update.queued is not None and update.queued.kind == step_timing.TIMING_KIND and update.queued.owner == "me"
     blocker.finish()
+    while next(updates).queued is not None:
+        pass  # the timing job now holds the slot
+    second = scheduler.submit("someone else", "training", 1.0)  # queues before the grid's first point
+    update = next(updates)
+    while update.queued is None:
+        update = next(updates)
+    assert update.queued.kind == "sweep point" and update.queued.position == 1 and second.admitted
+    second.finish()
     last = run_to_end(updates)
-    assert [t.kind for t in scheduler.admissions] == ["training", "sweep point", "sweep point"]
+    assert [t.kind for t in scheduler.admissions] == [
+        "training", step_timing.TIMING_KIND, "training", "sweep point", "sweep point"]
     assert all(row is not None and not row.cached for row in last.partial.rows)
     assert [point.hidden_size for point, _ in last.partial.cells()] == [8, 16]
+    assert sorted(last.partial.step_seconds) == [(8, 16), (16, 16)]
 
 
 def test_cancel_stops_the_grid_and_keeps_the_finished_points_and_a_repeat_trains_nothing():
@@ -180,6 +194,8 @@ def test_cancel_stops_the_grid_and_keeps_the_finished_points_and_a_repeat_trains
     stop = threading.Event()
     kept = None
     for update in tuning.iter_tuning(config, stop.is_set, scheduler, "me", cache):
+        if update.partial is None:
+            continue  # the side-by-side timing of the grid's settings, before its points
         kept = update.partial
         if update.partial.rows[0] is not None:
             stop.set()  # Cancel once the first point is done, while the second is about to train
@@ -189,7 +205,7 @@ def test_cancel_stops_the_grid_and_keeps_the_finished_points_and_a_repeat_trains
     run_to_end(tuning.iter_tuning(config, lambda: False, scheduler, "me", cache))
     admitted = len(scheduler.admissions)
     repeat = run_to_end(tuning.iter_tuning(config, lambda: False, scheduler, "another session", cache)).partial
-    assert len(scheduler.admissions) == admitted  # nothing trained, nothing queued
+    assert len(scheduler.admissions) == admitted  # nothing trained, nothing timed, nothing queued
     assert all(row.cached for row in repeat.rows)
 
 
@@ -251,9 +267,19 @@ def test_stacking_trains_each_depth_through_the_scheduler_and_measures_its_step_
     scheduler = Scheduler(capacity=1)
     result = run_to_end(stacking.iter_stacking(config, lambda: False, scheduler, "me", PointCache())).partial
     assert [row.layers for row in result.rows] == [1, 2, 3]
-    assert [t.kind for t in scheduler.admissions] == ["sweep point"] * 3
+    # First the depths' training steps timed side by side (one job), then one sweep point per depth.
+    assert [t.kind for t in scheduler.admissions] == [step_timing.TIMING_KIND] + ["sweep point"] * 3
     assert all(row.seconds_per_step > 0 and row.steps_trained == 4 for row in result.rows)
     assert [row.parameters for row in result.rows] == [config.parameter_count(n) for n in (1, 2, 3)]
+
+
+def test_the_side_by_side_timing_runs_every_depth_in_turns_and_stops_when_asked():
+    config = stacking.StackingConfig(length=8, hidden_size=6, batch_size=8)
+    runs = {layers: point_run_config(config.sweep_config(layers)) for layers in (1, 2, 3)}
+    timings = step_timing.time_training_steps(runs, rounds=2, steps=2)
+    assert sorted(timings) == [1, 2, 3] and all(0 < seconds < 5 for seconds in timings.values())
+    calls = []
+    assert step_timing.time_training_steps(runs, lambda: calls.append(1) or len(calls) > 2, rounds=2, steps=1) is None
 
 
 # ----- the experiment thread -----

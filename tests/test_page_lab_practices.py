@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from lstm_viz.practices import lengths, stacking, tuning
+from lstm_viz.practices import lengths, stacking, step_timing, tuning
 from lstm_viz.runs.sweep import POINT_CACHE
 from tests import app_support
 from tests.app_support import clear_streamlit_caches, refresh_while
@@ -28,10 +28,12 @@ def clear_caches():
     clear_streamlit_caches()
     POINT_CACHE.clear()
     lengths.RESULTS.clear()
+    step_timing.TIMINGS.clear()
     yield
     clear_streamlit_caches()
     POINT_CACHE.clear()
     lengths.RESULTS.clear()
+    step_timing.TIMINGS.clear()
 
 
 def handle(at, name):

@@ -24,7 +24,7 @@ def stacking_figure(rows, arch: str, solved_threshold: float | None = None) -> g
     threshold below which a depth counts as solved."""
     metric_name = rows[0].metric_name if rows else "metric"
     panels = (("final_metric", f"final test {metric_name} (log)"), ("steps", "steps trained"),
-              ("ms_per_step", "ms per training step (measured)"), ("parameters", "parameters"))
+              ("ms_per_step", "ms per training step (side by side)"), ("parameters", "parameters"))
     figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[title for _, title in panels],
                            horizontal_spacing=0.07)
     layers = [f"{row.layers} layer{'s' if row.layers > 1 else ''}" for row in rows]

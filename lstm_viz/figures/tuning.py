@@ -14,35 +14,36 @@ from lstm_viz.figures.style import BASE_LAYOUT, GATE_COLORSCALE
 QUANTITIES = {
     "metric": "final test {metric}",
     "steps": "steps to solve",
-    "seconds": "seconds to solve (measured)",
+    "seconds": "seconds to solve (steps x measured time per step)",
 }
 
 
-def _value(row, quantity: str) -> float:
+def _value(row, quantity: str, seconds: float | None) -> float:
     if row is None:
         return math.nan
     if quantity == "metric":
         return row.final_metric
     if row.solved_step is None:
         return math.nan
-    return float(row.solved_step) if quantity == "steps" else row.train_seconds
+    return float(row.solved_step) if quantity == "steps" else seconds
 
 
-def _cell_text(row, quantity: str) -> str:
+def _cell_text(row, quantity: str, seconds: float | None) -> str:
     if row is None:
         return "…"
     if quantity == "metric":
         return f"{row.final_metric:.3g}"
     if row.solved_step is None:
         return "not solved"
-    return f"{row.solved_step:,}" if quantity == "steps" else f"{row.train_seconds:.1f} s"
+    return f"{row.solved_step:,}" if quantity == "steps" else f"{seconds:.1f} s"
 
 
-def tuning_heatmap(points, rows, quantity: str, metric_name: str = "MSE") -> go.Figure:
+def tuning_heatmap(points, rows, quantity: str, metric_name: str = "MSE", solve_seconds=None) -> go.Figure:
     """Long because each facet builds its own grid of values and texts over a shared colour axis.
 
-    `points` (TuningPoint) and `rows` (SweepRow or None) in the same order; one facet per batch size, learning rate
-    down, hidden size across. The metric is coloured on a log scale (its decades matter), times linearly."""
+    `points` (TuningPoint) and `rows` (SweepRow or None) in the same order; `solve_seconds(point, row)` gives a
+    solved point's seconds. One facet per batch size, learning rate down, hidden size across. The metric is coloured
+    on a log scale (its decades matter), times linearly."""
     batches = sorted({point.batch_size for point in points})
     rates = sorted({point.learning_rate for point in points})
     hiddens = sorted({point.hidden_size for point in points})
@@ -58,9 +59,10 @@ def tuning_heatmap(points, rows, quantity: str, metric_name: str = "MSE") -> go.
             if point.batch_size != batch:
                 continue
             r, h = rates.index(point.learning_rate), hiddens.index(point.hidden_size)
-            value = _value(row, quantity)
+            seconds = solve_seconds(point, row) if quantity == "seconds" and row is not None else None
+            value = _value(row, quantity, seconds)
             values[r, h] = math.log10(value) if log_scale and value > 0 else value
-            texts[r][h] = _cell_text(row, quantity)
+            texts[r][h] = _cell_text(row, quantity, seconds)
         figure.add_trace(go.Heatmap(
             x=[str(h) for h in hiddens], y=[f"{lr:g}" for lr in rates], z=values.astype(np.float32), text=texts,
             texttemplate="%{text}", textfont=dict(size=13), coloraxis="coloraxis", xgap=2, ygap=2,

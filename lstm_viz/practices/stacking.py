@@ -4,13 +4,14 @@ test metric, the measured training time per step and the parameter count; and a 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Iterator
 
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.tasks import get_task
 from lstm_viz.practices.experiment_thread import Update
 from lstm_viz.practices.grid_points import iter_points, point_run_config
+from lstm_viz.practices.step_timing import timed_job
 from lstm_viz.rules.errors import ConfigError
 from lstm_viz.rules.ranges import LAB_STACK_LAYERS, LAB_STACK_STEPS_RANGE
 from lstm_viz.runs.scheduler import Scheduler
@@ -67,9 +68,12 @@ class StackingRow:
     final_metric: float
     solved_step: int | None
     steps_trained: int
-    seconds_per_step: float  # measured training time (forward, backward, Adam, evaluations) over the steps trained
+    # Measured side by side: every depth's training step (forward, backward, clipping, Adam) timed in turns on one
+    # batch in the same job, so all depths run under the same load (the runs' own wall times are not comparable: a
+    # depth may come from the cache, trained while the server was busier or quieter).
+    seconds_per_step: float
     parameters: int
-    cached: bool  # trained earlier on this server: its time per step was measured then
+    cached: bool  # this depth's run was taken from the server's point cache
 
 
 @dataclass(frozen=True)
@@ -78,22 +82,28 @@ class StackingResult:
     rows: tuple[StackingRow, ...]  # the depths finished so far, fewest layers first
 
 
-def stacking_row(config: StackingConfig, layers: int, row: SweepRow) -> StackingRow:
+def stacking_row(config: StackingConfig, layers: int, row: SweepRow, seconds_per_step: float) -> StackingRow:
     return StackingRow(layers=layers, metric_name=row.metric_name, final_metric=row.final_metric,
                        solved_step=row.solved_step, steps_trained=row.steps_trained,
-                       seconds_per_step=row.train_seconds / max(1, row.steps_trained),
-                       parameters=config.parameter_count(layers), cached=row.cached)
+                       seconds_per_step=seconds_per_step, parameters=config.parameter_count(layers),
+                       cached=row.cached)
 
 
 def iter_stacking(config: StackingConfig, should_stop: Callable[[], bool], scheduler: Scheduler | None = None,
                   owner: Hashable = None, cache: PointCache | None = POINT_CACHE) -> Iterator[Update]:
+    """First the time per step of every depth, side by side (one short job), then each depth's run (a sweep point,
+    maybe from the cache); `partial` is a StackingResult of the depths finished so far."""
     config.validate()
+    runs = {layers: point_run_config(config.sweep_config(layers)) for layers in config.layers}
+    timings = yield from timed_job(runs, "stacking: time per step", should_stop, scheduler, owner)
+    if timings is None:
+        return
     configs = [config.sweep_config(layers) for layers in config.layers]
     labels = [f"{layers} layer{'s' if layers > 1 else ''}" for layers in config.layers]
     for update in iter_points(configs, labels, cache, should_stop, scheduler, owner):
-        rows = tuple(stacking_row(config, layers, row) for layers, row in zip(config.layers, update.partial)
-                     if row is not None)
-        yield Update(update.done, update.total, update.message, StackingResult(config, rows), update.queued)
+        rows = tuple(stacking_row(config, layers, row, timings[layers])
+                     for layers, row in zip(config.layers, update.partial) if row is not None)
+        yield replace(update, partial=StackingResult(config, rows))
 
 
 def _layers(count: int) -> str:
@@ -101,7 +111,8 @@ def _layers(count: int) -> str:
 
 
 def _solve_seconds(row: StackingRow) -> float:
-    return row.seconds_per_step * row.steps_trained  # the run stopped at its solve
+    """Steps to the solve (the run stopped there) at the depth's side-by-side measured time per step."""
+    return row.seconds_per_step * row.steps_trained
 
 
 def _cost(row: StackingRow, shallow: StackingRow) -> str:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable, Hashable, Iterator
 
 from lstm_viz.core.tasks import get_task
 from lstm_viz.practices.experiment_thread import Update
-from lstm_viz.practices.grid_points import cached_row, iter_points
+from lstm_viz.practices.grid_points import cached_row, iter_points, point_run_config
+from lstm_viz.practices.step_timing import timed_job
 from lstm_viz.rules.errors import ConfigError
 from lstm_viz.rules.ranges import (
     LAB_TUNE_BATCH_SIZES, LAB_TUNE_HIDDEN_SIZES, LAB_TUNE_LEARNING_RATES, LAB_TUNE_MAX_POINTS, LAB_TUNE_STEPS_RANGE,
@@ -90,32 +91,42 @@ class TuningConfig:
 class TuningResult:
     config: TuningConfig
     rows: tuple[SweepRow | None, ...]  # in the order of config.points(); None: not trained (stopped before it)
+    # Seconds per training step by (hidden size, batch size), timed side by side in this run
+    # (lstm_viz.practices.step_timing); the learning rate does not change a step's work.
+    step_seconds: dict = field(default_factory=dict)
 
     def cells(self) -> list[tuple[TuningPoint, SweepRow]]:
         return [(point, row) for point, row in zip(self.config.points(), self.rows) if row is not None]
 
+    def solve_seconds(self, point: TuningPoint, row: SweepRow) -> float | None:
+        """The steps to the solve at the side-by-side measured time per step (training steps only); None: unsolved."""
+        if row.solved_step is None:
+            return None
+        return row.solved_step * self.step_seconds[(point.hidden_size, point.batch_size)]
+
 
 def iter_tuning(config: TuningConfig, should_stop: Callable[[], bool], scheduler: Scheduler | None = None,
                 owner: Hashable = None, cache: PointCache | None = POINT_CACHE) -> Iterator[Update]:
-    """Each grid point in turn (batch size outermost, so a facet fills before the next); `partial` is a
-    TuningResult of the points so far."""
+    """First every (hidden size, batch size) pair's training step timed side by side (one short job), then each grid
+    point in turn (batch size outermost, so a facet fills before the next); `partial` is a TuningResult of the points
+    so far."""
     config.validate()
     points = config.points()
     configs = [config.sweep_config(point) for point in points]
+    pairs = {}
+    for point, sweep_config in zip(points, configs):
+        pairs.setdefault((point.hidden_size, point.batch_size), point_run_config(sweep_config))
+    step_seconds = yield from timed_job(pairs, "tuning: time per step", should_stop, scheduler, owner)
+    if step_seconds is None:
+        return
     for update in iter_points(configs, [point.label for point in points], cache, should_stop, scheduler, owner):
-        yield Update(update.done, update.total, update.message, TuningResult(config, tuple(update.partial)),
-                     update.queued)
-
-
-def solve_seconds(row: SweepRow) -> float | None:
-    """Measured training seconds to the solve: the run stops when it solves, so its training time is that."""
-    return row.train_seconds if row.solved_step is not None else None
+        yield replace(update, partial=TuningResult(config, tuple(update.partial), step_seconds))
 
 
 def tuning_takeaway(result: TuningResult) -> str:
-    """One sentence from the numbers. A point stops when it solves, so the solved points are ranked by their
-    measured time to solve (a solved point's final metric is only its first below the threshold); the points that
-    did not solve, by their metric after the whole budget."""
+    """One sentence from the numbers. A point stops when it solves, so the solved points are ranked by their time to
+    solve (steps x the side-by-side measured time per step; a solved point's final metric is only its first below
+    the threshold); the points that did not solve, by their metric after the whole budget."""
     cells = [(point, row) for point, row in result.cells() if math.isfinite(row.final_metric)]
     if not cells:
         return "No grid point has finished yet."
@@ -129,11 +140,12 @@ def tuning_takeaway(result: TuningResult) -> str:
         worst_point, worst = max(unsolved, key=lambda cell: cell[1].final_metric)
         return (f"No point solved the {task}: the best reached {metric} {best.final_metric:.3g} ({best_point.label}), "
                 f"the worst {worst.final_metric:.3g} ({worst_point.label}).")
-    fast_point, fast = min(solved, key=lambda cell: cell[1].train_seconds)
-    text = f"Fastest to solve: {fast_point.label}, {fast.solved_step:,} steps in {fast.train_seconds:.1f} s"
+    seconds = lambda cell: result.solve_seconds(*cell)  # noqa: E731
+    fast = min(solved, key=seconds)
+    text = f"Fastest to solve: {fast[0].label}, {fast[1].solved_step:,} steps in {seconds(fast):.1f} s"
     if len(solved) > 1:
-        slow_point, slow = max(solved, key=lambda cell: cell[1].train_seconds)
-        text += f"; the slowest solve took {slow.train_seconds:.1f} s ({slow_point.label})"
+        slow = max(solved, key=seconds)
+        text += f"; the slowest solve took {seconds(slow):.1f} s ({slow[0].label})"
     text += f". {len(solved)} of {len(cells)} points solved the {task}"
     if unsolved:
         best_point, best = min(unsolved, key=lambda cell: cell[1].final_metric)

@@ -36,8 +36,8 @@ def _draw(result, finished: bool) -> None:
                            "ms per step": row.seconds_per_step * 1e3, "parameters": row.parameters}
                           for row in result.rows])
     st.dataframe(table, hide_index=True, column_config={
-        "ms per step": st.column_config.NumberColumn(format="%.2f", help="measured training time over the steps "
-                                                     "trained, evaluations included"),
+        "ms per step": st.column_config.NumberColumn(format="%.2f", help="one training step (forward, backward, "
+                                                     "clipping, Adam), every depth timed in turns in this run"),
         "parameters": st.column_config.NumberColumn(format="%d")})
     charts.show(stacking_figure(result.rows, result.config.arch, result.config.solved_threshold()), key="labchart_stack",
                 in_zip=False)
@@ -53,7 +53,9 @@ def section(page) -> None:
     config = config_from_settings()
     st.subheader("Stacking: one, two or three layers")
     st.caption(f"The adding problem at T={config.length}, seed 0, the same width in every layer; each depth trains "
-               "until it solves (test MSE < 0.01) or uses its budget.")
+               "until it solves (test MSE < 0.01) or uses its budget. The time per step is measured with every depth "
+               "timed in turns in the same job, so all run under the same load; a depth's time to solve is its "
+               "steps times that.")
     running = experiment_panel.handle(NAME).is_running()
     left, middle, right = st.columns([2, 1, 1])
     left.segmented_control("Cell", LAB_LEN_CELLS, key="lab_stack_arch", format_func=CELL_LABELS.get,

@@ -46,10 +46,14 @@ def _draw(result, finished: bool) -> None:
     view = st.segmented_control("Colour by", LAB_TUNE_VIEWS, key="lab_tune_view", format_func=VIEW_LABELS.get)
     view = view or LAB_TUNE_VIEWS[0]
     metric = result.cells()[0][1].metric_name
-    charts.show(tuning_heatmap(result.config.points(), result.rows, view, metric), key="labchart_tune_heatmap",
-                in_zip=False)
-    st.caption(f"Colour: {QUANTITIES[view].format(metric=metric)}. Times are measured on this server when the point "
-               "was trained (a point another session trained earlier is shown from the server's cache).")
+    charts.show(tuning_heatmap(result.config.points(), result.rows, view, metric, result.solve_seconds),
+                key="labchart_tune_heatmap", in_zip=False)
+    timings = ", ".join(f"H{hidden}/B{batch} {seconds * 1e3:.1f} ms"
+                        for (hidden, batch), seconds in sorted(result.step_seconds.items()))
+    st.caption(f"Colour: {QUANTITIES[view].format(metric=metric)}. A point stops when it solves, so a solved point's "
+               "final metric is its first below 0.01: compare the solved ones by their time to solve. Seconds are "
+               "the steps to the solve times the training step of its hidden and batch size, timed side by side "
+               f"in this run (so every point is measured under the same load): {timings} per step.")
 
 
 def _idle() -> None:

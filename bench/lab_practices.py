@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from lstm_viz.practices import lengths, stacking, tuning  # noqa: E402
+from lstm_viz.practices import lengths, stacking, step_timing, tuning  # noqa: E402
 from lstm_viz.runs.scheduler import Scheduler  # noqa: E402
 
 
@@ -24,6 +24,7 @@ def load() -> str:
 
 
 def run(generator) -> object:
+    step_timing.TIMINGS.clear()  # measure the step times in this run
     last = None
     for last in generator:
         pass
@@ -44,8 +45,10 @@ def bench_tuning(scheduler: Scheduler) -> None:
     result = run(tuning.iter_tuning(tuning.TuningConfig(), lambda: False, scheduler, "bench", cache=None))
     print(f"tuning: {time.perf_counter() - started:.1f} s wall, load {load()}")
     for point, row in result.cells():
-        solved = f"solved at {row.solved_step} in {row.train_seconds:.1f} s" if row.solved_step else "not solved"
+        solved = (f"solved at {row.solved_step} ({result.solve_seconds(point, row):.1f} s at the side-by-side step "
+                  f"time; the run itself took {row.train_seconds:.1f} s)" if row.solved_step else "not solved")
         print(f"  {point.label:<32} MSE {row.final_metric:.4f}  {solved} ({row.steps_trained} steps)")
+    print("  step times:", {pair: round(seconds * 1e3, 2) for pair, seconds in sorted(result.step_seconds.items())})
     print("  takeaway:", tuning.tuning_takeaway(result))
 
 

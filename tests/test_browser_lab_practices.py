@@ -19,7 +19,7 @@ def test_the_lengths_section_runs_and_draws_the_gates_on_the_padding(app_url, pa
     expect(page.get_by_text("packed against").filter(visible=True).first).to_be_visible(timeout=120_000)
     chart = page.locator(".st-key-labchart_len_gates .stPlotlyChart").filter(visible=True).first
     expect(chart).to_be_visible(timeout=30_000)
-    expect(chart.get_by_text("One test example of true length 3, padded to 12").first).to_be_attached()
+    expect(chart.get_by_text("One test example of true length 3, padded to 12", exact=False).first).to_be_attached()
     # Five panels (three gates, the cell state, the prediction), each with the packed and the unpacked line.
     expect(chart.locator("g.scatterlayer g.trace")).to_have_count(10)
     expect(chart.get_by_text("forget gate").first).to_be_attached()

@@ -111,6 +111,8 @@ def test_the_lengths_experiment_is_one_scheduler_job_and_a_second_ask_comes_from
     padding_forget = result.trace["padded"]["forget_gate"][3:]
     assert result.trace["padding_forget"] == pytest.approx(sum(padding_forget) / 5)
     assert 0 < result.trace["padding_retained"] < 1
+    first, second = result.trace["marked_steps"]  # counted from 1, both inside the true length of 3
+    assert 1 <= first <= 1 < second <= 3
     again = run_to_end(lengths.iter_lengths(config, lambda: False, scheduler, "me", cache)).partial
     assert again is result and len(scheduler.admissions) == 1
 
@@ -304,3 +306,19 @@ def test_stop_ends_a_background_experiment_and_keeps_its_last_update():
     experiment.stop()
     snapshot = experiment.snapshot()
     assert not experiment.alive and snapshot.status == "stopped" and snapshot.partial >= 3
+
+
+def test_the_tuning_heatmap_writes_each_point_s_value_and_leaves_pending_points_open():
+    from lstm_viz.figures.tuning import tuning_heatmap
+
+    config = tuning.TuningConfig(learning_rates=(1e-3, 1e-2), hidden_sizes=(16,), batch_sizes=(32, 64))
+    # Points go batch size first: (1e-3, 32), (1e-2, 32), (1e-3, 64), (1e-2, 64).
+    result = tuning.TuningResult(config, (sweep_row(0.12), sweep_row(0.004, solved_step=350), None, None),
+                                 step_seconds={(16, 32): 0.01, (16, 64): 0.02})
+    figure = tuning_heatmap(config.points(), result.rows, "seconds", "MSE", result.solve_seconds)
+    first, second = [trace for trace in figure.data if trace.type == "heatmap"]
+    assert list(map(list, first.text)) == [["not solved"], ["3.5 s"]]
+    assert list(map(list, second.text)) == [["…"], ["…"]]
+    metric = tuning_heatmap(config.points(), result.rows, "metric", "MSE", result.solve_seconds)
+    values = [trace for trace in metric.data if trace.type == "heatmap"][0].z
+    assert [round(10 ** float(v[0]), 6) for v in values] == [0.12, 0.004]  # coloured by log10, written as is

@@ -6,7 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lstm_viz.figures.style import BASE_LAYOUT, BASELINE_COLOUR, GRID, OKABE_ITO, finite_or_nan, html_label
+from lstm_viz.figures.style import (
+    BASE_LAYOUT, BASELINE_COLOUR, GRID, MARKER_COLOUR, OKABE_ITO, finite_or_nan, html_label,
+)
 
 VARIANT_COLOURS = {"packed": OKABE_ITO[0], "padded": OKABE_ITO[5], "truncated": OKABE_ITO[1]}
 VARIANT_DASH = {"packed": "solid", "padded": "dash", "truncated": "dot"}
@@ -43,8 +45,8 @@ def padding_gates_figure(trace: dict, labels: dict) -> go.Figure:
     """Long because each panel gets both models, the shaded padding and its own axis title.
 
     Per step of one test example, each quantity averaged over the units: the packed model up to the true length
-    (its state stops there), the unpacked one over every padded step; the padding is shaded and the prediction
-    panel has the target."""
+    (its state stops there), the unpacked one over every padded step; the padding is shaded, the two marked steps
+    are dotted lines and the prediction panel has the target."""
     panels = _panels(trace)
     length, total = trace["length"], trace["max_length"]
     figure = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.035,
@@ -59,13 +61,15 @@ def padding_gates_figure(trace: dict, labels: dict) -> go.Figure:
                 hovertemplate="step %{x}<br>%{y:.3f}<extra>%{fullData.name}</extra>"), row=row, col=1)
         figure.add_vrect(x0=length + 0.5, x1=total + 0.5, fillcolor="#999999", opacity=0.15, line_width=0,
                          row=row, col=1)
+        for step in trace.get("marked_steps", ()):
+            figure.add_vline(x=step, line=dict(color=MARKER_COLOUR, dash="dot", width=1.5), row=row, col=1)
         if key.endswith("_gate"):
             figure.update_yaxes(range=[0, 1], row=row, col=1)
     figure.add_hline(y=trace["target"], line=dict(color=BASELINE_COLOUR, dash="dot"), row=len(panels), col=1,
                      annotation_text=f"target {trace['target']:.2f}", annotation_position="bottom right")
     figure.update_layout(**BASE_LAYOUT, height=170 * len(panels) + 120, title=dict(
         text=f"One test example of true length {length}, padded to {total}: mean over units per step "
-             "(grey: the padding)"))
+             "(grey: the padding; orange: the two marked values)"))
     figure.update_layout(legend=dict(y=-0.6 / len(panels)))  # just under the step axis of this tall figure
     figure.update_xaxes(**GRID)
     figure.update_yaxes(**GRID)

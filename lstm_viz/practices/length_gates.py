@@ -60,6 +60,7 @@ def example_trace(packed_model, padded_model, data) -> dict:
     padded = _read(padded_model, example)
     trace = {"index": index, "length": length, "max_length": int(example.shape[0]),
              "target": float(targets[index, 0]), "packed": packed, "padded": padded,
+             "marked_steps": [int(step) + 1 for step in example[:, 1].nonzero().flatten().tolist()],  # from 1
              "padding_forget": None, "padding_cell_drift": None, "padding_retained": None}
     if "forget_gate" in padded and example.shape[0] > length:
         trace["padding_forget"] = float(sum(padded["forget_gate"][length:]) / (example.shape[0] - length))

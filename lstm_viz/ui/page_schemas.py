@@ -267,7 +267,7 @@ LAB = PageSchema("lab", (
     Field("lab_tune_batches", [str(v) for v in LAB_TUNE_DEFAULT.batch_sizes],
           ListOf(LAB_TUNE_BATCH_TEXTS), "multiselect"),
     Field("lab_tune_steps", LAB_TUNE_DEFAULT.steps_per_point, whole(*LAB_TUNE_STEPS_RANGE), "number_input"),
-    Field("lab_tune_view", "metric", one_of(LAB_TUNE_VIEWS), "segmented_control"),
+    Field("lab_tune_view", "seconds", one_of(LAB_TUNE_VIEWS), "segmented_control"),  # solved runs differ in time
     # Stacking (lstm_viz.ui.lab.stacking): the cell, its width and the budget of each depth.
     Field("lab_stack_arch", LAB_STACK_DEFAULT.arch, one_of(LAB_LEN_CELLS), "segmented_control"),
     Field("lab_stack_hidden", LAB_STACK_DEFAULT.hidden_size, whole(*LAB_HIDDEN_RANGE), "number_input"),

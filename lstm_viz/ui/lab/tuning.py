@@ -80,9 +80,13 @@ def section(page) -> None:
         points = config.points()
         cached = sum(engine.cached_row(config.sweep_config(point), POINT_CACHE) is not None for point in points)
         plan = (f"{len(points)} points ({len(config.learning_rates)} x {len(config.hidden_sizes)} x "
-                f"{len(config.batch_sizes)}), up to {config.steps_per_point:,} steps each: at most about "
-                f"{format_duration(config.estimated_seconds(POINT_CACHE))} of training on a quiet machine")
-        plan += f"; {cached} already computed on this server." if cached else "."
+                f"{len(config.batch_sizes)}), up to {config.steps_per_point:,} steps each")
+        if cached == len(points):
+            plan += ": all already computed on this server, so Run shows them at once."
+        else:
+            plan += (f": at most about {format_duration(config.estimated_seconds(POINT_CACHE))} of training on a "
+                     "quiet machine, less where points solve early")
+            plan += f"; {cached} already computed on this server." if cached else "."
     experiment_panel.controls(NAME, lambda: experiment_panel.start(
         NAME, lambda stop, scheduler, owner: engine.iter_tuning(config, stop, scheduler, owner)), problem, plan)
     experiment_panel.live(NAME, _draw, _idle)

@@ -322,3 +322,16 @@ def test_the_tuning_heatmap_writes_each_point_s_value_and_leaves_pending_points_
     metric = tuning_heatmap(config.points(), result.rows, "metric", "MSE", result.solve_seconds)
     values = [trace for trace in metric.data if trace.type == "heatmap"][0].z
     assert [round(10 ** float(v[0]), 6) for v in values] == [0.12, 0.004]  # coloured by log10, written as is
+
+
+def test_a_gru_run_shows_its_hidden_state_on_the_padding_and_its_takeaway_names_no_gate():
+    from lstm_viz.figures.lengths import padding_gates_figure
+
+    config = lengths.LengthsConfig(arch="gru", min_length=3, max_length=8, truncate_to=4, hidden_size=4,
+                                   batch_size=8, steps=2)
+    result = run_to_end(lengths.iter_lengths(config, lambda: False, cache=None)).partial
+    assert "forget_gate" not in result.trace["padded"] and result.trace["padding_forget"] is None
+    assert len(result.trace["padded"]["hidden_state"]) == 8 and len(result.trace["packed"]["hidden_state"]) == 3
+    assert "forget gate" not in lengths.lengths_takeaway(result)
+    figure = padding_gates_figure(result.trace, lengths.VARIANT_LABELS)
+    assert len(figure.data) == 4  # hidden state and prediction, each for both models

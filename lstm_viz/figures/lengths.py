@@ -67,9 +67,10 @@ def padding_gates_figure(trace: dict, labels: dict) -> go.Figure:
             figure.update_yaxes(range=[0, 1], row=row, col=1)
     figure.add_hline(y=trace["target"], line=dict(color=BASELINE_COLOUR, dash="dot"), row=len(panels), col=1,
                      annotation_text=f"target {trace['target']:.2f}", annotation_position="bottom right")
-    figure.update_layout(**BASE_LAYOUT, height=170 * len(panels) + 120, title=dict(
-        text=f"One test example of true length {length}, padded to {total}: mean over units per step "
-             "(grey: the padding; orange: the two marked values)"))
+    figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=110, b=100)},
+                         height=170 * len(panels) + 150, title=dict(
+        text=f"One test example of true length {length}, padded to {total}",
+        subtitle=dict(text="mean over units per step; grey: the padding; orange dots: the two marked values")))
     figure.update_layout(legend=dict(y=-0.6 / len(panels)))  # just under the step axis of this tall figure
     figure.update_xaxes(**GRID)
     figure.update_yaxes(**GRID)

@@ -23,7 +23,7 @@ def stacking_figure(rows, arch: str, solved_threshold: float | None = None) -> g
     """`rows`: StackingRow per depth. Four panels of bars; the metric on a log axis (its decades matter), with the
     threshold below which a depth counts as solved."""
     metric_name = rows[0].metric_name if rows else "metric"
-    panels = (("final_metric", f"final test {metric_name} (log)"), ("steps", "steps trained"),
+    panels = (("final_metric", f"final test {metric_name} (log; dots: solved)"), ("steps", "steps trained"),
               ("ms_per_step", "ms per training step (side by side)"), ("parameters", "parameters"))
     figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[title for _, title in panels],
                            horizontal_spacing=0.07)
@@ -36,8 +36,8 @@ def stacking_figure(rows, arch: str, solved_threshold: float | None = None) -> g
         figure.update_xaxes(title_text="depth", row=1, col=col, **GRID)
         figure.update_yaxes(type="log" if key == "final_metric" else "linear", row=1, col=col, **GRID)
     if solved_threshold is not None:
-        figure.add_hline(y=solved_threshold, line=dict(color=BASELINE_COLOUR, dash="dot"), row=1, col=1,
-                         annotation_text="solved below", annotation_position="top left")
+        # No annotation: on a log axis Plotly places an hline's annotation at the top of the panel, not by the line.
+        figure.add_hline(y=solved_threshold, line=dict(color=BASELINE_COLOUR, dash="dot"), row=1, col=1)
     figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=90, b=70)}, height=430,
                          title=dict(text="Stacking: what each extra layer buys and costs"))
     return figure

@@ -75,7 +75,7 @@ def tuning_heatmap(points, rows, quantity: str, metric_name: str = "MSE", solve_
                                     marker=dict(opacity=0), showlegend=False, hoverinfo="skip"), row=1, col=col)
         figure.update_xaxes(title_text="hidden size", type="category", row=1, col=col)
         figure.update_yaxes(type="category", row=1, col=col, title_text="learning rate (Adam)" if col == 1 else None)
-    colour_title = f"log10 {metric_name}" if log_scale else label
+    colour_title = {"metric": f"log10 {metric_name}", "steps": "steps", "seconds": "seconds"}[quantity]
     figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=90, b=70)}, height=430,
                          title=dict(text=f"Tuning grid: {label}"),
                          coloraxis=dict(colorscale=GATE_COLORSCALE, reversescale=True,  # low (better) is bright

@@ -20,7 +20,7 @@ def _panel_values(rows, key: str) -> tuple[list[float], list[str]]:
 
 
 def stacking_figure(rows, arch: str, solved_threshold: float | None = None) -> go.Figure:
-    """`rows`: StackingRow per depth. Four panels of bars; the metric on a log axis (its decades matter), with the
+    """`rows`: StackingRow per depth. Four panels, bars but for the metric: markers on a log axis (its decades matter), with the
     threshold below which a depth counts as solved."""
     metric_name = rows[0].metric_name if rows else "metric"
     panels = (("final_metric", f"final test {metric_name} (log; dots: solved)"), ("steps", "steps trained"),
@@ -30,9 +30,13 @@ def stacking_figure(rows, arch: str, solved_threshold: float | None = None) -> g
     layers = [f"{row.layers} layer{'s' if row.layers > 1 else ''}" for row in rows]
     for col, (key, title) in enumerate(panels, start=1):
         values, texts = _panel_values(rows, key)
-        figure.add_trace(go.Bar(x=layers, y=values, text=texts, textposition="outside", cliponaxis=False,
-                                marker_color=arch_colour(arch), showlegend=False,
-                                hovertemplate="%{x}<br>" + title + ": %{text}<extra></extra>"), row=1, col=col)
+        common = dict(x=layers, y=values, text=texts, cliponaxis=False, showlegend=False,
+                      hovertemplate="%{x}<br>" + title + ": %{text}<extra></extra>")
+        if key == "final_metric":  # markers: a bar's height means nothing on a log axis
+            figure.add_trace(go.Scatter(**common, mode="markers+text", textposition="top center",
+                                        marker=dict(color=arch_colour(arch), size=14)), row=1, col=col)
+        else:
+            figure.add_trace(go.Bar(**common, textposition="outside", marker_color=arch_colour(arch)), row=1, col=col)
         figure.update_xaxes(title_text="depth", row=1, col=col, **GRID)
         figure.update_yaxes(type="log" if key == "final_metric" else "linear", row=1, col=col, **GRID)
     if solved_threshold is not None:

@@ -335,3 +335,27 @@ def test_a_gru_run_shows_its_hidden_state_on_the_padding_and_its_takeaway_names_
     assert "forget gate" not in lengths.lengths_takeaway(result)
     figure = padding_gates_figure(result.trace, lengths.VARIANT_LABELS)
     assert len(figure.data) == 4  # hidden state and prediction, each for both models
+
+
+def test_a_tuning_point_is_the_very_run_the_length_sweep_page_trains_so_they_share_the_cache():
+    from lstm_viz.runs.sweep import DEFAULT_SWEEP
+
+    config = tuning.TuningConfig()
+    point = tuning.TuningPoint(learning_rate=1e-2, hidden_size=32, batch_size=64)
+    # The Length sweep page's config for LSTM only, T=50, one seed, the same budget and knobs.
+    sweep_page = replace(DEFAULT_SWEEP, lengths=(50,), archs=("lstm",), seeds=(0,),
+                         steps_per_point=config.steps_per_point, hidden_size=32, learning_rate=1e-2, batch_size=64)
+    assert point_run_config(config.sweep_config(point)).key() == sweep_page.run_config(sweep_page.points()[0]).key()
+
+
+def test_stopping_the_lengths_experiment_frees_its_slot_and_caches_nothing():
+    config = lengths.LengthsConfig(min_length=3, max_length=8, truncate_to=4, hidden_size=4, batch_size=8, steps=500)
+    scheduler, cache, stop = Scheduler(capacity=1), lengths.ResultCache(), threading.Event()
+    updates = 0
+    for update in lengths.iter_lengths(config, stop.is_set, scheduler, "me", cache):
+        updates += 1
+        if updates == 3:
+            stop.set()
+    assert updates == 3 and not isinstance(update.partial, lengths.LengthsResult)
+    assert cache.get(config) is None and scheduler.running == 0
+    assert scheduler.admissions[0].state == "done" and not scheduler.admissions[0].completed

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from lstm_viz.practices import lengths, stacking, step_timing, tuning
-from lstm_viz.runs.sweep import POINT_CACHE
+from lstm_viz.practices.grid_points import point_run_config
+from lstm_viz.runs.sweep import POINT_CACHE, SweepRow
 from tests import app_support
 from tests.app_support import clear_streamlit_caches, refresh_while
 
@@ -126,6 +127,31 @@ def test_stop_ends_a_grid_and_keeps_what_finished():
     assert any(info.value.startswith("Stopped") for info in at.info)
     assert not at.button(key="labrun_tuning_start").disabled
     assert len(POINT_CACHE) == 0  # the point stopped part-way is not cached
+
+
+def test_stop_keeps_the_points_already_done_on_the_heatmap():
+    at = app_support.open_page(PAGE, {"lab_practice": "tuning", **TINY["tuning"], "lab_tune_steps": "5000",
+                                      "lab_tune_view": "metric"})
+    config = tuning.TuningConfig(learning_rates=(0.01,), hidden_sizes=(8, 16), batch_sizes=(16,), steps_per_point=5000)
+    first = config.points()[0]
+    done = SweepRow(task="adding", arch="lstm", label="LSTM", length=50, seed=0, metric_name="MSE", final_metric=0.0421,
+                    best_metric=0.0421, baseline=1 / 6, solved_threshold=0.01, solved_step=None, steps_trained=5000,
+                    status="budget", wall_seconds=1.0, train_seconds=1.0)
+    POINT_CACHE.put(point_run_config(config.sweep_config(first)), done)  # trained earlier on this server
+    at.button(key="labrun_tuning_start").click().run()
+    try:
+        refresh_while(at, lambda at: (handle(at, "tuning").experiment.snapshot().partial is None
+                                      or handle(at, "tuning").experiment.snapshot().partial.rows[0] is None),
+                      RUN_SECONDS, pause=0.2)
+        at.button(key="labrun_tuning_stop").click().run()
+    finally:
+        handle(at, "tuning").experiment.stop()
+    at.run()
+    assert any(info.value.startswith("Stopped") for info in at.info)
+    assert any(info.value.startswith("So far: ") and "0.0421" in info.value for info in at.info)
+    heatmap = figures(at)["Tuning grid: final test MSE"]
+    texts = [cell for trace in heatmap["data"] if trace["type"] == "heatmap" for row in trace["text"] for cell in row]
+    assert texts == ["0.0421", "…"]  # hidden 8 kept, hidden 16 stopped before it finished
 
 
 def test_bad_settings_get_a_message_and_no_run():

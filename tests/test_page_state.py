@@ -73,6 +73,11 @@ EXAMPLES = {
         "lab_fit_dropout": (0.5, "0.5"), "lab_fit_decay": (0.3, "0.3"), "lab_fit_patience": (20, "20"),
         "lab_norm_series": ("co2", "co2"), "lab_norm_arch": ("gru", "gru"), "lab_norm_steps": (300, "300"),
         "lab_base_series": (["co2", "sunspots"], "co2,sunspots"), "lab_base_steps": (200, "200"),
+        "lab_len_arch": ("gru", "gru"), "lab_len_min": (5, "5"), "lab_len_max": (40, "40"), "lab_len_cut": (15, "15"),
+        "lab_len_hidden": (16, "16"), "lab_len_steps": (300, "300"),
+        "lab_tune_lrs": (["0.001", "0.03"], "0.001,0.03"), "lab_tune_hiddens": (["8", "128"], "8,128"),
+        "lab_tune_batches": (["16"], "16"), "lab_tune_steps": (400, "400"), "lab_tune_view": ("metric", "metric"),
+        "lab_stack_arch": ("rnn", "rnn"), "lab_stack_hidden": (24, "24"), "lab_stack_steps": (250, "250"),
     },
     "home": {}, "import_model": {},
 }

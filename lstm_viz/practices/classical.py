@@ -121,7 +121,7 @@ def classical_forecast(method: str, series: Series, at: np.ndarray, horizon: int
     """Fit `method`'s candidates on the data before the test part, keep the lowest AIC, forecast from every origin
     in `at`. Never raises for a failed fit: the result says what failed. On one BLAS thread, as every job of the
     scheduler runs on one core: with OpenBLAS's default two, the co2 ARIMA search took 4-10 s instead of 0.24 s
-    beside training threads (bench/lab_practices.py)."""
+    beside training threads (bench/lab_fitting.py)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):

@@ -51,3 +51,16 @@ SEQ2SEQ_EMBEDDING_RANGE = (1, 256)
 SEQ2SEQ_HIDDEN_RANGE = (1, 512)
 BEAM_WIDTH_RANGE = (1, 10)
 DECODE_LENGTH_RANGE = (1, 100)  # tokens the decoder may write before it is stopped
+
+# ----- the best-practice lab: consistent lengths, tuning, stacking (lstm_viz.practices) -----
+LAB_LENGTH_RANGE = (2, 200)  # true lengths of the variable-length adding sequences, and the truncation length
+LAB_LENGTH_STEPS_RANGE = (1, 5_000)  # training steps of each of the three length variants
+LAB_LENGTH_EVAL_SIZE = 512  # test sequences every length variant is scored on
+LAB_TUNE_LEARNING_RATES = (1e-3, 3e-3, 1e-2, 3e-2)  # the values a tuning grid may pick from, per axis
+LAB_TUNE_HIDDEN_SIZES = (8, 16, 32, 64, 128)
+LAB_TUNE_BATCH_SIZES = (16, 32, 64, 128)
+LAB_TUNE_MAX_POINTS = 36  # a grid point is one training run: 36 of them is a few minutes on a quiet 2-core server
+LAB_TUNE_STEPS_RANGE = (1, 5_000)  # each grid point's step budget
+LAB_STACK_LAYERS = (1, 2, 3)  # within LAYER_RANGE
+LAB_STACK_STEPS_RANGE = (1, 5_000)
+LAB_HIDDEN_RANGE = (1, 256)  # the lengths and stacking experiments' width

@@ -26,8 +26,15 @@ from lstm_viz.core.trainer import (
 )
 from lstm_viz.data import datastore
 from lstm_viz.practices import baseline, normalisation, overfitting
+from lstm_viz.practices.lengths import LengthsConfig
+from lstm_viz.practices.stacking import StackingConfig
+from lstm_viz.practices.tuning import TuningConfig
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.rules.ranges import BEAM_WIDTH_RANGE, HEADS_RANGE
+from lstm_viz.rules.ranges import (
+    LAB_HIDDEN_RANGE, LAB_LENGTH_RANGE, LAB_LENGTH_STEPS_RANGE, LAB_STACK_STEPS_RANGE, LAB_TUNE_BATCH_SIZES,
+    LAB_TUNE_HIDDEN_SIZES, LAB_TUNE_LEARNING_RATES, LAB_TUNE_STEPS_RANGE,
+)
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS
 from lstm_viz.runs.sweep import DEFAULT_SWEEP, MAX_SEEDS, STEPS_PER_POINT_RANGE
@@ -240,6 +247,12 @@ DEPLOY = PageSchema("deploy_small", (
 OVERFIT, NORM, BASE = overfitting.OverfitSettings(), normalisation.NormSettings(), baseline.BaselineSettings()
 # The practices in the order the page offers them; each has a section in lstm_viz.ui.lab.
 LAB_PRACTICES = ("overfitting", "normalisation", "baseline", "lengths", "tuning", "stacking")
+LAB_LEN_DEFAULT, LAB_TUNE_DEFAULT, LAB_STACK_DEFAULT = LengthsConfig(), TuningConfig(), StackingConfig()
+LAB_LEN_CELLS = ("lstm", "gru", "rnn")  # the fused cells that take packed sequences
+LAB_TUNE_LR_TEXTS = tuple(f"{value:g}" for value in LAB_TUNE_LEARNING_RATES)
+LAB_TUNE_HIDDEN_TEXTS = tuple(str(value) for value in LAB_TUNE_HIDDEN_SIZES)
+LAB_TUNE_BATCH_TEXTS = tuple(str(value) for value in LAB_TUNE_BATCH_SIZES)
+LAB_TUNE_VIEWS = ("metric", "steps", "seconds")  # what the tuning heatmap colours
 LAB = PageSchema("lab", (
     Field("lab_practice", LAB_PRACTICES[0], one_of(LAB_PRACTICES), "segmented_control"),
     # Overfitting, normalisation, the honest baseline (lstm_viz.practices): their settings; the rest fixed there.
@@ -254,6 +267,26 @@ LAB = PageSchema("lab", (
     Field("lab_norm_steps", NORM.steps, one_of(normalisation.STEP_CHOICES), "selectbox"),
     Field("lab_base_series", list(BASE.series), ListOf(baseline.SERIES), "multiselect"),
     Field("lab_base_steps", BASE.steps, one_of(baseline.STEP_CHOICES), "selectbox"),
+    # Consistent lengths (lstm_viz.ui.lab.lengths): the cell, the range of true lengths, the truncation, the budget.
+    Field("lab_len_arch", LAB_LEN_DEFAULT.arch, one_of(LAB_LEN_CELLS), "segmented_control"),
+    Field("lab_len_min", LAB_LEN_DEFAULT.min_length, whole(*LAB_LENGTH_RANGE), "number_input"),
+    Field("lab_len_max", LAB_LEN_DEFAULT.max_length, whole(*LAB_LENGTH_RANGE), "number_input"),
+    Field("lab_len_cut", LAB_LEN_DEFAULT.truncate_to, whole(*LAB_LENGTH_RANGE), "number_input"),
+    Field("lab_len_hidden", LAB_LEN_DEFAULT.hidden_size, whole(*LAB_HIDDEN_RANGE), "number_input"),
+    Field("lab_len_steps", LAB_LEN_DEFAULT.steps, whole(*LAB_LENGTH_STEPS_RANGE), "number_input"),
+    # Tuning (lstm_viz.ui.lab.tuning): the grid's values per axis (as text: multiselect options), budget, view.
+    Field("lab_tune_lrs", [f"{v:g}" for v in LAB_TUNE_DEFAULT.learning_rates],
+          ListOf(LAB_TUNE_LR_TEXTS), "multiselect"),
+    Field("lab_tune_hiddens", [str(v) for v in LAB_TUNE_DEFAULT.hidden_sizes],
+          ListOf(LAB_TUNE_HIDDEN_TEXTS), "multiselect"),
+    Field("lab_tune_batches", [str(v) for v in LAB_TUNE_DEFAULT.batch_sizes],
+          ListOf(LAB_TUNE_BATCH_TEXTS), "multiselect"),
+    Field("lab_tune_steps", LAB_TUNE_DEFAULT.steps_per_point, whole(*LAB_TUNE_STEPS_RANGE), "number_input"),
+    Field("lab_tune_view", "seconds", one_of(LAB_TUNE_VIEWS), "segmented_control"),  # solved runs differ in time
+    # Stacking (lstm_viz.ui.lab.stacking): the cell, its width and the budget of each depth.
+    Field("lab_stack_arch", LAB_STACK_DEFAULT.arch, one_of(LAB_LEN_CELLS), "segmented_control"),
+    Field("lab_stack_hidden", LAB_STACK_DEFAULT.hidden_size, whole(*LAB_HIDDEN_RANGE), "number_input"),
+    Field("lab_stack_steps", LAB_STACK_DEFAULT.steps, whole(*LAB_STACK_STEPS_RANGE), "number_input"),
 ), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
     path="pages/best_practice_lab.py")
 

@@ -2,8 +2,8 @@
 thread: each experiment's numbers, its takeaway, its wall time, and the load average before it. For the honest
 baseline, every method's time is also printed as a ratio to the LSTM's on the same series in the same run (the machines are shared and noisy: read ratios, not seconds).
 
-    python bench/lab_practices.py            # all three, about 30-60 s on a quiet 2-core machine
-    python bench/lab_practices.py baseline   # one of: overfitting, normalisation, baseline
+    python bench/lab_fitting.py            # all three, about 30-60 s on a quiet 2-core machine
+    python bench/lab_fitting.py baseline   # one of: overfitting, normalisation, baseline
 """
 from __future__ import annotations
 

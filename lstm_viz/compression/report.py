@@ -19,7 +19,9 @@ from lstm_viz.compression.deployable import check_compressible
 from lstm_viz.compression.pruning import FineTune
 from lstm_viz.compression.variants import FLOAT32, Built, build_variants, variant_count
 from lstm_viz.core.model import SequenceModel
+from lstm_viz.core.run_config import RunConfig
 from lstm_viz.core.tasks import Task
+from lstm_viz.core.trainer import TEST_SEED_OFFSET
 
 EVAL_CHUNK = 256  # the trainer evaluates its test set in chunks of this size too
 
@@ -44,6 +46,19 @@ class VariantRow:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def trainer_test_set(config: RunConfig) -> tuple[Tensor, Tensor]:
+    """The test set the Trainer evaluates `config`'s run on: the task's own generator, the run's test seed."""
+    generator = torch.Generator().manual_seed(config.seed + TEST_SEED_OFFSET)
+    return config.make_task().generate(config.eval_size, config.length, generator, split="test")
+
+
+def fine_tune_for(config: RunConfig, steps: int) -> FineTune:
+    """A pruned model's fine-tune for `config`'s run: its batch size, length and seed, a tenth of its learning rate
+    (at the full rate the first steps undo much of what the trained weights know), its clipping (1.0 without)."""
+    return FineTune(steps=steps, batch_size=config.batch_size, learning_rate=config.learning_rate / 10,
+                    length=config.length, seed=config.seed, clip_grad_norm=config.clip_grad_norm or 1.0)
 
 
 @torch.no_grad()

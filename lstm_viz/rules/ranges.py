@@ -51,3 +51,7 @@ SEQ2SEQ_EMBEDDING_RANGE = (1, 256)
 SEQ2SEQ_HIDDEN_RANGE = (1, 512)
 BEAM_WIDTH_RANGE = (1, 10)
 DECODE_LENGTH_RANGE = (1, 100)  # tokens the decoder may write before it is stopped
+
+# ----- compression (lstm_viz.compression: the compress verb, Deploy small) -----
+FINE_TUNE_STEPS_RANGE = (0, 2000)  # a pruned model's short retraining; 100 took about 1.5 s for the adding LSTM here
+LATENCY_REPEATS_RANGE = (1, 1000)

@@ -11,10 +11,14 @@ from plotly.subplots import make_subplots
 from lstm_viz.compression.gate_shift import GateShift
 from lstm_viz.figures.style import BASE_LAYOUT, BASELINE_COLOUR, GRID, OKABE_ITO, html_label
 
-# One colour and marker per kind of variant, the same in both panels.
-FAMILIES = (("float32", "float32", OKABE_ITO[7], "circle"), ("float16", "float16 / bfloat16", OKABE_ITO[0], "square"),
-            ("bfloat16", "float16 / bfloat16", OKABE_ITO[0], "square-open"), ("ONNX", "ONNX float32", OKABE_ITO[4], "diamond"),
-            ("int8", "int8", OKABE_ITO[5], "triangle-up"), ("pruned", "pruned", OKABE_ITO[2], "x"))
+# One legend entry per kind of variant, the same colour and marker in both panels (checked in this order: the first
+# prefix a variant's name starts with); pruned points also carry their level as a text label.
+FAMILIES = (("float32", "float32", OKABE_ITO[7], "circle"), ("float16", "float16", OKABE_ITO[0], "square"),
+            ("bfloat16", "bfloat16", OKABE_ITO[0], "square-open"), ("ONNX", "ONNX float32", OKABE_ITO[4], "diamond"),
+            ("int8 (onnx", "int8 (onnxruntime)", OKABE_ITO[5], "triangle-up"),
+            ("int8", "int8 (torch, deprecated)", OKABE_ITO[5], "triangle-down-open"),
+            ("pruned", "pruned", OKABE_ITO[2], "x"))
+FINE_TUNED = ("pruned + fine-tune", OKABE_ITO[3], "star")
 BEFORE_COLOUR, AFTER_COLOUR = OKABE_ITO[0], OKABE_ITO[1]
 HISTOGRAM_BINS = 40
 SIZE_TARGET = 0.3  # the issue's target for int8: at most 0.3x the float32 file
@@ -22,6 +26,8 @@ SIZE_TARGET = 0.3  # the issue's target for int8: at most 0.3x the float32 file
 
 def family(variant: str) -> tuple[str, str, str]:
     """(legend group, colour, marker symbol) of a variant by its name."""
+    if variant.startswith("pruned") and "fine-tune" in variant:
+        return FINE_TUNED
     for prefix, group, colour, symbol in FAMILIES:
         if variant.startswith(prefix):
             return group, colour, symbol
@@ -45,9 +51,11 @@ def tradeoff_figure(rows: Sequence[dict], *, title: str) -> go.Figure:
         hover = (f"<b>{row['variant']}</b><br>{row['bytes']:,} bytes ({row['size_ratio']:.2f}x float32)<br>"
                  f"{row['metric_name']} {row['metric']:.4g}<br>max |diff| {row['max_abs_diff']:.2g}<br>"
                  f"latency p50 {row['latency_ms_p50']:.3f} ms, p95 {row['latency_ms_p95']:.3f} ms<extra></extra>")
+        level = row["variant"].split()[1] if row["variant"].startswith("pruned") else ""
         for column, y in ((1, row["metric"]), (2, row["latency_ms_p50"])):
             figure.add_trace(go.Scatter(
-                x=[kilobytes], y=[y], mode="markers", name=group, legendgroup=group,
+                x=[kilobytes], y=[y], mode="markers+text" if level else "markers", name=group, legendgroup=group,
+                text=[level], textposition="middle right", textfont=dict(size=11, color=colour),
                 showlegend=column == 1 and group not in shown_groups, hovertemplate=hover,
                 marker=dict(color=colour, symbol=symbol, size=12, line=dict(width=1.5, color=colour)),
             ), row=1, col=column)
@@ -61,7 +69,8 @@ def tradeoff_figure(rows: Sequence[dict], *, title: str) -> go.Figure:
         figure.update_xaxes(title_text="file size (kB)", **GRID, row=1, col=column)
     figure.update_yaxes(title_text=f"{float32['metric_name']} on the test set", **GRID, row=1, col=1)
     figure.update_yaxes(title_text="latency p50 (ms)", rangemode="tozero", **GRID, row=1, col=2)
-    figure.update_layout(**BASE_LAYOUT, title=title, height=470, legend_title_text="variant")
+    figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=100, b=100)}, title=title, height=500,
+                         legend_title_text="variant")
     return figure
 
 
@@ -104,7 +113,8 @@ def gate_histograms_figure(shift: GateShift, *, title: str) -> go.Figure:
         figure.update_yaxes(**GRID, row=2, col=column)
     figure.update_yaxes(title_text="share of values", row=1, col=1)
     figure.update_yaxes(title_text="share of values", row=2, col=1)
-    figure.update_layout(**BASE_LAYOUT, title=title, height=560, bargap=0.05)
+    figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=100, b=100)}, title=title, height=600,
+                         bargap=0.05)
     return figure
 
 
@@ -129,5 +139,5 @@ def state_figure(shift: GateShift, *, title: str, units: int = 3) -> go.Figure:
     figure.update_xaxes(title_text="time step t", **GRID, row=2, col=1)
     figure.update_yaxes(title_text="value", **GRID, row=1, col=1)
     figure.update_yaxes(title_text="|diff|", rangemode="tozero", **GRID, row=2, col=1)
-    figure.update_layout(**BASE_LAYOUT, title=title, height=520)
+    figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=100, b=100)}, title=title, height=560)
     return figure

@@ -68,14 +68,26 @@ def tradeoff(result: job.Compressed) -> None:
 
 def table(result: job.Compressed) -> None:
     frame = pd.DataFrame(result.rows)[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
-    st.dataframe(frame, hide_index=True, width="stretch", key="deploy_table", column_config={
-        "x float32 size": st.column_config.NumberColumn(format="%.2f"),
-        "metric change": st.column_config.NumberColumn(format="percent"),
-        "zeros": st.column_config.NumberColumn(format="percent"),
-        "max |diff|": st.column_config.NumberColumn(format="%.2e"),
-    })
-    notes = {row["variant"]: "; ".join(row["notes"]) for row in result.rows if row["notes"]}
-    st.caption(" · ".join(f"**{variant}**: {note}" for variant, note in notes.items()))
+    # Every row in view: 35 px per row as Streamlit draws them, plus the header.
+    st.dataframe(frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, key="deploy_table",
+                 column_config={
+                     "bytes": st.column_config.NumberColumn(format="localized"),
+                     "x float32 size": st.column_config.NumberColumn(format="%.2f"),
+                     "metric": st.column_config.NumberColumn(format="%.4g"),
+                     "metric change": st.column_config.NumberColumn(format="percent"),
+                     "max |diff|": st.column_config.NumberColumn(format="%.1e"),
+                     **{column: st.column_config.NumberColumn(format="%.3f") for column in
+                        ("p50 ms", "p95 ms", "step p50 ms", "step p95 ms")},
+                     "zeros": st.column_config.NumberColumn(format="percent"),
+                 })
+    st.caption("Empty cells: not measured (an ONNX graph reads whole sequences only; zeros are counted for the "
+               "pruned variants). The step columns time one step of streaming inference, the state carried.")
+    variants_by_note: dict[str, list[str]] = {}
+    for row in result.rows:
+        for note in row["notes"]:
+            variants_by_note.setdefault(note, []).append(row["variant"])
+    st.caption(" · ".join(f"**{', '.join(variants) if len(variants) < 3 else 'every pruned variant'}**: {note}"
+                          for note, variants in variants_by_note.items()))
 
 
 def gates(result: job.Compressed) -> None:
@@ -99,7 +111,9 @@ def downloads(result: job.Compressed) -> None:
     st.caption("safetensors files hold no code (int8 ones: int8 weights with their scale and zero point; pruned "
                "ones: the nonzero weights and a bit mask); the .onnx files run in onnxruntime.")
     columns = st.columns(3)
-    for index, (name, data) in enumerate(result.files.items()):
-        columns[index % 3].download_button(f"{name} ({len(data) / 1024:.1f} kB)", data, file_name=name,
+    for index, row in enumerate(result.rows):
+        data = result.files[row["file"]]
+        columns[index % 3].download_button(f"{row['variant']} ({len(data) / 1024:.1f} kB)", data, file_name=row["file"],
                                            mime="application/octet-stream", key=f"deploy_download_{index}",
-                                           icon=":material/download:", on_click="ignore")
+                                           icon=":material/download:", on_click="ignore", help=row["file"],
+                                           width="stretch")

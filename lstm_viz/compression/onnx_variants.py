@@ -54,7 +54,19 @@ def quantise_onnx(source: Path, target: Path) -> Path:
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
     finally:
         root.setLevel(level)
+    _drop_shape_hints(target)
     return target
+
+
+def _drop_shape_hints(path: Path) -> None:
+    """Remove the graph's value_info: shape annotations of intermediate tensors, which the quantiser adds (19 of them,
+    about 1 kB, for the adding LSTM) and onnxruntime infers again when it loads the graph. On a 70 kB model they
+    are 1.5% of the float32 size, paid by the int8 file alone."""
+    import onnx
+
+    model = onnx.load(str(path))
+    del model.graph.value_info[:]
+    onnx.save(model, str(path))
 
 
 def quantised_ops(path: Path) -> list[str]:

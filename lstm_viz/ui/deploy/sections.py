@@ -66,6 +66,17 @@ def tradeoff(result: job.Compressed) -> None:
                "own, on the test set the run was evaluated on (lower is better).")
 
 
+VARIANT_NOTES = (
+    "**int8 (onnxruntime)** is the maintained int8 path: onnxruntime's dynamic quantisation of the exported ONNX "
+    "graph, with an int8 LSTM op of its own (for a GRU or an RNN only the matrix products become int8). "
+    "**int8 (torch dynamic, deprecated)** is PyTorch's `torch.ao.quantization.quantize_dynamic`, deprecated for "
+    "torchao, whose own int8 covers linear layers only; it is kept because it streams step by step in PyTorch. "
+    "**float16 / bfloat16** also compute in that type: PyTorch's CPU kernels have no fast half-precision path on "
+    "most CPUs, so they are smaller but not faster here. **Pruned** files store only the nonzero weights and a bit "
+    "mask; they run dense, so the zeros save bytes, not time."
+)
+
+
 def table(result: job.Compressed) -> None:
     frame = pd.DataFrame(result.rows)[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
     # Every row in view: 35 px per row as Streamlit draws them, plus the header.
@@ -82,6 +93,7 @@ def table(result: job.Compressed) -> None:
                  })
     st.caption("Empty cells: not measured (an ONNX graph reads whole sequences only; zeros are counted for the "
                "pruned variants). The step columns time one step of streaming inference, the state carried.")
+    st.markdown(VARIANT_NOTES)
     variants_by_note: dict[str, list[str]] = {}
     for row in result.rows:
         for note in row["notes"]:

@@ -62,12 +62,15 @@ def tradeoff_figure(rows: Sequence[dict], *, title: str) -> go.Figure:
         shown_groups.add(group)
     limit = float32["metric"] * 1.05
     figure.add_hline(y=limit, line=dict(color=BASELINE_COLOUR, dash="dot"), row=1, col=1,
-                     annotation_text="float32 metric + 5%", annotation_position="top left")
+                     annotation_text="float32 metric + 5%", annotation_position="bottom right")
     for column in (1, 2):
         figure.add_vline(x=float32["bytes"] / 1024 * SIZE_TARGET, line=dict(color=BASELINE_COLOUR, dash="dot"),
                          row=1, col=column, annotation_text="0.3x float32 size", annotation_position="top right")
         figure.update_xaxes(title_text="file size (kB)", **GRID, row=1, col=column)
-    figure.update_yaxes(title_text=f"{float32['metric_name']} on the test set", **GRID, row=1, col=1)
+    # Logarithmic when it can be: the variants near float32's metric and the broken pruned ones differ by 100x.
+    logarithmic = all(row["metric"] > 0 for row in rows)
+    figure.update_yaxes(title_text=f"{float32['metric_name']} on the test set" + (" (log scale)" if logarithmic else ""),
+                        type="log" if logarithmic else "linear", **GRID, row=1, col=1)
     figure.update_yaxes(title_text="latency p50 (ms)", rangemode="tozero", **GRID, row=1, col=2)
     figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=100, b=100)}, title=title, height=500,
                          legend_title_text="variant")
@@ -75,11 +78,11 @@ def tradeoff_figure(rows: Sequence[dict], *, title: str) -> go.Figure:
 
 
 def _value_range(gate: str, values: np.ndarray) -> tuple[float, float]:
-    if gate.endswith("_gate"):
-        return 0.0, 1.0
-    if gate == "candidate":
-        return -1.0, 1.0
-    return float(values.min()), float(values.max()) if values.max() > values.min() else float(values.min()) + 1.0
+    """The bins' span: a gate's [0, 1] or tanh's [-1, 1], widened to every value (before and after) so that none
+    falls outside the histogram."""
+    low, high = (0.0, 1.0) if gate.endswith("_gate") else (-1.0, 1.0) if gate == "candidate" else (np.inf, -np.inf)
+    low, high = min(low, float(values.min())), max(high, float(values.max()))
+    return (low, high) if high > low else (low, low + 1.0)
 
 
 def gate_histograms_figure(shift: GateShift, *, title: str) -> go.Figure:
@@ -93,7 +96,7 @@ def gate_histograms_figure(shift: GateShift, *, title: str) -> go.Figure:
                            subplot_titles=[html_label(g) for g in gates] + [f"shift of {html_label(g)}" for g in gates])
     for column, gate in enumerate(gates, start=1):
         before, after = shift.before[gate], shift.after[gate]
-        edges = np.linspace(*_value_range(gate, before), HISTOGRAM_BINS + 1)
+        edges = np.linspace(*_value_range(gate, np.concatenate([before, after])), HISTOGRAM_BINS + 1)
         centres = (edges[:-1] + edges[1:]) / 2
         for values, name, colour in ((before, "float32 weights", BEFORE_COLOUR), (after, "int8 weights", AFTER_COLOUR)):
             counts, _ = np.histogram(values, edges)

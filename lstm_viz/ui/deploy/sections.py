@@ -91,7 +91,7 @@ def table(result: job.Compressed) -> None:
                         ("p50 ms", "p95 ms", "step p50 ms", "step p95 ms")},
                      "zeros": st.column_config.NumberColumn(format="percent"),
                  })
-    st.caption("Empty cells: not measured (an ONNX graph reads whole sequences only; zeros are counted for the "
+    st.caption("None: not measured (an ONNX graph reads whole sequences only; zeros are counted for the "
                "pruned variants). The step columns time one step of streaming inference, the state carried.")
     st.markdown(VARIANT_NOTES)
     variants_by_note: dict[str, list[str]] = {}

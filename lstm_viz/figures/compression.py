@@ -2,6 +2,7 @@
 gates and to one example's cell state. Data in (lstm_viz.compression rows as dicts, a GateShift), figure out."""
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -61,14 +62,18 @@ def tradeoff_figure(rows: Sequence[dict], *, title: str) -> go.Figure:
             ), row=1, col=column)
         shown_groups.add(group)
     limit = float32["metric"] * 1.05
-    figure.add_hline(y=limit, line=dict(color=BASELINE_COLOUR, dash="dot"), row=1, col=1,
-                     annotation_text="float32 metric + 5%", annotation_position="bottom right")
+    # Logarithmic when it can be: the variants near float32's metric and the broken pruned ones differ by 100x.
+    logarithmic = all(row["metric"] > 0 for row in rows)
+    figure.add_hline(y=limit, line=dict(color=BASELINE_COLOUR, dash="dot"), row=1, col=1)
+    # Its label placed by hand: add_hline's own annotation takes y as a value even on a log axis (where Plotly
+    # positions annotations in log10 units), which put it at the top of the panel.
+    figure.add_annotation(x=1, xref="x domain", y=math.log10(limit) if logarithmic else limit, yref="y",
+                          text="float32 metric + 5%", showarrow=False, xanchor="right", yanchor="bottom",
+                          font=dict(size=11, color=BASELINE_COLOUR))
     for column in (1, 2):
         figure.add_vline(x=float32["bytes"] / 1024 * SIZE_TARGET, line=dict(color=BASELINE_COLOUR, dash="dot"),
                          row=1, col=column, annotation_text="0.3x float32 size", annotation_position="top right")
         figure.update_xaxes(title_text="file size (kB)", **GRID, row=1, col=column)
-    # Logarithmic when it can be: the variants near float32's metric and the broken pruned ones differ by 100x.
-    logarithmic = all(row["metric"] > 0 for row in rows)
     figure.update_yaxes(title_text=f"{float32['metric_name']} on the test set" + (" (log scale)" if logarithmic else ""),
                         type="log" if logarithmic else "linear", **GRID, row=1, col=1)
     figure.update_yaxes(title_text="latency p50 (ms)", rangemode="tozero", **GRID, row=1, col=2)

@@ -43,3 +43,16 @@ def test_a_tiny_session_model_is_compressed_and_every_view_appears():
     assert sizes["float16 weights"] < sizes["float32"]
     # One download per variant, labelled with its name (the buttons stand in three columns).
     assert sorted(button.proto.label.rsplit(" (", 1)[0] for button in downloads) == sorted(table["variant"])
+
+
+def test_a_session_run_of_only_a_transformer_is_refused_with_a_message():
+    at = open_from_home("pages/train.py")
+    at.multiselect(key="archs").set_value(["transformer"]).run()
+    tiny_settings(at, length=12, hidden_size=8, max_steps=10)
+    start_training(at)
+    assert not at.exception
+    at.switch_page(PAGE).run()
+    at.radio(key="deploy_source").set_value("session").run()
+    assert not at.exception, at.exception
+    assert any("compresses recurrent cells only" in warning.value for warning in at.warning)
+    assert [button for button in at.button if button.key == "deploy_compress"] == []  # nothing to press

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from lstm_viz.compression.deployable import RECURRENT_CELLS
 from lstm_viz.compression.gate_shift import GateShift, gate_shift
@@ -88,7 +89,13 @@ def compress(run: session_run.ExploredRun, arch: str, steps: int) -> Compressed 
     and the time left measured from the variants done so far. None if it was stopped."""
     key = _result_key(run, arch, steps)
     total = variant_count(fine_tune_for(run.trainer.config, steps))
-    job = services.scheduler().spawn(lambda ticket: _compute(run, arch, steps, ticket), owner=services.session_owner(),
+    threads = services.hub().torch_threads
+
+    def work(ticket):
+        torch.set_num_threads(threads)  # as every job of the scheduler: its torch threads (one by default)
+        return _compute(run, arch, steps, ticket)
+
+    job = services.scheduler().spawn(work, owner=services.session_owner(),
                                      kind="compress", units=total, key=("compress", *key), label="compression")
     bar = st.empty()
 

@@ -66,6 +66,27 @@ class DeployableModel(nn.Module):
         return self.readout(hidden[:, -1]), state
 
 
+class StatefulGraph(nn.Module):
+    """What is exported to ONNX: (inputs (B, T, D), h0 (L, B, H)[, c0]) -> (outputs, h_T[, c_T]). With a zero state
+    it reads a whole sequence; with T = 1 and the state carried it streams one step at a time, in one graph."""
+
+    def __init__(self, model: DeployableModel):
+        super().__init__()
+        self.model = model
+        self.has_cell = isinstance(model.recurrent, nn.LSTM)
+
+    def forward(self, inputs: Tensor, hidden: Tensor, cell: Tensor | None = None):
+        state = (hidden, cell) if self.has_cell else hidden
+        outputs, state = self.model.recurrent(self.model.embed(inputs), state)
+        outputs = self.model.readout(outputs[:, -1] if self.model.readout_kind == "last" else outputs)
+        return (outputs, *state) if self.has_cell else (outputs, state)
+
+    def zero_state(self, batch: int) -> list[Tensor]:
+        recurrent = self.model.recurrent
+        shape = (recurrent.num_layers, batch, recurrent.hidden_size)
+        return [torch.zeros(shape) for _ in range(2 if self.has_cell else 1)]
+
+
 def deployable(model: SequenceModel) -> DeployableModel:
     was_training = model.training
     try:

@@ -3,8 +3,9 @@ int8 quantisation of that graph (onnxruntime.quantization.quantize_dynamic, main
 
 onnxruntime quantises the ONNX LSTM op itself (DynamicQuantizeLSTM: int8 W and R) and every MatMul (the embedding,
 the readout). It has no int8 GRU or RNN op: for those cells only the MatMuls become int8 and the recurrent weights
-stay float32 (`quantised_ops` says which ops the graph holds). The exported graph reads a whole sequence (batch and
-length free); it has no state input, so these variants do not stream step by step.
+stay float32 (`quantised_ops` says which ops the graph holds). The exported graph takes the state as inputs and
+returns the new state (lstm_viz.compression.deployable.StatefulGraph; batch and length free): a zero state and a
+whole sequence, or one step at a time with the state carried (streaming), run the same file.
 
 The export uses the TorchScript-based exporter (dynamo=False): the newer dynamo exporter needs the onnxscript
 package, which this app does not install. torch 2.13 warns that the TorchScript exporter is deprecated.
@@ -19,25 +20,31 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lstm_viz.compression.deployable import DeployableModel
+from lstm_viz.compression.deployable import DeployableModel, StatefulGraph
 
 OPSET = 17
 INPUT_NAME, OUTPUT_NAME = "inputs", "outputs"
+STATE_NAMES = ("h0", "c0")  # in; out: "h_n", "c_n"
 
 
 def export_onnx(model: DeployableModel, example: Tensor, path: Path) -> Path:
     """Write `model` as ONNX to `path`; `example` (1, T, D) fixes nothing but the dtypes (batch and T are free)."""
+    graph = StatefulGraph(model).eval()
+    state = graph.zero_state(example.shape[0])
+    state_in = list(STATE_NAMES[: len(state)])
+    state_out = [name.replace("0", "_n") for name in state_in]
+    free = {0: "batch", 1: "steps"}
+    axes = {INPUT_NAME: free, OUTPUT_NAME: {0: "batch"}, **{name: {1: "batch"} for name in state_in + state_out}}
     with warnings.catch_warnings():
         # The exporter's deprecation notice and its tracer's note on `if` over tensor sizes inside nn.LSTM's own
         # forward (the traced branch is the one every input of this shape takes) are stated in the module docstring.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        # It warns that an RNN exported without h0 as an input may fail at another batch size: the initial state
-        # is built from the input's batch dimension, and tests/test_compression.py checks batches of 1 and 3.
+        # It warns that an RNN with a free batch may fail at another batch size unless h0/c0 are inputs: they are.
         warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size other than 1")
-        torch.onnx.export(model, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_axes={INPUT_NAME: {0: "batch", 1: "steps"}, OUTPUT_NAME: {0: "batch"}},
-                          opset_version=OPSET, dynamo=False)
+        torch.onnx.export(graph, (example, *state), str(path), input_names=[INPUT_NAME, *state_in],
+                          output_names=[OUTPUT_NAME, *state_out], dynamic_axes=axes, opset_version=OPSET,
+                          dynamo=False)
     return path
 
 
@@ -59,8 +66,8 @@ def quantise_onnx(source: Path, target: Path) -> Path:
 
 
 def _drop_shape_hints(path: Path) -> None:
-    """Remove the graph's value_info: shape annotations of intermediate tensors, which the quantiser adds (19 of them,
-    about 1 kB, for the adding LSTM) and onnxruntime infers again when it loads the graph. On a 70 kB model they
+    """Remove the graph's value_info: shape annotations of intermediate tensors, which the quantiser adds (about 1 kB
+    for the adding LSTM) and onnxruntime infers again when it loads the graph. On a 70 kB model they
     are 1.5% of the float32 size, paid by the int8 file alone."""
     import onnx
 
@@ -89,7 +96,22 @@ class OnnxRunner:
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.state_inputs = [item for item in self.session.get_inputs() if item.name in STATE_NAMES]
+        self.output_names = [item.name for item in self.session.get_outputs()]
+
+    def _zero_state(self, batch: int) -> list[np.ndarray]:
+        return [np.zeros((item.shape[0], batch, item.shape[2]), dtype=np.float32) for item in self.state_inputs]
+
+    def _run(self, inputs: Tensor, state: list[np.ndarray]) -> list[np.ndarray]:
+        feed = {INPUT_NAME: np.ascontiguousarray(inputs.detach().numpy(), dtype=np.float32)}
+        feed.update({item.name: value for item, value in zip(self.state_inputs, state)})
+        return self.session.run(self.output_names, feed)
 
     def __call__(self, inputs: Tensor) -> Tensor:
-        array = np.ascontiguousarray(inputs.detach().numpy(), dtype=np.float32)
-        return torch.from_numpy(self.session.run([OUTPUT_NAME], {INPUT_NAME: array})[0])
+        """A whole sequence from a zero state."""
+        return torch.from_numpy(self._run(inputs, self._zero_state(inputs.shape[0]))[0])
+
+    def step(self, step_input: Tensor, state=None):
+        """One step (B, 1, D) from `state` (None: zeros): (its output, the new state), for streaming."""
+        results = self._run(step_input, state if state is not None else self._zero_state(step_input.shape[0]))
+        return torch.from_numpy(results[0]), results[1:]

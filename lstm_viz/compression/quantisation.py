@@ -3,8 +3,8 @@ its weights as an int8 safetensors file, and the same weights dequantised for th
 
 torch.ao.quantization is deprecated for torchao (it warns so in torch 2.13), but torchao's quantize_ handles only
 nn.Linear, not the recurrent layers, so the maintained int8 variant of this package is onnxruntime's
-(lstm_viz.compression.onnx_variants). This one stays as a second row because it runs step by step in PyTorch
-(streaming). quantize_dynamic has no nn.RNN (tanh) kernel: for the RNN only the readout (and an embedding) become
+(lstm_viz.compression.onnx_variants). This one stays as a second row: the int8 that runs in PyTorch itself, step by
+step too (streaming). quantize_dynamic has no nn.RNN (tanh) kernel: for the RNN only the readout (and an embedding) become
 int8, which its file size shows.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@ and where it can, one step at a time).
 
 float32 / float16 / bfloat16: the weights cast and saved as safetensors under the app's own names (the float16 and
 bfloat16 models also compute in that type: PyTorch's CPU RNN kernels take both). int8: onnxruntime's quantisation of
-the ONNX graph (maintained) and torch.ao's dynamic quantisation (deprecated, but it streams in PyTorch). Pruned:
+the ONNX graph (maintained) and torch.ao's dynamic quantisation (deprecated, but it runs in PyTorch itself). Pruned:
 lstm_viz.compression.pruning, stored sparse, run dense (the zeros save bytes, not time: PyTorch's dense kernels
 multiply them too). ONNX: the float32 graph in onnxruntime.
 """
@@ -75,14 +75,15 @@ def _cast_variant(model: SequenceModel, plain: DeployableModel, dtype: torch.dty
 def _onnx_variants(model: SequenceModel, plain: DeployableModel, example: Tensor, folder: Path,
                    stem: str) -> Iterator[Built]:
     float_path = onnx_variants.export_onnx(plain, example, folder / f"{stem}-{slug(ONNX_FLOAT32)}.onnx")
-    yield Built(ONNX_FLOAT32, float_path, onnx_variants.OnnxRunner(float_path), None,
-                ["whole sequence only: the graph has no state input"])
+    runner = onnx_variants.OnnxRunner(float_path)
+    yield Built(ONNX_FLOAT32, float_path, runner, runner.step)
     int8_path = onnx_variants.quantise_onnx(float_path, folder / f"{stem}-{slug(INT8_ONNXRUNTIME)}.onnx")
     ops = onnx_variants.quantised_ops(int8_path)
     notes = [f"int8 ops: {', '.join(ops)}"]
     if "DynamicQuantizeLSTM" not in ops:
         notes.append(f"onnxruntime has no int8 {model.architecture.label} op: its recurrent weights stay float32")
-    yield Built(INT8_ONNXRUNTIME, int8_path, onnx_variants.OnnxRunner(int8_path), None, notes)
+    runner = onnx_variants.OnnxRunner(int8_path)
+    yield Built(INT8_ONNXRUNTIME, int8_path, runner, runner.step, notes)
 
 
 def _torch_int8_variant(model: SequenceModel, plain: DeployableModel, path: Path) -> Built:

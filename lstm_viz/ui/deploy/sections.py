@@ -70,7 +70,7 @@ VARIANT_NOTES = (
     "**int8 (onnxruntime)** is the maintained int8 path: onnxruntime's dynamic quantisation of the exported ONNX "
     "graph, with an int8 LSTM op of its own (for a GRU or an RNN only the matrix products become int8). "
     "**int8 (torch dynamic, deprecated)** is PyTorch's `torch.ao.quantization.quantize_dynamic`, deprecated for "
-    "torchao, whose own int8 covers linear layers only; it is kept because it streams step by step in PyTorch. "
+    "torchao, whose own int8 covers linear layers only; it is kept as the int8 that runs in PyTorch itself. "
     "**float16 / bfloat16** also compute in that type: PyTorch's CPU kernels have no fast half-precision path on "
     "most CPUs, so they are smaller but not faster here. **Pruned** files store only the nonzero weights and a bit "
     "mask; they run dense, so the zeros save bytes, not time."
@@ -91,8 +91,8 @@ def table(result: job.Compressed) -> None:
                         ("p50 ms", "p95 ms", "step p50 ms", "step p95 ms")},
                      "zeros": st.column_config.NumberColumn(format="percent"),
                  })
-    st.caption("None: not measured (an ONNX graph reads whole sequences only; zeros are counted for the "
-               "pruned variants). The step columns time one step of streaming inference, the state carried.")
+    st.caption("Zeros: counted for the pruned variants only. The step columns time one step of streaming "
+               "inference, the state carried (the ONNX graphs take the state as inputs).")
     st.markdown(VARIANT_NOTES)
     variants_by_note: dict[str, list[str]] = {}
     for row in result.rows:

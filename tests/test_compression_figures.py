@@ -42,7 +42,8 @@ def shift() -> GateShift:
     generator = np.random.default_rng(0)
     before = {"input_gate": generator.uniform(0, 1, 500).astype(np.float32),
               "candidate": generator.uniform(-1, 1, 500).astype(np.float32)}
-    after = {name: values + generator.normal(0, 0.01, values.size).astype(np.float32) for name, values in before.items()}
+    after = {name: values + generator.normal(0, 0.01, values.size).astype(np.float32)
+             for name, values in before.items()}
     after["input_gate"] = np.clip(after["input_gate"], 0, 1)
     state = generator.normal(0, 1, (30, 5)).astype(np.float32)
     return GateShift("lstm", ("input_gate", "candidate"), before, after, "cell_state", state,

@@ -12,7 +12,8 @@ CHART_TITLES = ("Gate values with float32 and with int8 weights",
 def test_the_page_renders_on_a_shipped_run_and_waits_for_the_button():
     at = open_page(PAGE)
     assert at.title[0].value == "Deploy small"
-    assert at.radio(key="deploy_source").options == ["Shipped: adding problem, T = 100", "Shipped: sentiment of reviews"]
+    assert at.radio(key="deploy_source").options == ["Shipped: adding problem, T = 100",
+                                                     "Shipped: sentiment of reviews"]
     assert at.segmented_control(key="deploy_arch").value == "lstm"
     assert any("Compress and measure" in info.value for info in at.info)
     assert not plotly_charts(at)

@@ -3,9 +3,9 @@ its weights as an int8 safetensors file, and the same weights dequantised for th
 
 torch.ao.quantization is deprecated for torchao (it warns so in torch 2.13), but torchao's quantize_ handles only
 nn.Linear, not the recurrent layers, so the maintained int8 variant of this package is onnxruntime's
-(lstm_viz.compression.onnx_variants). This one stays as a second row: the int8 that runs in PyTorch itself, step by
-step too (streaming). quantize_dynamic has no nn.RNN (tanh) kernel: for the RNN only the readout (and an embedding) become
-int8, which its file size shows.
+(lstm_viz.compression.onnx_variants). This one stays as a second row: the int8 that runs in PyTorch itself, step
+by step too (streaming). quantize_dynamic has no nn.RNN (tanh) kernel: for the RNN only the readout (and an
+embedding) become int8, which its file size shows.
 """
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ def int8_file_bytes(quantised: nn.Module, metadata: dict[str, str]) -> bytes:
         tensors[f"{name}.int8"] = weight.int_repr().contiguous()
         tensors[f"{name}.scale"] = torch.tensor([weight.q_scale()], dtype=torch.float32)
         tensors[f"{name}.zero_point"] = torch.tensor([weight.q_zero_point()], dtype=torch.int32)
-    return save(tensors, metadata={**metadata, "weights": "int8 per-tensor affine: value = scale * (int8 - zero_point)"})
+    layout = "int8 per-tensor affine: value = scale * (int8 - zero_point)"
+    return save(tensors, metadata={**metadata, "weights": layout})
 
 
 def dequantised_state(quantised: nn.Module, float_state: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -59,7 +59,8 @@ def _metadata(model: SequenceModel, variant: str) -> dict[str, str]:
 
 
 def slug(variant: str) -> str:
-    """A file-name-safe form of a variant's name: 'int8 (torch dynamic, deprecated)' -> 'int8-torch-dynamic-deprecated'."""
+    """A file-name-safe form of a variant's name: 'int8 (torch dynamic, deprecated)' ->
+    'int8-torch-dynamic-deprecated'."""
     kept = "".join(char if char.isalnum() else "-" for char in variant.lower())
     return "-".join(part for part in kept.split("-") if part)
 

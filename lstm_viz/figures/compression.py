@@ -74,7 +74,8 @@ def tradeoff_figure(rows: Sequence[dict], *, title: str) -> go.Figure:
         figure.add_vline(x=float32["bytes"] / 1024 * SIZE_TARGET, line=dict(color=BASELINE_COLOUR, dash="dot"),
                          row=1, col=column, annotation_text="0.3x float32 size", annotation_position="top right")
         figure.update_xaxes(title_text="file size (kB)", **GRID, row=1, col=column)
-    figure.update_yaxes(title_text=f"{float32['metric_name']} on the test set" + (" (log scale)" if logarithmic else ""),
+    metric_title = f"{float32['metric_name']} on the test set" + (" (log scale)" if logarithmic else "")
+    figure.update_yaxes(title_text=metric_title,
                         type="log" if logarithmic else "linear", **GRID, row=1, col=1)
     figure.update_yaxes(title_text="latency p50 (ms)", rangemode="tozero", **GRID, row=1, col=2)
     figure.update_layout(**{**BASE_LAYOUT, "margin": dict(l=70, r=20, t=100, b=100)}, title=title, height=500,
@@ -134,7 +135,8 @@ def state_figure(shift: GateShift, *, title: str, units: int = 3) -> go.Figure:
     steps = np.arange(before.shape[0])
     label = html_label(shift.state_name)
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12, row_heights=[0.65, 0.35],
-                           subplot_titles=(f"{label} of three units", f"largest |int8 − float32| of {label}, all units"))
+                           subplot_titles=(f"{label} of three units",
+                                           f"largest |int8 − float32| of {label}, all units"))
     for index, unit in enumerate(chosen):
         colour = OKABE_ITO[index % len(OKABE_ITO)]
         figure.add_trace(go.Scatter(x=steps, y=before[:, unit], mode="lines", name=f"unit {unit}, float32",

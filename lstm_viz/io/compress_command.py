@@ -44,7 +44,8 @@ def read_run_folder(folder: Path) -> tuple[RunConfig, dict[str, Path]]:
     if not config_path.is_file():
         raise ModelFileError(f"{folder} has no config.json: it is not a folder written by `python -m lstm_viz train`")
     if config_path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ModelFileError(f"{config_path} is larger than {MAX_CONFIG_BYTES // 1024} kB; the train verb's is under 2 kB")
+        raise ModelFileError(f"{config_path} is larger than {MAX_CONFIG_BYTES // 1024} kB; the train verb's is "
+                             "under 2 kB")
     try:
         values = checks.bounded_json("config.json", config_path.read_bytes(), max_chars=MAX_CONFIG_BYTES, max_depth=6)
         if not isinstance(values, dict) or values.get("format") != FORMAT:
@@ -84,8 +85,8 @@ def compress_folder(folder: Path, out: Path, fine_tune_steps: int = 100, timing:
         model = load_model(models[arch])
         model.config.validate(task)
         say(f"{arch}: making and measuring its variants ...")
-        rows += compress_model(model, task, test_inputs, test_targets, out, fine_tune=fine_tune_for(config, fine_tune_steps),
-                               timing=timing)
+        rows += compress_model(model, task, test_inputs, test_targets, out,
+                               fine_tune=fine_tune_for(config, fine_tune_steps), timing=timing)
     (out / REPORT_FILE).write_text(json.dumps(rows_json(rows), indent=1))
     return rows
 
@@ -94,7 +95,8 @@ def print_rows(rows: list[VariantRow], say=print) -> None:
     say(f"{'arch':<5} {'variant':<38} {'bytes':>9} {'x f32':>6} {'metric':>9} {'max|diff|':>9} {'p50 ms':>7} "
         f"{'p95 ms':>7} {'step p50':>8}")
     for row in rows:
-        streaming = f"{row.streaming_ms_per_step_p50:8.3f}" if row.streaming_ms_per_step_p50 is not None else f"{'-':>8}"
+        step = row.streaming_ms_per_step_p50
+        streaming = f"{step:8.3f}" if step is not None else f"{'-':>8}"
         say(f"{row.architecture:<5} {row.variant:<38} {row.bytes:>9,} {row.size_ratio:6.2f} {row.metric:9.4f} "
             f"{row.max_abs_diff:9.2e} {row.latency_ms_p50:7.3f} {row.latency_ms_p95:7.3f} {streaming}")
 

@@ -71,7 +71,10 @@ def finished_result(run: session_run.ExploredRun, arch: str, steps: int) -> Comp
 def _compute(run: session_run.ExploredRun, arch: str, steps: int, ticket) -> Compressed | None:
     trainer, arch_run = run.trainer, run.trainer.runs[arch]
     # A private copy of the latest checkpoint's weights: the live model may belong to a training thread.
-    model = checkpoint_model(arch_run.model, arch_run.checkpoints[-1]) if run.source == "session" else copy.deepcopy(arch_run.model)
+    if run.source == "session":
+        model = checkpoint_model(arch_run.model, arch_run.checkpoints[-1])
+    else:
+        model = copy.deepcopy(arch_run.model)  # the shipped run is shared by every session
     with tempfile.TemporaryDirectory(prefix="lstm-viz-compress-") as folder:
         rows = compress_model(model, trainer.task, trainer.test_inputs, trainer.test_targets, Path(folder),
                               fine_tune=fine_tune_for(trainer.config, steps), timing=PAGE_TIMING,
@@ -80,7 +83,8 @@ def _compute(run: session_run.ExploredRun, arch: str, steps: int, ticket) -> Com
             return None
         files = {row.file: (Path(folder) / row.file).read_bytes() for row in rows}
     shift = gate_shift(model, trainer.test_inputs[:GATE_EXAMPLES])
-    label = f"{arch_run.label}, {trainer.task.label}, T = {trainer.config.length}, hidden size {trainer.config.hidden_size}"
+    config = trainer.config
+    label = f"{arch_run.label}, {trainer.task.label}, T = {config.length}, hidden size {config.hidden_size}"
     return Compressed(rows_json(rows), files, shift, PAGE_TIMING.method(), label)
 
 

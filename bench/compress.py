@@ -82,7 +82,7 @@ def targets(rows: list) -> str:
     for row in rows:
         if row.variant.startswith("int8"):
             small, kept = row.size_ratio <= 0.3, row.metric_change is not None and abs(row.metric_change) <= 0.05
-            lines.append(f"  {row.architecture:<5} {row.variant:<34} size {row.size_ratio:.2f}x "
+            lines.append(f"  {row.architecture:<5} {row.variant:<34} size {row.size_ratio:.3f}x "
                          f"{'meets' if small else 'MISSES'} <= 0.3x; metric {row.metric_change:+.1%} "
                          f"{'meets' if kept else 'MISSES'} 5%")
         if row.variant == "ONNX float32":

@@ -80,6 +80,25 @@ def test_the_deployable_model_gives_the_trained_models_outputs_and_steps_to_the_
         assert (output - whole).abs().max() < 1e-6
 
 
+def test_a_task_with_a_prediction_at_every_step_compresses_at_another_length(tmp_path):
+    task = get_task("copy")
+    model = build_model(ModelConfig.for_task("gru", task, hidden_size=8), 0).eval()
+    inputs, targets = task.generate(8, 12, torch.Generator().manual_seed(3), split="test")
+    rows = compress_model(model, task, inputs, targets, tmp_path, timing=TINY_TIMING)
+    by_variant = {row.variant: row for row in rows}
+    assert by_variant["ONNX float32"].max_abs_diff <= ONNX_TOLERANCE
+    longer, _ = task.generate(2, 20, torch.Generator().manual_seed(4), split="test")
+    runner = onnx_variants.OnnxRunner(tmp_path / by_variant["ONNX float32"].file)
+    with torch.no_grad():
+        expected = model(longer)
+    assert runner(longer).shape == expected.shape
+    assert (runner(longer) - expected).abs().max() <= ONNX_TOLERANCE
+    import onnx  # the graph declares the steps of its outputs free, not fixed at the traced length
+
+    declared = onnx.load(str(tmp_path / by_variant["ONNX float32"].file)).graph.output[0].type.tensor_type.shape
+    assert [dim.dim_param or dim.dim_value for dim in declared.dim][:2] == ["batch", "steps"]
+
+
 def test_a_word_task_embedding_becomes_a_linear_layer_with_the_same_outputs():
     model = tiny_model("lstm", task="sentiment")
     inputs, _ = get_task("sentiment").generate(4, 10, torch.Generator().manual_seed(2), split="test")

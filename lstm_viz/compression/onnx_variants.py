@@ -34,7 +34,9 @@ def export_onnx(model: DeployableModel, example: Tensor, path: Path) -> Path:
     state_in = list(STATE_NAMES[: len(state)])
     state_out = [name.replace("0", "_n") for name in state_in]
     free = {0: "batch", 1: "steps"}
-    axes = {INPUT_NAME: free, OUTPUT_NAME: {0: "batch"}, **{name: {1: "batch"} for name in state_in + state_out}}
+    # A prediction at every step (readout "every") has the steps axis too.
+    output_axes = free if model.readout_kind == "every" else {0: "batch"}
+    axes = {INPUT_NAME: free, OUTPUT_NAME: output_axes, **{name: {1: "batch"} for name in state_in + state_out}}
     with warnings.catch_warnings():
         # The exporter's deprecation notice and its tracer's note on `if` over tensor sizes inside nn.LSTM's own
         # forward (the traced branch is the one every input of this shape takes) are stated in the module docstring.

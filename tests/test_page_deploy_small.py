@@ -40,6 +40,8 @@ def test_a_tiny_session_model_is_compressed_and_every_view_appears():
     assert len(table) == 12 and "pruned 90% + fine-tune 25 steps" in list(table["variant"])
     downloads = [element for element in at.get("download_button")]
     assert len(downloads) == 12
+    # How latency was measured is said beside the chart.
+    assert any("time.perf_counter" in caption.value and "one torch thread" in caption.value for caption in at.caption)
     sizes = dict(zip(table["variant"], table["bytes"]))
     assert sizes["float16 weights"] < sizes["float32"]
     # One download per variant, labelled with its name (the buttons stand in three columns).

@@ -83,7 +83,7 @@ def table(result: job.Compressed) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", height=35 * (len(frame) + 1) + 3, key="deploy_table",
                  column_config={
                      "bytes": st.column_config.NumberColumn(format="localized"),
-                     "x float32 size": st.column_config.NumberColumn(format="%.2f"),
+                     "x float32 size": st.column_config.NumberColumn(format="%.3f"),
                      "metric": st.column_config.NumberColumn(format="%.4g"),
                      "metric change": st.column_config.NumberColumn(format="percent"),
                      "max |diff|": st.column_config.NumberColumn(format="%.1e"),

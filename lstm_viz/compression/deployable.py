@@ -43,8 +43,8 @@ class DeployableModel(nn.Module):
         if model.embedding is not None:
             self.embedding = nn.Linear(config.input_size, config.embedding_size, bias=False)
         fused_class = model.architecture.fused_class
-        self.recurrent = fused_class(config.layer_input_size, config.hidden_size, config.num_layers,
-                                     batch_first=True, dropout=config.dropout)
+        # No dropout: it only acts in training, and nn.LSTM warns about it for a single layer.
+        self.recurrent = fused_class(config.layer_input_size, config.hidden_size, config.num_layers, batch_first=True)
         self.readout = nn.Linear(config.hidden_size, config.output_size)
         with torch.no_grad():
             if self.embedding is not None:

@@ -47,6 +47,9 @@ def export_onnx(model: DeployableModel, example: Tensor, path: Path) -> Path:
         torch.onnx.export(graph, (example, *state), str(path), input_names=[INPUT_NAME, *state_in],
                           output_names=[OUTPUT_NAME, *state_out], dynamic_axes=axes, opset_version=OPSET,
                           dynamo=False)
+    import onnx
+
+    onnx.checker.check_model(str(path), full_check=True)  # the graph is valid ONNX, its shapes consistent
     return path
 
 

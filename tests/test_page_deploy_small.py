@@ -59,3 +59,13 @@ def test_a_session_run_of_only_a_transformer_is_refused_with_a_message():
     assert not at.exception, at.exception
     assert any("compresses recurrent cells only" in warning.value for warning in at.warning)
     assert [button for button in at.button if button.key == "deploy_compress"] == []  # nothing to press
+
+
+def test_a_compression_stopped_by_the_servers_time_limit_says_so(monkeypatch):
+    # A cap far below one variant's time: the job stops after its first variant, and the page says why it shows none.
+    monkeypatch.setenv("LSTM_VIZ_RUN_SECONDS", "0.001")
+    at = open_page(PAGE, {"deploy_source": "sentiment-rnn-lstm"})
+    at.button(key="deploy_compress").click().run(timeout=120)
+    assert not at.exception, at.exception
+    assert any("stopped before every variant was measured" in warning.value for warning in at.warning)
+    assert not plotly_charts(at)

@@ -50,9 +50,14 @@ def result_for(run: session_run.ExploredRun, arch: str, steps: int) -> job.Compr
               help="Makes every variant and measures it on this server's CPU: a few seconds")
     if st.session_state.pop(COMPRESS_ASKED, False):
         try:
-            found = job.compress(run, arch, steps) or found
+            made = job.compress(run, arch, steps)
         except LstmVizError as error:
             st.error(str(error))
+        else:
+            if made is None:
+                st.warning("The compression was stopped before every variant was measured (the server's time "
+                           "limit per job, or it was cancelled). Try fewer fine-tune steps.")
+            found = made or found
     if found is None:
         st.info("Press **Compress and measure** to make the variants of this model and measure each on its test set.")
     return found

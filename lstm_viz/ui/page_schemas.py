@@ -27,7 +27,8 @@ from lstm_viz.core.trainer import (
 from lstm_viz.data import datastore
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.rules.ranges import BEAM_WIDTH_RANGE, HEADS_RANGE
-from lstm_viz.runs.bundled import BRACKETS_RUN, EXPLORER_RUN, SENTIMENT_RUN
+from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN
+from lstm_viz.runs.bundled import EXPLORER_RUN  # Deploy small's default model
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS
 from lstm_viz.runs.sweep import DEFAULT_SWEEP, MAX_SEEDS, STEPS_PER_POINT_RANGE
 from lstm_viz.ui import page_url

@@ -66,6 +66,9 @@ EXAMPLES = {
         "tr_cell": ("gru", "gru"),
     },
     "deploy_small": {
+        "deploy_source": ("sentiment-rnn-lstm", "sentiment-rnn-lstm"),
+        "deploy_arch": ("rnn", "rnn"),
+        "deploy_fine_tune": (100, "100"),
     },
     "lab": {
         "lab_practice": ("tuning", "tuning"),

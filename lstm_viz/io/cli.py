@@ -12,6 +12,7 @@ from lstm_viz.rules import checks
 from lstm_viz.core.architectures import ARCHITECTURES
 from lstm_viz.core.architectures.transformer import POSITION_KINDS
 from lstm_viz.rules.errors import LstmVizError
+from lstm_viz.io.compress_command import add_compress_parser, compress
 from lstm_viz.io.export import save_run
 from lstm_viz.io.translate_command import add_translate_parser, translate
 from lstm_viz.core.tasks import TASKS, TRANSLATION_TASKS
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="folder for metrics.json, *.safetensors, config.json, trace.npz")
     train.add_argument("--quiet", action="store_true")
     add_translate_parser(commands)
+    add_compress_parser(commands)
     return parser
 
 
@@ -115,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "translate":
             return translate(args)
+        if args.command == "compress":
+            return compress(args)
         return train(args)
     except LstmVizError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -36,6 +36,7 @@ from lstm_viz.rules.ranges import (
     LAB_TUNE_HIDDEN_SIZES, LAB_TUNE_LEARNING_RATES, LAB_TUNE_STEPS_RANGE,
 )
 from lstm_viz.runs.bundled import BRACKETS_RUN, SENTIMENT_RUN
+from lstm_viz.runs.bundled import EXPLORER_RUN  # Deploy small's default model
 from lstm_viz.runs.presets import DEFAULT_PRESET, PRESETS
 from lstm_viz.runs.sweep import DEFAULT_SWEEP, MAX_SEEDS, STEPS_PER_POINT_RANGE
 from lstm_viz.ui import page_url
@@ -238,7 +239,13 @@ TRANSLATE = PageSchema("translate", (
     path="pages/translate.py")
 
 # ----- Deploy small -----
+# Which model: a shipped run (the adding problem's three cells, the sentiment reviews) or the session's own run.
+DEPLOY_SOURCES = (EXPLORER_RUN, SENTIMENT_RUN, "session")
+DEPLOY_FINE_TUNE_STEPS = (0, 25, 50, 100, 200)  # the pruned models' fine-tune; 0: pruned variants without one only
 DEPLOY = PageSchema("deploy_small", (
+    Field("deploy_source", EXPLORER_RUN, one_of(DEPLOY_SOURCES), "radio"),
+    Field("deploy_arch", "lstm", ARCHS, "segmented_control"),  # the run's recurrent cells: the page fits it
+    Field("deploy_fine_tune", 50, one_of(DEPLOY_FINE_TUNE_STEPS), "selectbox"),
 ), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
     path="pages/deploy_small.py")
 

@@ -82,6 +82,10 @@ EXAMPLES = {
         "lab_tune_batches": (["16"], "16"), "lab_tune_steps": (400, "400"), "lab_tune_view": ("metric", "metric"),
         "lab_stack_arch": ("rnn", "rnn"), "lab_stack_hidden": (24, "24"), "lab_stack_steps": (250, "250"),
     },
+    "gestures": {
+    },
+    "music": {
+    },
     "home": {}, "import_model": {},
 }
 # A second link where one key picks the other half of a page, so that half's widgets are drawn and checked too.

@@ -19,10 +19,12 @@ def app_pages() -> dict[str, list]:
     translate = st.Page("pages/translate.py", title="Translate", icon=":material/translate:")
     deploy_small = st.Page("pages/deploy_small.py", title="Deploy small", icon=":material/compress:")
     lab = st.Page("pages/best_practice_lab.py", title="Best-practice lab", icon=":material/science:")
+    gestures = st.Page("pages/gestures.py", title="Gestures", icon=":material/gesture:")
+    music = st.Page("pages/music.py", title="Music", icon=":material/music_note:")
     return {
         "": [home, train, import_model],
         "Explore": [inside_cell, gates_memory, gradient_lab, length_sweep],
-        "Tasks": [try_it, forecast, translate],
+        "Tasks": [try_it, forecast, translate, gestures, music],
         "For product teams": [deploy_small, lab],
     }
 

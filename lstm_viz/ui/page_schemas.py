@@ -4,7 +4,7 @@ validator its address text must pass, and the widget drawn under it. lstm_viz.ui
 Below every view module: the views import these tables (and the ranges and defaults their widgets share with them),
 never the reverse; ranges come from the engine. What only the run shown can say (which checkpoints, which
 units, which task features) the page checks with PageView.fit, which falls back and names a value the address gave.
-Keys are unique across pages by their prefix (gm_, glab_, cell_, try_, forecast_, sweep_, tr_, deploy_, lab_; the Train page's
+Keys are unique across pages by their prefix (gm_, glab_, cell_, try_, forecast_, sweep_, tr_, deploy_, lab_, gest_, music_; the Train page's
 settings have none).
 """
 from __future__ import annotations
@@ -297,7 +297,19 @@ LAB = PageSchema("lab", (
 ), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
     path="pages/best_practice_lab.py")
 
+# ----- Gestures -----
+# (lstm_viz.ui.gestures; this block's imports sit here so the Music block's edits never touch them)
+GESTURES = PageSchema("gestures", (
+), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
+    path="pages/gestures.py")
+
+# ----- Music -----
+# (lstm_viz.ui.music; this block's imports sit here so the Gestures block's edits never touch them)
+MUSIC = PageSchema("music", (
+), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
+    path="pages/music.py")
+
 PAGES = (HOME, TRAIN, IMPORT_MODEL, INSIDE_CELL, GATES_MEMORY, GRADIENT_LAB, LENGTH_SWEEP, TRY_IT, FORECAST, TRANSLATE,
-         DEPLOY, LAB)
+         DEPLOY, LAB, GESTURES, MUSIC)
 SCHEMAS = {schema.name: schema for schema in (APP, *PAGES)}
 page_url.register(*SCHEMAS.values())

@@ -116,7 +116,8 @@ def main() -> None:
 
     chorales = []
     skipped = 0
-    for path in sorted(corpus.getComposer("bach"), key=lambda p: Path(str(p)).stem):
+    # By name, then format: three chorales come twice (.krn and .mxl); only the .mxl names its soprano part.
+    for path in sorted(corpus.getComposer("bach"), key=lambda p: (Path(str(p)).stem, Path(str(p)).suffix)):
         record = extract_one(path)
         if record is None:
             skipped += 1

@@ -31,11 +31,11 @@ def test_the_page_opens_with_a_melody_its_chorale_and_the_table():
     urls = audio_urls(at)
     assert len(urls) == 2 and all(url.endswith(".wav") for url in urls) and urls[0] != urls[1]
     charts = plotly_charts(at)
-    sampled = next(title for title in charts if title.startswith("32 notes after a 8-note primer"))
+    sampled = next(title for title in charts if title.startswith("32 notes sampled after a primer of 6 (grey)"))
     assert any(title.startswith("The real soprano") for title in charts)
     # The roll's notes (primer and sampled bars) and one panel per unit the neuron search found.
     bars = [trace for trace in charts[sampled]["data"] if trace["type"] == "bar"]
-    assert [len(array(trace["x"])) for trace in bars] == [8, 32]  # primer, sampled
+    assert [len(array(trace["x"])) for trace in bars] == [6, 32]  # primer, sampled
     assert any("with phrase position" in a["text"] for a in charts[sampled]["layout"]["annotations"])
     assert any("with pitch height" in a["text"] for a in charts[sampled]["layout"]["annotations"])
     table = at.dataframe[0].value
@@ -60,7 +60,7 @@ def test_a_typed_primer_is_continued():
                           "music_tempo": "120"})
     assert not at.exception and not at.error
     charts = plotly_charts(at)
-    assert any(title.startswith("10 notes after a 3-note primer") for title in charts)
+    assert any(title.startswith("10 notes sampled after a primer of 3 (grey)") for title in charts)
     caption = next(c.value for c in at.caption if c.value.startswith("Sampled: "))
     assert len(caption.removeprefix("Sampled: ").split()) == 10
     sampled = next(figure for title, figure in plotly_charts(at).items() if title.startswith("10 notes"))
@@ -103,7 +103,7 @@ def test_the_plain_rnn_is_searched_on_its_hidden_state():
     at = open_page(PAGE, {"music_arch": "rnn"})
     assert not at.exception
     assert any("units' hidden state" in caption.value for caption in at.caption)
-    assert any(title.startswith("32 notes after") for title in plotly_charts(at))
+    assert any(title.startswith("32 notes sampled after") for title in plotly_charts(at))
 
 
 def test_a_session_run_of_the_chorale_task_is_the_one_sampled():
@@ -118,3 +118,21 @@ def test_a_session_run_of_the_chorale_task_is_the_one_sampled():
                for caption in at.caption)
     assert at.segmented_control(key="music_arch").options == ["LSTM"]
     assert list(at.dataframe[0].value["model"]) == ["LSTM", "unigram (counts)", "bigram (counts)"]
+
+
+def test_links_at_the_edges_and_random_links_open_the_page_cleanly():
+    """The project's URL fuzzing (tests/fuzz_support.py) on this page, which its shared list of pages leaves out."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    from tests.fuzz_support import edge_links, open_page_cleanly, random_links
+
+    for query in edge_links(page_schemas.MUSIC):
+        open_page_cleanly(PAGE, query)
+
+    @settings(max_examples=12, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(random_links(page_schemas.MUSIC.keys))
+    def open_link(query):
+        open_page_cleanly(PAGE, query)
+
+    open_link()

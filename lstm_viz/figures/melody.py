@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lstm_viz.figures.style import (
-    BASE_LAYOUT, BASELINE_COLOUR, GRID, INPUT_COLOUR, MARKER_COLOUR, OKABE_ITO, TRACE_LABELS, arch_colour,
+    BASE_LAYOUT, BASELINE_COLOUR, GRID, INPUT_COLOUR, MARKER_COLOUR, OKABE_ITO, TRACE_LABELS, arch_colour, html_label,
 )
 
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -36,8 +36,10 @@ class UnitPanel:
 
 
 def _pitch_axis(pitches: np.ndarray) -> dict:
-    low, high = int(pitches.min()) - 1, int(pitches.max()) + 1
-    ticks = [m for m in range(low, high + 1) if NOTE_NAMES[m % 12] in ("C", "E", "G") or high - low <= 12]
+    low, high = int(pitches.min()) - 1, int(pitches.max()) + 2  # room above for the fermata marks
+    # Every natural note on a melody's usual range of two octaves or less; C, E and G on a wider one.
+    shown = ("C", "E", "G") if high - low > 24 else ("C", "D", "E", "F", "G", "A", "B")
+    ticks = [m for m in range(low, high + 1) if NOTE_NAMES[m % 12] in shown]
     return dict(tickmode="array", tickvals=ticks, ticktext=[f"{note_label(m)} ({m})" for m in ticks],
                 range=[low - 0.5, high + 0.5], title="pitch (MIDI)")
 
@@ -89,7 +91,7 @@ def piano_roll(pitches: Sequence[int], beats: Sequence[float], fermatas: Sequenc
                 x=edges, y=np.r_[values, values[-1]], mode="lines", line_shape="hv",
                 line=dict(color=STATE_COLOUR if is_state else GATE_COLOURS.get(name, OKABE_ITO[6]),
                           width=3 if is_state else 1.8, dash=None if is_state else "dot"),
-                name=TRACE_LABELS.get(name, name), legendgroup=name, showlegend=row == 2,
+                name=html_label(name), legendgroup=name, showlegend=row == 2,
                 hovertemplate=f"{TRACE_LABELS.get(name, name)}, unit {panel.unit}: %{{y:.3f}} at beat %{{x:g}}<extra></extra>",
             ), row=row, col=1)
         figure.update_yaxes(title="value", row=row, col=1, **GRID)

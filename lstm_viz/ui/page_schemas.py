@@ -315,9 +315,9 @@ MUSIC = PageSchema("music", (
     Field("music_arch", "lstm", ARCHS, "segmented_control"),
     Field("music_primer", "chorale", one_of(MUSIC_PRIMERS), "radio"),
     # A test chorale (never trained on): the primer's source and the real melody shown beside the sampled one.
-    Field("music_chorale", next(c.id for c in load_chorales() if c.split == "test"),
-          one_of(c.id for c in load_chorales() if c.split == "test"), "selectbox"),
-    Field("music_opening", 8, whole(1, MAX_PRIMER_NOTES), "slider"),  # notes of the chorale's opening
+    # The default, BWV 292, opens with a plain C major phrase under a fermata (G4 G4 A4 B4 C5/2 C5/2!).
+    Field("music_chorale", "bwv292", one_of(c.id for c in load_chorales() if c.split == "test"), "selectbox"),
+    Field("music_opening", 6, whole(1, MAX_PRIMER_NOTES), "slider"),  # notes of the chorale's opening
     Field("music_typed", MUSIC_DEFAULT_PRIMER, texts(MAX_PRIMER_CHARACTERS), "text_input"),
     Field("music_temperature", 1.0, real(*TEMPERATURE_RANGE), "slider"),
     Field("music_seed", 0, whole(*SEED_RANGE), "number_input"),

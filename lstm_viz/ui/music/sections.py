@@ -144,8 +144,8 @@ def melodies(reader: Reader, primer: np.ndarray, chorale: data.Chorale) -> None:
                f"on {len(reader.trainer.probe_inputs)} test excerpts: {found}. Dotted lines: the unit's gates.")
     st.subheader(f"Written by the {reader.run.label}")
     melody_view(reader, notes, len(primer), units, key="music_sampled",
-                title=f"{len(notes) - len(primer)} notes after a {len(primer)}-note primer (grey), temperature "
-                      f"{ss['music_temperature']:g}, seed {ss['music_seed']}")
+                title=f"{len(notes) - len(primer)} notes sampled after a primer of {len(primer)} (grey), "
+                      f"temperature {ss['music_temperature']:g}, seed {ss['music_seed']}")
     st.caption(f"Sampled: {data.format_notes(notes[len(primer):])}")
     st.subheader(f"Bach: the chorale BWV {chorale.id.removeprefix('bwv')}, for comparison")
     real = data.encode(chorale)

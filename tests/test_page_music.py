@@ -32,7 +32,8 @@ def test_the_page_opens_with_a_melody_its_chorale_and_the_table():
     assert len(urls) == 2 and all(url.endswith(".wav") for url in urls) and urls[0] != urls[1]
     charts = plotly_charts(at)
     sampled = next(title for title in charts if title.startswith("32 notes sampled after a primer of 6 (grey)"))
-    assert any(title.startswith("The real soprano") for title in charts)
+    real = next(figure for title, figure in charts.items() if title.startswith("The real soprano (45 notes)"))
+    assert [trace["name"] for trace in real["data"] if trace["type"] == "bar"] == ["primer", "Bach's notes"]
     # The roll's notes (primer and sampled bars) and one panel per unit the neuron search found.
     bars = [trace for trace in charts[sampled]["data"] if trace["type"] == "bar"]
     assert [len(array(trace["x"])) for trace in bars] == [6, 32]  # primer, sampled

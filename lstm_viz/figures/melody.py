@@ -45,10 +45,10 @@ def _pitch_axis(pitches: np.ndarray) -> dict:
 
 
 def _roll_traces(figure: go.Figure, pitches: np.ndarray, onsets: np.ndarray, beats: np.ndarray,
-                 fermatas: np.ndarray, primer: int, colour: str) -> None:
+                 fermatas: np.ndarray, primer: int, colour: str, continuation: str) -> None:
     names = [note_label(p) for p in pitches]
     for part, chosen, shade in (("primer", np.arange(len(pitches)) < primer, INPUT_COLOUR),
-                                ("sampled", np.arange(len(pitches)) >= primer, colour)):
+                                (continuation, np.arange(len(pitches)) >= primer, colour)):
         if not chosen.any():
             continue
         figure.add_trace(go.Bar(
@@ -67,9 +67,9 @@ def _roll_traces(figure: go.Figure, pitches: np.ndarray, onsets: np.ndarray, bea
 
 
 def piano_roll(pitches: Sequence[int], beats: Sequence[float], fermatas: Sequence[bool], *, primer: int,
-               panels: Sequence[UnitPanel], arch: str, title: str) -> go.Figure:
+               panels: Sequence[UnitPanel], arch: str, title: str, continuation: str = "sampled") -> go.Figure:
     """The melody's notes as bars (start and length in beats, height the MIDI pitch, the primer's notes grey),
-    fermatas marked, and under it one panel per unit: its gates and state at every note, as a step line over the
+    fermatas marked, the notes after the primer named `continuation` in the legend, and under it one panel per unit: its gates and state at every note, as a step line over the
     note's time. Values belong to the step that reads the note, so each is drawn from the note's start to its end."""
     pitches = np.asarray(pitches, dtype=np.int64)
     beats = np.asarray(beats, dtype=np.float64)
@@ -81,7 +81,7 @@ def piano_roll(pitches: Sequence[int], beats: Sequence[float], fermatas: Sequenc
         row_heights=[0.5] + [0.5 / max(1, len(panels))] * len(panels),
         subplot_titles=[""] + [f"unit {p.unit}: r = {p.correlation:+.2f} with {p.feature}" for p in panels],
     )
-    _roll_traces(figure, pitches, onsets, beats, fermatas, primer, arch_colour(arch))
+    _roll_traces(figure, pitches, onsets, beats, fermatas, primer, arch_colour(arch), continuation)
     edges = np.concatenate([onsets, [onsets[-1] + beats[-1]]])
     for row, panel in enumerate(panels, start=2):
         for name, values in panel.traces.items():

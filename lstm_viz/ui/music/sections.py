@@ -20,7 +20,7 @@ from lstm_viz.io.audio import TEMPO_RANGE, melody_wav
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.rules.ranges import TEMPERATURE_RANGE
 from lstm_viz.runs.bundled import CHORALES_RUN, load_bundled_run
-from lstm_viz.ui import charts, page_url, session_run
+from lstm_viz.ui import charts, memo, page_url, session_run
 from lstm_viz.ui.page_schemas import MUSIC_PRIMERS
 from lstm_viz.ui.plain import plain
 
@@ -115,7 +115,7 @@ def unit_panels(reader: Reader, notes: np.ndarray, units: list[melody.FeatureUni
 
 
 def melody_view(reader: Reader, notes: np.ndarray, primer: int, units: list[melody.FeatureUnit], *, title: str,
-                key: str) -> None:
+                key: str, continuation: str = "sampled") -> None:
     """Play `notes` (n, 2) and draw them as a piano roll over the units' gates and state."""
     vocab = data.vocabulary()
     pitches = [vocab.pitches[int(p)] for p in notes[:, 0]]
@@ -126,7 +126,7 @@ def melody_view(reader: Reader, notes: np.ndarray, primer: int, units: list[melo
     except LstmVizError as error:
         st.error(plain(error))
     charts.show(melody_figures.piano_roll(pitches, beats, fermatas, primer=primer, arch=reader.arch, title=title,
-                                          panels=unit_panels(reader, notes, units)),
+                                          panels=unit_panels(reader, notes, units), continuation=continuation),
                 key, name=f"{reader.arch}_{key}", in_zip=False)
 
 
@@ -138,7 +138,9 @@ def melodies(reader: Reader, primer: np.ndarray, chorale: data.Chorale) -> None:
     except LstmVizError as error:
         st.error(plain(error))
         return
-    units = melody.feature_units(reader.model, task, reader.trainer.probe_inputs)
+    step = reader.run.checkpoints[-1].step
+    units = memo.explorer_memo(reader.explored, ("music_units", reader.arch, step),
+                               lambda: melody.feature_units(reader.model, task, reader.trainer.probe_inputs))
     found = "; ".join(f"{u.feature}: unit {u.unit} (r = {u.correlation:+.2f})" for u in units)
     st.caption(f"Neuron search over the {reader.model.config.hidden_size} units' {units[0].state.replace('_', ' ')} "
                f"on {len(reader.trainer.probe_inputs)} test excerpts: {found}. Dotted lines: the unit's gates.")
@@ -150,6 +152,7 @@ def melodies(reader: Reader, primer: np.ndarray, chorale: data.Chorale) -> None:
     st.subheader(f"Bach: the chorale BWV {chorale.id.removeprefix('bwv')}, for comparison")
     real = data.encode(chorale)
     melody_view(reader, real, len(primer) if ss["music_primer"] == "chorale" else 0, units, key="music_real",
+                continuation="Bach's notes",
                 title=f"The real soprano ({chorale.notes} notes), in C major / A minor as the model reads it")
     st.caption(data.format_notes(real))
 
@@ -157,7 +160,9 @@ def melodies(reader: Reader, primer: np.ndarray, chorale: data.Chorale) -> None:
 def cross_entropy_section(reader: Reader) -> None:
     trainer, task = reader.trainer, reader.trainer.task
     st.subheader("How well each network predicts the test tunes")
-    rows = [melody.test_cross_entropy(reader.latest_model(a), task, trainer.config.length)
+    # Once per server for each architecture's latest checkpoint: 88 windows through each model, 0.2 s.
+    rows = [memo.explorer_memo(reader.explored, ("music_cross_entropy", a, trainer.runs[a].checkpoints[-1].step),
+                               lambda a=a: melody.test_cross_entropy(reader.latest_model(a), task, trainer.config.length))
             for a in trainer.runs if trainer.runs[a].model.architecture.recurrent]
     rows += melody.baseline_rows()
     labels = {a: run.label for a, run in trainer.runs.items()} | {"unigram": "unigram (counts)",

@@ -104,7 +104,8 @@ def sampling_controls() -> None:
                       help="Below 1: the model's likeliest notes, often repeating; above 1: more surprising.")
     columns[1].slider(f"Notes to sample (1–{melody.MAX_SAMPLE_NOTES})", 1, melody.MAX_SAMPLE_NOTES, key="music_length")
     columns[2].number_input("Seed", 0, 2**31 - 1, step=1, key="music_seed")
-    columns[3].slider("Tempo (quarter notes per minute)", *TEMPO_RANGE, step=5, key="music_tempo")
+    columns[3].slider("Tempo (beats per minute)", *TEMPO_RANGE, step=5, key="music_tempo",
+                      help="Quarter notes per minute: 80 is a walking pace.")
 
 
 def unit_panels(reader: Reader, notes: np.ndarray, units: list[melody.FeatureUnit]) -> list[melody_figures.UnitPanel]:

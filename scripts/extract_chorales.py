@@ -18,10 +18,13 @@ Choices, each for a reason:
   take its signature to none (C major / A minor), so the mode stays (a minor chorale ends on A). With about 400
   short melodies, 12 keys would split the statistics of each scale degree twelve ways, and the model could not
   tell the key from a four-note primer anyway. The transposition is stored, so the original pitches come back.
-- Split by tune, not by file: many tunes are harmonised more than once (e.g. "Befiehl du deine Wege"), and the same
-  soprano in training and test would leak. Chorales whose first 8 key-normalised pitches agree are one tune; a tune
-  goes to the test set when the SHA-1 of its 8 pitches, read as a number, is 0-14 modulo 100 (about 15% of tunes),
-  so the split never depends on the order of the corpus's files.
+- Split by tune, not by file: many tunes are harmonised more than once (the corpus has "Jesu, meine Freude" five
+  times, in BWV 227 and BWV 81), and the same soprano in training and test would leak. Two chorales are one tune
+  when their first 8 key-normalised pitches agree or when they share any run of 12 consecutive pitches (a setting
+  with another pickup or a varied first line still shares a later line; 12 notes are longer than any cadence
+  formula two different tunes share), and tunes are the groups these links join. A tune goes to the test set when
+  the SHA-1 of its alphabetically first chorale's 8 opening pitches, read as a number, is 0-14 modulo 100, so the
+  split never depends on the order of the corpus's files.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "assets" / "data" / "bach_chorales.json"
 TUNE_PREFIX = 8  # first key-normalised pitches that name a tune
+SHARED_RUN = 12  # consecutive pitches two settings of one tune share
 TEST_PERCENT = 15
 
 
@@ -82,6 +86,36 @@ def is_test_tune(pitches: list[int]) -> bool:
     return int(digest, 16) % 100 < TEST_PERCENT
 
 
+def tunes(records: list[dict]) -> dict[str, str]:
+    """{chorale id: id of its tune's alphabetically first chorale}: the groups that shared openings and shared runs
+    of SHARED_RUN pitches join (union-find)."""
+    parent = {record["id"]: record["id"] for record in records}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    first_seen: dict[tuple, str] = {}
+    for record in records:
+        pitches = record["pitch"]
+        keys = [("opening", tuple(pitches[:TUNE_PREFIX]))]
+        keys += [("run", tuple(pitches[i:i + SHARED_RUN])) for i in range(len(pitches) - SHARED_RUN + 1)]
+        for key in keys:
+            other = first_seen.setdefault(key, record["id"])
+            a, b = sorted((root(record["id"]), root(other)))
+            parent[b] = a
+    return {name: root(name) for name in parent}
+
+
+def assign_splits(records: list[dict]) -> None:
+    """Set each record's "split" by its tune."""
+    by_id = {record["id"]: record for record in records}
+    for name, tune in tunes(records).items():
+        by_id[name]["split"] = "test" if is_test_tune(by_id[tune]["pitch"]) else "train"
+
+
 def encode_duration(length: Fraction) -> float | str:
     """Quarter lengths as JSON numbers when a float holds them exactly (all but a few), else as "p/q" text."""
     return float(length) if length.denominator in (1, 2, 4, 8, 16, 32, 64) else f"{length.numerator}/{length.denominator}"
@@ -104,7 +138,7 @@ def extract_one(path) -> dict | None:
         "id": Path(str(path)).stem,
         "sharps": sharps,
         "transpose": shift,
-        "split": "test" if is_test_tune(pitches) else "train",
+        "split": "",  # by tune, once every chorale is read (assign_splits)
         "pitch": pitches,
         "ql": [encode_duration(length) for _, length, _ in notes],
         "fermata": [i for i, (_, _, fermata) in enumerate(notes) if fermata],
@@ -123,6 +157,7 @@ def main() -> None:
             skipped += 1
         else:
             chorales.append(record)
+    assign_splits(chorales)
     lines = ",\n".join(json.dumps(record, ensure_ascii=False, separators=(",", ":")) for record in chorales)
     import music21
 

@@ -79,6 +79,8 @@ def test_the_split_keeps_every_test_tune_out_of_training(records):
     assert test and not train_ids & {r["id"] for r in test}
     train_openings = {tuple(r["pitch"][:8]) for r in records if r["split"] == "train"}
     assert not any(tuple(r["pitch"][:8]) in train_openings for r in test)
+    trained = {tuple(r["pitch"][i:i + 12]) for r in records if r["split"] == "train" for i in range(len(r["pitch"]) - 11)}
+    assert not any(tuple(r["pitch"][i:i + 12]) in trained for r in test for i in range(len(r["pitch"]) - 11))
     # The training batches come from the training stream only: every window is a run of its notes.
     train = np.concatenate(data.split_notes("train"))
     inputs, targets = TASK.generate(8, 16, torch.Generator().manual_seed(3), split="train")

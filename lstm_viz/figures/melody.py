@@ -108,7 +108,7 @@ def piano_roll(pitches: Sequence[int], beats: Sequence[float], fermatas: Sequenc
 def cross_entropy_bars(rows: Sequence[tuple[str, str, float, float]], *, title: str) -> go.Figure:
     """Stacked bars of bits per note, pitch (solid) below duration (hatched), one per (key, label, pitch bits,
     duration bits): the architectures in their colours, the count baselines grey; the total written on each bar.
-    No legend: its swatches would take the first bar's colour; the axis title says which part is which."""
+    No legend: its swatches would take the first bar's colour; the title says which part is which."""
     labels = [label for _, label, _, _ in rows]
     colours = [arch_colour(key) if key in ("rnn", "gru", "lstm", "transformer") else BASELINE_COLOUR
                for key, _, _, _ in rows]
@@ -122,7 +122,7 @@ def cross_entropy_bars(rows: Sequence[tuple[str, str, float, float]], *, title: 
                hovertemplate="%{x}: duration %{y:.3f} bits per note<extra></extra>"),
     ])
     figure.update_layout(**BASE_LAYOUT, title=title, barmode="stack", height=420,
-                         yaxis=dict(title="bits per note: pitch (solid) + duration (hatched)", range=[0, 1.15 * float((pitch + duration).max())],
+                         yaxis=dict(title="bits per note", range=[0, 1.15 * float((pitch + duration).max())],
                                     **GRID),
                          xaxis=dict(title="model (test tunes)"))
     return figure

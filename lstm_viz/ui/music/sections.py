@@ -172,7 +172,7 @@ def cross_entropy_section(reader: Reader) -> None:
                           "duration": [r.duration for r in rows], "total": [r.total for r in rows]})
     st.dataframe(table.style.format({"pitch": "{:.3f}", "duration": "{:.3f}", "total": "{:.3f}"}), hide_index=True)
     charts.show(melody_figures.cross_entropy_bars([(r.name, labels[r.name], r.pitch, r.duration) for r in rows],
-                                                  title="Cross-entropy on every note of the test tunes"),
+                                                  title="Cross-entropy on every note of the test tunes: pitch (solid) + duration (hatched)"),
                 "music_cross_entropy", name="music_cross_entropy", in_zip=False)
     st.caption(f"Bits per note on all {melody.scored_notes():,} notes of the test tunes but the first; lower "
                "is better. Unigram: each note's pitch and duration from their training frequencies (add-one). Bigram: "

@@ -43,7 +43,7 @@ def growth_figure(reading: StrokeReading) -> go.Figure:
             line=dict(color=OKABE_ITO[index % len(OKABE_ITO)], width=4 if final else 2, dash=None if final else "dot"),
             hovertemplate=f"{CLASSES[int(cls)]}: %{{y:.2f}} after %{{x:.0f}}% of the stroke<extra></extra>"))
     figure.add_hline(y=UNSURE_BELOW, line=dict(color=BASELINE_COLOUR, dash="dash"),
-                     annotation_text=f"below {UNSURE_BELOW:.0%} at the end: not sure", annotation_position="bottom right")
+                     annotation_text=f"below {UNSURE_BELOW:.0%} at the end: not sure", annotation_position="top left")
     if not reading.unsure:
         figure.add_vline(x=100 * reading.knew_at(), line=dict(color=arch_colour(reading.arch), dash="dash"))
     figure.update_layout(**BASE_LAYOUT, title=verdict_text(reading), height=380, font=LARGE_TEXT)
@@ -68,7 +68,7 @@ def along_stroke_figure(reading: StrokeReading, unit: int) -> go.Figure:
     points = reading.points
     for column, name in enumerate(names, start=1):
         values = reading.trace[name][0][:, unit].astype(np.float32)
-        colours = heatmap_colour_range(name, reading.trace[name][0])
+        colours = heatmap_colour_range(name, values)  # a signed memory on its own unit's range, not every unit's
         scale = dict(colorscale=colours["colorscale"], cmin=colours["zmin"], cmax=colours["zmax"])
         if "zmid" in colours:
             scale["cmid"] = colours["zmid"]

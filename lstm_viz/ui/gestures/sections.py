@@ -80,7 +80,7 @@ def canvas_section() -> list | None:
     """The canvas and its buttons; the newest stroke's points, or None when there is none."""
     ss = st.session_state
     left, right = st.columns([5, 4])
-    with left:
+    with left, st.container(key="gest_canvas_area"):
         drawing = fabric_path(example_points(ss["gest_example"]))
         result = st_canvas(stroke_width=4, stroke_color=STROKE_COLOUR, background_color="#FFFFFF",
                            height=CANVAS_HEIGHT, width=CANVAS_WIDTH, drawing_mode="freedraw", initial_drawing=drawing,

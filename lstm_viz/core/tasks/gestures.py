@@ -44,6 +44,20 @@ CURVE_VERTICES = 10  # templates with more vertices than this are curves: no cor
 
 
 @dataclass(frozen=True)
+class Variation:
+    """The ranges above as one value, so a test can switch parts off and measure the others alone."""
+    rotation_degrees: float = ROTATION_DEGREES
+    scale_range: tuple[float, float] = SCALE_RANGE
+    aspect_range: tuple[float, float] = ASPECT_RANGE
+    shear_range: tuple[float, float] = SHEAR_RANGE
+    vertex_jitter: float = VERTEX_JITTER
+    tremor: float = TREMOR
+
+
+HAND = Variation()
+
+
+@dataclass(frozen=True)
 class Stroke:
     """One generated raw stroke (canvas pixels, y down) and what was drawn."""
     points: np.ndarray  # (n, 2)
@@ -80,12 +94,12 @@ def step_inputs(points: np.ndarray, steps: int) -> np.ndarray:
     return np.hstack([even, directions]).astype(np.float32)
 
 
-def _shape_path(label: int, rng: np.random.Generator) -> tuple[np.ndarray, float, bool]:
+def _shape_path(label: int, rng: np.random.Generator, jitter: float) -> tuple[np.ndarray, float, bool]:
     """The template's dense path with its corners jittered, start point moved and direction chosen."""
     vertices, closed = SHAPES[CLASSES[label]]
     vertices = vertices.copy()
     if len(vertices) <= CURVE_VERTICES:
-        vertices += rng.normal(0.0, VERTEX_JITTER, vertices.shape)
+        vertices += rng.normal(0.0, jitter, vertices.shape)
         if closed:
             vertices[-1] = vertices[0]
     path = evenly_along(vertices, DENSE_POINTS)
@@ -113,19 +127,19 @@ def _drawn(path: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray
     return np.stack([np.interp(targets, distance, path[:, 0]), np.interp(targets, distance, path[:, 1])], axis=1)
 
 
-def draw_stroke(label: int, rng: np.random.Generator) -> Stroke:
-    path, start, flip = _shape_path(label, rng)
+def draw_stroke(label: int, rng: np.random.Generator, variation: Variation = HAND) -> Stroke:
+    path, start, flip = _shape_path(label, rng, variation.vertex_jitter)
     path = path - (path.min(axis=0) + path.max(axis=0)) / 2
-    angle = np.radians(rng.uniform(-ROTATION_DEGREES, ROTATION_DEGREES))
-    scale = rng.uniform(*SCALE_RANGE)
-    aspect = np.sqrt(rng.uniform(*ASPECT_RANGE))
-    shear = rng.uniform(*SHEAR_RANGE)
+    angle = np.radians(rng.uniform(-variation.rotation_degrees, variation.rotation_degrees))
+    scale = rng.uniform(*variation.scale_range)
+    aspect = np.sqrt(rng.uniform(*variation.aspect_range))
+    shear = rng.uniform(*variation.shear_range)
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     distortion = np.array([[aspect, shear], [0.0, 1.0 / aspect]])
     size = scale * BASE_SIZE_PX
     raw = _drawn(path, int(rng.integers(RAW_POINTS_RANGE[0], RAW_POINTS_RANGE[1] + 1)), rng)
     raw = raw @ (rotation @ distortion).T * size
-    raw += rng.normal(0.0, TREMOR * size, raw.shape) + rng.uniform(100.0, 300.0, 2)
+    raw += rng.normal(0.0, variation.tremor * size, raw.shape) + rng.uniform(100.0, 300.0, 2)
     return Stroke(raw, label, float(np.degrees(angle)), float(scale), start, flip)
 
 
@@ -144,10 +158,10 @@ def balanced_labels(count: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(np.where(labels == len(CLASSES), NO_SHAPE, labels))
 
 
-def draw_strokes(count: int, generator: torch.Generator) -> list[Stroke]:
+def draw_strokes(count: int, generator: torch.Generator, variation: Variation = HAND) -> list[Stroke]:
     # NumPy's generator, seeded from the torch one: same torch state, same strokes.
     rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
-    return [draw_stroke(int(label), rng) if label != NO_SHAPE else Stroke(scribble(rng), NO_SHAPE, 0.0, 1.0, 0.0, False)
+    return [draw_stroke(int(label), rng, variation) if label != NO_SHAPE else Stroke(scribble(rng), NO_SHAPE, 0.0, 1.0, 0.0, False)
             for label in balanced_labels(count, rng)]
 
 

@@ -16,7 +16,7 @@ import torch
 
 from lstm_viz.core.model import SequenceModel
 from lstm_viz.core.tasks.gesture_shapes import CLASSES, SHAPES
-from lstm_viz.core.tasks.gestures import evenly_along, step_inputs
+from lstm_viz.core.tasks.gestures import Variation, draw_stroke, evenly_along, scribble, step_inputs
 from lstm_viz.core.traces import Trace, trace
 from lstm_viz.rules.errors import UploadError
 
@@ -128,12 +128,29 @@ def read_stroke(model: SequenceModel, points, steps: int) -> StrokeReading:
     return StrokeReading(model.config.arch, shown, inputs, result, torch.softmax(logits.double(), dim=-1).numpy())
 
 
+def _fit_box(points: np.ndarray, size: float, offset: tuple[float, float]) -> np.ndarray:
+    low = points.min(axis=0)
+    return (points - low) / max(float((points.max(axis=0) - low).max()), 1e-12) * size + np.asarray(offset)
+
+
 def template_stroke(name: str, size: float = 200.0, offset: tuple[float, float] = (60.0, 40.0)) -> np.ndarray:
-    """A class's template as a canvas stroke (60 points along it), for the example buttons."""
+    """A class's template itself as a canvas stroke (60 points along it): straight lines, no tremor."""
     vertices, _ = SHAPES[name]
-    even = evenly_along(vertices, 60)
-    low = even.min(axis=0)
-    return (even - low) / max(float((even.max(axis=0) - low).max()), 1e-12) * size + np.asarray(offset)
+    return _fit_box(evenly_along(vertices, 60), size, offset)
+
+
+# The example buttons' strokes: the generator's own hand (tremor, uneven speed, moved corners), turned a little.
+EXAMPLE_VARIATION = Variation(rotation_degrees=5.0, scale_range=(1.0, 1.0))
+
+
+def example_stroke(name: str, size: float = 260.0, offset: tuple[float, float] = (110.0, 50.0)) -> np.ndarray:
+    """A stroke of class `name` (or "scribble") as a hand might draw it, the same every time, fitted into a box of
+    `size` pixels at `offset` on the canvas. A template's exact straight lines are no hand's: on the shipped run
+    the GRU doubts the exact triangle (49%) but names every one of these."""
+    if name == "scribble":
+        return _fit_box(scribble(np.random.default_rng(3), 90), size, offset)
+    index = CLASSES.index(name)
+    return _fit_box(draw_stroke(index, np.random.default_rng(index), EXAMPLE_VARIATION).points, size, offset)
 
 
 def fraction_text(fraction: float) -> str:

@@ -9,9 +9,8 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from lstm_viz.analysis.strokes import StrokeReading, canvas_strokes, read_stroke, template_stroke
+from lstm_viz.analysis.strokes import StrokeReading, canvas_strokes, example_stroke, read_stroke
 from lstm_viz.analysis.text_generation import TrackingUnit, find_feature_unit
-from lstm_viz.core.tasks.gestures import scribble
 from lstm_viz.figures import gestures as figures
 from lstm_viz.rules.errors import LstmVizError
 from lstm_viz.runs.bundled import GESTURES_RUN, load_bundled_run
@@ -53,13 +52,7 @@ def pick_readers() -> Readers:
 
 
 def example_points(name: str) -> np.ndarray | None:
-    if name == "none":
-        return None
-    if name == "scribble":
-        wander = scribble(np.random.default_rng(3), 90)
-        low = wander.min(axis=0)
-        return (wander - low) / max(float((wander.max(axis=0) - low).max()), 1e-9) * 260 + (110, 50)
-    return template_stroke(name, size=260, offset=(110, 50))
+    return None if name == "none" else example_stroke(name)
 
 
 def fabric_path(points: np.ndarray | None) -> dict | None:

@@ -3,6 +3,7 @@ the example stroke the page put on it (a real mouse drawing is the browser test'
 read by the shipped cells, an example button puts another shape on the canvas, Clear empties it, a scribble is
 "not sure", a link sets the view, and a session run of the gestures task can be read instead of the shipped one."""
 from lstm_viz.core.tasks.gesture_shapes import CLASSES
+from lstm_viz.ui.page_schemas import GEST_EXAMPLES
 from tests.app_support import clear_caches  # noqa: F401 - autouse fixture
 from tests.app_support import open_from_home, open_page, plotly_charts, start_training, tiny_settings
 
@@ -15,7 +16,7 @@ def answers(at) -> dict[str, str]:
 
 
 def button_for(at, name: str):
-    return next(button for button in at.button if button.label == name)
+    return at.button(key=f"gest_ex_{GEST_EXAMPLES.index(name)}")
 
 
 def test_the_page_opens_on_the_circle_read_by_the_three_shipped_cells():
@@ -51,6 +52,7 @@ def test_an_example_button_draws_its_shape_and_clear_empties_the_canvas():
 def test_every_example_shape_is_named_by_the_gated_cells_and_a_scribble_is_doubted():
     at = open_page(PAGE)
     for name in CLASSES:
+        assert button_for(at, name).help == name
         button_for(at, name).click().run()
         assert answers(at)["LSTM"] == name and answers(at)["GRU"] == name, (name, answers(at))
     button_for(at, "scribble").click().run()

@@ -15,6 +15,7 @@ from lstm_viz.figures.style import (
     BASE_LAYOUT, BASELINE_COLOUR, GRID, OKABE_ITO, arch_colour, heatmap_colour_range, html_label,
 )
 
+PANELS_PER_ROW = 2
 TOP_CLASSES = 4  # curves on the growth chart: the classes that were ever among the most likely
 LARGE_TEXT = dict(size=15)
 
@@ -64,34 +65,42 @@ def along_stroke_figure(reading: StrokeReading, unit: int) -> go.Figure:
     unit `unit`'s value at that step."""
     names = stroke_panels(reading, unit)
     titles = [f"{html_label(name)}, unit {unit}" for name in names]
-    figure = make_subplots(rows=1, cols=len(names), subplot_titles=titles, horizontal_spacing=0.06)
+    columns = min(len(names), PANELS_PER_ROW)
+    rows = -(-len(names) // columns)
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.1,
+                           vertical_spacing=0.12)
     points = reading.points
-    for column, name in enumerate(names, start=1):
+    for index, name in enumerate(names):
+        row, column = divmod(index, columns)
+        row, column = row + 1, column + 1
         values = reading.trace[name][0][:, unit].astype(np.float32)
         colours = heatmap_colour_range(name, values)  # a signed memory on its own unit's range, not every unit's
         scale = dict(colorscale=colours["colorscale"], cmin=colours["zmin"], cmax=colours["zmax"])
         if "zmid" in colours:
             scale["cmid"] = colours["zmid"]
-        bar = dict(x=column / len(names) - 0.02, len=0.8, thickness=10, tickfont=dict(size=11))
+        domain_x = figure.get_subplot(row, column).xaxis.domain
+        domain_y = figure.get_subplot(row, column).yaxis.domain
+        bar = dict(x=domain_x[1] + 0.01, y=sum(domain_y) / 2, len=(domain_y[1] - domain_y[0]) * 0.9, thickness=12,
+                   tickfont=dict(size=12))
         figure.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="lines", line=dict(color="#BBBBBB", width=2),
-                                    hoverinfo="skip", showlegend=False), row=1, col=column)
+                                    hoverinfo="skip", showlegend=False), row=row, col=column)
         figure.add_trace(go.Scatter(
             x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False,
             marker=dict(size=11, color=values, colorbar=bar, line=dict(color="#333333", width=0.5), **scale),
             customdata=np.arange(len(values)),
             hovertemplate=f"point %{{customdata}}: {html_label(name)} = %{{marker.color:.3f}}<extra></extra>"),
-            row=1, col=column)
-        figure.add_trace(go.Scatter(x=points[:1, 0], y=points[:1, 1], mode="markers+text", text=["start"],
-                                    textposition="top center", marker=dict(symbol="circle-open", size=18,
-                                                                           color="#000000"),
-                                    hoverinfo="skip", showlegend=False), row=1, col=column)
-        axis = "" if column == 1 else str(column)
-        figure.update_yaxes(autorange="reversed", scaleanchor=f"x{axis}", showticklabels=False, row=1, col=column)
-        figure.update_xaxes(showticklabels=False, row=1, col=column, title_text="canvas x, y (pixels, y down)")
+            row=row, col=column)
+        figure.add_trace(go.Scatter(x=points[:1, 0], y=points[:1, 1], mode="markers",
+                                    marker=dict(symbol="circle-open", size=20, color="#000000", line=dict(width=2)),
+                                    hoverinfo="skip", showlegend=False), row=row, col=column)
+        axis = "" if index == 0 else str(index + 1)
+        figure.update_yaxes(autorange="reversed", scaleanchor=f"x{axis}", showticklabels=False, row=row, col=column)
+        figure.update_xaxes(showticklabels=False, row=row, col=column)
     label = ARCHITECTURES[reading.arch].label
-    figure.update_layout(**BASE_LAYOUT, height=360, font=LARGE_TEXT,
-                         title=f"{label}: the gates and the memory of unit {unit} at every point it read")
-    figure.update_layout(plot_bgcolor="#FFFFFF", margin=dict(l=20, r=40, t=80, b=50))
+    figure.update_layout(**BASE_LAYOUT, height=330 * rows + 60, font=LARGE_TEXT,
+                         title=f"{label}: the gates and the memory of unit {unit} at every point it read "
+                               "(the canvas's orientation; ○ the start)")
+    figure.update_layout(plot_bgcolor="#FFFFFF", margin=dict(l=20, r=60, t=90, b=20))
     return figure
 
 

@@ -21,6 +21,9 @@ from lstm_viz.ui.plain import plain
 CANVAS_WIDTH, CANVAS_HEIGHT = 480, 360
 STROKE_COLOUR = "#0072B2"
 TRACKED_FEATURE = "total turning so far"  # what the automatic unit follows: a shape is, above all, how it turns
+# Button labels short enough for a third of the column.
+BUTTON_LABELS = {"left square bracket": "[ bracket", "right square bracket": "] bracket",
+                 "left curly brace": "{ brace", "right curly brace": "} brace"}
 SOURCES = {GESTURES_RUN: "Shipped: RNN, GRU and LSTM", "session": "Your run (Train page)"}
 READING_NOTE = ("How it reads: the finished stroke is resampled to {steps} points evenly spaced along it and scaled "
                 "by its bounding box, as in training; the probabilities after point t use only the first t points.")
@@ -84,7 +87,7 @@ def canvas_section() -> list | None:
                    "stroke on the canvas):")
         columns = st.columns(3)
         for index, name in enumerate(GEST_EXAMPLES[:-1]):
-            columns[index % 3].button(name, key=f"gest_ex_{index}", on_click=_show_example, args=(name,),
+            columns[index % 3].button(BUTTON_LABELS.get(name, name), key=f"gest_ex_{index}", help=name, on_click=_show_example, args=(name,),
                                       type="primary" if ss["gest_example"] == name else "secondary", width="stretch")
     strokes = canvas_strokes(result.json_data)
     return strokes[-1] if strokes else None

@@ -14,5 +14,5 @@ st.caption("Draw one of the 16 unistrokes of Wobbrock, Wilson & Li's $1 recogniz
 page.warn()
 
 readers = sections.pick_readers()
-points = sections.canvas_section()
-sections.reading_sections(readers, points)
+drawing = sections.canvas_section()
+sections.reading_sections(readers, drawing)

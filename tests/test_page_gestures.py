@@ -2,6 +2,8 @@
 the example stroke the page put on it (a real mouse drawing is the browser test's). The page opens on the circle
 read by the shipped cells, an example button puts another shape on the canvas, Clear empties it, a scribble is
 "not sure", a link sets the view, and a session run of the gestures task can be read instead of the shipped one."""
+import pytest
+
 from lstm_viz.core.tasks.gesture_shapes import CLASSES
 from lstm_viz.ui.page_schemas import GEST_EXAMPLES
 from tests.app_support import clear_caches  # noqa: F401 - autouse fixture
@@ -87,3 +89,24 @@ def test_a_session_run_of_the_gestures_task_reads_the_drawing():
     trained = set(at.session_state["run"].trainer.runs)
     labels = {"rnn": "RNN (tanh)", "gru": "GRU", "lstm": "LSTM"}
     assert set(answers(at)) == {labels[arch] for arch in trained}
+
+
+class _Drawn:
+    """What streamlit-drawable-canvas returns, standing in for a browser's drawing."""
+    def __init__(self, json_data):
+        self.json_data = json_data
+
+
+@pytest.mark.parametrize("path, message", [
+    ([["M", 10, 10]] + [["L", 10 + i % 50, 10 + i // 50] for i in range(2500)], "more than 2000 points"),
+    ([["M", 10, 10], ["L", float("nan"), 30], ["L", 50, 50]], "not a finite number"),
+    ([["M", 10, 10]], "single point"),
+    ([["M", 10, 10], ["L", 11, 11], ["L", 10, 12]], "a dot"),
+    ([], "canvas is empty"),
+])
+def test_a_hostile_or_empty_drawing_gets_a_message_not_a_traceback(monkeypatch, path, message):
+    drawing = {"objects": [{"type": "path", "path": path}]} if path else {"objects": []}
+    monkeypatch.setattr("lstm_viz.ui.gestures.sections.draw_canvas", lambda **_: _Drawn(drawing))
+    at = open_page(PAGE)
+    assert not at.exception and not at.metric and not plotly_charts(at)
+    assert any(message in box.value for box in [*at.error, *at.info]), [e.value for e in at.error]

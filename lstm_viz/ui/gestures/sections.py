@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from lstm_viz.analysis.strokes import StrokeReading, canvas_strokes, example_stroke, read_stroke
 from lstm_viz.analysis.text_generation import TrackingUnit, find_feature_unit
@@ -67,18 +66,26 @@ def fabric_path(points: np.ndarray | None) -> dict | None:
                          "strokeLineCap": "round", "strokeLineJoin": "round"}]}
 
 
+def draw_canvas(**options):
+    """streamlit-drawable-canvas's st_canvas. Imported here, not at the top: the component registers its frontend
+    files when imported, which only works once Streamlit's runtime has read the installed components' manifests
+    (in the app, or under AppTest); a plain import of this module, outside both, would fail."""
+    from streamlit_drawable_canvas import st_canvas
+    return st_canvas(**options)
+
+
 def _show_example(name: str) -> None:
     st.session_state["gest_example"] = name
     st.session_state["_gest_canvas_nonce"] = st.session_state.get("_gest_canvas_nonce", 0) + 1
 
 
-def canvas_section() -> list | None:
-    """The canvas and its buttons; the newest stroke's points, or None when there is none."""
+def canvas_section() -> dict | None:
+    """The canvas and its buttons; the canvas's drawing (Fabric.js JSON), read by `reading_sections`."""
     ss = st.session_state
     left, right = st.columns([5, 4])
     with left, st.container(key="gest_canvas_area"):
         drawing = fabric_path(example_points(ss["gest_example"]))
-        result = st_canvas(stroke_width=4, stroke_color=STROKE_COLOUR, background_color="#FFFFFF",
+        result = draw_canvas(stroke_width=4, stroke_color=STROKE_COLOUR, background_color="#FFFFFF",
                            height=CANVAS_HEIGHT, width=CANVAS_WIDTH, drawing_mode="freedraw", initial_drawing=drawing,
                            key=f"gest_canvas_{ss['gest_example']}_{ss.get('_gest_canvas_nonce', 0)}")
         st.button("Clear", icon=":material/delete:", on_click=_show_example, args=("none",), key="gest_clear")
@@ -89,8 +96,7 @@ def canvas_section() -> list | None:
         for index, name in enumerate(GEST_EXAMPLES[:-1]):
             columns[index % 3].button(BUTTON_LABELS.get(name, name), key=f"gest_ex_{index}", help=name, on_click=_show_example, args=(name,),
                                       type="primary" if ss["gest_example"] == name else "secondary", width="stretch")
-    strokes = canvas_strokes(result.json_data)
-    return strokes[-1] if strokes else None
+    return result.json_data
 
 
 def readings(readers: Readers, points) -> dict[str, StrokeReading]:
@@ -139,12 +145,14 @@ def inside_section(readers: Readers, found: dict[str, StrokeReading]) -> None:
                 in_zip=False)
 
 
-def reading_sections(readers: Readers, points) -> None:
-    if points is None:
-        st.info("The canvas is empty: draw a shape in one stroke, or pick an example.", icon=":material/draw:")
-        return
+def reading_sections(readers: Readers, drawing: dict | None) -> None:
+    """The newest stroke on the canvas read by every cell, or a message saying why it cannot be read."""
     try:
-        found = readings(readers, points)
+        strokes = canvas_strokes(drawing)
+        if not strokes:
+            st.info("The canvas is empty: draw a shape in one stroke, or pick an example.", icon=":material/draw:")
+            return
+        found = readings(readers, strokes[-1])
     except LstmVizError as error:
         st.error(plain(error))
         return

@@ -88,8 +88,11 @@ def answers(page) -> dict[str, str]:
 
 
 def draw(page, points) -> None:
-    canvas = page.locator(".st-key-gest_canvas_area canvas").last
+    # Fabric.js takes the mouse on its upper canvas; after Clear the component mounts a new one a moment after the
+    # script run has ended, and events sent before that are lost.
+    canvas = page.locator(".st-key-gest_canvas_area canvas.upper-canvas").last
     expect(canvas).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(500)
     box = canvas.bounding_box()
     shifted = [(box["x"] + x, box["y"] + y) for x, y in points]
     page.mouse.move(*shifted[0])
@@ -105,14 +108,24 @@ def test_strokes_drawn_with_the_mouse_are_named(app_url, page):
     wait_until_idle(page, 60_000)
     expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=60_000)
     right = {cell: 0 for cell in CELLS}
-    drawn = []
+    drawn, missed = [], 0
     for repeat in range(2):
         for name in DRAWN:
             page.locator(".st-key-gest_clear button").click()
             wait_until_idle(page)
             expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=30_000)
-            draw(page, distorted(name, repeat, rng, (240, 180)))
-            expect(page.locator('[data-testid="stMetric"]')).to_have_count(3, timeout=30_000)
+            stroke = distorted(name, repeat, rng, (240, 180))
+            for attempt in range(2):  # a second try only when the canvas missed the whole stroke (see `draw`)
+                draw(page, stroke)
+                try:
+                    expect(page.locator('[data-testid="stMetric"]')).to_have_count(3, timeout=15_000)
+                    break
+                except AssertionError:
+                    page.screenshot(path=ARTIFACTS / "page_gestures_not_read.png")
+                    expect(page.get_by_text("The canvas is empty")).to_be_visible()
+                    missed += 1
+            else:
+                raise AssertionError(f"the page did not read the {name} (drawing {repeat + 1}), twice")
             wait_until_idle(page)
             found = answers(page)
             assert set(found) == set(CELLS), found
@@ -122,7 +135,7 @@ def test_strokes_drawn_with_the_mouse_are_named(app_url, page):
             if (repeat, name) == (0, "star"):
                 page.screenshot(path=ARTIFACTS / "page_gestures_drawn_star.png")
     accuracy = {cell: right[cell] / len(drawn) for cell in CELLS}
-    (ARTIFACTS / "gestures_drawn.json").write_text(json.dumps({"accuracy": accuracy, "strokes": drawn}, indent=1))
+    (ARTIFACTS / "gestures_drawn.json").write_text(json.dumps({"accuracy": accuracy, "strokes_missed_by_the_canvas_and_drawn_again": missed, "strokes": drawn}, indent=1))
     expect(page.locator(".stException")).to_have_count(0)
     assert len(drawn) >= 20
     # The target of issue 15: the gated cells name the drawn shapes as they name the generated ones.

@@ -4,6 +4,7 @@ The generator's rotation and scale are measured from the raw strokes themselves,
 (Procrustes, in complex numbers) of each stroke onto its undistorted template, not read from the generator's record
 alone. The reader is checked against the fused network run on each prefix of the same inputs, and against the
 task's own batch for the same strokes."""
+import copy
 import math
 
 import numpy as np
@@ -33,7 +34,7 @@ def shipped():
     trainer = load_bundled_run(GESTURES_RUN)
     models = {}
     for arch, run in trainer.runs.items():
-        model = run.model
+        model = copy.deepcopy(run.model)  # the loaded run is shared by the process: read-only
         model.load_state_dict(run.checkpoints[-1].state_dict)
         models[arch] = model.eval()
     return trainer, models

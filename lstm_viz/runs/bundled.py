@@ -25,6 +25,8 @@ FORECAST_RUN = "forecast-airline"
 # The Try it page's text models, for visitors who have not trained a text task themselves.
 SENTIMENT_RUN = "sentiment-rnn-lstm"
 BRACKETS_RUN = "brackets-rnn-lstm"
+# The Gestures page's networks, for visitors who have not trained the gestures task themselves.
+GESTURES_RUN = "gestures-three-cells"
 # The Music page's melody models, so it samples and plays at once.
 CHORALES_RUN = "chorales-three-cells"
 
@@ -43,6 +45,10 @@ BUNDLED_RUNS: dict[str, RunConfig] = {
     # 100 characters; H=64 so a unit has room to become a depth counter.
     BRACKETS_RUN: RunConfig(task="brackets", length=100, archs=("rnn", "lstm"), hidden_size=64, max_steps=800,
                             stop_when_solved=False, probe_every=100, max_checkpoints=12),
+    # 32 points per stroke, H=32: past "solved" to the whole budget, so the drawn strokes (less regular than the
+    # generated ones) meet networks that have seen many more strokes than they needed to pass the test set.
+    GESTURES_RUN: RunConfig(task="gestures", length=32, archs=("rnn", "gru", "lstm"), hidden_size=32, max_steps=3000,
+                            stop_when_solved=False, train_to_budget=True, probe_every=250, max_checkpoints=12),
     # 32 notes (about four phrases). The training tunes are only 19k notes: at lr 1e-2 every cell's test cross-entropy
     # is lowest at step 250-350 and rises after (the LSTM's from 3.59 to 4.48 bits at 1500); at 3e-3 it is within 0.07
     # of its best at 800 steps for all three, trained equally long.

@@ -87,6 +87,10 @@ EXAMPLES = {
         "gest_unit": (5, "5"),
     },
     "music": {
+        "music_arch": ("gru", "gru"), "music_primer": ("typed", "typed"), "music_chorale": ("bwv264", "bwv264"),
+        "music_opening": (12, "12"), "music_typed": ("C5 B4 A4/2!", "C5 B4 A4/2!"),
+        "music_temperature": (1.5, "1.5"), "music_seed": (9, "9"), "music_length": (16, "16"),
+        "music_tempo": (100, "100"),
     },
     "home": {}, "import_model": {},
 }

@@ -314,7 +314,24 @@ GESTURES = PageSchema("gestures", (
 
 # ----- Music -----
 # (lstm_viz.ui.music; this block's imports sit here so the Gestures block's edits never touch them)
+from lstm_viz.analysis.melody import MAX_SAMPLE_NOTES  # noqa: E402
+from lstm_viz.data.chorales import MAX_PRIMER_CHARACTERS, MAX_PRIMER_NOTES, load_chorales  # noqa: E402
+from lstm_viz.io.audio import DEFAULT_TEMPO, TEMPO_RANGE  # noqa: E402
+
+MUSIC_PRIMERS = {"chorale": "the opening of a test chorale", "typed": "notes I type"}
+MUSIC_DEFAULT_PRIMER = "G4 G4 A4 B4 C5/2 B4/2!"  # a phrase in C major ending under a fermata
 MUSIC = PageSchema("music", (
+    Field("music_arch", "lstm", ARCHS, "segmented_control"),
+    Field("music_primer", "chorale", one_of(MUSIC_PRIMERS), "radio"),
+    # A test chorale (never trained on): the primer's source and the real melody shown beside the sampled one.
+    # The default, BWV 292, opens with a plain C major phrase under a fermata (G4 G4 A4 B4 C5/2 C5/2!).
+    Field("music_chorale", "bwv292", one_of(c.id for c in load_chorales() if c.split == "test"), "selectbox"),
+    Field("music_opening", 6, whole(1, MAX_PRIMER_NOTES), "slider"),  # notes of the chorale's opening
+    Field("music_typed", MUSIC_DEFAULT_PRIMER, texts(MAX_PRIMER_CHARACTERS), "text_input"),
+    Field("music_temperature", 1.0, real(*TEMPERATURE_RANGE), "slider"),
+    Field("music_seed", 0, whole(*SEED_RANGE), "number_input"),
+    Field("music_length", 32, whole(1, MAX_SAMPLE_NOTES), "slider"),
+    Field("music_tempo", DEFAULT_TEMPO, whole(*TEMPO_RANGE), "slider"),
 ), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
     path="pages/music.py")
 

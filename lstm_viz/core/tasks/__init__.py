@@ -8,6 +8,7 @@ from lstm_viz.rules.registry import lookup
 from lstm_viz.core.tasks.adding import ADDING
 from lstm_viz.core.tasks.base import Task
 from lstm_viz.core.tasks.brackets import BRACKETS
+from lstm_viz.core.tasks.chorales import CHORALES
 from lstm_viz.core.tasks.copy_memory import COPY_MEMORY
 from lstm_viz.core.tasks.dates import DATES
 from lstm_viz.core.tasks.english_french import ENGLISH_FRENCH
@@ -18,7 +19,7 @@ from lstm_viz.core.tasks.sentiment import SENTIMENT
 from lstm_viz.core.tasks.translation_base import TranslationTask
 
 TASKS: dict[str, Task] = {
-    task.name: task for task in (ADDING, COPY_MEMORY, SENTIMENT, BRACKETS, LABELLED_TEXT, FORECAST, GESTURES)
+    task.name: task for task in (ADDING, COPY_MEMORY, SENTIMENT, BRACKETS, LABELLED_TEXT, FORECAST, GESTURES, CHORALES)
 }
 
 

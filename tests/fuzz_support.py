@@ -403,7 +403,7 @@ def random_links(keys):
 
 PAGES = ("pages/home.py", "pages/train.py", "pages/try_it.py", "pages/forecast.py", "pages/gates_memory.py",
          "pages/gradient_lab.py", "pages/inside_cell.py", "pages/length_sweep.py", "pages/import_model.py",
-         "pages/translate.py")
+         "pages/translate.py", "pages/gestures.py", "pages/music.py")
 
 
 def check_url_value(schema, key: str, text: str) -> str:

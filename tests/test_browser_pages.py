@@ -17,6 +17,8 @@ PAGES = [
     ("forecast", "Forecast and anomalies"),
     ("try_it", "Try it"),
     ("translate", "Translate"),
+    ("gestures", "Gestures"),
+    ("music", "Music"),
 ]
 
 

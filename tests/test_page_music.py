@@ -120,20 +120,3 @@ def test_a_session_run_of_the_chorale_task_is_the_one_sampled():
     assert at.segmented_control(key="music_arch").options == ["LSTM"]
     assert list(at.dataframe[0].value["model"]) == ["LSTM", "unigram (counts)", "bigram (counts)"]
 
-
-def test_links_at_the_edges_and_random_links_open_the_page_cleanly():
-    """The project's URL fuzzing (tests/fuzz_support.py) on this page, which its shared list of pages leaves out."""
-    from hypothesis import HealthCheck, Phase, given, settings
-
-    from tests.fuzz_support import edge_links, open_page_cleanly, random_links
-
-    for query in edge_links(page_schemas.MUSIC):
-        open_page_cleanly(PAGE, query)
-
-    @settings(max_examples=12, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(random_links(page_schemas.MUSIC.keys))
-    def open_link(query):
-        open_page_cleanly(PAGE, query)
-
-    open_link()

@@ -33,6 +33,8 @@ PAGES = {
     "import_model": ("import_model", 900),
     "presenter": ("train?presenter=1", 1500),
     "translate": ("translate", 1000),
+    "gestures": ("gestures?gest_example=star", 3000),
+    "music": ("music", 2600),
     "gates_memory_attention": ("train?preset=lstm-vs-transformer&archs=transformer", 1000),
 }
 

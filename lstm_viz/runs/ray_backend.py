@@ -1,0 +1,269 @@
+"""The scheduler's second backend: jobs computed on a Ray cluster, selected by LSTM_VIZ_RAY_ADDRESS (`auto`,
+`ray://head:10001`, `host:6379`, or `local` for a Ray started inside this process). Unset, nothing here runs and Ray
+need not be installed: every job stays in-process, as before.
+
+The scheduler stays the one place that admits jobs (its slots, fair queue and wall-time cap); an admitted training
+or sweep point then runs as a Ray task of one CPU and one torch thread on some worker, instead of in the replica's
+own thread. Ray retries a task once when its worker dies (max_retries=1); a second death, an error in the task, a
+cluster that cannot start it within LSTM_VIZ_RAY_START_SECONDS or a worker that falls silent ends the run as failed
+with a message saying which. Every call into Ray has a timeout, so nothing waits forever.
+
+Progress flows through the cluster's run board (lstm_viz.runs.ray_board, one named actor): the worker posts what
+changed every POST_SECONDS and learns there whether anybody still wants the run; each replica polls it for the runs
+its sessions watch. The same board lets a replica that asks for a run another replica is training watch it instead
+of training it again.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import asdict
+
+from lstm_viz.core.run_config import RunConfig
+from lstm_viz.rules.errors import ConfigError
+from lstm_viz.runs.ray_board import ACTIVE, ENDED, RunBoard
+from lstm_viz.runs.ray_posts import PostCursor, decode, encode
+from lstm_viz.runs.scheduler import Scheduler, env_setting
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "lstm_viz"
+BOARD_NAME = "lstm-viz-run-board"
+POST_SECONDS = 0.25  # a worker posts at most this often (the live charts refresh every 0.5 s)
+POLL_SECONDS = 0.25  # a replica polls the board this often per run it follows
+CALL_TIMEOUT_SECONDS = 10.0  # any one call into Ray
+# Defaults; each can be set by an environment variable of the same name.
+LSTM_VIZ_RAY_START_SECONDS = 120.0  # a task the cluster has not started by then fails (no free worker)
+LSTM_VIZ_RAY_STALE_SECONDS = 60.0  # a running task that posts nothing for this long has hung or lost its node
+
+WORKER_DIED = ("The Ray worker training this run died (its process was killed, ran out of memory or lost its node); "
+               "Ray retried the run once on a fresh worker and that one died too. Start it again, or ask whoever runs "
+               "the cluster to look at its workers.")
+
+
+class RemoteRunError(RuntimeError):
+    """A run on the cluster failed; the message says why, for the page."""
+
+
+def ray_address() -> str | None:
+    address = os.environ.get("LSTM_VIZ_RAY_ADDRESS", "").strip()
+    return address or None
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("LSTM_VIZ_RAY_ADDRESS is set but Ray is not installed here: "
+                          "pip install -r requirements-scale.txt") from None
+    return ray
+
+
+def _train_on_worker(board, key: str, config_dict: dict, kind: str) -> str:
+    """The Ray task: train one run, posting its progress to the board until it ends or nobody wants it."""
+    import ray
+    import torch
+
+    from lstm_viz.core.trainer import Trainer
+    from lstm_viz.runs.sweep_config import row_from_trainer
+
+    torch.set_num_threads(1)
+    attempt = ray.get(board.begin.remote(key, os.getpid()), timeout=CALL_TIMEOUT_SECONDS)
+    if not attempt:
+        return "unwanted"
+    started = time.perf_counter()
+    trainer = Trainer(RunConfig.from_dict(config_dict))
+    cursor = PostCursor()
+
+    def post(final_state: str | None = None) -> str | None:
+        body = {"step": trainer.step} if kind == "point" else cursor.delta(trainer)
+        if kind == "point" and final_state == "finished":
+            body["row"] = asdict(row_from_trainer(trainer, time.perf_counter() - started))
+        reply = board.post.remote(key, attempt, encode(body), final_state)
+        return ray.get(reply, timeout=CALL_TIMEOUT_SECONDS)
+
+    reason, last = post(), time.monotonic()
+    while reason is None and not trainer.finished:
+        trainer.train_step()
+        if trainer.finished or time.monotonic() - last >= POST_SECONDS:
+            reason, last = post("finished" if trainer.finished else None), time.monotonic()
+    if not trainer.finished:
+        trainer.stop(reason)
+        post("stopped")
+        return "stopped"
+    return "finished"
+
+
+class RayBackend:
+    """One replica's connection to the cluster: the board, the task, and this replica's name on the board."""
+
+    name = "ray"
+
+    def __init__(self, address: str):
+        self.address = address
+        self.replica = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.start_seconds = env_setting("LSTM_VIZ_RAY_START_SECONDS", LSTM_VIZ_RAY_START_SECONDS, float)
+        self.stale_seconds = env_setting("LSTM_VIZ_RAY_STALE_SECONDS", LSTM_VIZ_RAY_STALE_SECONDS, float)
+        self._lock = threading.Lock()
+        self._board = None
+        self._task = None
+
+    def connect(self) -> "RayBackend":
+        ray = import_ray()
+        with self._lock:
+            if not ray.is_initialized():
+                if self.address == "local":
+                    ray.init(namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
+                else:
+                    ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False)
+            if self._board is None:
+                board = ray.remote(num_cpus=0, max_concurrency=64)(RunBoard)
+                self._board = board.options(name=BOARD_NAME, namespace=NAMESPACE, lifetime="detached",
+                                            get_if_exists=True).remote()
+                self._task = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(_train_on_worker)
+        return self
+
+    @property
+    def board(self):
+        return self.connect()._board
+
+    def call(self, reference, timeout: float = CALL_TIMEOUT_SECONDS):
+        return import_ray().get(reference, timeout=timeout)
+
+    def cpus(self) -> int:
+        """The cluster's CPUs: the default number of slots of a scheduler on this backend."""
+        self.connect()
+        return max(1, int(import_ray().cluster_resources().get("CPU", 1)))
+
+    def run(self, kind: str, config: RunConfig) -> "RemoteRun":
+        return RemoteRun(self.connect(), kind, config)
+
+    def live(self, kind: str, config: RunConfig) -> bool:
+        """Whether some replica trains this run on the cluster now (or it finished there a moment ago); False when
+        the cluster does not answer (this replica then queues the run as its own, and its claim decides)."""
+        try:
+            return self.call(self.board.live.remote(f"{kind}:{config.key()}"))
+        except Exception:  # noqa: BLE001
+            log.warning("the cluster's run board did not answer", exc_info=True)
+            return False
+
+    def begun(self, kind: str, config: RunConfig) -> int:
+        """How many task executions the cluster ever began for this run (1: trained once; 2: retried once)."""
+        return self.call(self.board.begun.remote(f"{kind}:{config.key()}"))
+
+
+class RemoteRun:
+    """A replica's handle on one run on the cluster, which it trains ("train") or watches ("watch")."""
+
+    def __init__(self, backend: RayBackend, kind: str, config: RunConfig):
+        self.backend, self.kind, self.config = backend, kind, config
+        self.key = f"{kind}:{config.key()}"
+        self.holder = f"{backend.replica}/{uuid.uuid4().hex[:8]}"
+        self.role: str | None = None
+        self.reference = None  # the task's, when this replica started it
+        self.attempt = 0
+        self.state = "pending"
+        self.message: str | None = None
+        self.pid: int | None = None
+        self._seen = 0
+        self._last_contact = time.monotonic()
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED
+
+    def claim(self, start: bool = True) -> str:
+        board = self.backend.board
+        self.role = self.backend.call(board.claim.remote(self.key, self.holder, start))
+        if self.role == "train":
+            self.reference = self.backend._task.remote(board, self.key, self.config.to_dict(), self.kind)
+        return self.role
+
+    def poll(self) -> tuple[bool, list[dict]]:
+        """(whether the run restarted from step 0, the new posts in order)."""
+        ray = import_ray()
+        try:
+            answer = self.backend.call(self.backend.board.poll.remote(self.key, self.holder, self.attempt, self._seen))
+        except (ray.exceptions.RayError, TimeoutError) as error:
+            if time.monotonic() - self._last_contact > self.backend.stale_seconds:
+                self._fail(f"Lost contact with the Ray cluster for {self.backend.stale_seconds:g} s ({error}).")
+            return False, []
+        self._last_contact = time.monotonic()
+        restarted = answer["attempt"] != self.attempt
+        if restarted:
+            self.attempt, self._seen = answer["attempt"], 0
+        self._seen += len(answer["posts"])
+        self.state, self.pid = answer["state"], answer.get("pid")
+        self.message = answer["message"] or self.message
+        posts = [decode(blob) for blob in answer["posts"]]
+        self._check_health(answer)
+        return restarted and self.attempt > 1, posts
+
+    def _check_health(self, answer: dict) -> None:
+        ray = import_ray()
+        if self.state == "gone":
+            self._fail("The run left the cluster's board before it ended (the board actor restarted).")
+        if self.reference is not None and self.state in ACTIVE:
+            ready, _ = ray.wait([self.reference], timeout=0)
+            if ready:
+                try:
+                    ray.get(self.reference, timeout=CALL_TIMEOUT_SECONDS)
+                except ray.exceptions.RayTaskError as error:
+                    self._fail(f"The training failed on the Ray worker: {error.cause!r}")
+                except ray.exceptions.RayError as error:
+                    self._fail(WORKER_DIED if not isinstance(error, ray.exceptions.TaskCancelledError)
+                               else f"The cluster cancelled the run ({error}).")
+        if self.state == "pending" and answer.get("pending_seconds", 0) > self.backend.start_seconds:
+            self._fail(f"No Ray worker became free within {self.backend.start_seconds:g} s: the cluster is full.")
+        if self.state == "running" and answer.get("since_post", 0) > self.backend.stale_seconds:
+            self._fail(f"The Ray worker (process {self.pid}) has posted nothing for {self.backend.stale_seconds:g} s.")
+
+    def _fail(self, message: str) -> None:
+        self.state, self.message = "failed", message
+        try:
+            self.backend.call(self.backend.board.fail.remote(self.key, message))
+            if self.reference is not None:
+                import_ray().cancel(self.reference, force=True)
+        except Exception:  # noqa: BLE001 - the cluster may be the thing that failed; the run is over either way
+            log.warning("could not tell the cluster that %s failed", self.key, exc_info=True)
+
+    def release(self, reason: str) -> None:
+        """This replica no longer watches; the worker stops when no replica does."""
+        try:
+            self.backend.call(self.backend.board.release.remote(self.key, self.holder, reason))
+        except Exception:  # noqa: BLE001 - its lease lapses on the board anyway
+            log.warning("could not release %s on the cluster", self.key, exc_info=True)
+
+    def stop(self, reason: str) -> None:
+        """Stop the run whoever else watches it (the wall-time cap, a shutdown)."""
+        try:
+            self.backend.call(self.backend.board.stop.remote(self.key, reason))
+        except Exception:  # noqa: BLE001
+            log.warning("could not stop %s on the cluster", self.key, exc_info=True)
+
+
+def backend_from_environment() -> RayBackend | None:
+    """The Ray backend when LSTM_VIZ_RAY_ADDRESS is set and the cluster answers; None (in-process) otherwise. A set
+    address that cannot be used is logged loudly and the server runs in-process, as a single server does."""
+    address = ray_address()
+    if address is None:
+        return None
+    try:
+        return RayBackend(address).connect()
+    except Exception:  # noqa: BLE001 - a server without its cluster still serves, training in-process
+        log.exception("LSTM_VIZ_RAY_ADDRESS=%s cannot be used; training in-process", address)
+        return None
+
+
+def scheduler_from_environment() -> Scheduler:
+    """The server's one scheduler: on the Ray backend when configured, with one slot per CPU of the cluster unless
+    LSTM_VIZ_MAX_TRAININGS says otherwise."""
+    backend = backend_from_environment()
+    capacity = None
+    if backend is not None and not os.environ.get("LSTM_VIZ_MAX_TRAININGS", "").strip():
+        capacity = backend.cpus()
+    return Scheduler(capacity, backend=backend)

@@ -120,6 +120,11 @@ class BackgroundTraining:
         return self._thread.is_alive()
 
     @property
+    def placement(self) -> str:
+        """Where the run computes, for the page."""
+        return "this server"
+
+    @property
     def queue_position(self) -> int | None:
         return self.ticket.position if self.ticket is not None else None
 

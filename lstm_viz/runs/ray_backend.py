@@ -134,6 +134,10 @@ class RayBackend:
     def call(self, reference, timeout: float = CALL_TIMEOUT_SECONDS):
         return import_ray().get(reference, timeout=timeout)
 
+    def wait_any(self, references: list, timeout: float) -> None:
+        """Return when one of the tasks has returned, or after `timeout` seconds."""
+        import_ray().wait(references, num_returns=1, timeout=timeout)
+
     def cpus(self) -> int:
         """The cluster's CPUs: the default number of slots of a scheduler on this backend."""
         self.connect()

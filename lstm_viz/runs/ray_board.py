@@ -96,7 +96,7 @@ class RunBoard:
         with self._lock:
             self._tidy(now)
             entry = self._runs.get(key)
-            if entry is None or entry.attempt != attempt or entry.state in ENDED:
+            if entry is None or entry.attempt != attempt or entry.state != "running":
                 return "stopped: this run was restarted elsewhere"
             entry.posts.append(blob)
             entry.last_post = now

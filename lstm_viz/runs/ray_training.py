@@ -35,6 +35,11 @@ class RayTraining(BackgroundTraining):
         self.restarts = 0  # how often the cluster restarted the run after its worker died
 
     @property
+    def placement(self) -> str:
+        pid = self.worker_pid
+        return "the Ray cluster" + (f" (worker process {pid})" if pid is not None else "")
+
+    @property
     def worker_pid(self) -> int | None:
         return self.remote.pid if self.remote is not None else None
 

@@ -65,15 +65,26 @@ def iter_sweep_remote(config: SweepConfig, cache, should_stop: Callable[[], bool
                 yield make_event(shown, len(points), points[shown], rows[shown].steps_trained,
                                  config.steps_per_point, row=rows[shown])
                 shown += 1
-            if shown < len(points):
-                current = flights[shown]
+            current = flights.get(shown)
+            if current is not None:  # None: the next point is queued at the top of the loop
                 queued = current.ticket if current.ticket is not None and not current.ticket.admitted else None
                 yield make_event(shown, len(points), points[shown], current.step, config.steps_per_point,
                                  waiting=current.busy is not None, queued=queued)
-                time.sleep(POLL_SECONDS)
+                _pause(flights, scheduler)
     finally:
         for flight in flights.values():
             _abandon(flight, cache)
+
+
+def _pause(flights: dict[int, _Flight], scheduler: Scheduler) -> None:
+    """Until the next look: POLL_SECONDS, or less when a point's task returns (its slot then goes to the next point
+    at once instead of idling until the next poll)."""
+    references = [flight.remote.reference for flight in flights.values()
+                  if flight.remote is not None and flight.remote.reference is not None]
+    if references:
+        scheduler.backend.wait_any(references, POLL_SECONDS)
+    else:
+        time.sleep(POLL_SECONDS)
 
 
 def _start(index: int, run_config: RunConfig, cache, scheduler: Scheduler, owner: Hashable, kind: str,

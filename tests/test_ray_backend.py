@@ -197,3 +197,26 @@ def test_a_replica_asking_for_a_run_another_trains_watches_it(cluster, backend, 
     assert first["error"] is None and second["error"] is None, (first["error"], second["error"])
     assert second["train_loss"] == first["train_loss"] and second["step"] == first["step"] > 0
     assert backend.begun("training", config) == 1
+
+
+def test_the_train_page_trains_on_the_cluster_and_says_so(cluster, backend, monkeypatch, tmp_path):
+    """The app as a replica runs it: services builds its scheduler and hub from the environment."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_support import APP, clear_streamlit_caches, tiny_settings, train_until_done
+
+    monkeypatch.setenv("LSTM_VIZ_RAY_ADDRESS", cluster)
+    monkeypatch.setenv("LSTM_VIZ_RUN_STORE", str(tmp_path))
+    clear_streamlit_caches()
+    try:
+        at = AppTest.from_file(APP, default_timeout=90)
+        at.switch_page("pages/train.py").run()
+        tiny_settings(at, seed=31)
+        train_until_done(at)
+        captions = " ".join(caption.value for caption in at.caption)
+        assert "Trained on the Ray cluster (worker process" in captions, captions
+        trainer = at.session_state["run"].trainer
+        assert trainer.finished and trainer.step > 0
+        assert backend.begun("training", trainer.config) == 1 and len(list(tmp_path.iterdir())) == 1
+    finally:
+        clear_streamlit_caches()  # shuts this scheduler and hub down; later tests build their own

@@ -162,6 +162,48 @@ def test_a_killed_worker_is_retried_once_and_a_second_death_fails_clearly(backen
     assert backend.begun("training", replace(LONG, seed=12)) == 2
 
 
+def test_a_what_if_job_computes_on_a_worker_what_it_computes_here(backend):
+    from lstm_viz.analysis import jacobians
+    from lstm_viz.runs.scheduler import wait_for
+
+    trainer = Trainer(SMALL)
+    probe = (trainer.probe_inputs, trainer.probe_targets)
+
+    def compute(ticket):
+        return [jacobians.init_probe(SMALL, "lstm", probe, forget_bias=bias, label=f"bias {bias}") for bias in (0, 3)]
+
+    scheduler = Scheduler(2, backend=backend)
+    there = wait_for(scheduler.spawn(lambda ticket: backend.compute(compute, ticket), owner="t", kind="what-if",
+                                     units=1.0))
+    here = compute(None)
+    assert [p.label for p in there] == ["bias 0", "bias 3"]
+    for mine, theirs in zip(there, here):
+        assert (mine.flow.grad_norm_per_step == theirs.flow.grad_norm_per_step).all()
+        assert mine.mean_forget_gates == theirs.mean_forget_gates
+    # And they are the probes asked for: the forget gate starts near sigmoid(bias), 0.5 and 0.95.
+    assert abs(there[0].mean_forget_gates[0] - 0.5) < 0.1 and there[1].mean_forget_gates[0] > 0.9
+
+
+def count_until_stopped(ticket) -> int:
+    count = 0
+    while not ticket.should_stop():
+        count += 1
+        ticket.progress(count)
+        time.sleep(0.01)
+    return count
+
+
+def test_a_job_on_a_worker_reports_progress_and_stops_when_its_ticket_does(backend):
+    scheduler = Scheduler(2, backend=backend)
+    view = scheduler.spawn(lambda ticket: backend.compute(count_until_stopped, ticket), owner="t", kind="what-if",
+                           units=1e9)
+    assert wait_until(lambda: view.ticket.done_units > 10, WAIT_SECONDS), "no progress came back from the worker"
+    view.ticket.cancel()
+    assert view.wait(15), "the job did not stop"
+    assert view.error is None and view.result >= view.ticket.done_units > 10
+    assert scheduler.running == 0
+
+
 def replica(cluster: str, store: Path, config: RunConfig) -> subprocess.Popen:
     env = {**os.environ, "LSTM_VIZ_RAY_ADDRESS": cluster, "LSTM_VIZ_RUN_STORE": str(store),
            "LSTM_VIZ_MAX_TRAININGS": "1", "PYTHONPATH": str(ROOT)}

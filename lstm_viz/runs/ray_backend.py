@@ -98,6 +98,48 @@ def _train_on_worker(board, key: str, config_dict: dict, kind: str) -> str:
     return "finished"
 
 
+class _WorkerTicket:
+    """What a job's function sees of its Ticket on a worker: `units`, `progress` (posted to the board at most every
+    POST_SECONDS) and `should_stop` (what the board answered last: a Stop, the replica's cap, nobody watching)."""
+
+    def __init__(self, board, key: str, attempt: int, units: float):
+        self._board, self._key, self._attempt = board, key, attempt
+        self.units, self.done_units = units, 0.0
+        self._reason: str | None = None
+        self._posted = time.monotonic()
+
+    def post(self, final_state: str | None = None) -> None:
+        import ray
+
+        reply = self._board.post.remote(self._key, self._attempt, encode({"done": self.done_units}), final_state)
+        self._reason, self._posted = ray.get(reply, timeout=CALL_TIMEOUT_SECONDS), time.monotonic()
+
+    def progress(self, done_units: float) -> None:
+        self.done_units = float(done_units)
+        if time.monotonic() - self._posted >= POST_SECONDS:
+            self.post()
+
+    def should_stop(self) -> bool:
+        if time.monotonic() - self._posted >= POST_SECONDS:
+            self.post()
+        return self._reason is not None
+
+
+def _compute_on_worker(board, key: str, function, units: float):
+    """The Ray task of a job of the scheduler given as a function of its ticket (the Gradient lab's what-if runs)."""
+    import ray
+    import torch
+
+    torch.set_num_threads(1)
+    attempt = ray.get(board.begin.remote(key, os.getpid()), timeout=CALL_TIMEOUT_SECONDS)
+    if not attempt:
+        return None
+    ticket = _WorkerTicket(board, key, attempt, units)
+    result = function(ticket)
+    ticket.post("stopped" if ticket.should_stop() else "finished")
+    return result
+
+
 class RayBackend:
     """One replica's connection to the cluster: the board, the task, and this replica's name on the board."""
 
@@ -110,7 +152,7 @@ class RayBackend:
         self.stale_seconds = env_setting("LSTM_VIZ_RAY_STALE_SECONDS", LSTM_VIZ_RAY_STALE_SECONDS, float)
         self._lock = threading.Lock()
         self._board = None
-        self._task = None
+        self._task = self._job_task = None
 
     def connect(self) -> "RayBackend":
         ray = import_ray()
@@ -124,7 +166,9 @@ class RayBackend:
                 board = ray.remote(num_cpus=0, max_concurrency=64)(RunBoard)
                 self._board = board.options(name=BOARD_NAME, namespace=NAMESPACE, lifetime="detached",
                                             get_if_exists=True).remote()
-                self._task = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=False)(_train_on_worker)
+                once = dict(num_cpus=1, max_retries=1, retry_exceptions=False)
+                self._task = ray.remote(**once)(_train_on_worker)
+                self._job_task = ray.remote(**once)(_compute_on_worker)
         return self
 
     @property
@@ -146,6 +190,27 @@ class RayBackend:
     def run(self, kind: str, config: RunConfig) -> "RemoteRun":
         return RemoteRun(self.connect(), kind, config)
 
+    def compute(self, function, ticket):
+        """`function(ticket)` on a worker, for a job this replica's scheduler admitted under `ticket`: its progress
+        comes back to `ticket`, its should_stop goes out to the worker; returns what the function returned."""
+        key = f"job:{uuid.uuid4().hex}"
+        remote = RemoteRun(self.connect(), "job", key=key,
+                           launch=lambda board: self._job_task.remote(board, key, function, ticket.units))
+        remote.claim()
+        try:
+            while True:
+                for post in remote.poll()[1]:
+                    ticket.progress(post["done"])
+                if remote.state == "failed":
+                    raise RemoteRunError(remote.message)
+                if remote.ended:
+                    return self.call(remote.reference)
+                if ticket.should_stop():
+                    remote.stop("stopped by the server")
+                self.wait_any([remote.reference], POLL_SECONDS)
+        finally:
+            remote.release("stopped: nobody waits for it")
+
     def live(self, kind: str, config: RunConfig) -> bool:
         """Whether some replica trains this run on the cluster now (or it finished there a moment ago); False when
         the cluster does not answer (this replica then queues the run as its own, and its claim decides)."""
@@ -163,9 +228,12 @@ class RayBackend:
 class RemoteRun:
     """A replica's handle on one run on the cluster, which it trains ("train") or watches ("watch")."""
 
-    def __init__(self, backend: RayBackend, kind: str, config: RunConfig):
+    def __init__(self, backend: RayBackend, kind: str, config: RunConfig | None = None, *, key: str | None = None,
+                 launch=None):
+        """A run of `config` by the training task, or (`key`, `launch(board)` -> its task's reference) any job."""
         self.backend, self.kind, self.config = backend, kind, config
-        self.key = f"{kind}:{config.key()}"
+        self.key = key or f"{kind}:{config.key()}"
+        self._launch = launch or (lambda board: backend._task.remote(board, self.key, config.to_dict(), kind))
         self.holder = f"{backend.replica}/{uuid.uuid4().hex[:8]}"
         self.role: str | None = None
         self.reference = None  # the task's, when this replica started it
@@ -184,7 +252,7 @@ class RemoteRun:
         board = self.backend.board
         self.role = self.backend.call(board.claim.remote(self.key, self.holder, start))
         if self.role == "train":
-            self.reference = self.backend._task.remote(board, self.key, self.config.to_dict(), self.kind)
+            self.reference = self._launch(board)
         return self.role
 
     def poll(self) -> tuple[bool, list[dict]]:
@@ -217,7 +285,7 @@ class RemoteRun:
                 try:
                     ray.get(self.reference, timeout=CALL_TIMEOUT_SECONDS)
                 except ray.exceptions.RayTaskError as error:
-                    self._fail(f"The training failed on the Ray worker: {error.cause!r}")
+                    self._fail(f"The run failed on the Ray worker: {error.cause!r}")
                 except ray.exceptions.RayError as error:
                     self._fail(WORKER_DIED if not isinstance(error, ray.exceptions.TaskCancelledError)
                                else f"The cluster cancelled the run ({error}).")

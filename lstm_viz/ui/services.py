@@ -40,6 +40,14 @@ def hub() -> RunHub:
                   store=store_from_environment())
 
 
+def on_cluster(compute, ticket):
+    """`compute(ticket)` for a job the scheduler admitted: on a worker of the Ray cluster when the server has one
+    (LSTM_VIZ_RAY_ADDRESS), else here. `compute` must only compute (it is shipped to the worker, pickled): what it
+    returns comes back, anything it would store on the way would stay on the worker."""
+    backend = scheduler().backend
+    return compute(ticket) if backend is None else backend.compute(compute, ticket)
+
+
 def refresh_scale() -> float:
     """1 on a quiet server; n / FULL_RATE_VIEWERS with n sessions watching a run."""
     return max(1.0, hub().active_viewers() / FULL_RATE_VIEWERS)

@@ -125,3 +125,35 @@ def test_a_retried_attempt_restarts_the_watchers_from_the_first_post():
     assert answer["attempt"] == second and answer["posts"] == [b"q1"] and answer["pid"] == 2
     board.post("k", second, b"q2", final_state="finished")
     assert board.claim("k", "late") == "watch" and board.poll("k", "late", 0, 0)["posts"] == [b"q1", b"q2"]
+
+
+def test_the_board_forgets_a_run_whose_replica_and_task_vanished():
+    board = RunBoard(lease_seconds=0.05, keep_seconds=0.1)
+    board.claim("k", "a")  # the replica dies before its task ever begins
+    time.sleep(0.2)
+    assert board.claim("other", "b") == "train"  # any call tidies the board
+    assert board.poll("k", "c", 0, 0)["state"] == "gone"
+
+
+def test_without_an_address_the_server_schedules_in_process(monkeypatch):
+    from lstm_viz.runs import ray_backend
+
+    monkeypatch.delenv("LSTM_VIZ_RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("LSTM_VIZ_MAX_TRAININGS", "3")
+    scheduler = ray_backend.scheduler_from_environment()
+    assert scheduler.backend is None and scheduler.capacity == 3
+
+
+def test_an_address_without_ray_installed_says_what_to_install(monkeypatch):
+    import sys
+
+    import pytest
+
+    from lstm_viz.rules.errors import ConfigError
+    from lstm_viz.runs import ray_backend
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails as on a machine without it
+    with pytest.raises(ConfigError, match="requirements-scale.txt"):
+        ray_backend.RayBackend("auto").connect()
+    monkeypatch.setenv("LSTM_VIZ_RAY_ADDRESS", "auto")
+    assert ray_backend.scheduler_from_environment().backend is None  # the server still serves, in-process

@@ -56,6 +56,9 @@ class RunBoard:
                 entry.stop_reason = "stopped: nobody is watching any more"
             if entry.ended is not None and not entry.leases and now - entry.ended > self.keep_seconds:
                 del self._runs[key]
+            elif entry.ended is None and not entry.leases and now - max(entry.created, entry.last_post) > \
+                    self.keep_seconds:  # its replica and its task died without a word: nobody will end it
+                del self._runs[key]
 
     def claim(self, key: str, holder: str, start: bool = True) -> str:
         now = time.monotonic()

@@ -40,12 +40,15 @@ TIMING_FIELDS = ("wall_seconds", "train_seconds", "cached")
 @pytest.fixture(scope="module")
 def cluster():
     # The workers import lstm_viz from this checkout, whatever the directory pytest was started in.
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="lstm_viz")
+    saved = dict(os.environ)  # ray.init sets RAY_AUTH_MODE and more in this process: the later modules get none
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved.get("PYTHONPATH")]))
     try:
+        context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="lstm_viz")
         yield context.address_info["address"]
     finally:
         ray.shutdown()
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture
@@ -205,8 +208,9 @@ def test_a_job_on_a_worker_reports_progress_and_stops_when_its_ticket_does(backe
 
 
 def replica(cluster: str, store: Path, config: RunConfig) -> subprocess.Popen:
+    # RAY_AUTH_MODE: this test's cluster asks its drivers for the token it saved in ~/.ray (ray.init's default).
     env = {**os.environ, "LSTM_VIZ_RAY_ADDRESS": cluster, "LSTM_VIZ_RUN_STORE": str(store),
-           "LSTM_VIZ_MAX_TRAININGS": "1", "PYTHONPATH": str(ROOT)}
+           "LSTM_VIZ_MAX_TRAININGS": "1", "PYTHONPATH": str(ROOT), "RAY_AUTH_MODE": "token"}
     return subprocess.Popen([sys.executable, "-m", "tests.ray_replica", json.dumps(config.to_dict())], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 

@@ -112,6 +112,14 @@ def test_the_board_gives_a_run_one_trainer_and_stops_it_when_nobody_watches():
     assert board.post("k", fresh, b"x") == "stopped: nobody is watching any more"
 
 
+def test_a_run_let_go_of_while_it_queued_on_the_cluster_never_starts():
+    board = RunBoard()
+    board.claim("k", "a")
+    board.release("k", "a", "stopped by the user")
+    assert board.begin("k", pid=1) == 0  # the task returns at once
+    assert board.poll("k", "a", 0, 0)["state"] == "stopped" and board.claim("k", "b") == "train"
+
+
 def test_a_retried_attempt_restarts_the_watchers_from_the_first_post():
     board = RunBoard()
     board.claim("k", "a")

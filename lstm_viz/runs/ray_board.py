@@ -88,6 +88,9 @@ class RunBoard:
             entry = self._runs.get(key)
             if entry is None or entry.state in ENDED:
                 return 0
+            if entry.stop_reason is not None:  # let go of while it queued on the cluster: no need to build it
+                entry.state, entry.ended = "stopped", now
+                return 0
             entry.attempt += 1
             self._begun[key] = self._begun.get(key, 0) + 1
             entry.posts, entry.state, entry.last_post, entry.pid = [], "running", now, pid

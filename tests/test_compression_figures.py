@@ -69,3 +69,11 @@ def test_the_state_figure_draws_three_units_both_ways_and_the_largest_difference
     assert np.allclose(traces[-1].y, expected)
     largest_units = set(np.argsort(-np.abs(data.state_before).max(axis=0))[:3])
     assert {int(trace.name.split()[1].rstrip(",")) for trace in traces[:-1]} == largest_units
+
+
+def test_a_level_s_pruned_and_fine_tuned_labels_sit_on_opposite_sides_of_their_shared_size():
+    labelled = [trace for trace in figures.tradeoff_figure(ROWS, title="t").to_plotly_json()["data"]
+                if trace.get("text") and trace["text"][0]]
+    sides = {(trace["name"], trace["textposition"]) for trace in labelled}
+    assert sides == {("pruned", "middle right"), ("pruned + fine-tune", "middle left")}
+    assert all(trace["text"] == ["80%"] and trace["textfont"]["size"] >= 13 for trace in labelled)

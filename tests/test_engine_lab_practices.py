@@ -11,7 +11,7 @@ import torch
 
 from lstm_viz.practices import lengths, stacking, step_timing, tuning
 from lstm_viz.practices.grid_points import point_run_config
-from lstm_viz.practices.experiment_thread import BackgroundExperiment, ExperimentSnapshot, Update
+from lstm_viz.practices.experiment_thread import BackgroundExperiment, ExperimentSnapshot, SharedExperiments, Update
 from lstm_viz.practices.length_gates import lstm_steps
 from lstm_viz.rules.errors import ConfigError
 from lstm_viz.runs.scheduler import Scheduler
@@ -306,6 +306,41 @@ def test_stop_ends_a_background_experiment_and_keeps_its_last_update():
     experiment.stop()
     snapshot = experiment.snapshot()
     assert not experiment.alive and snapshot.status == "stopped" and snapshot.partial >= 3
+
+
+def test_sessions_asking_the_same_experiment_watch_one_thread_that_stops_with_its_last_watcher():
+    started = []
+
+    def make(label):
+        def steps(should_stop):
+            started.append(label)
+            for step in range(100_000):
+                if should_stop():
+                    return
+                yield Update(step, 100_000, f"step {step}")
+                threading.Event().wait(0.001)
+        return lambda: BackgroundExperiment(steps)
+
+    shared = SharedExperiments()
+    first = shared.attach(("lengths", "settings A"), make("A"))
+    second = shared.attach(("lengths", "settings A"), make("A again"))
+    other = shared.attach(("lengths", "settings B"), make("B"))
+    try:
+        wait_until(lambda: len(started) == 2)
+        assert second.experiment is first.experiment and second.joined and not first.joined
+        assert other.experiment is not first.experiment and not other.joined
+        assert sorted(started) == ["A", "B"] and shared.watchers(("lengths", "settings A")) == 2
+        first.release()
+        first.release()  # Stop, then the closed tab: one watcher lets go once
+        assert first.experiment.alive and shared.watchers(("lengths", "settings A")) == 1
+        second.release()
+        assert not first.experiment.alive and first.experiment.snapshot().status == "stopped"
+        third = shared.attach(("lengths", "settings A"), make("A after"))  # a stopped run is not joined: a new one
+        assert third.experiment is not first.experiment and not third.joined
+        third.release()
+    finally:
+        other.release()
+    assert started[-1] == "A after" and not other.experiment.alive
 
 
 def test_the_tuning_heatmap_writes_each_point_s_value_and_leaves_pending_points_open():

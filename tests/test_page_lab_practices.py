@@ -154,6 +154,25 @@ def test_stop_keeps_the_points_already_done_on_the_heatmap():
     assert texts == ["0.0421", "…"]  # hidden 8 kept, hidden 16 stopped before it finished
 
 
+def test_a_second_session_with_the_same_settings_watches_the_first_one_s_run_and_trains_nothing():
+    link = {"lab_practice": "lengths", **TINY["lengths"], "lab_len_steps": "20000"}
+    first, second = app_support.open_page(PAGE, link), app_support.open_page(PAGE, link)
+    first.button(key="labrun_lengths_start").click().run()
+    try:
+        second.button(key="labrun_lengths_start").click().run()
+        running = handle(first, "lengths").experiment
+        assert handle(second, "lengths").experiment is running and handle(second, "lengths").joined
+        assert not handle(first, "lengths").joined
+        assert any("not trained twice" in (bar.proto.text or "") for bar in second.get("progress"))
+        first.button(key="labrun_lengths_stop").click().run()
+        assert running.alive, "the first session's Stop must not end the run the second one watches"
+        assert not first.exception and not first.button(key="labrun_lengths_start").disabled
+        second.button(key="labrun_lengths_stop").click().run()
+        assert not running.alive and running.snapshot().status == "stopped"
+    finally:
+        running.stop()
+
+
 def test_bad_settings_get_a_message_and_no_run():
     at = app_support.open_page(PAGE, {"lab_practice": "lengths", "lab_len_min": "30", "lab_len_max": "20"})
     assert any("must be below the longest" in warning.value for warning in at.warning)

@@ -83,6 +83,8 @@ EXAMPLES = {
         "lab_stack_arch": ("rnn", "rnn"), "lab_stack_hidden": (24, "24"), "lab_stack_steps": (250, "250"),
     },
     "gestures": {
+        "gest_source": ("session", "session"), "gest_example": ("star", "star"), "gest_arch": ("gru", "gru"),
+        "gest_unit": (5, "5"),
     },
     "music": {
     },

@@ -23,6 +23,7 @@ from lstm_viz.data.series import mae, naive_forecast, origins, rmse, seasonal_na
 from lstm_viz.practices.classical import classical_forecast
 from lstm_viz.practices.fitting import FitSettings, fit
 from lstm_viz.rules import checks
+from lstm_viz.rules.ranges import LAB_HIDDEN_RANGE
 from lstm_viz.rules.errors import ConfigError
 
 SERIES = ("airline", "co2", "sunspots")  # the bundled real series (the generated sine is left out: no product)
@@ -49,7 +50,7 @@ class BaselineSettings:
             checks.one_of("series", name, SERIES)
         for arch in self.networks:
             checks.one_of("network", arch, NETWORKS)
-        checks.whole_number("hidden size", self.hidden_size, 1, 256)
+        checks.whole_number("hidden size", self.hidden_size, *LAB_HIDDEN_RANGE)
         self.fit_settings().validate()
         return self
 

@@ -3,6 +3,10 @@ reads snapshots of. The generator does the scheduler's part itself (each of its 
 server's one scheduler, lstm_viz.runs.scheduler), so this thread only drives it, keeps the latest update and says
 how long is left. Nothing here imports Streamlit.
 
+Experiments are shared by their settings (SharedExperiments): a second session asking for the very experiment that
+is running watches that thread instead of training it again, and the thread stops only when its last watcher
+lets go (Stop, a closed tab) or nobody polled it for a while.
+
 The time left is measured, never a fixed guess: the seconds the experiment has spent computing (not queueing),
 scaled by the share of its planned work still to do; before one second of computing it says nothing, and a queued
 job adds the scheduler's own estimate of its wait.
@@ -92,6 +96,10 @@ class BackgroundExperiment:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested.is_set()
+
     def should_stop(self) -> bool:
         if self.unwatched_timeout is not None and time.monotonic() - self._last_watched > self.unwatched_timeout:
             self._stop_requested.set()
@@ -141,3 +149,59 @@ class BackgroundExperiment:
     def wait(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+
+class Lease:
+    """One watcher's hold on a shared experiment; `release` is idempotent (Stop, then a closed tab, let go once)."""
+
+    def __init__(self, owner: "SharedExperiments", key: Any, experiment: BackgroundExperiment, joined: bool):
+        self._owner, self.key, self.experiment, self.joined = owner, key, experiment, joined
+        self._released = False
+
+    @property
+    def alive(self) -> bool:
+        return not self._released and self.experiment.alive
+
+    def release(self, timeout: float = 10.0) -> None:
+        if not self._released:
+            self._released = True
+            self._owner._detach(self.key, self.experiment, timeout)
+
+
+class SharedExperiments:
+    """The server's running experiments by key (the experiment's name and its settings): `attach` starts one or
+    joins the one already running with that key; releasing the last lease stops the thread."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: dict[Any, tuple[BackgroundExperiment, int]] = {}
+
+    def attach(self, key: Any, make: Callable[[], BackgroundExperiment]) -> Lease:
+        """A lease on the experiment for `key`, joined if one is running. `make()` builds one that is not started."""
+        with self._lock:
+            held = self._running.get(key)
+            if held is not None and held[0].alive and not held[0].stop_requested:
+                self._running[key] = (held[0], held[1] + 1)
+                return Lease(self, key, held[0], joined=True)
+            experiment = make().start()
+            self._running[key] = (experiment, 1)
+            return Lease(self, key, experiment, joined=False)
+
+    def _detach(self, key: Any, experiment: BackgroundExperiment, timeout: float) -> None:
+        with self._lock:
+            held = self._running.get(key)
+            if held is None or held[0] is not experiment:
+                last = True  # ended and replaced by a new run: this watcher was its last
+            else:
+                last = held[1] <= 1
+                if last:
+                    del self._running[key]
+                else:
+                    self._running[key] = (experiment, held[1] - 1)
+        if last:
+            experiment.stop(timeout)
+
+    def watchers(self, key: Any) -> int:
+        with self._lock:
+            held = self._running.get(key)
+            return held[1] if held is not None and held[0].alive else 0

@@ -19,6 +19,7 @@ from lstm_viz.core.model import ModelConfig, build_model
 from lstm_viz.data.series import Series, load_series, mae, naive_forecast, origins, rmse, truth
 from lstm_viz.practices.fitting import FitSettings, fit, predict
 from lstm_viz.rules import checks
+from lstm_viz.rules.ranges import LAB_HIDDEN_RANGE
 
 SERIES_CHOICES = ("sunspots", "airline", "co2")
 ARCH_CHOICES = ("lstm", "gru", "rnn")
@@ -42,7 +43,7 @@ class NormSettings:
     def validate(self) -> "NormSettings":
         checks.one_of("series", self.series, SERIES_CHOICES)
         checks.one_of("architecture", self.arch, ARCH_CHOICES)
-        checks.whole_number("hidden size", self.hidden_size, 1, 256)
+        checks.whole_number("hidden size", self.hidden_size, *LAB_HIDDEN_RANGE)
         self.fit_settings().validate()
         return self
 

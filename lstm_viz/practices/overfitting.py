@@ -26,6 +26,7 @@ from lstm_viz.core.tasks.forecast import ForecastTask, configured_forecast_task
 from lstm_viz.data.series import mae, origins, truth, windows
 from lstm_viz.practices.fitting import FitResult, FitSettings, fit
 from lstm_viz.rules import checks
+from lstm_viz.rules.ranges import LAB_HIDDEN_RANGE
 
 SERIES_CHOICES = ("sunspots", "airline", "co2")
 HIDDEN_CHOICES = (32, 64, 128)
@@ -54,7 +55,7 @@ class OverfitSettings:
 
     def validate(self) -> "OverfitSettings":
         checks.one_of("series", self.series, SERIES_CHOICES)
-        checks.whole_number("hidden size", self.hidden_size, 1, 256)
+        checks.whole_number("hidden size", self.hidden_size, *LAB_HIDDEN_RANGE)
         checks.whole_number("steps", self.steps, 1, 5000)
         self.fit_settings("all").validate()
         return self

@@ -63,7 +63,7 @@ LAB_TUNE_MAX_POINTS = 36  # a grid point is one training run: 36 of them is a fe
 LAB_TUNE_STEPS_RANGE = (1, 5_000)  # each grid point's step budget
 LAB_STACK_LAYERS = (1, 2, 3)  # within LAYER_RANGE
 LAB_STACK_STEPS_RANGE = (1, 5_000)
-LAB_HIDDEN_RANGE = (1, 256)  # the lengths and stacking experiments' width
+LAB_HIDDEN_RANGE = (1, 256)  # the width of every lab experiment (lstm_viz.practices)
 # ----- compression (lstm_viz.compression: the compress verb, Deploy small) -----
 FINE_TUNE_STEPS_RANGE = (0, 2000)  # a pruned model's short retraining; 100 took about 1.5 s for the adding LSTM here
 LATENCY_REPEATS_RANGE = (1, 1000)

@@ -25,6 +25,8 @@ FORECAST_RUN = "forecast-airline"
 # The Try it page's text models, for visitors who have not trained a text task themselves.
 SENTIMENT_RUN = "sentiment-rnn-lstm"
 BRACKETS_RUN = "brackets-rnn-lstm"
+# The Gestures page's networks, for visitors who have not trained the gestures task themselves.
+GESTURES_RUN = "gestures-three-cells"
 
 # The headline presets, trained exactly as the preset configures them: a visitor who starts one gets the finished
 # run at once (replayed, and labelled as a precomputed result), and a classroom never waits for the first one.
@@ -41,6 +43,10 @@ BUNDLED_RUNS: dict[str, RunConfig] = {
     # 100 characters; H=64 so a unit has room to become a depth counter.
     BRACKETS_RUN: RunConfig(task="brackets", length=100, archs=("rnn", "lstm"), hidden_size=64, max_steps=800,
                             stop_when_solved=False, probe_every=100, max_checkpoints=12),
+    # 32 points per stroke, H=32: past "solved" to the whole budget, so the drawn strokes (less regular than the
+    # generated ones) meet networks that have seen many more strokes than they needed to pass the test set.
+    GESTURES_RUN: RunConfig(task="gestures", length=32, archs=("rnn", "gru", "lstm"), hidden_size=32, max_steps=3000,
+                            stop_when_solved=False, train_to_budget=True, probe_every=250, max_checkpoints=12),
     **{f"preset-{name}": preset_config(name) for name in PRECOMPUTED_PRESETS},
 }
 

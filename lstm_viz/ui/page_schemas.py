@@ -299,7 +299,16 @@ LAB = PageSchema("lab", (
 
 # ----- Gestures -----
 # (lstm_viz.ui.gestures; this block's imports sit here so the Music block's edits never touch them)
+from lstm_viz.core.tasks.gesture_shapes import CLASSES as GESTURE_CLASSES  # noqa: E402
+from lstm_viz.runs.bundled import GESTURES_RUN  # noqa: E402
+
+# What the canvas opens with: a template stroke of a class, a scribble (none of the 16), or nothing (after Clear).
+GEST_EXAMPLES = (*GESTURE_CLASSES, "scribble", "none")
 GESTURES = PageSchema("gestures", (
+    Field("gest_source", GESTURES_RUN, one_of((GESTURES_RUN, "session")), "radio"),
+    Field("gest_example", "circle", one_of(GEST_EXAMPLES)),  # set by the example buttons and Clear
+    Field("gest_arch", "lstm", ARCHS, "segmented_control"),  # whose gates are drawn along the stroke
+    Field("gest_unit", LATEST, ANY_INDEX, "selectbox"),  # LATEST: the unit that tracks the total turning
 ), warning="Ignored values in the address that do not fit this page: {keys}; their defaults are shown.",
     path="pages/gestures.py")
 

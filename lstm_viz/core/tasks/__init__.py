@@ -12,12 +12,13 @@ from lstm_viz.core.tasks.copy_memory import COPY_MEMORY
 from lstm_viz.core.tasks.dates import DATES
 from lstm_viz.core.tasks.english_french import ENGLISH_FRENCH
 from lstm_viz.core.tasks.forecast import FORECAST
+from lstm_viz.core.tasks.gestures import GESTURES
 from lstm_viz.core.tasks.labelled_text import LABELLED_TEXT
 from lstm_viz.core.tasks.sentiment import SENTIMENT
 from lstm_viz.core.tasks.translation_base import TranslationTask
 
 TASKS: dict[str, Task] = {
-    task.name: task for task in (ADDING, COPY_MEMORY, SENTIMENT, BRACKETS, LABELLED_TEXT, FORECAST)
+    task.name: task for task in (ADDING, COPY_MEMORY, SENTIMENT, BRACKETS, LABELLED_TEXT, FORECAST, GESTURES)
 }
 
 

@@ -79,5 +79,5 @@ def section(page) -> None:
             f"same batches, scored on {engine.LAB_LENGTH_EVAL_SIZE} test sequences"
             + (": already computed on this server, shown at once." if cached else "."))
     experiment_panel.controls(NAME, lambda: experiment_panel.start(
-        NAME, lambda stop, scheduler, owner: engine.iter_lengths(config, stop, scheduler, owner)), problem, plan)
+        NAME, config, lambda stop, scheduler, owner: engine.iter_lengths(config, stop, scheduler, owner)), problem, plan)
     experiment_panel.live(NAME, _draw, _idle)

@@ -70,5 +70,5 @@ def section(page) -> None:
     plan = (f"{CELL_LABELS[config.arch]}, {config.hidden_size} units per layer, 1-3 layers, up to {config.steps:,} "
             "steps each.")
     experiment_panel.controls(NAME, lambda: experiment_panel.start(
-        NAME, lambda stop, scheduler, owner: engine.iter_stacking(config, stop, scheduler, owner)), problem, plan)
+        NAME, config, lambda stop, scheduler, owner: engine.iter_stacking(config, stop, scheduler, owner)), problem, plan)
     experiment_panel.live(NAME, _draw, _idle)

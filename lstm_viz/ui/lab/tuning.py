@@ -88,5 +88,5 @@ def section(page) -> None:
                      "quiet machine, less where points solve early")
             plan += f"; {cached} already computed on this server." if cached else "."
     experiment_panel.controls(NAME, lambda: experiment_panel.start(
-        NAME, lambda stop, scheduler, owner: engine.iter_tuning(config, stop, scheduler, owner)), problem, plan)
+        NAME, config, lambda stop, scheduler, owner: engine.iter_tuning(config, stop, scheduler, owner)), problem, plan)
     experiment_panel.live(NAME, _draw, _idle)

@@ -266,3 +266,14 @@ def test_the_train_page_trains_on_the_cluster_and_says_so(cluster, backend, monk
         assert backend.begun("training", trainer.config) == 1 and len(list(tmp_path.iterdir())) == 1
     finally:
         clear_streamlit_caches()  # shuts this scheduler and hub down; later tests build their own
+
+
+def test_after_the_board_actor_dies_the_next_run_trains_on_a_new_board(backend):
+    ray.kill(backend.board, no_restart=True)
+    hub = RunHub(scheduler=Scheduler(2, backend=backend))
+    config = replace(SMALL, seed=41, max_steps=60)
+    joined = hub.join(config)  # the dead board's first answer is an error: the replica then makes a new one
+    assert joined.source == "trained"
+    assert joined.worker.wait(WAIT_SECONDS) and joined.error is None, joined.error
+    assert joined.snapshot().runs["lstm"].train_loss == stepped(config).runs["lstm"].train_loss
+    assert backend.begun("training", config) == 1

@@ -176,7 +176,13 @@ class RayBackend:
         return self.connect()._board
 
     def call(self, reference, timeout: float = CALL_TIMEOUT_SECONDS):
-        return import_ray().get(reference, timeout=timeout)
+        ray = import_ray()
+        try:
+            return ray.get(reference, timeout=timeout)
+        except ray.exceptions.RayActorError:
+            with self._lock:  # the board died (its node restarted): the next call finds or makes it again by name
+                self._board = None
+            raise
 
     def wait_any(self, references: list, timeout: float) -> None:
         """Return when one of the tasks has returned, or after `timeout` seconds."""

@@ -33,6 +33,10 @@ from lstm_viz.core.trainer import Trainer  # noqa: E402
 SWEEP = SweepConfig(task="adding", lengths=(10, 20, 30, 40), archs=("rnn", "lstm"), seeds=(0, 1, 2, 3))
 WARM_UP = SweepConfig(task="adding", lengths=(10,), archs=("rnn", "lstm"), seeds=(4,), steps_per_point=20,
                       hidden_size=16, batch_size=32, eval_size=128)
+# The same grid at one step per point (other seeds: the board replays a point finished a moment ago): nearly all
+# dispatch, so its overhead per point is Ray's fixed cost, apart from the tail and the shared cores of a long sweep.
+DISPATCH = SweepConfig(task="adding", lengths=(10, 20, 30, 40), archs=("rnn", "lstm"), seeds=(20, 21, 22, 23),
+                       steps_per_point=1, hidden_size=16, batch_size=32, eval_size=128)
 TIMING_FIELDS = ("wall_seconds", "train_seconds", "cached")
 WORKERS = 2
 
@@ -52,10 +56,10 @@ def sweep_in_process() -> tuple[float, list]:
     return time.perf_counter() - started, rows
 
 
-def sweep_on_ray(backend) -> tuple[float, list]:
+def sweep_on_ray(backend, config: SweepConfig = SWEEP) -> tuple[float, list]:
     scheduler = Scheduler(WORKERS, backend=backend)
     started = time.perf_counter()
-    rows = [event.row for event in iter_sweep(SWEEP, None, scheduler=scheduler, owner="bench") if event.row]
+    rows = [event.row for event in iter_sweep(config, None, scheduler=scheduler, owner="bench") if event.row]
     return time.perf_counter() - started, rows
 
 
@@ -107,6 +111,9 @@ def main() -> None:
           f"{(there_wall * WORKERS - there_own) / len(there) * 1e3:.0f} ms per point), load {load()}")
     identical = [measured(row) for row in here] == [measured(row) for row in there]
     print(f"speed-up {here_wall / there_wall:.2f}x on {WORKERS} workers; rows identical: {identical}")
+    wall, rows = sweep_on_ray(backend, DISPATCH)
+    fixed = (wall * WORKERS - sum(row.wall_seconds for row in rows)) / len(rows)
+    print(f"ray, one step per point: overhead {fixed * 1e3:.0f} ms per point (the fixed cost of a task), load {load()}")
     print(f"board: {board_polls_per_second(backend):.0f} polls/s from one replica thread")
     ray.shutdown()
     if not args.no_classroom:

@@ -3,11 +3,14 @@ and run hub built from the environment exactly as lstm_viz.ui.services builds th
 LSTM_VIZ_RUN_STORE), one session joining the run of a config, waiting for its end, and printing what happened as
 JSON on the last line: where the run came from, how many trainings this replica started, and the run's numbers.
 
-    python -m tests.ray_replica '<RunConfig as JSON>'
+    python -m tests.ray_replica '<RunConfig as JSON>' [--until <file> | --steps <n>]
+
+`--until`: the session presses Stop once that file exists; `--steps`: once it has seen that many training steps.
 """
+import argparse
 import json
-import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -20,8 +23,13 @@ WAIT_SECONDS = 120
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config")
+    parser.add_argument("--until", type=Path)
+    parser.add_argument("--steps", type=int)
+    args = parser.parse_args()
     torch.set_num_threads(1)
-    config = RunConfig.from_dict(json.loads(sys.argv[1]))
+    config = RunConfig.from_dict(json.loads(args.config))
     scheduler = scheduler_from_environment()
     hub = RunHub(scheduler=scheduler, store=store_from_environment(), replay_seconds=0.0)
     joined = hub.join(config)
@@ -30,7 +38,11 @@ def main() -> None:
         joined.skip()  # a finished run: shown whole at once
     deadline = time.monotonic() + WAIT_SECONDS
     while joined.alive and time.monotonic() < deadline:
-        time.sleep(0.2)
+        seen = joined.snapshot()
+        if (args.until is not None and args.until.exists()) or (
+                args.steps is not None and seen is not None and seen.step >= args.steps):
+            joined.stop()
+        time.sleep(0.1)
     trainer = joined.snapshot()
     hub.shutdown()
     print(json.dumps({

@@ -207,11 +207,12 @@ def test_a_job_on_a_worker_reports_progress_and_stops_when_its_ticket_does(backe
     assert scheduler.running == 0
 
 
-def replica(cluster: str, store: Path, config: RunConfig) -> subprocess.Popen:
+def replica(cluster: str, store: Path, config: RunConfig, *options: str) -> subprocess.Popen:
     # RAY_AUTH_MODE: this test's cluster asks its drivers for the token it saved in ~/.ray (ray.init's default).
     env = {**os.environ, "LSTM_VIZ_RAY_ADDRESS": cluster, "LSTM_VIZ_RUN_STORE": str(store),
            "LSTM_VIZ_MAX_TRAININGS": "1", "PYTHONPATH": str(ROOT), "RAY_AUTH_MODE": "token"}
-    return subprocess.Popen([sys.executable, "-m", "tests.ray_replica", json.dumps(config.to_dict())], cwd=ROOT,
+    command = [sys.executable, "-m", "tests.ray_replica", json.dumps(config.to_dict()), *options]
+    return subprocess.Popen(command, cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
@@ -233,15 +234,21 @@ def test_a_second_replica_replays_what_the_first_trained_without_training(cluste
 
 
 def test_a_replica_asking_for_a_run_another_trains_watches_it(cluster, backend, tmp_path):
-    config = replace(LONG, seed=22, max_steps=1500)
-    first = replica(cluster, tmp_path, config)
-    assert json.loads(first.stdout.readline())["joined"] == "trained"
-    assert wait_until(lambda: backend.live("training", config), WAIT_SECONDS)
-    second = report(replica(cluster, tmp_path, config))
+    config = replace(LONG, seed=22, train_to_budget=True)  # trains until the test lets the first replica stop
+    done = tmp_path / "stop-now"
+    first = replica(cluster, tmp_path / "store", config, "--until", str(done))
+    try:
+        assert json.loads(first.stdout.readline())["joined"] == "trained"
+        assert wait_until(lambda: backend.live("training", config), WAIT_SECONDS)
+        second = report(replica(cluster, tmp_path / "store", config, "--steps", "50"))
+    finally:
+        done.touch()
     first = report(first)
     assert second["source"] == "shared-live" and second["trainings_started"] == 0, second
     assert first["error"] is None and second["error"] is None, (first["error"], second["error"])
-    assert second["train_loss"] == first["train_loss"] and second["step"] == first["step"] > 0
+    # The second replica saw the first one's training: the same losses, up to where it stopped watching.
+    watched = second["train_loss"]["lstm"]
+    assert len(watched) >= 50 and first["train_loss"]["lstm"][:len(watched)] == watched
     assert backend.begun("training", config) == 1
 
 

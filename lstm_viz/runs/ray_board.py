@@ -70,7 +70,7 @@ class RunBoard:
                 return "watch"
             if not start:
                 return "absent"
-            # Attempts count on from every earlier entry of the key, so a task of a stopped run never posts into the next.
+            # Attempts count on from every earlier entry of the key: a stopped run's task never posts into the next.
             self._runs[key] = _Entry(trainer=holder, leases={holder: now}, created=now, attempt=self._begun.get(key, 0))
             return "train"
 

@@ -34,8 +34,8 @@ def scheduler() -> Scheduler:
 @st.cache_resource(show_spinner=False, on_release=lambda hub: hub.shutdown())
 def hub() -> RunHub:
     """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.runs.shared_runs).
-    Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS; with
-    LSTM_VIZ_RUN_STORE, finished runs are shared with every replica that mounts that folder (lstm_viz.runs.run_store)."""
+    Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS;
+    with LSTM_VIZ_RUN_STORE, finished runs are shared by every replica mounting that folder (runs.run_store)."""
     return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=scheduler(),
                   store=store_from_environment())
 

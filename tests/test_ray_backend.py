@@ -275,6 +275,40 @@ def test_the_train_page_trains_on_the_cluster_and_says_so(cluster, backend, monk
         clear_streamlit_caches()  # shuts this scheduler and hub down; later tests build their own
 
 
+def test_the_gradient_labs_what_if_tabs_compute_on_the_cluster(cluster, backend, monkeypatch):
+    """The page's own closures (the bundled run, its checkpoint weights) go to a worker and come back equal."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_support import APP, clear_streamlit_caches
+
+    monkeypatch.setenv("LSTM_VIZ_RAY_ADDRESS", cluster)
+    clear_streamlit_caches()
+    sent = []
+    compute = RayBackend.compute
+    monkeypatch.setattr(RayBackend, "compute", lambda self, function, ticket: sent.append(ticket.kind) or
+                        compute(self, function, ticket))
+    try:
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.switch_page("pages/gradient_lab.py").run()
+        at.session_state["glab_tab"] = "Forget-gate bias"
+        at.run()
+        assert not at.exception, at.exception
+        forget = at.dataframe[0].value["mean forget gate"].to_numpy()
+        at.session_state["glab_tab"] = "Clamp the forget gate"
+        at.run()
+        assert not at.exception, at.exception
+        clamped = at.dataframe[0].value.set_index("forget gate")
+    finally:
+        clear_streamlit_caches()
+    assert len(sent) >= 2 and set(sent) == {"what-if"}  # both tabs' jobs went to the cluster
+    assert forget[0] == pytest.approx(0.5, abs=0.02) and forget[-1] > 0.9  # sigmoid of the biases 0 and 3
+    # Unclamped, the worker's float64 loop reproduces the test metric the shipped run recorded.
+    from lstm_viz.runs.bundled import load_bundled_run
+
+    recorded = load_bundled_run().runs["lstm"].checkpoints[-1].eval_metric
+    assert clamped.loc["as trained", "test MSE"] == pytest.approx(recorded, rel=1e-5)
+
+
 def test_after_the_board_actor_dies_the_next_run_trains_on_a_new_board(backend):
     ray.kill(backend.board, no_restart=True)
     hub = RunHub(scheduler=Scheduler(2, backend=backend))

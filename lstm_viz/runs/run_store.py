@@ -5,9 +5,9 @@ gradient_flow.npz), the very format of the runs shipped in assets/runs/.
 A shared path rather than Ray's object store: an object there lives only as long as the process that put it (a
 replica restarting would take its runs with it) and must be found by a reference handed around; a folder outlives
 every process and the cluster, works without Ray (replicas on one host or a network volume), and holds plain files
-in the format of the shipped runs, which a person can inspect, copy or ship. A replica writes a run it watched to the end into a temporary
-folder and renames it into place, so a reader never sees half a run and two replicas finishing the same run at
-once keep one copy.
+in the format of the shipped runs, which a person can inspect, copy or ship. A replica writes a run it watched to
+the end into a temporary folder and renames it into place, so a reader never sees half a run and two replicas
+finishing the same run at once keep one copy.
 """
 from __future__ import annotations
 

@@ -165,6 +165,25 @@ def test_a_killed_worker_is_retried_once_and_a_second_death_fails_clearly(backen
     assert backend.begun("training", replace(LONG, seed=12)) == 2
 
 
+def test_a_run_goes_on_for_its_watchers_when_the_replica_that_started_it_dies(cluster, backend, tmp_path):
+    """The board owns the tasks: a replica killed mid-run (a rolling restart) takes no one else's training with it."""
+    config = replace(LONG, seed=23, train_to_budget=True, max_steps=1500)
+    first = replica(cluster, tmp_path, config)
+    second = None
+    try:
+        assert json.loads(first.stdout.readline())["joined"] == "trained"
+        assert wait_until(lambda: backend.live("training", config), WAIT_SECONDS)
+        second = replica(cluster, tmp_path, config)
+        assert json.loads(second.stdout.readline())["joined"] == "shared-live"
+    finally:
+        first.kill()
+        first.wait(30)
+    watched = report(second)
+    assert watched["error"] is None and watched["step"] == 1500 and watched["status"] == {"lstm": "budget"}
+    assert watched["train_loss"]["lstm"] == stepped(config).runs["lstm"].train_loss
+    assert backend.begun("training", config) == 1
+
+
 def test_a_what_if_job_computes_on_a_worker_what_it_computes_here(backend):
     from lstm_viz.analysis import jacobians
     from lstm_viz.runs.scheduler import wait_for

@@ -25,7 +25,7 @@ from dataclasses import asdict
 
 from lstm_viz.core.run_config import RunConfig
 from lstm_viz.rules.errors import ConfigError
-from lstm_viz.runs.ray_board import ACTIVE, ENDED, RunBoard
+from lstm_viz.runs.ray_board import ENDED, RunBoard
 from lstm_viz.runs.ray_posts import PostCursor, decode, encode
 from lstm_viz.runs.scheduler import Scheduler, env_setting
 
@@ -39,10 +39,6 @@ CALL_TIMEOUT_SECONDS = 10.0  # any one call into Ray
 # Defaults; each can be set by an environment variable of the same name.
 LSTM_VIZ_RAY_START_SECONDS = 120.0  # a task the cluster has not started by then fails (no free worker)
 LSTM_VIZ_RAY_STALE_SECONDS = 60.0  # a running task that posts nothing for this long has hung or lost its node
-
-WORKER_DIED = ("The Ray worker training this run died (its process was killed, ran out of memory or lost its node); "
-               "Ray retried the run once on a fresh worker and that one died too. Start it again, or ask whoever runs "
-               "the cluster to look at its workers.")
 
 
 class RemoteRunError(RuntimeError):
@@ -200,8 +196,7 @@ class RayBackend:
         """`function(ticket)` on a worker, for a job this replica's scheduler admitted under `ticket`: its progress
         comes back to `ticket`, its should_stop goes out to the worker; returns what the function returned."""
         key = f"job:{uuid.uuid4().hex}"
-        remote = RemoteRun(self.connect(), "job", key=key,
-                           launch=lambda board: self._job_task.remote(board, key, function, ticket.units))
+        remote = RemoteRun(self.connect(), "job", key=key, launch=(self._job_task, (function, ticket.units)))
         remote.claim()
         try:
             while True:
@@ -235,14 +230,15 @@ class RemoteRun:
     """A replica's handle on one run on the cluster, which it trains ("train") or watches ("watch")."""
 
     def __init__(self, backend: RayBackend, kind: str, config: RunConfig | None = None, *, key: str | None = None,
-                 launch=None):
-        """A run of `config` by the training task, or (`key`, `launch(board)` -> its task's reference) any job."""
+                 launch: tuple | None = None):
+        """A run of `config` by the training task, or (`key`, `launch` = (remote function, arguments)) any job. The
+        board starts the task and owns it: the run outlives this replica if others watch it."""
         self.backend, self.kind, self.config = backend, kind, config
         self.key = key or f"{kind}:{config.key()}"
-        self._launch = launch or (lambda board: backend._task.remote(board, self.key, config.to_dict(), kind))
+        self._launch = launch or (backend._task, (config.to_dict(), kind))
         self.holder = f"{backend.replica}/{uuid.uuid4().hex[:8]}"
         self.role: str | None = None
-        self.reference = None  # the task's, when this replica started it
+        self.reference = None  # the task's (owned by the board), when this replica's claim started it
         self.attempt = 0
         self.state = "pending"
         self.message: str | None = None
@@ -256,9 +252,9 @@ class RemoteRun:
 
     def claim(self, start: bool = True) -> str:
         board = self.backend.board
-        self.role = self.backend.call(board.claim.remote(self.key, self.holder, start))
+        self.role = self.backend.call(board.claim.remote(self.key, self.holder, start, self._launch))
         if self.role == "train":
-            self.reference = self._launch(board)
+            self.reference = next(iter(self.backend.call(board.task.remote(self.key))), None)
         return self.role
 
     def poll(self) -> tuple[bool, list[dict]]:
@@ -282,19 +278,9 @@ class RemoteRun:
         return restarted and self.attempt > 1, posts
 
     def _check_health(self, answer: dict) -> None:
-        ray = import_ray()
+        """What the board cannot see itself (it sees its tasks fail): a task never started, or fallen silent."""
         if self.state == "gone":
             self._fail("The run left the cluster's board before it ended (the board actor restarted).")
-        if self.reference is not None and self.state in ACTIVE:
-            ready, _ = ray.wait([self.reference], timeout=0)
-            if ready:
-                try:
-                    ray.get(self.reference, timeout=CALL_TIMEOUT_SECONDS)
-                except ray.exceptions.RayTaskError as error:
-                    self._fail(f"The run failed on the Ray worker: {error.cause!r}")
-                except ray.exceptions.RayError as error:
-                    self._fail(WORKER_DIED if not isinstance(error, ray.exceptions.TaskCancelledError)
-                               else f"The cluster cancelled the run ({error}).")
         if self.state == "pending" and answer.get("pending_seconds", 0) > self.backend.start_seconds:
             self._fail(f"No Ray worker became free within {self.backend.start_seconds:g} s: the cluster is full.")
         if self.state == "running" and answer.get("since_post", 0) > self.backend.stale_seconds:
@@ -303,9 +289,7 @@ class RemoteRun:
     def _fail(self, message: str) -> None:
         self.state, self.message = "failed", message
         try:
-            self.backend.call(self.backend.board.fail.remote(self.key, message))
-            if self.reference is not None:
-                import_ray().cancel(self.reference, force=True)
+            self.backend.call(self.backend.board.fail.remote(self.key, message))  # the board also cancels the task
         except Exception:  # noqa: BLE001 - the cluster may be the thing that failed; the run is over either way
             log.warning("could not tell the cluster that %s failed", self.key, exc_info=True)
 

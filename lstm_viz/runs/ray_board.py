@@ -12,6 +12,9 @@ anybody still wants it. It is a plain class here; lstm_viz.runs.ray_backend make
   `lease_seconds` (a replica that crashed stops holding it). Ended entries are forgotten after `keep_seconds`: by
   then the run is in the shared run store (lstm_viz.runs.run_store) for any replica that asks again.
 
+The board also starts the tasks (`claim` with `launch`): it owns them, so a run goes on when the replica that asked
+for it stops or dies (tasks share their owner's fate in Ray), and it is the one place that sees a task fail.
+
 Posts are opaque bytes (pickled by the worker, read by the replicas): the board never builds a model or a tensor.
 """
 from __future__ import annotations
@@ -22,6 +25,9 @@ from dataclasses import dataclass, field
 
 ACTIVE = ("pending", "running")
 ENDED = ("finished", "stopped", "failed")
+WORKER_DIED = ("The Ray worker training this run died (its process was killed, ran out of memory or lost its node); "
+               "Ray retried the run once on a fresh worker and that one died too. Start it again, or ask whoever runs "
+               "the cluster to look at its workers.")
 
 
 @dataclass
@@ -37,6 +43,7 @@ class _Entry:
     stop_reason: str | None = None
     message: str | None = None  # why it failed
     pid: int | None = None  # the worker process of the current attempt (the tests kill it)
+    task: object = None  # the Ray task's ObjectRef, when the board started it
 
 
 class RunBoard:
@@ -60,7 +67,9 @@ class RunBoard:
                     self.keep_seconds:  # its replica and its task died without a word: nobody will end it
                 del self._runs[key]
 
-    def claim(self, key: str, holder: str, start: bool = True) -> str:
+    def claim(self, key: str, holder: str, start: bool = True, launch: tuple | None = None) -> str:
+        """"train", "watch" or "absent" (see the module); with "train" and `launch` = (remote function, arguments),
+        the board starts the task as `function.remote(board, key, *arguments)`."""
         now = time.monotonic()
         with self._lock:
             self._tidy(now)
@@ -71,8 +80,42 @@ class RunBoard:
             if not start:
                 return "absent"
             # Attempts count on from every earlier entry of the key: a stopped run's task never posts into the next.
-            self._runs[key] = _Entry(trainer=holder, leases={holder: now}, created=now, attempt=self._begun.get(key, 0))
+            entry = self._runs[key] = _Entry(trainer=holder, leases={holder: now}, created=now,
+                                             attempt=self._begun.get(key, 0))
+            if launch is not None:
+                import ray  # only here: the board's rules are tested without Ray
+
+                function, arguments = launch
+                entry.task = function.remote(ray.get_runtime_context().current_actor, key, *arguments)
             return "train"
+
+    def task(self, key: str) -> list:
+        """[the run's task reference] (in a list, so that Ray hands the reference over instead of waiting for it)."""
+        with self._lock:
+            entry = self._runs.get(key)
+            return [entry.task] if entry is not None and entry.task is not None else []
+
+    def _check_task(self, entry: _Entry) -> None:
+        """Under the lock: a task that returned while its run is active failed; say how."""
+        if entry.task is None or entry.state not in ACTIVE:
+            return
+        import ray
+
+        ready, _ = ray.wait([entry.task], timeout=0)
+        if not ready:
+            return
+        try:
+            ray.get(entry.task, timeout=1)
+            return
+        except ray.exceptions.RayTaskError as error:
+            message = f"The run failed on the Ray worker: {error.cause!r}"
+        except ray.exceptions.TaskCancelledError as error:
+            message = f"The cluster cancelled the run ({error})."
+        except ray.exceptions.RayError:
+            message = WORKER_DIED
+        except Exception as error:  # noqa: BLE001 - e.g. the task's result not fetched in time: reported, not raised
+            message = f"The run's task on the cluster could not be read ({error!r})."
+        entry.state, entry.message, entry.ended = "failed", message, time.monotonic()
 
     def live(self, key: str) -> bool:
         """Whether a claim would watch: the run trains on the cluster (and is wanted) or finished a moment ago."""
@@ -117,6 +160,7 @@ class RunBoard:
             entry = self._runs.get(key)
             if entry is None:
                 return {"state": "gone", "attempt": attempt, "posts": [], "message": None}
+            self._check_task(entry)
             if holder in entry.leases or entry.state in ACTIVE:
                 entry.leases[holder] = now
             start = since if entry.attempt == attempt else 0
@@ -144,10 +188,15 @@ class RunBoard:
                 entry.stop_reason = reason
 
     def fail(self, key: str, message: str) -> None:
+        """A replica saw the run fail (it never started, or its worker fell silent): end it, and its task."""
         with self._lock:
             entry = self._runs.get(key)
             if entry is not None and entry.state in ACTIVE:
                 entry.state, entry.message, entry.ended = "failed", message, time.monotonic()
+                if entry.task is not None:
+                    import ray
+
+                    ray.cancel(entry.task, force=True)
 
     def begun(self, key: str) -> int:
         with self._lock:

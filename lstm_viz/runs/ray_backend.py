@@ -8,10 +8,10 @@ own thread. Ray retries a task once when its worker dies (max_retries=1); a seco
 cluster that cannot start it within LSTM_VIZ_RAY_START_SECONDS or a worker that falls silent ends the run as failed
 with a message saying which. Every call into Ray has a timeout, so nothing waits forever.
 
-Progress flows through the cluster's run board (lstm_viz.runs.ray_board, one named actor): the worker posts what
-changed every POST_SECONDS and learns there whether anybody still wants the run; each replica polls it for the runs
-its sessions watch. The same board lets a replica that asks for a run another replica is training watch it instead
-of training it again.
+Progress flows through the cluster's run board (lstm_viz.runs.ray_board, one named actor), which also starts and
+owns the tasks (so a run outlives the replica that asked for it): the worker posts what changed every POST_SECONDS
+and learns there whether anybody still wants the run; each replica polls it for the runs its sessions watch. The
+same board lets a replica that asks for a run another replica is training watch it instead of training it again.
 """
 from __future__ import annotations
 

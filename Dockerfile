@@ -12,9 +12,12 @@ WORKDIR /app
 
 # Dependencies first, so a code change does not reinstall them. torch comes from PyTorch's CPU wheel index: the same
 # version as requirements-app.txt pins (2.13.0+cpu satisfies ==2.13.0) without several GB of CUDA libraries.
-COPY requirements-app.txt .
+# EXTRA_REQUIREMENTS=requirements-scale.txt adds Ray, for the Ray head, workers and app replicas of docker-compose.yml.
+ARG EXTRA_REQUIREMENTS=""
+COPY requirements-app.txt requirements-scale.txt ./
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
- && pip install -r requirements-app.txt
+ && pip install -r requirements-app.txt \
+ && if [ -n "$EXTRA_REQUIREMENTS" ]; then pip install -r "$EXTRA_REQUIREMENTS"; fi
 
 # A user without root rights runs the app; numeric, so Kubernetes' runAsNonRoot can verify it.
 RUN groupadd --gid 10001 app && useradd --uid 10001 --gid 10001 --create-home app

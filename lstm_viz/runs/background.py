@@ -50,6 +50,16 @@ def snapshot(trainer: Trainer) -> Trainer:
     return copied
 
 
+def mark_stopped(trainer: Trainer, reason: str) -> Trainer:
+    """Mark a snapshot's active runs stopped, without Trainer.stop's final checkpoint (a snapshot shares its
+    models with a training thread or with other sessions, so nothing may be computed on them here)."""
+    for run in trainer.runs.values():
+        if run.active:
+            run.status, run.status_detail = "stopped", f"{reason} at step {trainer.step}"
+    trainer.stop_reason = reason
+    return trainer
+
+
 class BackgroundTraining:
     KIND = "training"
 
@@ -108,6 +118,11 @@ class BackgroundTraining:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def placement(self) -> str:
+        """Where the run computes, for the page."""
+        return "this server"
 
     @property
     def queue_position(self) -> int | None:

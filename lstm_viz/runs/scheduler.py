@@ -175,17 +175,18 @@ class Ticket:
 
 
 class Scheduler:
-    """The server's slots, queue and measurements. Thread-safe."""
+    """The server's slots, queue and measurements. Thread-safe. `backend`: where admitted trainings and sweep points
+    compute: None in this process, or a cluster (lstm_viz.runs.ray_backend.RayBackend, LSTM_VIZ_RAY_ADDRESS)."""
 
     def __init__(self, capacity: int | None = None, max_seconds: float | None = None,
                  clock: Callable[[], float] = time.monotonic, prior_rate: float = PRIOR_UNITS_PER_SECOND,
-                 release_grace: float = RELEASE_GRACE_SECONDS):
+                 release_grace: float = RELEASE_GRACE_SECONDS, backend=None):
         self.capacity = int(capacity or env_setting("LSTM_VIZ_MAX_TRAININGS", LSTM_VIZ_MAX_TRAININGS))
         if self.capacity < 1:
             raise ValueError("at least one slot")
         self.max_seconds = max_seconds or env_setting("LSTM_VIZ_RUN_SECONDS", LSTM_VIZ_RUN_SECONDS, float)
         self.clock = clock
-        self.release_grace = release_grace
+        self.release_grace, self.backend = release_grace, backend
         self._condition = threading.Condition()
         self._counter = itertools.count()
         self._waiting: list[Ticket] = []
@@ -396,5 +397,3 @@ class Scheduler:
             tickets = list(self._waiting) + list(self._running)
         for ticket in tickets:
             ticket.cancel()
-
-

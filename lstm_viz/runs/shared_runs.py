@@ -27,7 +27,9 @@ from typing import Callable
 
 import numpy as np
 
-from lstm_viz.runs.background import BackgroundTraining, snapshot
+from lstm_viz.runs.background import BackgroundTraining, mark_stopped, snapshot
+from lstm_viz.runs.ray_training import RayTraining
+from lstm_viz.runs.run_store import RunStore
 from lstm_viz.runs.scheduler import Scheduler, env_setting
 from lstm_viz.runs.speed import SERVER_SPEED
 from lstm_viz.core.trainer import RunConfig, Trainer
@@ -49,16 +51,6 @@ SOURCES = ("trained", "shared-live", "cached", "precomputed")
 def completed_normally(trainer: Trainer | None) -> bool:
     """Finished by its own rules (solved, budget, plateau, divergence), not stopped by a person, a cap or an error."""
     return trainer is not None and trainer.finished and all(run.status != "stopped" for run in trainer.runs.values())
-
-
-def mark_stopped(trainer: Trainer, reason: str) -> Trainer:
-    """Mark a snapshot's active runs stopped, without Trainer.stop's final checkpoint (a snapshot shares its
-    models with a training thread or with other sessions, so nothing may be computed on them here)."""
-    for run in trainer.runs.values():
-        if run.active:
-            run.status, run.status_detail = "stopped", f"{reason} at step {trainer.step}"
-    trainer.stop_reason = reason
-    return trainer
 
 
 def replay_snapshot(trainer: Trainer, step: int) -> Trainer:
@@ -246,8 +238,11 @@ class RunHub:
                  torch_threads: int | None = None, cached_runs: int | None = None,
                  precomputed: Callable[[RunConfig], Trainer | None] | None = None,
                  unwatched_timeout: float | None = None, replay_seconds: float = REPLAY_SECONDS,
-                 scheduler: Scheduler | None = None):
+                 scheduler: Scheduler | None = None, store: RunStore | None = None):
+        """`store`: finished runs shared with other replicas (LSTM_VIZ_RUN_STORE). On a scheduler with a Ray backend
+        the trainings run on the cluster, and a run another replica trains there is watched, not trained again."""
         self.scheduler = scheduler or Scheduler(max_trainings, run_seconds)
+        self.store = store
         self.max_trainings = self.scheduler.capacity
         self.run_seconds = run_seconds or self.scheduler.max_seconds
         self.torch_threads = torch_threads or env_setting("LSTM_VIZ_TORCH_THREADS", LSTM_VIZ_TORCH_THREADS)
@@ -292,20 +287,26 @@ class RunHub:
         ready = self.precomputed(config) if self.precomputed is not None else None
         if ready is not None and ready.config.key() == key:
             return Subscription(self, key, "precomputed", replay=Replay(ready, self.replay_seconds))
+        stored = self._from_store(config)
+        if stored is not None:
+            return Subscription(self, key, "cached", replay=Replay(stored, self.replay_seconds))
+        backend = self.scheduler.backend
+        # Another replica trains it on the cluster: this one watches that training and takes no slot.
+        watch = backend is not None and backend.live(RayTraining.KIND, config)
         with self._lock:
             live = self._live.get(key)
             if live is not None and live.worker.alive:  # someone started it meanwhile
                 live.watchers += 1
                 return Subscription(self, key, "shared-live", worker=live.worker)
-            worker = BackgroundTraining(
-                config, unwatched_timeout=self.unwatched_timeout, scheduler=self.scheduler, owner=owner,
-                max_seconds=self.run_seconds,
-                torch_threads=self.torch_threads, on_exit=lambda worker: self._finish(key, worker),
-            )
+            common = dict(unwatched_timeout=self.unwatched_timeout, on_exit=lambda worker: self._finish(key, worker))
+            queued = dict(scheduler=self.scheduler, owner=owner, max_seconds=self.run_seconds, **common)
+            worker = (RayTraining(config, backend, watch=True, **common) if watch
+                      else RayTraining(config, backend, **queued) if backend is not None
+                      else BackgroundTraining(config, torch_threads=self.torch_threads, **queued))
             self._live[key] = _LiveRun(worker, watchers=1)
-            self.trainings_started += 1
+            self.trainings_started += not watch
             worker.start()
-            return Subscription(self, key, "trained", worker=worker)
+            return Subscription(self, key, "shared-live" if watch else "trained", worker=worker)
 
     def join_finished(self, config: RunConfig) -> Subscription | None:
         """The run of `config` shown finished at once, if it has finished: computed earlier on this server or
@@ -319,6 +320,8 @@ class RunHub:
                 self._finished.move_to_end(key)
         source = "cached"
         if trainer is None:
+            trainer = self._from_store(config)
+        if trainer is None:
             ready = self.precomputed(config) if self.precomputed is not None else None
             if ready is None or ready.config.key() != key:
                 return None
@@ -328,6 +331,19 @@ class RunHub:
         subscription = Subscription(self, key, source, replay=replay)
         subscription.opened_finished = True
         return self._track(subscription)
+
+    def _from_store(self, config: RunConfig) -> Trainer | None:
+        """A run some replica finished and stored, kept in this replica's memory from now on (read outside the lock)."""
+        trainer = self.store.load(config) if self.store is not None else None
+        if trainer is not None:
+            with self._lock:
+                self._finished[config.key()] = trainer
+                self._trim()
+        return trainer
+
+    def _trim(self) -> None:
+        while len(self._finished) > self.cached_runs:
+            self._finished.popitem(last=False)
 
     def watchers(self, key: str) -> int:
         with self._lock:
@@ -357,11 +373,13 @@ class RunHub:
             live = self._live.get(key)
             if live is not None and live.worker is worker:
                 del self._live[key]
-            if worker.error is None and completed_normally(worker.trainer):
+            finished = worker.error is None and completed_normally(worker.trainer)
+            if finished:
                 self._finished[key] = worker.trainer
                 self._finished.move_to_end(key)
-                while len(self._finished) > self.cached_runs:
-                    self._finished.popitem(last=False)
+                self._trim()
+        if finished and self.store is not None:
+            self.store.save(worker.trainer)  # outside the lock: writing takes a moment
 
     def status(self) -> dict:
         """For the page: how busy the server is."""

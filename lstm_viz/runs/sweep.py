@@ -24,6 +24,7 @@ from lstm_viz.core.run_config import RunConfig
 from lstm_viz.core.trainer import Trainer
 from lstm_viz.rules.ranges import STEPS_PER_POINT_RANGE  # noqa: F401 - the pages read it here
 from lstm_viz.runs.scheduler import Scheduler, Ticket
+from lstm_viz.runs.sweep_remote import iter_sweep_remote
 # The sweep's settings, rows and saved results live in their own modules; the pages and scripts import them from here.
 from lstm_viz.runs.sweep_config import (  # noqa: F401
     DEFAULT_SWEEP, MAX_ESTIMATED_SECONDS, MAX_POINTS, MAX_SEEDS, SweepConfig, SweepPoint, SweepRow, format_duration,
@@ -127,6 +128,9 @@ def iter_sweep(
     each point first waits for a slot there (queued under `owner`), yielding `queued` events meanwhile; a point the
     scheduler stops (its wall-time cap, a shutdown) ends the sweep as a stop does."""
     config.validate()
+    if scheduler is not None and scheduler.backend is not None:  # on the cluster, several points at once
+        yield from iter_sweep_remote(config, cache, should_stop, scheduler, owner, SweepEvent, SWEEP_POINT_KIND)
+        return
     points = config.points()
     for index, point in enumerate(points):
         if should_stop():

@@ -8,6 +8,8 @@ import streamlit as st
 import torch
 
 from lstm_viz.runs.bundled import precomputed_run
+from lstm_viz.runs.ray_backend import scheduler_from_environment
+from lstm_viz.runs.run_store import store_from_environment
 from lstm_viz.runs.scheduler import Scheduler, describe_wait, wait_for
 from lstm_viz.runs.shared_runs import RunHub
 
@@ -24,15 +26,26 @@ FULL_RATE_VIEWERS = 5
 @st.cache_resource(show_spinner=False, on_release=lambda scheduler: scheduler.shutdown())
 def scheduler() -> Scheduler:
     """The server's one scheduler: every background job of every page (trainings, sweep points, the Gradient lab's
-    runs, model imports) takes one of its LSTM_VIZ_MAX_TRAININGS slots, capped at LSTM_VIZ_RUN_SECONDS each."""
-    return Scheduler()
+    runs, model imports) takes one of its LSTM_VIZ_MAX_TRAININGS slots, capped at LSTM_VIZ_RUN_SECONDS each. With
+    LSTM_VIZ_RAY_ADDRESS set, its trainings and sweep points compute on that Ray cluster (lstm_viz.runs.ray_backend)."""
+    return scheduler_from_environment()
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda hub: hub.shutdown())
 def hub() -> RunHub:
     """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.runs.shared_runs).
-    Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS."""
-    return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=scheduler())
+    Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS;
+    with LSTM_VIZ_RUN_STORE, finished runs are shared by every replica mounting that folder (runs.run_store)."""
+    return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=scheduler(),
+                  store=store_from_environment())
+
+
+def on_cluster(compute, ticket):
+    """`compute(ticket)` for a job the scheduler admitted: on a worker of the Ray cluster when the server has one
+    (LSTM_VIZ_RAY_ADDRESS), else here. `compute` must only compute (it is shipped to the worker, pickled): what it
+    returns comes back, anything it would store on the way would stay on the worker."""
+    backend = scheduler().backend
+    return compute(ticket) if backend is None else backend.compute(compute, ticket)
 
 
 def refresh_scale() -> float:

@@ -63,7 +63,7 @@ def scheduled(kind: str, key: Hashable, units: float, compute: Callable[[Ticket]
 
     def work(ticket: Ticket) -> Any:
         torch.set_num_threads(threads)  # as every training: one torch thread per job
-        result = compute(ticket)
+        result = services.on_cluster(compute, ticket)  # on a Ray worker when the server has a cluster
         if result is not None and not ticket.should_stop():
             ticket.progress(ticket.units)
             store.put((kind, key), result)

@@ -250,6 +250,9 @@ def _waiting_state() -> None:
             "queueing.",
             icon=":material/hourglass_top:",
         )
+    elif joined is not None and joined.worker is not None and joined.worker.placement != "this server":
+        st.info("Starting the run on the Ray cluster: a worker builds the models and measures their initial state "
+                "(a worker's first run also loads PyTorch, a few seconds)…", icon=":material/hourglass_top:")
     else:
         st.info("Preparing the run: building the models and measuring their initial state…",
                 icon=":material/hourglass_top:")
@@ -258,16 +261,24 @@ def _waiting_state() -> None:
 def _source_note(trainer: Trainer) -> None:
     """Say where the numbers come from when this session did not train them itself."""
     joined = session_run.subscription()
+    cluster = joined is not None and joined.worker is not None and joined.worker.placement != "this server"
     if joined is None or joined.source == "trained":
+        if cluster:
+            verb = "Training" if joined.alive else "Trained"
+            st.caption(f":material/hub: {verb} on {joined.worker.placement}, one CPU and one torch thread; another "
+                       "replica of this app asking for the same run watches this training instead of repeating it.")
         return
     if joined.source == "shared-live":
         watchers = joined.watchers
         others = f" ({watchers} sessions are watching it)" if watchers > 1 and joined.alive else ""
-        st.caption(f":material/group: **Shared live run.** Another session on this server is training exactly these "
+        who = "Another session of this app (on any replica)" if cluster else "Another session on this server"
+        st.caption(f":material/group: **Shared live run.** {who} is training exactly these "
                    f"settings with the same seed, so you are watching that training{others} instead of starting a "
                    "second, identical one.")
         return
-    where = ("computed once on this server by an earlier session" if joined.source == "cached"
+    earlier = ("this server or another replica sharing its run store" if services.hub().store is not None
+               else "this server")
+    where = (f"computed once on {earlier} by an earlier session" if joined.source == "cached"
              else "precomputed with exactly these settings and seed, and shipped with the app")
     left, right = st.columns([4, 1])
     if joined.opened_finished:

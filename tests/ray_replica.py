@@ -16,7 +16,7 @@ import torch
 
 from lstm_viz.core.trainer import RunConfig
 from lstm_viz.runs.ray_backend import scheduler_from_environment
-from lstm_viz.runs.run_store import store_from_environment
+from lstm_viz.runs.replica_store import store_from_environment
 from lstm_viz.runs.shared_runs import RunHub
 
 WAIT_SECONDS = 120

@@ -10,7 +10,7 @@ anybody still wants it. It is a plain class here; lstm_viz.runs.ray_backend make
   from step 0), then `post`s progress every fraction of a second; each post answers whether to stop.
 - A run nobody leases any more is asked to stop: every lease is refreshed by that replica's polls and lapses after
   `lease_seconds` (a replica that crashed stops holding it). Ended entries are forgotten after `keep_seconds`: by
-  then the run is in the shared run store (lstm_viz.runs.run_store) for any replica that asks again.
+  then the run is in the shared run store (lstm_viz.runs.replica_store) for any replica that asks again.
 
 The board also starts the tasks (`claim` with `launch`): it owns them, so a run goes on when the replica that asked
 for it stops or dies (tasks share their owner's fate in Ray), and it is the one place that sees a task fail.

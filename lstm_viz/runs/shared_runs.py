@@ -29,7 +29,7 @@ import numpy as np
 
 from lstm_viz.runs.background import BackgroundTraining, mark_stopped, snapshot
 from lstm_viz.runs.ray_training import RayTraining
-from lstm_viz.runs.run_store import RunStore
+from lstm_viz.runs.replica_store import RunStore
 from lstm_viz.runs.scheduler import Scheduler, env_setting
 from lstm_viz.runs.speed import SERVER_SPEED
 from lstm_viz.core.trainer import RunConfig, Trainer

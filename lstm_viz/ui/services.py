@@ -9,7 +9,7 @@ import torch
 
 from lstm_viz.runs.bundled import precomputed_run
 from lstm_viz.runs.ray_backend import scheduler_from_environment
-from lstm_viz.runs.run_store import store_from_environment
+from lstm_viz.runs.replica_store import store_from_environment
 from lstm_viz.runs.scheduler import Scheduler, describe_wait, wait_for
 from lstm_viz.runs.shared_runs import RunHub
 
@@ -35,7 +35,7 @@ def scheduler() -> Scheduler:
 def hub() -> RunHub:
     """The server's runs, shared by every session: same configuration and seed, one training (lstm_viz.runs.shared_runs).
     Its limits come from the environment: LSTM_VIZ_MAX_TRAININGS, LSTM_VIZ_RUN_SECONDS, LSTM_VIZ_TORCH_THREADS;
-    with LSTM_VIZ_RUN_STORE, finished runs are shared by every replica mounting that folder (runs.run_store)."""
+    with LSTM_VIZ_RUN_STORE, finished runs are shared by every replica mounting that folder (runs.replica_store)."""
     return RunHub(precomputed=precomputed_run, unwatched_timeout=UNWATCHED_TIMEOUT_SECONDS, scheduler=scheduler(),
                   store=store_from_environment())
 

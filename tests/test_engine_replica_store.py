@@ -9,7 +9,7 @@ import torch
 from lstm_viz.core.trainer import RunConfig, Trainer
 from lstm_viz.runs.ray_board import RunBoard
 from lstm_viz.runs.ray_posts import PostCursor, apply_delta, decode, encode
-from lstm_viz.runs.run_store import RunStore
+from lstm_viz.runs.replica_store import RunStore
 from lstm_viz.runs.scheduler import Scheduler
 from lstm_viz.runs.shared_runs import RunHub
 

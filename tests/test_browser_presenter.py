@@ -37,7 +37,11 @@ CHART_PLACE = """([key]) => {
 METRICS = """() => [...document.querySelectorAll('[data-testid="stMetric"]')].map(m => {
   const label = m.querySelector('[data-testid="stMetricLabel"]'), value = m.querySelector('[data-testid="stMetricValue"]');
   const cut = [...label.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1);
-  return {label: label.innerText, cut, valueSize: parseFloat(getComputedStyle(value).fontSize)};
+  // The size the digits are drawn at: every element holding the value's own text (Streamlit wraps it in a
+  // markdown <p> whose style can differ from the container's), the smallest of them.
+  const holders = [value, ...value.querySelectorAll('*')].filter(
+    e => [...e.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim()));
+  return {label: label.innerText, cut, valueSize: Math.min(...holders.map(e => parseFloat(getComputedStyle(e).fontSize)))};
 })"""
 
 
@@ -76,6 +80,10 @@ def _measure(page, index: int, width: int, height: int) -> tuple:
     assert len(metrics) >= 5
     assert not [m for m in metrics if m["cut"]], f"{width}x{height}: metric labels cut: {metrics}"
     assert min(m["valueSize"] for m in metrics) >= MIN_METRIC_VALUE_PX, metrics
+    # The room-sized body text is there too: a style block the browser's sanitiser cut short drops every rule.
+    body = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')].map(
+      e => parseFloat(getComputedStyle(e).fontSize))""")
+    assert body and min(body) >= MIN_TEXT_PX, body
     return min(size for size, _, _ in sizes), len(sizes), round(place["bottom"])
 
 

@@ -30,6 +30,8 @@ _STYLE = """
 html { font-size: 19px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.1rem; }
 [data-testid="stMetricValue"] { font-size: 2.6rem; }
+/* The value's text sits in a markdown paragraph, which the paragraph rule above would shrink to body size. */
+[data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p { font-size: inherit; }
 [data-testid="stCaptionContainer"] { font-size: 0.95rem; }
 .block-container, [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
 /* The narrative banner stays under the app's header while the page scrolls to the chart it talks about (on the

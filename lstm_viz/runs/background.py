@@ -165,16 +165,21 @@ class BackgroundTraining:
                     if not self.trainer.finished:
                         self.trainer.stop("stopped by an error")
         finally:
-            self._built.set()
-            if ticket is not None:
-                if self.trainer is not None:
-                    ticket.progress(self._done_units())
-                ticket.finish(completed=completed)
-            if self.on_exit is not None:
-                try:
-                    self.on_exit(self)
-                except Exception:  # noqa: BLE001
-                    log.exception("on_exit failed")
+            self._end(ticket, completed)
+
+    def _end(self, ticket: Ticket | None, completed: bool) -> None:
+        """The thread's last act, wherever the run trained: readers stop waiting for a Trainer, the slot goes back
+        with the work done counted, and on_exit runs (its failure logged, never raised into the thread)."""
+        self._built.set()
+        if ticket is not None:
+            if self.trainer is not None:
+                ticket.progress(self._done_units())
+            ticket.finish(completed=completed)
+        if self.on_exit is not None:
+            try:
+                self.on_exit(self)
+            except Exception:  # noqa: BLE001
+                log.exception("on_exit failed")
 
     def _over_time(self) -> bool:
         return self.max_seconds is not None and time.monotonic() - self.started_at > self.max_seconds

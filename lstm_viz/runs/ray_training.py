@@ -72,16 +72,7 @@ class RayTraining(BackgroundTraining):
             with self._lock:
                 if self.trainer is not None and not self.trainer.finished:
                     mark_stopped(self.trainer, "stopped by an error" if self.error is not None else self._stop_reason)
-            self._built.set()
-            if ticket is not None:
-                if self.trainer is not None:
-                    ticket.progress(self._done_units())
-                ticket.finish(completed=completed)
-            if self.on_exit is not None:
-                try:
-                    self.on_exit(self)
-                except Exception:  # noqa: BLE001
-                    log.exception("on_exit failed")
+            self._end(ticket, completed)
 
     def _take(self, restarted: bool, posts: list[dict]) -> None:
         if restarted:

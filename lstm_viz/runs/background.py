@@ -282,7 +282,11 @@ class BackgroundTraining:
             self._thread.join(timeout)
         with self._reading() as trainer:
             if trainer is not None and not trainer.finished:
-                trainer.stop(reason)
+                self._mark_stopped(trainer, reason)
+
+    def _mark_stopped(self, trainer: Trainer, reason: str) -> None:
+        """Stop's last step on the Trainer the pages read: here it trained, so it stops itself."""
+        trainer.stop(reason)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until training ends; True if it did within `timeout`."""

@@ -9,7 +9,6 @@ its Stop only lets go (the run goes on while anyone on the cluster watches it).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Callable
 
@@ -126,14 +125,7 @@ class RayTraining(BackgroundTraining):
             with self._lock:
                 load_latest_weights(self.trainer)
 
-    def stop(self, reason: str = "stopped by the user", timeout: float = 10.0) -> None:
-        """Stop following after the current poll; the copy is marked stopped here (nothing is computed on it)."""
-        self._stop_reason = reason
-        self._stop_requested.set()
-        if self.ticket is not None and not self.ticket.admitted:
-            self.ticket.cancel()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
-        with self._reading() as trainer:
-            if trainer is not None and not trainer.finished:
-                mark_stopped(trainer, reason)
+    def _mark_stopped(self, trainer: Trainer, reason: str) -> None:
+        """A copy of a run the cluster trains: marked stopped here, nothing computed on it (Stop itself is the
+        base class's: stop following after the current poll)."""
+        mark_stopped(trainer, reason)

@@ -143,11 +143,8 @@ class BackgroundTraining:
         ticket = self.ticket
         completed = False
         try:
-            if ticket is not None:
-                while not ticket.wait_admitted(0.25):
-                    if self._give_up_waiting() or ticket.cancelled:
-                        ticket.cancel()
-                        return
+            if not self._wait_for_slot(ticket):
+                return
             self.started_at = time.monotonic()
             if self.trainer is None:
                 trainer = Trainer(self.config)
@@ -166,6 +163,16 @@ class BackgroundTraining:
                         self.trainer.stop("stopped by an error")
         finally:
             self._end(ticket, completed)
+
+    def _wait_for_slot(self, ticket: Ticket | None) -> bool:
+        """Queue for one of the scheduler's slots (none needed without a ticket); False if the page left or the
+        ticket was cancelled meanwhile (the ticket is then cancelled, so it leaves the queue)."""
+        if ticket is not None:
+            while not ticket.wait_admitted(0.25):
+                if self._give_up_waiting() or ticket.cancelled:
+                    ticket.cancel()
+                    return False
+        return True
 
     def _end(self, ticket: Ticket | None, completed: bool) -> None:
         """The thread's last act, wherever the run trained: readers stop waiting for a Trainer, the slot goes back

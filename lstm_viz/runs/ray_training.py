@@ -46,11 +46,8 @@ class RayTraining(BackgroundTraining):
         ticket = self.ticket
         completed = False
         try:
-            if ticket is not None:
-                while not ticket.wait_admitted(0.25):
-                    if self._give_up_waiting() or ticket.cancelled:
-                        ticket.cancel()
-                        return
+            if not self._wait_for_slot(ticket):
+                return
             self.started_at = time.monotonic()
             self.remote = self.backend.run(self.KIND, self.config)
             role = self.remote.claim(start=not self.watch)

@@ -71,9 +71,10 @@ def test_the_state_figure_draws_three_units_both_ways_and_the_largest_difference
     assert {int(trace.name.split()[1].rstrip(",")) for trace in traces[:-1]} == largest_units
 
 
-def test_a_level_s_pruned_and_fine_tuned_labels_sit_on_opposite_sides_of_their_shared_size():
+def test_a_level_s_pruned_and_fine_tuned_labels_sit_above_and_below_their_shared_size_and_are_never_clipped():
     labelled = [trace for trace in figures.tradeoff_figure(ROWS, title="t").to_plotly_json()["data"]
                 if trace.get("text") and trace["text"][0]]
     sides = {(trace["name"], trace["textposition"]) for trace in labelled}
-    assert sides == {("pruned", "middle right"), ("pruned + fine-tune", "middle left")}
-    assert all(trace["text"] == ["80%"] and trace["textfont"]["size"] >= 13 for trace in labelled)
+    assert sides == {("pruned", "top center"), ("pruned + fine-tune", "bottom center")}
+    assert all(trace["text"] == ["80%"] and trace["textfont"]["size"] >= 13 and trace["cliponaxis"] is False
+               for trace in labelled)

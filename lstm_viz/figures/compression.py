@@ -53,14 +53,15 @@ def tradeoff_figure(rows: Sequence[dict], *, title: str) -> go.Figure:
                  f"{row['metric_name']} {row['metric']:.4g}<br>max |diff| {row['max_abs_diff']:.2g}<br>"
                  f"latency p50 {row['latency_ms_p50']:.3f} ms, p95 {row['latency_ms_p95']:.3f} ms<extra></extra>")
         level = row["variant"].split()[1] if row["variant"].startswith("pruned") else ""
-        # A pruned file keeps its dense size, so a level's pruned and fine-tuned points share one x: their labels
-        # go on opposite sides, or they print over each other.
-        side = "middle left" if group == FINE_TUNED[0] else "middle right"
+        # A pruned file keeps its dense size, so a level's pruned and fine-tuned points share one x (and in the
+        # latency panel often one y): their labels go above and below, centred, so neither prints over the other
+        # nor over the next level's (left and right they did, and the leftmost was cut by the axis).
+        side = "bottom center" if group == FINE_TUNED[0] else "top center"
         for column, y in ((1, row["metric"]), (2, row["latency_ms_p50"])):
             figure.add_trace(go.Scatter(
                 x=[kilobytes], y=[y], mode="markers+text" if level else "markers", name=group, legendgroup=group,
                 text=[level], textposition=side, textfont=dict(size=13, color=colour),
-                showlegend=column == 1 and group not in shown_groups, hovertemplate=hover,
+                showlegend=column == 1 and group not in shown_groups, hovertemplate=hover, cliponaxis=False,
                 marker=dict(color=colour, symbol=symbol, size=12, line=dict(width=1.5, color=colour)),
             ), row=1, col=column)
         shown_groups.add(group)
